@@ -1,0 +1,85 @@
+/**
+ * The one retry policy of the project, used by every REST call (Dataverse and Microsoft Graph).
+ *
+ * What is retried, and why:
+ * - 429 (Dataverse service protection, Graph throttling) and 503: the service refused the request
+ *   before doing anything, so any request may be sent again, after `Retry-After` when given.
+ * - 408/502/504 and dropped connections: the request may or may not have been carried out. A read,
+ *   PUT, PATCH or DELETE is idempotent and is sent again; a create (POST) is never replayed blindly:
+ *   the caller's `reconcile` first looks for what the lost request may have made.
+ */
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  readonly maxAttempts: number;
+  /** First back-off when the service gives no Retry-After, doubled per attempt. */
+  readonly baseDelayMs: number;
+  /** Upper bound of any single wait, Retry-After included. */
+  readonly maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+/** How a failed attempt is to be treated. */
+export type FailureKind =
+  /** Refused before being carried out (429, 503): safe to send again. */
+  | "refused"
+  /** Outcome unknown (dropped connection, 408/502/504): safe to send again only if idempotent. */
+  | "ambiguous"
+  /** Any other failure: give up at once. */
+  | "final";
+
+export interface AttemptFailure {
+  readonly kind: FailureKind;
+  /** Seconds from a Retry-After header, when the service sent one. */
+  readonly retryAfterSeconds?: number;
+}
+
+export interface RetryHooks<T> {
+  /** Classifies an error thrown by one attempt. */
+  classify(error: unknown): AttemptFailure;
+  /** True for reads, PUT, PATCH, DELETE; false for creates. */
+  readonly idempotent: boolean;
+  /**
+   * For non-idempotent requests whose outcome is unknown: look for the result of the lost attempt.
+   * Returns it if the request did take effect, or undefined to send it again.
+   */
+  reconcile?: () => Promise<T | undefined>;
+  /** Called before each wait, for logs. */
+  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+  /** Injected in tests to avoid real waits. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function backoffDelayMs(policy: RetryPolicy, attempt: number, retryAfterSeconds?: number): number {
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
+    return Math.min(retryAfterSeconds * 1000, policy.maxDelayMs);
+  }
+  const exponential = policy.baseDelayMs * 2 ** (attempt - 1);
+  // Jitter spreads concurrent clients that were throttled together.
+  const jitter = Math.random() * policy.baseDelayMs;
+  return Math.min(exponential + jitter, policy.maxDelayMs);
+}
+
+/** Runs `attempt` under the retry policy. The last error is rethrown unchanged when attempts run out. */
+export async function withRetries<T>(policy: RetryPolicy, hooks: RetryHooks<T>, attempt: () => Promise<T>): Promise<T> {
+  const sleep = hooks.sleep ?? realSleep;
+  for (let attemptNumber = 1; ; attemptNumber++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const failure = hooks.classify(error);
+      if (failure.kind === "final" || attemptNumber >= policy.maxAttempts) throw error;
+      if (failure.kind === "ambiguous" && !hooks.idempotent) {
+        if (!hooks.reconcile) throw error;
+        const landed = await hooks.reconcile();
+        if (landed !== undefined) return landed;
+      }
+      const delayMs = backoffDelayMs(policy, attemptNumber, failure.retryAfterSeconds);
+      hooks.onRetry?.(attemptNumber, delayMs, error);
+      await sleep(delayMs);
+    }
+  }
+}

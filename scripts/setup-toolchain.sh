@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Sets up the Pulumi toolchain this project runs with, without any installer download:
+#   - `pulumi` at the version of node_modules/@pulumi/pulumi (a matching `pulumi` on PATH is reused,
+#     otherwise it is built from the Go module proxy);
+#   - our own Node.js language host `pulumi-language-nodejs` (offline-plugins/language-nodejs/);
+#   - the offline azuread plugin (offline-plugins/bin/pulumi-resource-azuread) installed into
+#     $PULUMI_HOME at the version of node_modules/@pulumi/azuread.
+# Binaries are cached by version under ${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain/ and
+# reused. Idempotent; concurrent runs serialize on a lock file. Prints the bin dir on its last line.
+# Afterwards: `source scripts/toolchain-env.sh`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$ROOT/node_modules/.bin:$PATH"
+export GOTOOLCHAIN=local
+case " ${GOFLAGS:-} " in *" -buildvcs="*) ;; *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;; esac
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+# step_done <start-seconds> <message>
+step_done() { log "$2 ($(( SECONDS - $1 ))s)"; }
+
+command -v go >/dev/null || die "go is not on PATH (needed to build pulumi and the language host)"
+command -v node >/dev/null || die "node is not on PATH: run 'npm ci' first"
+[ -f "$ROOT/node_modules/@pulumi/pulumi/package.json" ] || die "node_modules/@pulumi/pulumi is missing: run 'npm ci' first"
+
+pkg_version() { node -p 'require(process.argv[1]).version' "$ROOT/node_modules/$1/package.json"; }
+PULUMI_VERSION="$(pkg_version @pulumi/pulumi)"
+AZUREAD_VERSION=""
+[ -f "$ROOT/node_modules/@pulumi/azuread/package.json" ] && AZUREAD_VERSION="$(pkg_version @pulumi/azuread)"
+
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain"
+VERSION_DIR="$CACHE_ROOT/pulumi-v$PULUMI_VERSION"
+BIN="$VERSION_DIR/bin"
+mkdir -p "$BIN"
+
+# One setup at a time (a second concurrent run waits, then finds everything cached).
+exec 9>"$CACHE_ROOT/.lock"
+if ! flock -n 9; then
+  log "another toolchain setup is running; waiting for it..."
+  flock 9
+fi
+
+TMP_DIRS=()
+cleanup() { local d; for d in "${TMP_DIRS[@]+"${TMP_DIRS[@]}"}"; do rm -rf "$d"; done; }
+trap cleanup EXIT
+new_tmp() { local d; d="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"; TMP_DIRS+=("$d"); printf '%s' "$d"; }
+
+# Prints the version a pulumi executable reports (empty when it does not run).
+pulumi_version_of() { "$1" version 2>/dev/null | head -n1 | tr -d '[:space:]' || true; }
+
+TOTAL_START=$SECONDS
+
+# --- 1. the pulumi CLI --------------------------------------------------------------------------
+setup_pulumi() {
+  local start=$SECONDS cached="$BIN/pulumi" ambient
+  if [ -x "$cached" ] && [ "$(pulumi_version_of "$cached")" = "v$PULUMI_VERSION" ]; then
+    log "pulumi v$PULUMI_VERSION: cached ($cached)"
+    return
+  fi
+  ambient="$(command -v pulumi || true)"
+  if [ -n "$ambient" ] && [ "$ambient" != "$cached" ] &&
+     [ "$(pulumi_version_of "$ambient")" = "v$PULUMI_VERSION" ]; then
+    ln -sfn "$ambient" "$BIN/.pulumi.tmp" && mv -f "$BIN/.pulumi.tmp" "$cached"
+    log "pulumi v$PULUMI_VERSION: using $ambient from PATH"
+    return
+  fi
+
+  log "building pulumi v$PULUMI_VERSION from Go modules (first time: several minutes)..."
+  local tmp gomod replaces
+  tmp="$(new_tmp)"
+  # Copy the non-local replace directives of pkg's go.mod (its local ones point into the pulumi repo).
+  gomod="$(cd "$tmp" && go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')"
+  replaces="$(awk '
+    /^replace[ \t]*\(/ { inblock=1; next }
+    inblock && /^\)/ { inblock=0; next }
+    { line=$0; sub(/^replace[ \t]+/, "", line) }
+    (inblock || /^replace[ \t]/) && line ~ /=>/ {
+      split(line, parts, "=>"); target=parts[2]; gsub(/^[ \t]+/, "", target)
+      if (target !~ /^\.|^\//) print "replace " line
+    }' "$gomod")"
+  cat >"$tmp/go.mod" <<EOF
+module dataverse-s2s.local/toolchain/pulumi-cli
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+)
+
+$replaces
+EOF
+  (
+    cd "$tmp"
+    local s=$SECONDS
+    log "  resolving modules (go get)..."
+    go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" >&2
+    step_done "$s" "  modules resolved"
+    s=$SECONDS
+    log "  compiling (go build)..."
+    go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -o "$tmp/pulumi" "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+    step_done "$s" "  compiled"
+  )
+  [ "$(pulumi_version_of "$tmp/pulumi")" = "v$PULUMI_VERSION" ] || die "the pulumi we built does not report v$PULUMI_VERSION"
+  mv -f "$tmp/pulumi" "$cached"
+  step_done "$start" "built pulumi v$PULUMI_VERSION"
+}
+
+# --- 2. our Node.js language host ---------------------------------------------------------------
+setup_language_host() {
+  local start=$SECONDS src="$ROOT/offline-plugins/language-nodejs" hash stamp="$BIN/.pulumi-language-nodejs.hash"
+  [ -f "$src/go.mod" ] || die "$src/go.mod is missing"
+  hash="$(cd "$src" && { go version; find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort |
+    while read -r f; do printf '%s\n' "$f"; cat "$f"; done; } | sha256sum | cut -c1-16)"
+  if [ -x "$BIN/pulumi-language-nodejs" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+    log "pulumi-language-nodejs: cached (source $hash)"
+    return
+  fi
+  log "building pulumi-language-nodejs (source $hash)..."
+  local tmp
+  tmp="$(new_tmp)"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$tmp/pulumi-language-nodejs" .)
+  mv -f "$tmp/pulumi-language-nodejs" "$BIN/pulumi-language-nodejs"
+  printf '%s\n' "$hash" >"$tmp/hash" && mv -f "$tmp/hash" "$stamp"
+  step_done "$start" "built pulumi-language-nodejs"
+}
+
+# --- 3. the offline azuread plugin, installed into $PULUMI_HOME -----------------------------------
+# `pulumi plugin install --file` copies the file into $PULUMI_HOME/plugins/resource-azuread-v<ver>/,
+# away from the repo, so what we install is a one-line wrapper holding this checkout's absolute path.
+setup_azuread_plugin() {
+  [ -n "$AZUREAD_VERSION" ] || { log "no @pulumi/azuread in node_modules: skipping the azuread plugin"; return; }
+  local start=$SECONDS launcher="$ROOT/offline-plugins/bin/pulumi-resource-azuread"
+  local home="${PULUMI_HOME:-$HOME/.pulumi}"
+  local installed="$home/plugins/resource-azuread-v$AZUREAD_VERSION/pulumi-resource-azuread"
+  [ -x "$launcher" ] || die "$launcher is missing or not executable"
+  local tmp wrapper
+  tmp="$(new_tmp)"
+  wrapper="$tmp/pulumi-resource-azuread"
+  printf '#!/bin/sh\n# Installed by dataverse-s2s scripts/setup-toolchain.sh: runs the offline azuread stand-in.\nexec %q "$@"\n' \
+    "$launcher" >"$wrapper"
+  chmod 755 "$wrapper"
+  if [ -f "$installed" ] && cmp -s "$wrapper" "$installed"; then
+    log "azuread plugin v$AZUREAD_VERSION: installed ($installed)"
+    return
+  fi
+  PULUMI_DISABLE_REGISTRY_RESOLVE=true "$BIN/pulumi" plugin install resource azuread "$AZUREAD_VERSION" \
+    --file "$wrapper" --reinstall >&2
+  cmp -s "$wrapper" "$installed" || die "pulumi plugin install did not put the azuread wrapper at $installed"
+  step_done "$start" "installed the azuread plugin v$AZUREAD_VERSION into $home/plugins"
+}
+
+setup_pulumi
+setup_language_host
+setup_azuread_plugin
+step_done "$TOTAL_START" "toolchain ready"
+printf '%s\n' "$BIN"
