@@ -1,0 +1,3 @@
+export * from "./app-registration";
+export * from "./integration";
+export * from "./stack";

@@ -1,0 +1,50 @@
+/**
+ * Declares the whole stack from validated configuration: one DataverseIntegration per integration,
+ * cloned roles shared between integrations that name the same role.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../config/stack-config";
+import { DataverseIntegration, IntegrationRole } from "./integration";
+
+export function declareStack(config: StackConfig) {
+  // A cloned role named by several integrations is made once, by the first, and shared.
+  const sharedRoles = new Map<string, pulumi.Output<string>>();
+  const integrations: Record<string, ReturnType<typeof connectionValues>> = {};
+
+  for (const integration of config.integrations) {
+    let role: IntegrationRole;
+    const sharedKey = integration.role.kind === "clone" ? integration.role.name.toLowerCase() : undefined;
+    if (integration.role.kind === "existing") role = { existing: integration.role.name };
+    else if (sharedKey && sharedRoles.has(sharedKey)) role = { roleId: sharedRoles.get(sharedKey)! };
+    else role = { clone: { name: integration.role.name, cloneFrom: integration.role.cloneFrom, followSource: integration.role.followSource } };
+
+    const component = new DataverseIntegration(integration.name, {
+      environmentUrl: config.environmentUrl,
+      displayName: integration.displayName,
+      role,
+      businessUnit: config.businessUnit,
+      secretLifetimeDays: integration.secret.lifetimeDays,
+      secretRotateBeforeDays: integration.secret.rotateBeforeDays,
+      adminConsent: integration.adminConsent,
+      removeUnmanagedRoles: integration.removeUnmanagedRoles,
+      keepUserOnDestroy: integration.keepUserOnDestroy,
+    });
+    if (sharedKey && !sharedRoles.has(sharedKey)) sharedRoles.set(sharedKey, component.securityRoleId);
+    integrations[integration.name] = connectionValues(component);
+  }
+  return integrations;
+}
+
+/** The fields a connection dialog (Stack Moxie, KingswaySoft) asks for, plus the ids made. */
+function connectionValues(component: DataverseIntegration) {
+  return {
+    environmentUrl: component.environmentUrl,
+    tenantId: component.tenantId,
+    clientId: component.clientId,
+    clientSecret: component.clientSecret,
+    secretExpiresAt: component.secretExpiresAt,
+    applicationUserId: component.applicationUserId,
+    securityRoleId: component.securityRoleId,
+  };
+}
+

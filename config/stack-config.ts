@@ -1,0 +1,253 @@
+/**
+ * The one place that reads stack configuration. Everything is validated before any resource is
+ * declared, and every problem is reported at once, each saying which key to change and how.
+ *
+ * Keys (namespace `dataverse-s2s`):
+ *   environmentUrl   https://<org>.crm.dynamics.com (no path)
+ *   businessUnit     optional: name of the business unit for roles and users (default: the root one)
+ *   integrations     list of { name, displayName, role?, secret?, adminConsent?, applicationUser? }
+ * The Entra side is configured with the azuread provider's own keys (azuread:tenantId, ...).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
+
+/** How an integration gets its security role. */
+export type RoleConfig =
+  /** Clone `cloneFrom` (a role name or template id) into a role named `name`, kept in sync by this stack. */
+  | { readonly kind: "clone"; readonly name: string; readonly cloneFrom: string; readonly followSource: boolean }
+  /** Use a role that already exists in the environment, by name. */
+  | { readonly kind: "existing"; readonly name: string };
+
+export interface SecretConfig {
+  /** Days a client secret is valid (Entra allows at most 730). */
+  readonly lifetimeDays: number;
+  /** Days before expiry from which a run rotates the secret. */
+  readonly rotateBeforeDays: number;
+}
+
+export interface IntegrationConfig {
+  /** Short name, used in resource names: lower case letters, digits and dashes. */
+  readonly name: string;
+  /** Display name of the app registration (and so of the application user). */
+  readonly displayName: string;
+  readonly role: RoleConfig;
+  readonly secret: SecretConfig;
+  /** Grant tenant-wide admin consent for user_impersonation (off by default). */
+  readonly adminConsent: boolean;
+  /** Remove roles given to the application user outside this stack (on by default). */
+  readonly removeUnmanagedRoles: boolean;
+  /** On destroy, leave the application user disabled instead of deleting it. */
+  readonly keepUserOnDestroy: boolean;
+}
+
+export interface StackConfig {
+  readonly environmentUrl: string;
+  readonly businessUnit?: string;
+  readonly integrations: readonly IntegrationConfig[];
+}
+
+export class StackConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `The stack configuration has ${problems.length} problem${problems.length === 1 ? "" : "s"}; ` +
+        `fix ${problems.length === 1 ? "it" : "them"} with 'pulumi config set' or in Pulumi.<stack>.yaml:\n` +
+        problems.map((problem) => `  - ${problem}`).join("\n"),
+    );
+    this.name = "StackConfigError";
+  }
+}
+
+export const defaults = {
+  roleName: "API User",
+  cloneFrom: "System Administrator",
+  secretLifetimeDays: 180,
+  maxSecretLifetimeDays: 730,
+  rotateBeforeDays: 30,
+} as const;
+
+const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+
+/**
+ * Checks an environment URL. Only shapes that are certainly wrong are refused, so that sovereign
+ * clouds, custom hosts and the offline emulator (https://localhost:<port>) pass.
+ */
+export function environmentUrlProblem(value: unknown): string | undefined {
+  const key = "dataverse-s2s:environmentUrl";
+  if (typeof value !== "string" || value.trim() === "") {
+    return `${key} is required: the environment URL, e.g. https://contoso.crm.dynamics.com (Power Platform admin center > Environments > Environment URL).`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return `${key} '${value}' is not a URL; use the form https://contoso.crm.dynamics.com.`;
+  }
+  if (url.protocol !== "https:") {
+    return `${key} '${value}' must use https (Dataverse only answers on https); use https://${url.host}.`;
+  }
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
+    return `${key} '${value}' must be the environment root without a path (drop '${url.pathname}${url.search}'); use https://${url.host}.`;
+  }
+  if (url.username || url.password) {
+    return `${key} must not carry credentials; give them through the environment (AZURE_CLIENT_ID, ...).`;
+  }
+  const host = url.hostname.toLowerCase();
+  if (/(^|\.)(powerapps\.com|powerplatform\.microsoft\.com|portal\.azure\.com|office\.com)$/.test(host) || host === "admin.powerplatform.com") {
+    return `${key} '${value}' is a portal address, not an environment; use the environment URL, e.g. https://contoso.crm.dynamics.com.`;
+  }
+  if (host.endsWith(".dynamics.com") && !/^[a-z0-9-]+\.(api\.)?crm\d*\.dynamics\.com$/.test(host)) {
+    return `${key} '${value}' is not a Dataverse environment host; it should look like https://contoso.crm.dynamics.com (or crm4, crm11, ...).`;
+  }
+  return undefined;
+}
+
+/** Normalizes a valid environment URL to https://host (no trailing slash). */
+export function normalizeEnvironmentUrl(value: string): string {
+  const url = new URL(value.trim());
+  return `https://${url.host.toLowerCase()}`;
+}
+
+type Raw = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Raw {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function optionalBoolean(value: unknown, key: string, fallback: boolean, problems: string[]): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === "boolean") return value;
+  problems.push(`${key} must be true or false, not '${String(value)}'.`);
+  return fallback;
+}
+
+function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
+  if (raw === undefined) return { kind: "clone", name: defaults.roleName, cloneFrom: defaults.cloneFrom, followSource: true };
+  if (!isRecord(raw)) {
+    problems.push(`${key} must be an object: { name, cloneFrom } or { existing }.`);
+    return { kind: "clone", name: defaults.roleName, cloneFrom: defaults.cloneFrom, followSource: true };
+  }
+  const known = new Set(["name", "cloneFrom", "existing", "followSource"]);
+  for (const field of Object.keys(raw)) if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (use name, cloneFrom, followSource or existing).`);
+  if (raw.existing !== undefined) {
+    if (raw.cloneFrom !== undefined || raw.name !== undefined) problems.push(`${key}: give either existing (use a role as it is) or name/cloneFrom (clone a role), not both.`);
+    if (typeof raw.existing !== "string" || raw.existing.trim() === "") problems.push(`${key}.existing must be the name of a security role in the environment.`);
+    return { kind: "existing", name: String(raw.existing ?? "").trim() };
+  }
+  const name = raw.name === undefined ? defaults.roleName : raw.name;
+  const cloneFrom = raw.cloneFrom === undefined ? defaults.cloneFrom : raw.cloneFrom;
+  if (typeof name !== "string" || name.trim() === "" || name.length > 100) problems.push(`${key}.name must be a role name of 1 to 100 characters.`);
+  if (typeof cloneFrom !== "string" || cloneFrom.trim() === "") problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${defaults.cloneFrom}").`);
+  return {
+    kind: "clone",
+    name: String(name).trim(),
+    cloneFrom: String(cloneFrom).trim(),
+    followSource: optionalBoolean(raw.followSource, `${key}.followSource`, true, problems),
+  };
+}
+
+function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfig {
+  if (raw === undefined) return { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays };
+  if (!isRecord(raw)) {
+    problems.push(`${key} must be an object: { lifetimeDays, rotateBeforeDays }.`);
+    return { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays };
+  }
+  let lifetimeDays: number = defaults.secretLifetimeDays;
+  if (raw.lifetimeDays !== undefined) {
+    const value = positiveInteger(raw.lifetimeDays);
+    if (value === undefined || value > defaults.maxSecretLifetimeDays) {
+      problems.push(`${key}.lifetimeDays must be a whole number of days from 1 to ${defaults.maxSecretLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`);
+    } else lifetimeDays = value;
+  }
+  let rotateBeforeDays: number = Math.min(defaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
+  if (raw.rotateBeforeDays !== undefined) {
+    const value = typeof raw.rotateBeforeDays === "number" && Number.isInteger(raw.rotateBeforeDays) && raw.rotateBeforeDays >= 0 ? raw.rotateBeforeDays : undefined;
+    if (value === undefined || value >= lifetimeDays) {
+      problems.push(`${key}.rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays (${lifetimeDays}), not '${String(raw.rotateBeforeDays)}'.`);
+    } else rotateBeforeDays = value;
+  }
+  for (const field of Object.keys(raw)) if (!["lifetimeDays", "rotateBeforeDays"].includes(field)) problems.push(`${key}.${field} is not a known setting (use lifetimeDays or rotateBeforeDays).`);
+  return { lifetimeDays, rotateBeforeDays };
+}
+
+/** Validates raw configuration values; throws StackConfigError listing every problem. */
+export function parseStackConfig(raw: { environmentUrl?: unknown; businessUnit?: unknown; integrations?: unknown }): StackConfig {
+  const problems: string[] = [];
+  const urlProblem = environmentUrlProblem(raw.environmentUrl);
+  if (urlProblem) problems.push(urlProblem);
+
+  if (raw.businessUnit !== undefined && (typeof raw.businessUnit !== "string" || raw.businessUnit.trim() === "")) {
+    problems.push("dataverse-s2s:businessUnit, when set, must be the name of a business unit (leave it out for the root business unit).");
+  }
+
+  const integrations: IntegrationConfig[] = [];
+  if (!Array.isArray(raw.integrations) || raw.integrations.length === 0) {
+    problems.push(
+      "dataverse-s2s:integrations must list at least one integration, e.g. " +
+        `'pulumi config set --path "dataverse-s2s:integrations[0].name" etl' and '... integrations[0].displayName "ETL connector"'.`,
+    );
+  } else {
+    const seenNames = new Set<string>();
+    raw.integrations.forEach((entry, index) => {
+      const key = `dataverse-s2s:integrations[${index}]`;
+      if (!isRecord(entry)) {
+        problems.push(`${key} must be an object with at least name and displayName.`);
+        return;
+      }
+      const known = new Set(["name", "displayName", "role", "secret", "adminConsent", "removeUnmanagedRoles", "keepUserOnDestroy"]);
+      for (const field of Object.keys(entry)) if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
+      const name = entry.name;
+      if (typeof name !== "string" || !integrationNamePattern.test(name)) {
+        problems.push(`${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`);
+      } else if (seenNames.has(name)) {
+        problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
+      } else seenNames.add(name);
+      const displayName = entry.displayName ?? name;
+      if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > 120) {
+        problems.push(`${key}.displayName must be 1 to 120 characters: the app registration's name in Entra ID.`);
+      }
+      integrations.push({
+        name: String(name),
+        displayName: String(displayName).trim(),
+        role: parseRole(entry.role, `${key}.role`, problems),
+        secret: parseSecret(entry.secret, `${key}.secret`, problems),
+        adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, false, problems),
+        removeUnmanagedRoles: optionalBoolean(entry.removeUnmanagedRoles, `${key}.removeUnmanagedRoles`, true, problems),
+        keepUserOnDestroy: optionalBoolean(entry.keepUserOnDestroy, `${key}.keepUserOnDestroy`, false, problems),
+      });
+    });
+
+    // Integrations may share a cloned role only if they agree on what it is a clone of.
+    const clonesByName = new Map<string, { cloneFrom: string; index: number }>();
+    integrations.forEach((integration, index) => {
+      if (integration.role.kind !== "clone") return;
+      const earlier = clonesByName.get(integration.role.name.toLowerCase());
+      if (earlier && earlier.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()) {
+        problems.push(
+          `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
+            `but integrations[${earlier.index}] clones '${earlier.cloneFrom}' into the same role name; give one of them another role name.`,
+        );
+      } else if (!earlier) clonesByName.set(integration.role.name.toLowerCase(), { cloneFrom: integration.role.cloneFrom, index });
+    });
+  }
+
+  if (problems.length > 0) throw new StackConfigError(problems);
+  return {
+    environmentUrl: normalizeEnvironmentUrl(String(raw.environmentUrl)),
+    businessUnit: typeof raw.businessUnit === "string" ? raw.businessUnit.trim() : undefined,
+    integrations,
+  };
+}
+
+/** Reads and validates the current stack's configuration. */
+export function readStackConfig(config: pulumi.Config = new pulumi.Config("dataverse-s2s")): StackConfig {
+  return parseStackConfig({
+    environmentUrl: config.get("environmentUrl"),
+    businessUnit: config.get("businessUnit"),
+    integrations: config.getObject<unknown>("integrations"),
+  });
+}

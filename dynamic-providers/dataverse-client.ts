@@ -1,0 +1,265 @@
+/**
+ * Dataverse Web API v9.2 calls used by the dynamic providers, on top of the project's one HTTP client.
+ * Tokens are taken at run time from the environment (see lib/credentials.ts); a client is built
+ * inside each provider method and never captured by a serialized provider.
+ */
+import { RestClient, RestApiError, RestResponse } from "../lib/rest-client";
+
+export interface RolePrivilege {
+  readonly privilegeId: string;
+  readonly name: string;
+  /** Basic, Local, Deep, Global or RecordFilter. */
+  readonly depth: string;
+}
+
+export interface RoleRecord {
+  readonly roleid: string;
+  readonly name: string;
+  readonly description: string | null;
+  readonly _businessunitid_value: string;
+  readonly _roletemplateid_value?: string | null;
+}
+
+export interface SystemUserRecord {
+  readonly systemuserid: string;
+  readonly applicationid: string | null;
+  readonly fullname?: string | null;
+  readonly isdisabled: boolean;
+  readonly deletedstate?: number | null;
+  readonly _businessunitid_value: string;
+  readonly systemuserroles_association?: { roleid: string; name: string; _businessunitid_value?: string }[];
+}
+
+const depthNames = ["Basic", "Local", "Deep", "Global", "RecordFilter"];
+
+/** Dataverse answers Depth as a name, but a number or numeric string is accepted too. */
+export function depthName(depth: unknown): string {
+  if (typeof depth === "number") return depthNames[depth] ?? String(depth);
+  if (typeof depth === "string" && /^\d+$/.test(depth)) return depthNames[Number(depth)] ?? depth;
+  return String(depth);
+}
+
+const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isGuid = (value: string): boolean => guidPattern.test(value);
+
+/** Quotes a string literal for $filter. */
+const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+/** Reads the id out of the OData-EntityId header of a create: <base>/roles(<guid>). */
+function idFromEntityHeader(response: RestResponse<unknown>, operation: string): string {
+  const header = response.headers["odata-entityid"];
+  const match = header ? /\(([0-9a-fA-F-]{36})\)\s*$/.exec(header) : null;
+  if (!match) throw new Error(`Dataverse: ${operation}: the answer had no OData-EntityId header with the new id.`);
+  return match[1].toLowerCase();
+}
+
+/** Privileges are written in batches: one ReplacePrivilegesRole, then AddPrivilegesRole for the rest. */
+export const privilegeBatchSize = 300;
+
+export class DataverseClient {
+  private readonly rest: RestClient;
+  readonly apiBase: string;
+
+  constructor(readonly environmentUrl: string, options: { log?: (message: string) => void; sleep?: (ms: number) => Promise<void> } = {}) {
+    const root = environmentUrl.replace(/\/+$/, "");
+    this.apiBase = `${root}/api/data/v9.2/`;
+    this.rest = new RestClient({
+      service: "Dataverse",
+      baseUrl: this.apiBase,
+      tokenResource: root,
+      defaultHeaders: { Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0" },
+      log: options.log,
+      sleep: options.sleep,
+    });
+  }
+
+  async whoAmI(): Promise<{ UserId: string; BusinessUnitId: string; OrganizationId: string }> {
+    return (await this.rest.request<{ UserId: string; BusinessUnitId: string; OrganizationId: string }>({ operation: "check the connection (WhoAmI)", method: "GET", path: "WhoAmI" })).data;
+  }
+
+  /** The root business unit, or the one named. */
+  async businessUnitId(name?: string): Promise<string> {
+    const filter = name ? `name eq ${odataString(name)}` : "parentbusinessunitid eq null";
+    const rows = await this.list<{ businessunitid: string; name: string }>(
+      name ? `find business unit '${name}'` : "find the root business unit",
+      `businessunits?$select=businessunitid,name&$filter=${encodeURIComponent(filter)}`,
+    );
+    if (rows.length !== 1) {
+      throw new Error(
+        name
+          ? `Dataverse: no business unit named '${name}' in ${this.environmentUrl} (found ${rows.length}); check dataverse-s2s:businessUnit or leave it out for the root business unit.`
+          : `Dataverse: expected exactly one root business unit in ${this.environmentUrl}, found ${rows.length}.`,
+      );
+    }
+    return rows[0].businessunitid.toLowerCase();
+  }
+
+  async findRoles(filter: string, operation: string): Promise<RoleRecord[]> {
+    return this.list<RoleRecord>(
+      operation,
+      `roles?$select=roleid,name,description,_businessunitid_value,_roletemplateid_value&$filter=${encodeURIComponent(filter)}`,
+    );
+  }
+
+  async findRoleByName(name: string, businessUnitId: string): Promise<RoleRecord[]> {
+    return this.findRoles(`name eq ${odataString(name)} and _businessunitid_value eq ${businessUnitId}`, `find security role '${name}'`);
+  }
+
+  /** A role given by name or by template id, in a business unit. */
+  async findSourceRole(nameOrTemplateId: string, businessUnitId: string): Promise<RoleRecord | undefined> {
+    const filter = isGuid(nameOrTemplateId)
+      ? `(_roletemplateid_value eq ${nameOrTemplateId} or roleid eq ${nameOrTemplateId}) and _businessunitid_value eq ${businessUnitId}`
+      : `name eq ${odataString(nameOrTemplateId)} and _businessunitid_value eq ${businessUnitId}`;
+    const rows = await this.findRoles(filter, `find source role '${nameOrTemplateId}'`);
+    return rows[0];
+  }
+
+  async getRole(roleId: string): Promise<RoleRecord | undefined> {
+    const response = await this.rest.request<RoleRecord>({
+      operation: "read security role",
+      method: "GET",
+      path: `roles(${roleId})?$select=roleid,name,description,_businessunitid_value,_roletemplateid_value`,
+      acceptStatus: [404],
+    });
+    return response.status === 404 ? undefined : response.data;
+  }
+
+  /** Creates a role; if the answer is lost, looks for it by name before trying again. */
+  async createRole(name: string, description: string, businessUnitId: string): Promise<string> {
+    const operation = `create security role '${name}'`;
+    const response = await this.rest.request<unknown>({
+      operation,
+      method: "POST",
+      path: "roles",
+      body: { name, description, "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+      reconcile: async () => {
+        const [existing] = (await this.findRoleByName(name, businessUnitId)).filter((role) => role.description === description);
+        return existing ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}roles(${existing.roleid})` } } : undefined;
+      },
+    });
+    return idFromEntityHeader(response, operation);
+  }
+
+  async updateRole(roleId: string, changes: { name?: string; description?: string }): Promise<void> {
+    await this.rest.request({ operation: "update security role", method: "PATCH", path: `roles(${roleId})`, body: changes });
+  }
+
+  async deleteRole(roleId: string): Promise<void> {
+    await this.rest.request({ operation: "delete security role", method: "DELETE", path: `roles(${roleId})`, acceptStatus: [404] });
+  }
+
+  async rolePrivileges(roleId: string): Promise<RolePrivilege[]> {
+    const response = await this.rest.request<{ RolePrivileges: { PrivilegeId: string; PrivilegeName?: string; Depth: unknown }[] }>({
+      operation: "read role privileges",
+      method: "GET",
+      path: `RetrieveRolePrivilegesRole(RoleId=${roleId})`,
+    });
+    return (response.data.RolePrivileges ?? []).map((privilege) => ({
+      privilegeId: privilege.PrivilegeId.toLowerCase(),
+      name: privilege.PrivilegeName ?? privilege.PrivilegeId.toLowerCase(),
+      depth: depthName(privilege.Depth),
+    }));
+  }
+
+  /** Makes the role hold exactly `privileges` (as far as Dataverse allows), in batches. */
+  async replacePrivileges(roleId: string, businessUnitId: string, privileges: readonly RolePrivilege[]): Promise<void> {
+    const body = (batch: readonly RolePrivilege[]) => ({
+      Privileges: batch.map((privilege) => ({ PrivilegeId: privilege.privilegeId, Depth: privilege.depth, BusinessUnitId: businessUnitId })),
+    });
+    const [first, ...rest] = chunks(privileges, privilegeBatchSize);
+    await this.rest.request({
+      operation: "replace role privileges",
+      method: "POST",
+      path: `roles(${roleId})/Microsoft.Dynamics.CRM.ReplacePrivilegesRole`,
+      body: body(first ?? []),
+      idempotent: true,
+    });
+    for (const batch of rest) {
+      await this.rest.request({
+        operation: "add role privileges",
+        method: "POST",
+        path: `roles(${roleId})/Microsoft.Dynamics.CRM.AddPrivilegesRole`,
+        body: body(batch),
+        idempotent: true,
+      });
+    }
+  }
+
+  async findApplicationUsers(applicationId: string): Promise<SystemUserRecord[]> {
+    return this.list<SystemUserRecord>(
+      `find the application user of app ${applicationId}`,
+      "systemusers?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value" +
+        "&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)" +
+        `&$filter=${encodeURIComponent(`applicationid eq ${applicationId}`)}`,
+    );
+  }
+
+  async getUser(userId: string): Promise<SystemUserRecord | undefined> {
+    const response = await this.rest.request<SystemUserRecord>({
+      operation: "read application user",
+      method: "GET",
+      path:
+        `systemusers(${userId})?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value` +
+        "&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)",
+      acceptStatus: [404],
+    });
+    return response.status === 404 ? undefined : response.data;
+  }
+
+  async createApplicationUser(applicationId: string, businessUnitId: string): Promise<string> {
+    const operation = `create application user for app ${applicationId}`;
+    const response = await this.rest.request<unknown>({
+      operation,
+      method: "POST",
+      path: "systemusers",
+      body: { applicationid: applicationId, accessmode: 4, isdisabled: false, "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+      reconcile: async () => {
+        const live = (await this.findApplicationUsers(applicationId)).find((user) => !user.deletedstate);
+        return live ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}systemusers(${live.systemuserid})` } } : undefined;
+      },
+    });
+    return idFromEntityHeader(response, operation);
+  }
+
+  async updateUser(userId: string, changes: Record<string, unknown>, operation: string): Promise<void> {
+    await this.rest.request({ operation, method: "PATCH", path: `systemusers(${userId})`, body: changes });
+  }
+
+  /** DELETE once soft-deletes an application user, twice purges it; 404 counts as done. */
+  async deleteUser(userId: string, operation: string): Promise<number> {
+    return (await this.rest.request({ operation, method: "DELETE", path: `systemusers(${userId})`, acceptStatus: [404] })).status;
+  }
+
+  async assignRole(userId: string, roleId: string): Promise<void> {
+    await this.rest.request({
+      operation: `assign role ${roleId}`,
+      method: "POST",
+      path: `systemusers(${userId})/systemuserroles_association/$ref`,
+      body: { "@odata.id": `${this.apiBase}roles(${roleId})` },
+      // Associating twice is harmless, so a lost answer may simply be resent.
+      idempotent: true,
+    });
+  }
+
+  async unassignRole(userId: string, roleId: string): Promise<void> {
+    await this.rest.request({
+      operation: `remove role ${roleId}`,
+      method: "DELETE",
+      path: `systemusers(${userId})/systemuserroles_association/$ref?$id=${encodeURIComponent(`${this.apiBase}roles(${roleId})`)}`,
+      acceptStatus: [404],
+    });
+  }
+
+  private async list<T>(operation: string, path: string): Promise<T[]> {
+    const response = await this.rest.request<{ value: T[] }>({ operation, method: "GET", path });
+    return response.data.value ?? [];
+  }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}
+
+export { RestApiError };

@@ -1,0 +1,108 @@
+// Pins stack configuration validation: every problem is reported at once, each naming its key and
+// what to do, and valid shapes (the emulator's https://localhost:<port> included) pass.
+import { parseStackConfig, StackConfigError, environmentUrlProblem, defaults } from "../../config/stack-config";
+
+const one = [{ name: "etl", displayName: "ETL connector" }];
+
+function problemsOf(raw: Parameters<typeof parseStackConfig>[0]): readonly string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (error) {
+    if (error instanceof StackConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("environmentUrl", () => {
+  test.each([
+    "https://contoso.crm.dynamics.com",
+    "https://contoso.crm4.dynamics.com",
+    "https://contoso.api.crm.dynamics.com",
+    "https://contoso.crm.microsoftdynamics.us",
+    "https://localhost:8443",
+    "https://contoso.crm.dynamics.com/",
+  ])("accepts %s", (url) => expect(environmentUrlProblem(url)).toBeUndefined());
+
+  test.each([
+    ["http://contoso.crm.dynamics.com", /must use https/],
+    ["https://contoso.crm.dynamics.com/api/data/v9.2", /without a path/],
+    ["https://make.powerapps.com", /portal address/],
+    ["https://admin.powerplatform.microsoft.com", /portal address/],
+    ["https://contoso.dynamics.com", /not a Dataverse environment host/],
+    ["contoso.crm.dynamics.com", /not a URL/],
+    ["", /is required/],
+  ])("rejects %s", (url, message) => expect(environmentUrlProblem(url)).toMatch(message));
+
+  test("is normalized to https://host without a trailing slash", () => {
+    expect(parseStackConfig({ environmentUrl: "https://Contoso.CRM.dynamics.com/", integrations: one }).environmentUrl).toBe("https://contoso.crm.dynamics.com");
+  });
+});
+
+describe("integrations", () => {
+  test("defaults: a clone of System Administrator named API User, a 180-day secret, no admin consent", () => {
+    const config = parseStackConfig({ environmentUrl: "https://localhost:8443", integrations: one });
+    expect(config.integrations[0]).toEqual({
+      name: "etl",
+      displayName: "ETL connector",
+      role: { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
+      secret: { lifetimeDays: 180, rotateBeforeDays: 30 },
+      adminConsent: false,
+      removeUnmanagedRoles: true,
+      keepUserOnDestroy: false,
+    });
+    expect(defaults.maxSecretLifetimeDays).toBe(730);
+  });
+
+  test("every problem is reported at once, each naming its key", () => {
+    const problems = problemsOf({
+      environmentUrl: "http://x.crm.dynamics.com",
+      integrations: [
+        { name: "Bad Name", displayName: "x" },
+        { name: "ok", displayName: "y", secret: { lifetimeDays: 900 }, role: { existing: "Sales", cloneFrom: "System Administrator" } },
+        { name: "ok", displayName: "z", colour: "blue" },
+      ],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/environmentUrl .* must use https/),
+      expect.stringMatching(/integrations\[0\]\.name must be 2 to 40 lower-case/),
+      expect.stringMatching(/integrations\[1\]\.role: give either existing .* not both/),
+      expect.stringMatching(/integrations\[1\]\.secret\.lifetimeDays must be a whole number of days from 1 to 730/),
+      expect.stringMatching(/integrations\[2\]\.colour is not a known setting/),
+      expect.stringMatching(/integrations\[2\]\.name 'ok' is used twice/),
+    ]);
+  });
+
+  test("the error message tells how to fix it", () => {
+    expect(() => parseStackConfig({ environmentUrl: "https://localhost:1", integrations: [] })).toThrow(/pulumi config set/);
+  });
+
+  test("two integrations may share a cloned role only if they clone the same source", () => {
+    const shared = parseStackConfig({
+      environmentUrl: "https://localhost:1",
+      integrations: [
+        { name: "app-a", displayName: "A" },
+        { name: "app-b", displayName: "B", role: { name: "API User" } },
+      ],
+    });
+    expect(shared.integrations.map((integration) => integration.role)).toEqual([
+      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
+      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
+    ]);
+    expect(
+      problemsOf({
+        environmentUrl: "https://localhost:1",
+        integrations: [
+          { name: "app-a", displayName: "A" },
+          { name: "app-b", displayName: "B", role: { name: "API User", cloneFrom: "Basic User" } },
+        ],
+      }),
+    ).toEqual([expect.stringMatching(/clones 'Basic User' into 'API User', but integrations\[0\] clones 'System Administrator'/)]);
+  });
+
+  test("rotateBeforeDays must be shorter than the lifetime", () => {
+    expect(problemsOf({ environmentUrl: "https://localhost:1", integrations: [{ name: "app-a", displayName: "A", secret: { lifetimeDays: 10, rotateBeforeDays: 10 } }] })).toEqual([
+      expect.stringMatching(/rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays \(10\)/),
+    ]);
+  });
+});

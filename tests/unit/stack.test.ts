@@ -1,0 +1,147 @@
+// Pins the wiring of the stack with Pulumi mocks: the Dynamics CRM permission with the scope id
+// looked up in the tenant, ids flowing from the app registration to the application user, roles
+// cloned once and shared, and the outputs a connection dialog needs, the secret marked secret.
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../../config/stack-config";
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+const recorded: Recorded[] = [];
+const userImpersonationId = "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4";
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state: Record<string, any> = { ...args.inputs };
+      switch (args.type) {
+        case "azuread:index/application:Application":
+          Object.assign(state, { clientId: `client-of-${args.name}`, objectId: `object-of-${args.name}` });
+          return { id: `/applications/object-of-${args.name}`, state };
+        case "azuread:index/servicePrincipal:ServicePrincipal":
+          Object.assign(state, { objectId: `sp-of-${args.name}`, applicationTenantId: "tenant-1" });
+          return { id: `sp-of-${args.name}`, state };
+        case "azuread:index/applicationPassword:ApplicationPassword":
+          Object.assign(state, { value: `secret-of-${args.name}`, keyId: "key-1" });
+          return { id: `password-of-${args.name}`, state };
+        case "pulumi-nodejs:dynamic/dataverse-s2s:ClonedSecurityRole":
+        case "pulumi-nodejs:dynamic/dataverse-s2s:ExistingSecurityRole":
+          Object.assign(state, { roleId: `role-of-${args.name}` });
+          return { id: `role-of-${args.name}`, state };
+        case "pulumi-nodejs:dynamic/dataverse-s2s:ApplicationUser":
+          Object.assign(state, { userId: `user-of-${args.name}` });
+          return { id: `user-of-${args.name}`, state };
+        case "pulumi-nodejs:dynamic/dataverse-s2s:SecretSchedule":
+          Object.assign(state, { startDate: "2026-01-01T00:00:00.000Z", endDate: "2026-06-30T00:00:00.000Z" });
+          return { id: "schedule", state };
+        default:
+          return { id: `${args.name}-id`, state };
+      }
+    },
+    call(args) {
+      if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal") {
+        expect(args.inputs.clientId).toBe("00000007-0000-0000-c000-000000000000");
+        return { objectId: "crm-sp", clientId: args.inputs.clientId, oauth2PermissionScopeIds: { user_impersonation: userImpersonationId } };
+      }
+      throw new Error(`unexpected call ${args.token}`);
+    },
+  },
+  "dataverse-s2s",
+  "unit",
+  true,
+);
+
+// Imported after the mocks are in place.
+import { declareStack } from "../../components/stack";
+import { parseStackConfig } from "../../config/stack-config";
+
+const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+const isSecret = <T>(output: pulumi.Output<T>): Promise<boolean> => (output as any).isSecret as Promise<boolean>;
+const byType = (suffix: string) => recorded.filter((resource) => resource.type.endsWith(suffix));
+
+async function declare(raw: Parameters<typeof parseStackConfig>[0]) {
+  recorded.length = 0;
+  const config: StackConfig = parseStackConfig(raw);
+  const outputs = declareStack(config);
+  // Let every output settle so that every resource is registered.
+  await Promise.all(Object.values(outputs).flatMap((values) => Object.values(values).map((output) => valueOf(output as pulumi.Output<unknown>))));
+  return outputs;
+}
+
+describe("one integration", () => {
+  let outputs: Awaited<ReturnType<typeof declare>>;
+  beforeAll(async () => {
+    outputs = await declare({ environmentUrl: "https://contoso.crm.dynamics.com", integrations: [{ name: "etl", displayName: "ETL connector" }] });
+  });
+
+  test("the app registration is single tenant and asks for Dynamics CRM user_impersonation, scope id looked up", () => {
+    const [application] = byType("application:Application");
+    expect(application.name).toBe("etl-entra-app");
+    expect(application.inputs.signInAudience).toBe("AzureADMyOrg");
+    expect(application.inputs.displayName).toBe("ETL connector");
+    expect(application.inputs.requiredResourceAccesses).toEqual([
+      { resourceAppId: "00000007-0000-0000-c000-000000000000", resourceAccesses: [{ id: userImpersonationId, type: "Scope" }] },
+    ]);
+  });
+
+  test("service principal and password hang off the application; the password has an end date", () => {
+    expect(byType("servicePrincipal:ServicePrincipal")[0].inputs.clientId).toBe("client-of-etl-entra-app");
+    const [password] = byType("applicationPassword:ApplicationPassword");
+    expect(password.inputs.applicationId).toBe("/applications/object-of-etl-entra-app");
+    expect(password.inputs.endDate).toBe("2026-06-30T00:00:00.000Z");
+  });
+
+  test("the role is a clone of System Administrator named API User, in the environment", () => {
+    const roles = byType("ClonedSecurityRole");
+    expect(roles).toHaveLength(1);
+    expect(roles[0].name).toBe("etl-role");
+    expect(roles[0].inputs).toMatchObject({ environmentUrl: "https://contoso.crm.dynamics.com", name: "API User", sourceRole: "System Administrator", followSource: true });
+  });
+
+  test("the application user is tied to the app's client id and holds the role", () => {
+    const [user] = byType("ApplicationUser");
+    expect(user.name).toBe("etl-user");
+    expect(user.inputs).toMatchObject({ applicationId: "client-of-etl-entra-app", roleIds: ["role-of-etl-role"], removeUnmanagedRoles: true, keepDisabledOnDelete: false });
+  });
+
+  test("outputs are the connection values, the client secret marked secret", async () => {
+    const etl = outputs.etl;
+    expect(await valueOf(etl.environmentUrl)).toBe("https://contoso.crm.dynamics.com");
+    expect(await valueOf(etl.tenantId)).toBe("tenant-1");
+    expect(await valueOf(etl.clientId)).toBe("client-of-etl-entra-app");
+    expect(await valueOf(etl.clientSecret)).toBe("secret-of-etl-entra-secret");
+    expect(await isSecret(etl.clientSecret)).toBe(true);
+    expect(await isSecret(etl.clientId)).toBe(false);
+    expect(await valueOf(etl.secretExpiresAt)).toBe("2026-06-30T00:00:00.000Z");
+    expect(await valueOf(etl.applicationUserId)).toBe("user-of-etl-user");
+    expect(await valueOf(etl.securityRoleId)).toBe("role-of-etl-role");
+  });
+
+  test("no admin consent grant unless asked", () => {
+    expect(byType("ServicePrincipalDelegatedPermissionGrant")).toHaveLength(0);
+  });
+});
+
+describe("several integrations", () => {
+  test("integrations naming the same cloned role share one role; an existing role is looked up, not cloned", async () => {
+    const outputs = await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [
+        { name: "etl", displayName: "ETL" },
+        { name: "tests", displayName: "Test service", adminConsent: true },
+        { name: "reports", displayName: "Reports", role: { existing: "Sales Manager" } },
+      ],
+    });
+    expect(byType("ClonedSecurityRole").map((role) => role.name)).toEqual(["etl-role"]);
+    expect(byType("ExistingSecurityRole").map((role) => [role.name, role.inputs.name])).toEqual([["reports-role", "Sales Manager"]]);
+    const users = Object.fromEntries(byType("ApplicationUser").map((user) => [user.name, user.inputs.roleIds]));
+    expect(users).toEqual({ "etl-user": ["role-of-etl-role"], "tests-user": ["role-of-etl-role"], "reports-user": ["role-of-reports-role"] });
+    expect(await valueOf(outputs.tests.securityRoleId)).toBe("role-of-etl-role");
+    const [grant] = byType("ServicePrincipalDelegatedPermissionGrant");
+    expect(grant.name).toBe("tests-entra-consent");
+    expect(grant.inputs).toMatchObject({ servicePrincipalObjectId: "sp-of-tests-entra-sp", resourceServicePrincipalObjectId: "crm-sp", claimValues: ["user_impersonation"] });
+  });
+});
