@@ -3,6 +3,7 @@
  * Tokens are taken at run time from the environment (see lib/credentials.ts); a client is built
  * inside each provider method and never captured by a serialized provider.
  */
+import type { TokenCredential } from "@azure/identity";
 import { RestClient, RestApiError, RestResponse } from "../lib/rest-client";
 
 export interface RolePrivilege {
@@ -60,13 +61,17 @@ export class DataverseClient {
   private readonly rest: RestClient;
   readonly apiBase: string;
 
-  constructor(readonly environmentUrl: string, options: { log?: (message: string) => void; sleep?: (ms: number) => Promise<void> } = {}) {
+  constructor(
+    readonly environmentUrl: string,
+    options: { credential?: TokenCredential; log?: (message: string) => void; sleep?: (ms: number) => Promise<void> } = {},
+  ) {
     const root = environmentUrl.replace(/\/+$/, "");
     this.apiBase = `${root}/api/data/v9.2/`;
     this.rest = new RestClient({
       service: "Dataverse",
       baseUrl: this.apiBase,
       tokenResource: root,
+      credential: options.credential,
       defaultHeaders: { Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0" },
       log: options.log,
       sleep: options.sleep,

@@ -1,0 +1,167 @@
+// Options and defaults of the emulator, in one place. Everything a test or the CLI can change at
+// start is an EmulatorOptions field; everything that can also change at run time lives in
+// EmulatorConfig and is read and written through the admin API (/_emulator/config).
+
+/** Faults injected before a request reaches its handler. Probabilities are 0..1. */
+export interface FaultConfig {
+  /** Probability of answering 429 with Retry-After. */
+  rate429: number;
+  /** Probability of answering 503 with Retry-After. */
+  rate503: number;
+  /** Probability of destroying the socket without an answer. */
+  rateDrop: number;
+  /** Retry-After value (seconds) of injected 429 and 503 answers. */
+  retryAfterSeconds: number;
+  /** Only requests whose path starts with this prefix are eligible (e.g. "/api/data"); null = all. */
+  pathPrefix: string | null;
+  /** Only this many faults are injected, then faults stop (e.g. 2 = "the next 2 requests"); null = no limit. */
+  maxCount: number | null;
+}
+
+/** Dataverse service protection limits, per user (token appid) or per server. */
+export interface ServiceProtectionConfig {
+  /** Off by default: the real limits are far above what tests send. */
+  enabled: boolean;
+  /** Requests allowed per user per window (real: 6000 per 300 s), code 0x80072322. */
+  maxRequestsPerWindow: number;
+  /** Window length in milliseconds (real: 300000). */
+  windowMs: number;
+  /** Concurrent requests allowed per user (real: 52), code 0x80072326. */
+  maxConcurrent: number;
+  /** Retry-After (seconds) of service protection answers. */
+  retryAfterSeconds: number;
+}
+
+/** Behaviours reported by third parties (G in reference/dataverse-web-api.md), switchable. */
+export interface QuirksConfig {
+  /** A newly created role receives a few privileges of its own that ReplacePrivilegesRole keeps. */
+  newRoleSelfPrivileges: boolean;
+  /** AddPrivilegesRole keeps an already granted privilege at its existing depth. */
+  addPrivilegesKeepsExistingDepth: boolean;
+}
+
+/** The run-time configuration (readable and writable through /_emulator/config). */
+export interface EmulatorConfig {
+  /** Delay added to every non-admin request, in milliseconds. */
+  latencyMs: number;
+  faults: FaultConfig;
+  serviceProtection: ServiceProtectionConfig;
+  quirks: QuirksConfig;
+}
+
+/** A partial configuration, as accepted by startEmulator and POST /_emulator/config. */
+export interface EmulatorConfigPatch {
+  latencyMs?: number;
+  faults?: Partial<FaultConfig>;
+  serviceProtection?: Partial<ServiceProtectionConfig>;
+  quirks?: Partial<QuirksConfig>;
+}
+
+/** Options of startEmulator. */
+export interface EmulatorOptions extends EmulatorConfigPatch {
+  /** TCP port; 0 (the library default) picks a free one. The CLI defaults to 8443. */
+  port?: number;
+  /** Folder of the CA and server certificate; default defaultTlsDir(). */
+  tlsDir?: string;
+  /** JSON file the state is loaded from at start (if it exists) and saved to after each change and on stop. */
+  stateFile?: string;
+  /** Receives one line per request (and notices). Default: lines are kept in memory only (see RunningEmulator.logLines). */
+  log?: (line: string) => void;
+  /** Initial clock offset in milliseconds (the emulator clock is real time plus this offset). */
+  clockOffsetMs?: number;
+}
+
+export const DEFAULT_CLI_PORT = 8443;
+
+/** Real Dataverse limits (reference/dataverse-web-api.md). */
+export const DATAVERSE_REQUEST_LIMIT = 6000;
+export const DATAVERSE_WINDOW_MS = 300_000;
+export const DATAVERSE_CONCURRENCY_LIMIT = 52;
+
+export function defaultConfig(): EmulatorConfig {
+  return {
+    latencyMs: 0,
+    faults: { rate429: 0, rate503: 0, rateDrop: 0, retryAfterSeconds: 1, pathPrefix: null, maxCount: null },
+    serviceProtection: {
+      enabled: false,
+      maxRequestsPerWindow: DATAVERSE_REQUEST_LIMIT,
+      windowMs: DATAVERSE_WINDOW_MS,
+      maxConcurrent: DATAVERSE_CONCURRENCY_LIMIT,
+      retryAfterSeconds: 5,
+    },
+    quirks: { newRoleSelfPrivileges: true, addPrivilegesKeepsExistingDepth: true },
+  };
+}
+
+function num(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`config field ${name} must be a number between ${min} and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== "boolean") throw new Error(`config field ${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * Applies a partial configuration to a configuration, validating every field. Throws an Error
+ * naming the field on bad input (the admin API answers it as 400); unknown fields are rejected too,
+ * so that a typo in a test does not silently leave a fault off.
+ */
+export function applyConfigPatch(base: EmulatorConfig, patch: unknown): EmulatorConfig {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new Error("config must be a JSON object");
+  const next: EmulatorConfig = JSON.parse(JSON.stringify(base));
+  const p = patch as Record<string, unknown>;
+  for (const key of Object.keys(p)) {
+    if (!["latencyMs", "faults", "serviceProtection", "quirks"].includes(key)) throw new Error(`unknown config field ${key}`);
+  }
+  if (p.latencyMs !== undefined) next.latencyMs = num(p.latencyMs, "latencyMs", 0, 600_000);
+  const section = (name: string): Record<string, unknown> | undefined => {
+    const v = p[name];
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`config field ${name} must be an object`);
+    return v as Record<string, unknown>;
+  };
+  const f = section("faults");
+  if (f) {
+    for (const [k, v] of Object.entries(f)) {
+      switch (k) {
+        case "rate429": case "rate503": case "rateDrop":
+          next.faults[k] = num(v, `faults.${k}`, 0, 1); break;
+        case "retryAfterSeconds": next.faults.retryAfterSeconds = num(v, "faults.retryAfterSeconds", 0, 3600); break;
+        case "pathPrefix":
+          if (v !== null && typeof v !== "string") throw new Error("config field faults.pathPrefix must be a string or null");
+          next.faults.pathPrefix = v as string | null; break;
+        case "maxCount":
+          next.faults.maxCount = v === null ? null : num(v, "faults.maxCount", 0); break;
+        default: throw new Error(`unknown config field faults.${k}`);
+      }
+    }
+  }
+  const s = section("serviceProtection");
+  if (s) {
+    for (const [k, v] of Object.entries(s)) {
+      switch (k) {
+        case "enabled": next.serviceProtection.enabled = bool(v, "serviceProtection.enabled"); break;
+        case "maxRequestsPerWindow": case "maxConcurrent":
+          next.serviceProtection[k] = num(v, `serviceProtection.${k}`, 1); break;
+        case "windowMs": next.serviceProtection.windowMs = num(v, "serviceProtection.windowMs", 1); break;
+        case "retryAfterSeconds": next.serviceProtection.retryAfterSeconds = num(v, "serviceProtection.retryAfterSeconds", 0, 3600); break;
+        default: throw new Error(`unknown config field serviceProtection.${k}`);
+      }
+    }
+  }
+  const q = section("quirks");
+  if (q) {
+    for (const [k, v] of Object.entries(q)) {
+      switch (k) {
+        case "newRoleSelfPrivileges": case "addPrivilegesKeepsExistingDepth":
+          next.quirks[k] = bool(v, `quirks.${k}`); break;
+        default: throw new Error(`unknown config field quirks.${k}`);
+      }
+    }
+  }
+  return next;
+}

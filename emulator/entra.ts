@@ -1,0 +1,270 @@
+// Entra ID: the ARM-style metadata endpoint the azuread provider reads, the OpenID configuration
+// MSAL (@azure/identity) reads, and the OAuth2 v2 client-credentials token endpoint.
+//
+// Tokens are HS256 JWTs signed with the emulator's own key: clients never check the signature,
+// but Graph and Dataverse here do, so a hand-made token is refused like a foreign one.
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { entraError, ServiceError } from "./errors";
+import { RequestContext, sameId, type EmulatorCore } from "./http";
+import { verifySecret } from "./model";
+import type { ApplicationRecord, ServicePrincipalRecord } from "./store";
+
+export const TOKEN_LIFETIME_S = 3600;
+
+export interface TokenClaims {
+  aud: string;
+  iss: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+  appid: string;
+  azp: string;
+  appidacr: string;
+  idp: string;
+  idtyp: "app";
+  oid: string;
+  sub: string;
+  tid: string;
+  roles: string[];
+  uti: string;
+  ver: string;
+}
+
+const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+
+export function signToken(core: EmulatorCore, claims: TokenClaims): string {
+  const head = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
+  const body = b64url(JSON.stringify(claims));
+  const sig = createHmac("sha256", core.tokenKey).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${sig}`;
+}
+
+/** Verifies an emulator token. Returns its claims, or a reason it is refused. */
+export function verifyToken(core: EmulatorCore, token: string): { claims: TokenClaims } | { reason: string } {
+  const parts = token.split(".");
+  if (parts.length !== 3) return { reason: "the token is not a JWT (three dot-separated parts expected)" };
+  const expected = createHmac("sha256", core.tokenKey).update(`${parts[0]}.${parts[1]}`).digest();
+  const actual = Buffer.from(parts[2], "base64url");
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return { reason: "the token signature is invalid (not issued by this emulator)" };
+  let claims: TokenClaims;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as TokenClaims;
+  } catch {
+    return { reason: "the token payload is not JSON" };
+  }
+  const now = Math.floor(core.now().getTime() / 1000);
+  if (typeof claims.exp !== "number" || claims.exp <= now) return { reason: "the token is expired" };
+  if (typeof claims.nbf === "number" && claims.nbf > now + 300) return { reason: "the token is not yet valid" };
+  return { claims };
+}
+
+/** The Bearer token of a request, if any. */
+export function bearer(ctx: RequestContext): string | undefined {
+  const h = ctx.header("authorization");
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
+  return m ? m[1] : undefined;
+}
+
+function tenantMatches(core: EmulatorCore, tenant: string): boolean {
+  const t = core.store.state.tenant;
+  return sameId(tenant, t.tenantId) || tenant.toLowerCase() === t.domain.toLowerCase();
+}
+
+function openIdConfiguration(core: EmulatorCore, tenantSegment: string): Record<string, unknown> {
+  const host = core.urls.authorityHost;
+  const tid = tenantMatches(core, tenantSegment) ? core.store.state.tenant.tenantId : "{tenantid}";
+  return {
+    token_endpoint: `${host}/${tenantSegment}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+    jwks_uri: `${host}/${tenantSegment}/discovery/v2.0/keys`,
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["pairwise"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+    scopes_supported: ["openid", "profile", "email", "offline_access"],
+    issuer: `${host}/${tid}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${host}/oidc/userinfo`,
+    authorization_endpoint: `${host}/${tenantSegment}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${host}/${tenantSegment}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${host}/${tenantSegment}/oauth2/v2.0/logout`,
+    claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "tid", "ver", "oid", "appid", "idtyp"],
+    kerberos_endpoint: `${host}/${tenantSegment}/kerberos`,
+    tenant_region_scope: "EU",
+    cloud_instance_name: "emulator.local",
+    cloud_graph_host_name: core.urls.metadataHost,
+    msgraph_host: core.urls.metadataHost,
+    rbac_url: core.urls.authorityHost,
+  };
+}
+
+/** Routes Entra requests. Returns false when no route matches (the server answers 501). */
+export async function handleEntra(ctx: RequestContext): Promise<boolean> {
+  const core = ctx.core;
+  const segs = ctx.path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
+
+  if (ctx.method === "GET" && segs.length === 2 && segs[0] === "metadata" && segs[1] === "endpoints") {
+    ctx.op("GET /metadata/endpoints");
+    // Exactly the shape the azuread provider parses: loginEndpoint without a trailing slash,
+    // microsoftGraphResourceId with one (it is both the Graph base URL and the token scope).
+    const base = core.urls.authorityHost;
+    ctx.send(200, {
+      name: "LocalEntra",
+      resourceManager: base,
+      microsoftGraphResourceId: `${base}/`,
+      authentication: { loginEndpoint: base, audiences: [base], tenant: "common", identityProvider: "AAD" },
+    });
+    return true;
+  }
+
+  if (ctx.method === "GET" && segs.length === 3 && segs[1] === "discovery" && segs[2] === "instance") {
+    ctx.op("GET /{tenant}/discovery/instance");
+    const host = core.urls.metadataHost;
+    ctx.send(200, {
+      tenant_discovery_endpoint: `${core.urls.authorityHost}/${segs[0]}/v2.0/.well-known/openid-configuration`,
+      "api-version": "1.1",
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    });
+    return true;
+  }
+
+  // /{tenant}/v2.0/.well-known/openid-configuration and /{tenant}/.well-known/openid-configuration
+  if (ctx.method === "GET" && segs.length >= 3 && segs[segs.length - 2] === ".well-known" && segs[segs.length - 1] === "openid-configuration") {
+    ctx.op("GET /{tenant}/v2.0/.well-known/openid-configuration");
+    const tenant = segs[0];
+    if (!["common", "organizations", "consumers"].includes(tenant.toLowerCase()) && !tenantMatches(core, tenant)) {
+      throw unknownTenant(core, tenant);
+    }
+    ctx.send(200, openIdConfiguration(core, tenant));
+    return true;
+  }
+
+  if (ctx.method === "GET" && segs.length === 4 && segs[1] === "discovery" && segs[3] === "keys") {
+    ctx.op("GET /{tenant}/discovery/v2.0/keys");
+    ctx.send(200, { keys: [] });
+    return true;
+  }
+
+  if (segs.length === 4 && segs[1] === "oauth2" && segs[2] === "v2.0" && segs[3] === "token") {
+    if (ctx.method !== "POST") return false;
+    ctx.op("POST /{tenant}/oauth2/v2.0/token");
+    await token(ctx, segs[0]);
+    return true;
+  }
+  return false;
+}
+
+function unknownTenant(core: EmulatorCore, tenant: string): ServiceError {
+  void core;
+  return entraError(400, "invalid_request", 90002,
+    `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+}
+
+const OIDC_SCOPES = new Set(["openid", "profile", "offline_access", "email"]);
+
+async function token(ctx: RequestContext, tenant: string): Promise<void> {
+  const core = ctx.core;
+  const state = core.store.state;
+  if (!tenantMatches(core, tenant)) throw unknownTenant(core, tenant);
+  const ct = ctx.header("content-type") ?? "";
+  if (!ct.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
+  }
+  const form = await ctx.form();
+  const grantType = form.get("grant_type");
+  if (!grantType) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
+  if (grantType !== "client_credentials") {
+    throw entraError(400, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grantType}'. The emulator supports client_credentials only.`);
+  }
+  // client_secret_basic is allowed too: credentials in an Authorization: Basic header.
+  let clientId = form.get("client_id") ?? undefined;
+  let secret = form.get("client_secret") ?? undefined;
+  const basic = /^Basic\s+(\S+)$/i.exec(ctx.header("authorization") ?? "");
+  if (basic) {
+    const [id, ...rest] = Buffer.from(basic[1], "base64").toString("utf8").split(":");
+    clientId = clientId ?? decodeURIComponent(id);
+    secret = secret ?? decodeURIComponent(rest.join(":"));
+  }
+  if (!clientId) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
+  const scopeRaw = form.get("scope");
+  if (!scopeRaw) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
+
+  const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, clientId));
+  const sp = app ? Object.values(state.servicePrincipals).find((s) => sameId(s.doc.appId, clientId)) : undefined;
+  if (!app || !sp) {
+    throw entraError(400, "unauthorized_client", 700016,
+      `Application with identifier '${clientId}' was not found in the directory '${state.tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+  }
+  if (sp.doc.accountEnabled === false) {
+    throw entraError(400, "unauthorized_client", 7000112, `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`);
+  }
+  if (form.get("client_assertion")) {
+    throw entraError(400, "invalid_request", 7000219, "The emulator does not support client assertions (certificate credentials); use a client secret.");
+  }
+  if (!secret) {
+    throw entraError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  }
+  checkSecret(core, app, secret);
+
+  const scopes = scopeRaw.split(/\s+/).filter((s) => s.length > 0 && !OIDC_SCOPES.has(s.toLowerCase()));
+  if (scopes.length !== 1 || !/\/\.default$/i.test(scopes[0])) {
+    throw entraError(400, "invalid_scope", 1002012,
+      `The provided value for scope ${scopeRaw} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+  }
+  const audience = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
+  const known = [core.urls.graphAudience, core.urls.environmentUrl];
+  const aud = known.find((k) => k.toLowerCase() === audience.toLowerCase());
+  if (!aud) {
+    throw entraError(400, "invalid_resource", 500011,
+      `The resource principal named ${audience} was not found in the tenant named ${state.tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+  }
+
+  const now = Math.floor(core.now().getTime() / 1000);
+  const tid = state.tenant.tenantId;
+  const issuer = `${core.urls.authorityHost}/${tid}/`;
+  const accessToken = signToken(core, {
+    aud, iss: issuer, iat: now, nbf: now, exp: now + TOKEN_LIFETIME_S,
+    appid: String(app.doc.appId), azp: String(app.doc.appId), appidacr: "1", idp: issuer, idtyp: "app",
+    oid: sp.doc.id, sub: sp.doc.id, tid, roles: [], uti: randomUUID().replace(/-/g, ""), ver: "1.0",
+  });
+  ctx.send(200, {
+    token_type: "Bearer",
+    expires_in: TOKEN_LIFETIME_S - 1,
+    ext_expires_in: TOKEN_LIFETIME_S - 1,
+    access_token: accessToken,
+  }, { "Cache-Control": "no-store, no-cache", Pragma: "no-cache" });
+}
+
+/**
+ * A secret is valid when it matches a password credential whose start/end dates contain the
+ * emulator clock. Matching but outside its dates: expired (AADSTS7000222). No match: AADSTS7000215.
+ */
+function checkSecret(core: EmulatorCore, app: ApplicationRecord, secret: string): void {
+  const now = core.now().getTime();
+  const creds = (app.doc.passwordCredentials as Array<Record<string, unknown>> | undefined) ?? [];
+  let expired = false;
+  for (const cred of creds) {
+    const keyId = String(cred.keyId);
+    const hash = app.secretHashes[keyId];
+    if (!hash || !verifySecret(secret, hash)) continue;
+    const start = cred.startDateTime ? Date.parse(String(cred.startDateTime)) : -Infinity;
+    const end = cred.endDateTime ? Date.parse(String(cred.endDateTime)) : Infinity;
+    if (now >= start && now < end) return;
+    if (now >= end) expired = true;
+  }
+  const appId = String(app.doc.appId);
+  if (expired) {
+    throw entraError(401, "invalid_client", 7000222,
+      `The provided client secret keys for app '${appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`);
+  }
+  throw entraError(401, "invalid_client", 7000215,
+    `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${appId}'.`);
+}
+
+/** The service principal a token's oid names, if it still exists. */
+export function callerServicePrincipal(core: EmulatorCore, claims: TokenClaims): ServicePrincipalRecord | undefined {
+  return core.store.state.servicePrincipals[claims.oid];
+}

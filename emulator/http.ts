@@ -1,0 +1,131 @@
+// The request context shared by the handlers: parsed URL, body readers, answer helpers, and the
+// emulator core (store, clock, configuration, URLs). Nothing here logs bodies or headers.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { EmulatorConfig } from "./config";
+import type { Service } from "./errors";
+import type { EmulatorStore } from "./store";
+
+/** The addresses of the one server, as clients must use them. */
+export interface EmulatorUrls {
+  port: number;
+  /** https://127.0.0.1:<port> */
+  url: string;
+  /** https://localhost:<port>: the Dataverse environment URL and audience. */
+  environmentUrl: string;
+  /** https://127.0.0.1:<port>: the Entra authority host. */
+  authorityHost: string;
+  /** 127.0.0.1:<port>: the azuread provider's metadataHost. */
+  metadataHost: string;
+  /** https://127.0.0.1:<port>/v1.0 */
+  graphUrl: string;
+  /** https://127.0.0.1:<port>: the audience of Graph tokens (scope without /.default). */
+  graphAudience: string;
+}
+
+/** What every handler may use. */
+export interface EmulatorCore {
+  readonly store: EmulatorStore;
+  config: EmulatorConfig;
+  readonly urls: EmulatorUrls;
+  /** The emulator clock: real time plus the stored offset. */
+  now(): Date;
+  /** HMAC key of the emulator's tokens (derived from the tenant: tokens survive a restart with a state file). */
+  readonly tokenKey: Buffer;
+  log(line: string): void;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export class RequestContext {
+  readonly method: string;
+  readonly url: URL;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Operation name for the counters, e.g. "graph POST /applications". Set by the handler. */
+  operation: string | undefined;
+  /** Whether the handler changed the state (the server then saves it). */
+  mutated = false;
+  private bodyPromise: Promise<Buffer> | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly core: EmulatorCore,
+    readonly service: Service | "unknown",
+    readonly delay: () => Promise<void>,
+  ) {
+    this.method = (req.method ?? "GET").toUpperCase();
+    this.url = new URL(req.url ?? "/", core.urls.url);
+    this.path = this.url.pathname;
+    this.query = this.url.searchParams;
+  }
+
+  op(name: string): void {
+    this.operation = `${this.service} ${name}`;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  body(): Promise<Buffer> {
+    if (!this.bodyPromise) {
+      this.bodyPromise = new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        this.req.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY) {
+            reject(new Error("request body too large"));
+            this.req.destroy();
+            return;
+          }
+          chunks.push(c);
+        });
+        this.req.on("end", () => resolve(Buffer.concat(chunks)));
+        this.req.on("error", reject);
+      });
+    }
+    return this.bodyPromise;
+  }
+
+  /** The body as JSON; undefined when empty; throws SyntaxError when malformed. */
+  async json(): Promise<unknown> {
+    const raw = (await this.body()).toString("utf8").replace(/^\uFEFF/, "");
+    if (raw.trim() === "") return undefined;
+    return JSON.parse(raw);
+  }
+
+  async form(): Promise<URLSearchParams> {
+    return new URLSearchParams((await this.body()).toString("utf8"));
+  }
+
+  send(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (this.res.headersSent || this.res.destroyed) return;
+    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
+    if (body === undefined) {
+      this.res.statusCode = status;
+      this.res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    if (!this.res.hasHeader("content-type")) this.res.setHeader("Content-Type", "application/json; charset=utf-8");
+    this.res.setHeader("Content-Length", Buffer.byteLength(text));
+    this.res.statusCode = status;
+    this.res.end(text);
+  }
+}
+
+export function isGuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+export function sameId(a: unknown, b: unknown): boolean {
+  return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
+}
+
+/** Path segments after a prefix, URL-decoded. */
+export function segments(path: string, prefix: string): string[] {
+  return path.slice(prefix.length).split("/").filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+}

@@ -1,0 +1,209 @@
+// The OData query options the emulated Dataverse understands: $filter (eq/ne/gt/ge/lt/le, and,
+// or, not, parentheses, contains/startswith/endswith), $select, $expand with nested options, $top.
+// Anything else is refused with a Dataverse error rather than silently ignored.
+import { dataverseError, DV, ServiceError } from "./errors";
+
+export type Row = Record<string, unknown>;
+
+type Literal = string | number | boolean | null;
+type Node =
+  | { kind: "cmp"; op: string; field: string; value: Literal }
+  | { kind: "fn"; fn: string; field: string; value: string }
+  | { kind: "and" | "or"; left: Node; right: Node }
+  | { kind: "not"; expr: Node };
+
+function syntax(message: string): ServiceError {
+  return dataverseError(400, DV.invalidProperty, message);
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function tokenize(src: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (/\s/.test(c)) { i++; continue; }
+    if (c === "(" || c === ")" || c === ",") { out.push(c); i++; continue; }
+    if (c === "'") {
+      let j = i + 1;
+      let s = "";
+      for (;;) {
+        if (j >= src.length) throw syntax(`Syntax error: unterminated string literal at position ${i} in '${src}'.`);
+        if (src[j] === "'") {
+          if (src[j + 1] === "'") { s += "'"; j += 2; continue; }
+          break;
+        }
+        s += src[j++];
+      }
+      out.push(`'${s}`); // marker: a string literal
+      i = j + 1;
+      continue;
+    }
+    let j = i;
+    while (j < src.length && !/[\s(),']/.test(src[j])) j++;
+    out.push(src.slice(i, j));
+    i = j;
+  }
+  return out;
+}
+
+/** Parses a $filter expression. */
+export function parseFilter(src: string): Node {
+  const toks = tokenize(src);
+  let pos = 0;
+  const peek = () => toks[pos];
+  const next = () => toks[pos++];
+  const expect = (t: string) => {
+    if (next() !== t) throw syntax(`Syntax error: '${t}' expected in $filter '${src}'.`);
+  };
+  const literal = (t: string | undefined): Literal => {
+    if (t === undefined) throw syntax(`Syntax error: value expected at the end of $filter '${src}'.`);
+    if (t.startsWith("'")) return t.slice(1);
+    if (t === "null") return null;
+    if (t === "true") return true;
+    if (t === "false") return false;
+    if (GUID.test(t)) return t.toLowerCase();
+    if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+    throw syntax(`Syntax error at '${t}' in $filter '${src}'.`);
+  };
+  const primary = (): Node => {
+    const t = next();
+    if (t === undefined) throw syntax(`Syntax error: unexpected end of $filter '${src}'.`);
+    if (t === "(") {
+      const e = orExpr();
+      expect(")");
+      return e;
+    }
+    if (t === "not") return { kind: "not", expr: primary() };
+    if (["contains", "startswith", "endswith"].includes(t) && peek() === "(") {
+      next();
+      const field = next();
+      expect(",");
+      const v = literal(next());
+      expect(")");
+      if (typeof v !== "string" || !field) throw syntax(`Syntax error: ${t} needs a property and a string in $filter '${src}'.`);
+      return { kind: "fn", fn: t, field, value: v };
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw syntax(`Syntax error at '${t}' in $filter '${src}'.`);
+    const op = next();
+    if (!op || !["eq", "ne", "gt", "ge", "lt", "le"].includes(op)) throw syntax(`Syntax error: comparison expected after '${t}' in $filter '${src}'.`);
+    return { kind: "cmp", op, field: t, value: literal(next()) };
+  };
+  const andExpr = (): Node => {
+    let left = primary();
+    while (peek() === "and") { next(); left = { kind: "and", left, right: primary() }; }
+    return left;
+  };
+  const orExpr = (): Node => {
+    let left = andExpr();
+    while (peek() === "or") { next(); left = { kind: "or", left, right: andExpr() }; }
+    return left;
+  };
+  const tree = orExpr();
+  if (pos !== toks.length) throw syntax(`Syntax error at '${toks[pos]}' in $filter '${src}'.`);
+  return tree;
+}
+
+/** Field lookup as Dataverse resolves it: the attribute, or the lookup's `_x_value`. */
+function resolveField(row: Row, field: string, entity: string): unknown {
+  if (field in row) return row[field];
+  const lookup = `_${field}_value`;
+  if (lookup in row) return row[lookup];
+  throw dataverseError(400, DV.invalidProperty, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+}
+
+function norm(v: unknown): unknown {
+  return typeof v === "string" ? v.toLowerCase() : v === undefined ? null : v;
+}
+
+export function evaluate(node: Node, row: Row, entity: string): boolean {
+  switch (node.kind) {
+    case "and": return evaluate(node.left, row, entity) && evaluate(node.right, row, entity);
+    case "or": return evaluate(node.left, row, entity) || evaluate(node.right, row, entity);
+    case "not": return !evaluate(node.expr, row, entity);
+    case "fn": {
+      const v = resolveField(row, node.field, entity);
+      if (typeof v !== "string") return false;
+      const a = v.toLowerCase();
+      const b = node.value.toLowerCase();
+      return node.fn === "contains" ? a.includes(b) : node.fn === "startswith" ? a.startsWith(b) : a.endsWith(b);
+    }
+    case "cmp": {
+      const a = norm(resolveField(row, node.field, entity));
+      const b = norm(node.value);
+      switch (node.op) {
+        case "eq": return a === b;
+        case "ne": return a !== b;
+        default: {
+          if (a === null || b === null) return false;
+          const x = a as number | string;
+          const y = b as number | string;
+          return node.op === "gt" ? x > y : node.op === "ge" ? x >= y : node.op === "lt" ? x < y : x <= y;
+        }
+      }
+    }
+  }
+}
+
+export interface ExpandItem {
+  name: string;
+  select?: string[];
+  filter?: Node;
+}
+
+/** Splits on commas or semicolons that are not inside parentheses. */
+function splitTop(src: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let cur = "";
+  for (const c of src) {
+    if (c === "'") quote = !quote;
+    if (!quote && c === "(") depth++;
+    if (!quote && c === ")") depth--;
+    if (!quote && depth === 0 && c === sep) { out.push(cur); cur = ""; continue; }
+    cur += c;
+  }
+  if (cur.trim() !== "") out.push(cur);
+  return out.map((s) => s.trim());
+}
+
+export function parseSelect(src: string | null): string[] | undefined {
+  if (src === null || src === undefined) return undefined;
+  return src.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export function parseExpand(src: string | null): ExpandItem[] {
+  if (!src) return [];
+  return splitTop(src, ",").map((item) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(item);
+    if (!m) throw syntax(`Syntax error in $expand '${src}'.`);
+    const out: ExpandItem = { name: m[1] };
+    if (m[2]) {
+      for (const opt of splitTop(m[2], ";")) {
+        const eq = opt.indexOf("=");
+        const key = opt.slice(0, eq).trim();
+        const value = opt.slice(eq + 1).trim();
+        if (key === "$select") out.select = parseSelect(value);
+        else if (key === "$filter") out.filter = parseFilter(value);
+        else throw syntax(`The query option '${key}' is not supported inside $expand by the emulator.`);
+      }
+    }
+    return out;
+  });
+}
+
+/** Applies $select to a wire row: the primary key and @odata.etag always stay, unknown names fail. */
+export function applySelect(row: Row, select: string[] | undefined, entity: string, primaryKey: string): Row {
+  if (!select) return row;
+  const out: Row = {};
+  if ("@odata.etag" in row) out["@odata.etag"] = row["@odata.etag"];
+  for (const name of select) {
+    if (name in row) out[name] = row[name];
+    else if (`_${name}_value` in row) out[`_${name}_value`] = row[`_${name}_value`];
+    else throw dataverseError(400, DV.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+  }
+  out[primaryKey] = row[primaryKey];
+  return out;
+}

@@ -1,0 +1,166 @@
+// The seeded, deterministic starting state: fixed GUIDs and a fixed deployer secret, so that a
+// script or a test can rely on them without reading anything back.
+import { hashSecret, newApplicationDoc, newApplicationUserRow, newServicePrincipalDoc } from "./model";
+import { PRIVILEGES, privilegeByName } from "./privileges";
+import type { ApplicationRecord, RoleRow, ServicePrincipalRecord, StateData } from "./store";
+
+export const SEED = {
+  tenantId: "3f8a2c1e-5b7d-4e9a-8c6f-0a1b2c3d4e5f",
+  tenantDisplayName: "Emulated Contoso",
+  tenantDomain: "emulator.onmicrosoft.com",
+  /** Microsoft's own tenant: owner of first-party apps. */
+  microsoftTenantId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+  deployer: {
+    clientId: "d3b1e2a4-6c8f-4a7b-9e0d-1f2a3b4c5d6e",
+    applicationObjectId: "a1d2e3f4-0b1c-4d2e-8f3a-4b5c6d7e8f90",
+    objectId: "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+    displayName: "dataverse-s2s deployer",
+    /** An emulator credential: fine to print at startup, never in a request log line. 40 characters. */
+    clientSecret: "dep8Q~EmulatorDeployerSecret.NotForProd4",
+    secretKeyId: "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+    systemUserId: "e7f8a9b0-c1d2-4e3f-8a4b-5c6d7e8f9a0b",
+  },
+  dynamicsCrm: {
+    appId: "00000007-0000-0000-c000-000000000000",
+    servicePrincipalId: "c0ffee00-7d1a-4c2b-9e3f-000000000007",
+    userImpersonationScopeId: "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4",
+  },
+  microsoftGraph: {
+    appId: "00000003-0000-0000-c000-000000000000",
+    servicePrincipalId: "c0ffee00-7d1a-4c2b-9e3f-000000000003",
+  },
+  organizationId: "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d",
+  rootBusinessUnit: { id: "b0b0b0b0-1111-4222-8333-444455556666", name: "emulatororg" },
+  childBusinessUnit: { id: "b1b1b1b1-1111-4222-8333-444455556666", name: "Sales" },
+  systemAdministrator: {
+    templateId: "627090ff-40a3-4053-8790-584edc5be201",
+    rootRoleId: "5a5a5a5a-0000-4000-8000-000000000001",
+    childRoleId: "5a5a5a5a-0000-4000-8000-000000000002",
+  },
+  basicUser: {
+    templateId: "d0a1b2c3-d4e5-4f60-8718-293a4b5c6d7e",
+    rootRoleId: "5a5a5a5a-0000-4000-8000-000000000011",
+    childRoleId: "5a5a5a5a-0000-4000-8000-000000000012",
+  },
+  createdOn: "2024-01-01T00:00:00Z",
+} as const;
+
+/** Privileges of the seeded "Basic User" role (a small, ordinary role). */
+const BASIC_USER_PRIVILEGES: ReadonlyArray<[string, number]> = [
+  ["prvReadAccount", 0], ["prvCreateAccount", 0], ["prvWriteAccount", 0],
+  ["prvReadContact", 0], ["prvCreateContact", 0], ["prvWriteContact", 0],
+  ["prvReadUser", 3], ["prvReadBusinessUnit", 3], ["prvReadRole", 1], ["prvReadOrganization", 3],
+  ["prvReadSdkMessage", 3], ["prvReadPluginType", 3],
+];
+
+/** Privileges a newly created role receives from Dataverse itself (quirk newRoleSelfPrivileges, G). */
+export const NEW_ROLE_SELF_PRIVILEGES: ReadonlyArray<[string, number]> = [
+  ["prvReadSdkMessage", 3],
+  ["prvReadPluginType", 3],
+  ["prvReadSdkMessageProcessingStep", 3],
+];
+
+function role(id: string, name: string, bu: string, template: string | null, parent: string | null, root: string, privileges: Record<string, number>): RoleRow {
+  return {
+    roleid: id, name, description: null, businessunitid: bu, roletemplateid: template, parentroleid: parent,
+    parentrootroleid: root, ismanaged: template !== null, createdon: SEED.createdOn, modifiedon: SEED.createdOn,
+    privileges: parent ? {} : privileges, selfPrivileges: [],
+  };
+}
+
+export function seedState(): StateData {
+  const t = SEED.createdOn;
+  const d = SEED.deployer;
+
+  const deployerDoc = newApplicationDoc(d.applicationObjectId, d.clientId, t, SEED.tenantDomain);
+  deployerDoc.displayName = d.displayName;
+  deployerDoc.passwordCredentials = [{
+    customKeyIdentifier: null, displayName: "emulator deployer secret", endDateTime: "2099-12-31T00:00:00Z",
+    hint: d.clientSecret.slice(0, 3), keyId: d.secretKeyId, secretText: null, startDateTime: t,
+  }];
+  const deployerApp: ApplicationRecord = { doc: deployerDoc, owners: [], secretHashes: { [d.secretKeyId]: hashSecret(d.clientSecret) } };
+  const deployerSp: ServicePrincipalRecord = { doc: newServicePrincipalDoc(d.objectId, deployerDoc, SEED.tenantId), owners: [] };
+
+  const crm = SEED.dynamicsCrm;
+  const crmApp = newApplicationDoc("00000000-0000-0000-0000-000000000000", crm.appId, t, "microsoft.com");
+  crmApp.displayName = "Dynamics CRM";
+  crmApp.api = {
+    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
+    oauth2PermissionScopes: [{
+      adminConsentDescription: "Allows the application to access Microsoft Dataverse acting as users in the organization.",
+      adminConsentDisplayName: "Access Common Data Service as organization users",
+      id: crm.userImpersonationScopeId,
+      isEnabled: true,
+      type: "User",
+      userConsentDescription: "Allows the application to access Microsoft Dataverse as you.",
+      userConsentDisplayName: "Access Common Data Service as you",
+      value: "user_impersonation",
+    }],
+  };
+  const crmSp = newServicePrincipalDoc(crm.servicePrincipalId, crmApp, SEED.microsoftTenantId);
+  crmSp.servicePrincipalNames = [crm.appId, "https://admin.services.crm.dynamics.com", "Microsoft.CRM"];
+
+  const g = SEED.microsoftGraph;
+  const graphApp = newApplicationDoc("00000000-0000-0000-0000-000000000003", g.appId, t, "microsoft.com");
+  graphApp.displayName = "Microsoft Graph";
+  graphApp.api = {
+    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
+    oauth2PermissionScopes: [{
+      adminConsentDescription: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
+      adminConsentDisplayName: "Sign in and read user profile", id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", isEnabled: true,
+      type: "User", userConsentDescription: "Allows you to sign in to the app with your organizational account and let the app read your profile.",
+      userConsentDisplayName: "Sign you in and read your profile", value: "User.Read",
+    }],
+  };
+  graphApp.appRoles = [{
+    allowedMemberTypes: ["Application"], description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
+    displayName: "Read and write all applications", id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", isEnabled: true, origin: "Application", value: "Application.ReadWrite.All",
+  }];
+  const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEED.microsoftTenantId);
+  graphSp.servicePrincipalNames = [g.appId, "https://graph.microsoft.com"];
+
+  const root = SEED.rootBusinessUnit;
+  const child = SEED.childBusinessUnit;
+  const sa = SEED.systemAdministrator;
+  const bu = SEED.basicUser;
+  const allGlobal: Record<string, number> = {};
+  for (const p of PRIVILEGES) allGlobal[p.privilegeid] = 3;
+  const basic: Record<string, number> = {};
+  for (const [name, depth] of BASIC_USER_PRIVILEGES) basic[privilegeByName(name).privilegeid] = depth;
+
+  const roles: Record<string, RoleRow> = {
+    [sa.rootRoleId]: role(sa.rootRoleId, "System Administrator", root.id, sa.templateId, null, sa.rootRoleId, allGlobal),
+    [sa.childRoleId]: role(sa.childRoleId, "System Administrator", child.id, sa.templateId, sa.rootRoleId, sa.rootRoleId, {}),
+    [bu.rootRoleId]: role(bu.rootRoleId, "Basic User", root.id, bu.templateId, null, bu.rootRoleId, basic),
+    [bu.childRoleId]: role(bu.childRoleId, "Basic User", child.id, bu.templateId, bu.rootRoleId, bu.rootRoleId, {}),
+  };
+
+  const deployerUser = newApplicationUserRow({
+    systemuserid: d.systemUserId, app: deployerApp, sp: deployerSp, businessunitid: root.id, isdisabled: false,
+    domain: SEED.tenantDomain, now: t,
+  });
+  deployerUser.roles = [sa.rootRoleId];
+
+  return {
+    version: 1,
+    clockOffsetMs: 0,
+    tenant: { tenantId: SEED.tenantId, displayName: SEED.tenantDisplayName, domain: SEED.tenantDomain },
+    applications: { [d.applicationObjectId]: deployerApp },
+    servicePrincipals: {
+      [d.objectId]: deployerSp,
+      [crm.servicePrincipalId]: { doc: crmSp, owners: [] },
+      [g.servicePrincipalId]: { doc: graphSp, owners: [] },
+    },
+    oauth2PermissionGrants: {},
+    deletedItems: {},
+    environment: {
+      organizationId: SEED.organizationId,
+      businessUnits: {
+        [root.id]: { businessunitid: root.id, name: root.name, parentbusinessunitid: null, createdon: t, modifiedon: t },
+        [child.id]: { businessunitid: child.id, name: child.name, parentbusinessunitid: root.id, createdon: t, modifiedon: t },
+      },
+      roles,
+      systemUsers: { [d.systemUserId]: deployerUser },
+    },
+  };
+}

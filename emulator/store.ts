@@ -1,0 +1,147 @@
+// The emulator's state behind an interface: in memory, seeded deterministically, optionally
+// persisted as JSON (loaded at start when the file exists, saved after each change and on stop).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+
+/** A Graph object as JSON (fields are Graph's own names). */
+export type GraphDoc = Record<string, unknown> & { id: string };
+
+export interface SecretHash {
+  salt: string;
+  hash: string;
+}
+
+export interface ApplicationRecord {
+  doc: GraphDoc;
+  /** Owner object ids (service principals; the emulator has no users). */
+  owners: string[];
+  /** Hashes of the password credentials' secrets, by keyId. Never returned, never logged. */
+  secretHashes: Record<string, SecretHash>;
+}
+
+export interface ServicePrincipalRecord {
+  doc: GraphDoc;
+  owners: string[];
+}
+
+export interface DeletedItem {
+  kind: "application" | "servicePrincipal";
+  record: ApplicationRecord | ServicePrincipalRecord;
+  deletedDateTime: string;
+}
+
+export interface BusinessUnitRow {
+  businessunitid: string;
+  name: string;
+  parentbusinessunitid: string | null;
+  createdon: string;
+  modifiedon: string;
+}
+
+export interface RoleRow {
+  roleid: string;
+  name: string;
+  description: string | null;
+  businessunitid: string;
+  roletemplateid: string | null;
+  /** Set on the copies Dataverse keeps of a root business unit's role in each child business unit. */
+  parentroleid: string | null;
+  parentrootroleid: string;
+  ismanaged: boolean;
+  createdon: string;
+  modifiedon: string;
+  /** privilegeid -> depth (0 Basic .. 4 RecordFilter). Inherited copies read their root's. */
+  privileges: Record<string, number>;
+  /** Privileges Dataverse gave the role itself at creation (quirk): ReplacePrivilegesRole keeps them. */
+  selfPrivileges: string[];
+}
+
+export interface SystemUserRow {
+  systemuserid: string;
+  applicationid: string | null;
+  fullname: string;
+  firstname: string;
+  lastname: string;
+  domainname: string;
+  internalemailaddress: string;
+  azureactivedirectoryobjectid: string | null;
+  applicationiduri: string | null;
+  accessmode: number;
+  isdisabled: boolean;
+  deletedstate: number;
+  businessunitid: string;
+  createdon: string;
+  modifiedon: string;
+  /** Assigned role ids (systemuserroles_association). */
+  roles: string[];
+}
+
+export interface EnvironmentState {
+  organizationId: string;
+  businessUnits: Record<string, BusinessUnitRow>;
+  roles: Record<string, RoleRow>;
+  systemUsers: Record<string, SystemUserRow>;
+}
+
+export interface TenantState {
+  tenantId: string;
+  displayName: string;
+  domain: string;
+}
+
+export interface StateData {
+  version: 1;
+  /** The emulator clock is real time plus this offset. */
+  clockOffsetMs: number;
+  tenant: TenantState;
+  applications: Record<string, ApplicationRecord>;
+  servicePrincipals: Record<string, ServicePrincipalRecord>;
+  oauth2PermissionGrants: Record<string, GraphDoc>;
+  deletedItems: Record<string, DeletedItem>;
+  environment: EnvironmentState;
+}
+
+/** Where the state lives. Handlers mutate `state` and call `save()` once a change is complete. */
+export interface EmulatorStore {
+  readonly state: StateData;
+  /** Persists the state when a state file is configured; a no-op in memory. */
+  save(): void;
+  /** Back to the seed. */
+  reset(): void;
+}
+
+export class JsonFileStore implements EmulatorStore {
+  private current: StateData;
+
+  constructor(private readonly seed: () => StateData, private readonly file?: string) {
+    this.current = this.load();
+  }
+
+  get state(): StateData {
+    return this.current;
+  }
+
+  private load(): StateData {
+    if (this.file && existsSync(this.file)) {
+      const parsed = JSON.parse(readFileSync(this.file, "utf8")) as StateData;
+      if (parsed.version !== 1) throw new Error(`emulator state file ${this.file} has unknown version ${String(parsed.version)}`);
+      return parsed;
+    }
+    return this.seed();
+  }
+
+  save(): void {
+    if (!this.file) return;
+    const path = resolve(this.file);
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    // The file holds secret hashes (never secrets): keep it private anyway.
+    writeFileSync(tmp, JSON.stringify(this.current), { mode: 0o600 });
+    renameSync(tmp, path);
+  }
+
+  reset(): void {
+    this.current = this.seed();
+    this.save();
+  }
+}

@@ -1,0 +1,93 @@
+// Small raw-HTTP helpers for tests that drive the emulator (axios, trusting the emulator's CA
+// explicitly, so that a missing NODE_EXTRA_CA_CERTS only affects third-party clients).
+import axios, { type AxiosResponse, type Method } from "axios";
+import { readFileSync } from "node:fs";
+import { Agent } from "node:https";
+import type { RunningEmulator } from "./server";
+
+export interface Answer<T = any> {
+  status: number;
+  data: T;
+  headers: Record<string, string>;
+}
+
+export interface EmulatorClient {
+  /** Raw request to any URL of the emulator; never throws on an HTTP status. */
+  request<T = any>(method: Method, url: string, body?: unknown, headers?: Record<string, string>): Promise<Answer<T>>;
+  /** POST to the token endpoint (client credentials). */
+  token(scope: string, clientId?: string, clientSecret?: string, tenant?: string): Promise<Answer>;
+  /** A bearer token for scope, failing the test when Entra refuses. */
+  accessToken(scope: string, clientId?: string, clientSecret?: string): Promise<string>;
+  graph<T = any>(method: Method, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<Answer<T>>;
+  dataverse<T = any>(method: Method, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<Answer<T>>;
+  admin<T = any>(method: Method, path: string, body?: unknown): Promise<Answer<T>>;
+  /** Graph and Dataverse scopes of this emulator. */
+  readonly graphScope: string;
+  readonly dataverseScope: string;
+}
+
+export function emulatorClient(emu: RunningEmulator): EmulatorClient {
+  const agent = new Agent({ ca: readFileSync(emu.caFile), keepAlive: false });
+  const tokens = new Map<string, string>();
+  const request = async <T>(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> => {
+    const r: AxiosResponse<T> = await axios.request<T>({
+      method, url, data: body, headers, httpsAgent: agent, validateStatus: () => true, maxRedirects: 0, proxy: false,
+    });
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && v !== null) h[k.toLowerCase()] = String(v);
+    return { status: r.status, data: r.data, headers: h };
+  };
+  const graphScope = `${emu.authorityHost}/.default`;
+  const dataverseScope = `${emu.environmentUrl}/.default`;
+  const client: EmulatorClient = {
+    request,
+    graphScope,
+    dataverseScope,
+    token(scope, clientId = emu.deployer.clientId, clientSecret = emu.deployer.clientSecret, tenant = emu.tenantId) {
+      const form = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope });
+      return request("POST", `${emu.authorityHost}/${tenant}/oauth2/v2.0/token`, form.toString(), { "Content-Type": "application/x-www-form-urlencoded" });
+    },
+    async accessToken(scope, clientId = emu.deployer.clientId, clientSecret = emu.deployer.clientSecret) {
+      const key = `${scope}|${clientId}|${clientSecret}`;
+      const cached = tokens.get(key);
+      if (cached) return cached;
+      const r = await client.token(scope, clientId, clientSecret);
+      if (r.status !== 200) throw new Error(`token for ${scope} failed: ${r.status} ${JSON.stringify(r.data)}`);
+      tokens.set(key, r.data.access_token);
+      return r.data.access_token as string;
+    },
+    async graph(method, path, body, token, headers = {}) {
+      const t = token ?? (await client.accessToken(graphScope));
+      const url = path.startsWith("/beta") ? `${emu.url}${path}` : `${emu.graphUrl}${path}`;
+      return request(method, url, body, { Authorization: `Bearer ${t}`, ...headers });
+    },
+    async dataverse(method, path, body, token, headers = {}) {
+      const t = token ?? (await client.accessToken(dataverseScope));
+      return request(method, `${emu.environmentUrl}/api/data/v9.2/${path.replace(/^\//, "")}`, body, {
+        Authorization: `Bearer ${t}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...headers,
+      });
+    },
+    admin(method, path, body) {
+      return request(method, `${emu.url}/_emulator/${path.replace(/^\//, "")}`, body);
+    },
+  };
+  return client;
+}
+
+/** Creates an app registration, its service principal and a secret through Graph; returns what a client needs. */
+export async function createAppWithSecret(c: EmulatorClient, displayName: string, endDateTime?: string): Promise<{ id: string; appId: string; spId: string; secret: string; keyId: string }> {
+  const app = await c.graph("POST", "/applications", { displayName });
+  if (app.status !== 201) throw new Error(`create application: ${app.status} ${JSON.stringify(app.data)}`);
+  const sp = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
+  if (sp.status !== 201) throw new Error(`create service principal: ${sp.status} ${JSON.stringify(sp.data)}`);
+  const pw = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "test", ...(endDateTime ? { endDateTime } : {}) } });
+  if (pw.status !== 200) throw new Error(`addPassword: ${pw.status} ${JSON.stringify(pw.data)}`);
+  return { id: app.data.id, appId: app.data.appId, spId: sp.data.id, secret: pw.data.secretText, keyId: pw.data.keyId };
+}
+
+/** The id inside an OData-EntityId header (".../roles(<id>)"). */
+export function entityId(headers: Record<string, string>): string {
+  const m = /\(([0-9a-f-]{36})\)$/i.exec(headers["odata-entityid"] ?? "");
+  if (!m) throw new Error(`no OData-EntityId in answer: ${JSON.stringify(headers)}`);
+  return m[1];
+}

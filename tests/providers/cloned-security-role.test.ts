@@ -1,0 +1,197 @@
+// The cloned security role provider against the emulator: create, adopt, drift in the role and in
+// its source, repair, delete, retries, and the errors a user can act on. Every test checks the
+// emulator's own state, not only what the provider returned.
+import { clonedSecurityRoleProvider, ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs, managedRoleMarker } from "../../dynamic-providers/cloned-security-role";
+import { privilegeEntries } from "../../dynamic-providers/privileges";
+import { startTestEmulator, TestEmulator } from "../support/emulator";
+
+const provider = clonedSecurityRoleProvider as Required<typeof clonedSecurityRoleProvider>;
+let test_: TestEmulator;
+let inputs: ClonedSecurityRoleInputs;
+
+beforeAll(async () => {
+  test_ = await startTestEmulator();
+});
+afterAll(async () => test_?.stop());
+
+async function checked(overrides: Partial<ClonedSecurityRoleInputs> = {}): Promise<ClonedSecurityRoleInputs> {
+  const result = await provider.check({} as ClonedSecurityRoleInputs, { environmentUrl: test_.emulator.environmentUrl, name: "API User", ...overrides });
+  expect(result.failures).toEqual([]);
+  return result.inputs as ClonedSecurityRoleInputs;
+}
+
+async function rolesNamed(name: string) {
+  const client = test_.dataverse();
+  return client.findRoleByName(name, await client.businessUnitId());
+}
+
+async function privilegesOf(roleId: string) {
+  return privilegeEntries(await test_.dataverse().rolePrivileges(roleId));
+}
+
+async function refresh(id: string, outs: ClonedSecurityRoleOutputs): Promise<ClonedSecurityRoleOutputs> {
+  const read = await provider.read(id, outs);
+  expect(read.id).toBe(id);
+  return read.props as ClonedSecurityRoleOutputs;
+}
+
+describe("clone of System Administrator", () => {
+  let id: string;
+  let outs: ClonedSecurityRoleOutputs;
+
+  test("create makes one marked role holding the source's privileges", async () => {
+    inputs = await checked();
+    expect(inputs).toMatchObject({ sourceRole: "System Administrator", businessUnit: "", followSource: true });
+    const created = await provider.create(inputs);
+    id = created.id;
+    outs = created.outs as ClonedSecurityRoleOutputs;
+
+    const roles = await rolesNamed("API User");
+    expect(roles).toHaveLength(1);
+    expect(roles[0].roleid).toBe(id);
+    expect(roles[0].description).toContain(managedRoleMarker);
+
+    const source = await privilegesOf(outs.sourceRoleId);
+    const copy = await privilegesOf(id);
+    expect(source.length).toBeGreaterThanOrEqual(1000);
+    for (const entry of source) expect(copy).toContain(entry);
+    expect(outs.privilegeCount).toBe(copy.length);
+    expect(outs.privilegeDrift).toEqual([]);
+  });
+
+  test("privileges Dataverse gives a new role by itself do not show as drift", async () => {
+    outs = await refresh(id, outs);
+    expect(outs.privilegeDrift).toEqual([]);
+    expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
+  });
+
+  test("a second create adopts the role instead of duplicating it", async () => {
+    const again = await provider.create(inputs);
+    expect(again.id).toBe(id);
+    expect(await rolesNamed("API User")).toHaveLength(1);
+  });
+
+  test("a privilege removed in the role is drift, and update puts it back", async () => {
+    const client = test_.dataverse();
+    const [removed] = (await client.rolePrivileges(id)).filter((privilege) => privilege.name === "prvReadAccount");
+    expect(removed).toBeDefined();
+    await removePrivilege(id, removed.privilegeId);
+    expect(await privilegesOf(id)).not.toContain(`prvReadAccount:${removed.depth}`);
+
+    outs = await refresh(id, outs);
+    expect(outs.privilegeDrift).toEqual([`-prvReadAccount:${removed.depth}`]);
+    expect((await provider.diff(id, outs, inputs)).changes).toBe(true);
+
+    outs = (await provider.update(id, outs, inputs)).outs as ClonedSecurityRoleOutputs;
+    expect(await privilegesOf(id)).toContain(`prvReadAccount:${removed.depth}`);
+    outs = await refresh(id, outs);
+    expect(outs.privilegeDrift).toEqual([]);
+    expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
+  });
+
+  test("a renamed role is updated in place", async () => {
+    const renamed = { ...inputs, name: "API User 2" };
+    const diff = await provider.diff(id, outs, renamed);
+    expect(diff).toMatchObject({ changes: true, replaces: [] });
+    outs = (await provider.update(id, outs, renamed)).outs as ClonedSecurityRoleOutputs;
+    expect(await rolesNamed("API User")).toHaveLength(0);
+    expect((await rolesNamed("API User 2"))[0].roleid).toBe(id);
+    inputs = renamed;
+  });
+
+  test("moving to another business unit replaces the role", async () => {
+    const diff = await provider.diff(id, outs, { ...inputs, businessUnit: "Sales" });
+    expect(diff.replaces).toEqual(["businessUnit"]);
+  });
+
+  test("delete removes the role", async () => {
+    await provider.delete(id, outs);
+    expect(await test_.dataverse().getRole(id)).toBeUndefined();
+    expect((await provider.read(id, outs)).id).toBe("");
+    await provider.delete(id, outs); // already gone is done
+  });
+});
+
+describe("clone of a small role", () => {
+  test("privileges added in the role or in its source are detected and repaired", async () => {
+    const smallInputs = await checked({ name: "Small Clone", sourceRole: "Basic User" });
+    const created = await provider.create(smallInputs);
+    let outs = created.outs as ClonedSecurityRoleOutputs;
+    const client = test_.dataverse();
+    const businessUnitId = await client.businessUnitId();
+    const systemAdministrator = (await client.findSourceRole("System Administrator", businessUnitId))!;
+    const catalogue = await client.rolePrivileges(systemAdministrator.roleid);
+    const extra = catalogue.find((privilege) => !outs.appliedPrivileges.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
+
+    // Someone adds a privilege to the clone by hand.
+    await addPrivilege(created.id, extra.privilegeId, "Basic", businessUnitId);
+    outs = (await provider.read(created.id, outs)).props as ClonedSecurityRoleOutputs;
+    expect(outs.privilegeDrift).toEqual([`+${extra.name}:Basic`]);
+    outs = (await provider.update(created.id, outs, smallInputs)).outs as ClonedSecurityRoleOutputs;
+    expect(await privilegesOf(created.id)).not.toContain(`${extra.name}:Basic`);
+
+    // The source gains a privilege: the clone follows it.
+    await addPrivilege(outs.sourceRoleId, extra.privilegeId, "Global", businessUnitId);
+    outs = (await provider.read(created.id, outs)).props as ClonedSecurityRoleOutputs;
+    expect(outs.sourceDigest).not.toBe(outs.copiedSourceDigest);
+    expect((await provider.diff(created.id, outs, smallInputs)).changes).toBe(true);
+    outs = (await provider.update(created.id, outs, smallInputs)).outs as ClonedSecurityRoleOutputs;
+    expect(await privilegesOf(created.id)).toContain(`${extra.name}:Global`);
+    outs = (await provider.read(created.id, outs)).props as ClonedSecurityRoleOutputs;
+    expect((await provider.diff(created.id, outs, smallInputs)).changes).toBe(false);
+    await provider.delete(created.id, outs);
+  });
+});
+
+describe("retries and errors", () => {
+  test("throttling (429) and unavailability (503) are retried, and the role is made once", async () => {
+    await test_.admin.request({ operation: "reset counters", method: "DELETE", path: "requests" });
+    await test_.setFaults({ rate429: 1, pathPrefix: "/api/data", maxCount: 2, retryAfterSeconds: 0 });
+    const created = await provider.create(await checked({ name: "Throttled Role" }));
+    await test_.setFaults({ rate503: 1, rate429: 0, pathPrefix: "/api/data", maxCount: 2, retryAfterSeconds: 0 });
+    const read = await provider.read(created.id, created.outs as ClonedSecurityRoleOutputs);
+    expect(read.id).toBe(created.id);
+    await test_.setFaults({ rate429: 0, rate503: 0, maxCount: null, pathPrefix: null });
+    expect(await rolesNamed("Throttled Role")).toHaveLength(1);
+    const counters = test_.emulator.requests();
+    expect(counters.faults).toEqual({ "429": 2, "503": 2 });
+    expect(counters.operations["dataverse POST roles"]).toBe(1);
+    await provider.delete(created.id, created.outs);
+  });
+
+  test("an unknown source role is a clear error and nothing is made", async () => {
+    await expect(provider.create(await checked({ name: "Orphan", sourceRole: "No Such Role" }))).rejects.toThrow(
+      /no security role 'No Such Role' to copy .* role\.cloneFrom/,
+    );
+    expect(await rolesNamed("Orphan")).toHaveLength(0);
+  });
+
+  test("a role of the same name made by someone else is not taken over", async () => {
+    const client = test_.dataverse();
+    await client.createRole("Hand Made", "made in the UI", await client.businessUnitId());
+    await expect(provider.create(await checked({ name: "Hand Made" }))).rejects.toThrow(/already exists .* not made by dataverse-s2s/);
+    expect(await rolesNamed("Hand Made")).toHaveLength(1);
+  });
+
+  test("a bad environment URL fails the check, before any call", async () => {
+    const result = await provider.check({} as ClonedSecurityRoleInputs, { environmentUrl: "http://contoso.crm.dynamics.com", name: "" });
+    expect(result.failures).toEqual([
+      { property: "environmentUrl", reason: expect.stringMatching(/must use https/) },
+      { property: "name", reason: expect.stringMatching(/give the role a name/) },
+    ]);
+  });
+});
+
+async function removePrivilege(roleId: string, privilegeId: string) {
+  await rawAction(roleId, "RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } });
+}
+
+async function addPrivilege(roleId: string, privilegeId: string, depth: string, businessUnitId: string) {
+  await rawAction(roleId, "AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }] });
+}
+
+async function rawAction(roleId: string, action: string, body: unknown) {
+  const { RestClient } = await import("../../lib/rest-client");
+  const rest = new RestClient({ service: "Dataverse", baseUrl: `${test_.emulator.environmentUrl}/api/data/v9.2/`, tokenResource: test_.emulator.environmentUrl });
+  await rest.request({ operation: action, method: "POST", path: `roles(${roleId})/Microsoft.Dynamics.CRM.${action}`, body });
+}

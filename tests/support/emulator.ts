@@ -1,0 +1,78 @@
+/**
+ * Test support: a fresh emulator per suite on a free port, the deployer's credentials in the
+ * environment (as a CI job would have them), and clients to make changes "as an admin would".
+ */
+import { ClientSecretCredential } from "@azure/identity";
+import { startEmulator } from "../../emulator";
+import { RestClient } from "../../lib/rest-client";
+import { DataverseClient } from "../../dynamic-providers/dataverse-client";
+
+export type RunningEmulator = Awaited<ReturnType<typeof startEmulator>>;
+
+export const deployerEnvironment = (emulator: RunningEmulator): Record<string, string> => ({
+  AZURE_AUTHORITY_HOST: emulator.authorityHost,
+  AZURE_TENANT_ID: emulator.tenantId,
+  AZURE_CLIENT_ID: emulator.deployer.clientId,
+  AZURE_CLIENT_SECRET: emulator.deployer.clientSecret,
+});
+
+/** Starts an emulator and points the process's credentials at it; stop() restores the environment. */
+export async function startTestEmulator(options: Parameters<typeof startEmulator>[0] = {}) {
+  const emulator = await startEmulator({ port: 0, ...options });
+  const saved: Record<string, string | undefined> = {};
+  const useEnvironment = (values: Record<string, string>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (!(name in saved)) saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  };
+  useEnvironment(deployerEnvironment(emulator));
+  const admin = new RestClient({ service: "Emulator admin", baseUrl: `${emulator.url}/_emulator/` });
+  return {
+    emulator,
+    admin,
+    /** Switches the credentials that providers take from the environment. */
+    useEnvironment,
+    dataverse: () => new DataverseClient(emulator.environmentUrl, { sleep: async () => undefined }),
+    graph: (clientId = emulator.deployer.clientId, clientSecret = emulator.deployer.clientSecret) =>
+      new RestClient({
+        service: "Microsoft Graph",
+        baseUrl: `${emulator.url}/`,
+        tokenResource: emulator.url,
+        credential: new ClientSecretCredential(emulator.tenantId, clientId, clientSecret, {
+          authorityHost: emulator.authorityHost,
+          disableInstanceDiscovery: true,
+        }),
+      }),
+    async setFaults(faults: Record<string, unknown>) {
+      await admin.request({ operation: "set faults", method: "POST", path: "config", body: { faults } });
+    },
+    async stop() {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await emulator.stop();
+    },
+  };
+}
+
+export type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
+
+/** Registers an app with a service principal through Graph, as the stack's Entra side would. */
+export async function registerApp(test: TestEmulator, displayName: string): Promise<{ appId: string; objectId: string; servicePrincipalId: string }> {
+  const graph = test.graph();
+  const app = await graph.request<{ id: string; appId: string }>({
+    operation: "create application",
+    method: "POST",
+    path: "v1.0/applications",
+    body: { displayName, signInAudience: "AzureADMyOrg" },
+  });
+  const sp = await graph.request<{ id: string }>({
+    operation: "create service principal",
+    method: "POST",
+    path: "v1.0/servicePrincipals",
+    body: { appId: app.data.appId },
+  });
+  return { appId: app.data.appId, objectId: app.data.id, servicePrincipalId: sp.data.id };
+}
