@@ -1,0 +1,191 @@
+/**
+ * A signed-in Microsoft Graph session, found the way the real provider finds it.
+ *
+ * - Endpoints: with `metadataHost`, GET https://<metadataHost>/metadata/endpoints?api-version=2022-09-01
+ *   (no token) gives the login endpoint and the Graph resource id, which is also Graph's base URL;
+ *   without it, the well-known endpoints of `environment` (default global) are used.
+ * - Token: client credentials (clientId, clientSecret, tenantId) against the login endpoint, scope
+ *   `<graph>/.default`. The caller's object id (`oid` claim) becomes the first owner of what it creates.
+ * - Calls: through the project's one RestClient and retry policy; v1.0 and beta under the same base.
+ */
+import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
+import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
+import { AzureadConfig } from "./config";
+import { Plain } from "./values";
+
+export interface GraphEndpoints {
+  /** Where tokens come from, e.g. https://login.microsoftonline.com/ (kept as given). */
+  readonly loginEndpoint: string;
+  /** Graph's resource id and base URL, e.g. https://graph.microsoft.com/ (always ends in a slash here). */
+  readonly graphResource: string;
+}
+
+const wellKnownEnvironments: Record<string, GraphEndpoints> = {
+  global: { loginEndpoint: "https://login.microsoftonline.com/", graphResource: "https://graph.microsoft.com/" },
+  public: { loginEndpoint: "https://login.microsoftonline.com/", graphResource: "https://graph.microsoft.com/" },
+  usgovernment: { loginEndpoint: "https://login.microsoftonline.us/", graphResource: "https://graph.microsoft.us/" },
+  china: { loginEndpoint: "https://login.chinacloudapi.cn/", graphResource: "https://microsoftgraph.chinacloudapi.cn/" },
+};
+
+const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
+
+export async function discoverEndpoints(config: AzureadConfig, log?: (message: string) => void): Promise<GraphEndpoints> {
+  if (!config.metadataHost) {
+    const environment = (config.environment ?? "global").toLowerCase();
+    const known = wellKnownEnvironments[environment];
+    if (!known) {
+      throw new Error(`azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`);
+    }
+    return known;
+  }
+  // https is forced for this call, as in the real provider; the host carries its port if any.
+  const metadata = new RestClient({ service: "Azure metadata", baseUrl: `https://${config.metadataHost}/`, log });
+  const response = await metadata.request<Plain>({
+    operation: "discover the cloud endpoints",
+    method: "GET",
+    path: "metadata/endpoints?api-version=2022-09-01",
+  });
+  const body = response.data ?? {};
+  const authentication = (body.authentication ?? {}) as Plain;
+  const loginEndpoint = authentication.loginEndpoint;
+  const graphResource = body.microsoftGraphResourceId;
+  if (typeof loginEndpoint !== "string" || typeof graphResource !== "string" || !loginEndpoint || !graphResource) {
+    throw new Error(
+      `azuread: the metadata of https://${config.metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
+        `check azuread:metadataHost`,
+    );
+  }
+  return { loginEndpoint, graphResource: withSlash(graphResource) };
+}
+
+export interface GraphSessionOptions {
+  readonly log?: (message: string) => void;
+}
+
+export class GraphSession {
+  private constructor(
+    readonly endpoints: GraphEndpoints,
+    readonly tenantId: string,
+    private readonly client: RestClient,
+    /** Object id of the signed-in principal. */
+    readonly callerObjectId: string,
+  ) {}
+
+  static async open(config: AzureadConfig, options: GraphSessionOptions = {}): Promise<GraphSession> {
+    const missing = (["clientId", "clientSecret", "tenantId"] as const).filter((key) => !config[key]);
+    if (missing.length > 0) {
+      throw new Error(
+        `azuread (offline stand-in): set ${missing.map((key) => `azuread:${key}`).join(", ")} ` +
+          `(or ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID); this stand-in signs in with a client secret only`,
+      );
+    }
+    const endpoints = await discoverEndpoints(config, options.log);
+    const identity: typeof import("@azure/identity") = require("@azure/identity");
+    const credential = new identity.ClientSecretCredential(config.tenantId!, config.clientId!, config.clientSecret!, {
+      authorityHost: endpoints.loginEndpoint,
+      // Instance discovery asks login.microsoftonline.com about the authority: not for other hosts.
+      disableInstanceDiscovery: !isMicrosoftAuthorityHost(endpoints.loginEndpoint),
+    });
+    const scope = defaultScope(endpoints.graphResource);
+    let token: string;
+    try {
+      const accessToken = await credential.getToken(scope);
+      if (!accessToken) throw new Error("no token was returned");
+      token = accessToken.token;
+    } catch (error) {
+      // MSAL messages name the client and the authority, never the secret; keep the first line only.
+      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      throw new Error(
+        `azuread: could not sign in as client ${config.clientId} in tenant ${config.tenantId} at ${endpoints.loginEndpoint}: ${reason}. ` +
+          `Check azuread:clientId, azuread:clientSecret and azuread:tenantId.`,
+      );
+    }
+    const callerObjectId = tokenClaim(token, "oid");
+    if (!callerObjectId) throw new Error("azuread: the access token has no oid claim, so the caller's object id is unknown");
+    const client = new RestClient({
+      service: "Microsoft Graph",
+      baseUrl: endpoints.graphResource,
+      tokenResource: endpoints.graphResource,
+      credential,
+      log: options.log,
+    });
+    return new GraphSession(endpoints, config.tenantId!, client, callerObjectId);
+  }
+
+  /** A request against Graph; `path` starts with "v1.0/" or "beta/". */
+  request<T = Plain>(request: RestRequest<T>) {
+    return this.client.request<T>(request);
+  }
+
+  /** GET that answers undefined for 404. */
+  async getOrUndefined<T = Plain>(operation: string, path: string): Promise<T | undefined> {
+    const response = await this.client.request<T>({ operation, method: "GET", path, acceptStatus: [404] });
+    return response.status === 404 ? undefined : response.data;
+  }
+
+  /** GET of a collection, following @odata.nextLink. */
+  async list<T = Plain>(operation: string, path: string): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | undefined = path;
+    while (next) {
+      const response: { data: { value?: T[]; "@odata.nextLink"?: string } } = await this.client.request({ operation, method: "GET", path: next });
+      items.push(...(response.data.value ?? []));
+      const link = response.data["@odata.nextLink"];
+      next = link ? (link.startsWith(this.endpoints.graphResource) ? link.slice(this.endpoints.graphResource.length) : link) : undefined;
+    }
+    return items;
+  }
+
+  /** The reference used in `owners@odata.bind` and `owners/$ref` bodies. */
+  directoryObjectReference(objectId: string): string {
+    return `${this.endpoints.graphResource}v1.0/directoryObjects/${objectId}`;
+  }
+
+  /** Object ids of the owners of an application or service principal. */
+  async ownerIds(collection: "applications" | "servicePrincipals", objectId: string): Promise<string[]> {
+    const owners = await this.list<Plain>(`list the owners of ${collection} ${objectId}`, `v1.0/${collection}/${objectId}/owners`);
+    return owners.map((owner) => String(owner.id));
+  }
+
+  /** Adds and removes owners until the object's owners are exactly `desired`. */
+  async setOwners(collection: "applications" | "servicePrincipals", objectId: string, desired: readonly string[], current?: readonly string[]) {
+    const have = current ?? (await this.ownerIds(collection, objectId));
+    const lower = (ids: readonly string[]) => new Set(ids.map((id) => id.toLowerCase()));
+    const haveSet = lower(have);
+    const wantSet = lower(desired);
+    for (const id of desired.filter((owner) => !haveSet.has(owner.toLowerCase()))) {
+      await this.request({
+        operation: `add owner ${id} to ${collection} ${objectId}`,
+        method: "POST",
+        path: `v1.0/${collection}/${objectId}/owners/$ref`,
+        body: { "@odata.id": this.directoryObjectReference(id) },
+        // Adding an owner twice is a 400 "already exist": the outcome wanted, so POST may be replayed.
+        idempotent: true,
+      }).catch((error) => {
+        if (error instanceof RestApiError && error.status === 400 && /already exist/i.test(error.serviceMessage)) return;
+        throw error;
+      });
+    }
+    for (const id of have.filter((owner) => !wantSet.has(owner.toLowerCase()))) {
+      await this.request({
+        operation: `remove owner ${id} from ${collection} ${objectId}`,
+        method: "DELETE",
+        path: `v1.0/${collection}/${objectId}/owners/${id}/$ref`,
+        acceptStatus: [404],
+      });
+    }
+  }
+}
+
+/** Reads one claim of a JWT without checking its signature (the token came straight from the authority). */
+export function tokenClaim(token: string, claim: string): string | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as Plain;
+    const value = payload[claim];
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

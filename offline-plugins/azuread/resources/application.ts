@@ -1,0 +1,295 @@
+/**
+ * azuread:index/application:Application, as the real provider drives Graph:
+ *
+ * - create: POST /v1.0/applications under a temporary display name with the caller (and up to 19
+ *   wanted owners) as owners; PATCH the temporary name again (retried while it answers 404, which
+ *   proves the object has replicated), PATCH the real name; add the other owners; remove the caller
+ *   unless wanted as an owner. The id is "/applications/<objectId>".
+ * - read: GET /v1.0/applications/{id} (404: gone, empty id), GET /beta/applications/{id}?$select=...,
+ *   GET /v1.0/applications/{id}/owners.
+ * - update: PATCH /v1.0/applications/{id}; owners added and removed through owners/$ref.
+ * - delete: DELETE /v1.0/applications/{id} (404 is done), then GET until it answers 404 consistently.
+ *
+ * Managed here: displayName, signInAudience, description, notes, tags, requiredResourceAccesses,
+ * owners, preventDuplicateNames. Every other input is accepted and kept in state as given.
+ */
+import { randomUUID } from "crypto";
+import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
+import { retryWhileNotFound, waitUntil } from "../consistency";
+import { GraphSession } from "../graph";
+import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
+import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, sameValue, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+
+export const applicationToken = "azuread:index/application:Application";
+
+/** Inputs this stand-in writes to Graph; any other input is kept as given. */
+const managedInputs = ["displayName", "signInAudience", "description", "notes", "tags", "requiredResourceAccesses", "owners", "preventDuplicateNames"];
+/** Outputs that are not inputs. */
+const computedOutputs = ["id", "objectId", "clientId", "featureTags", "appRoleIds", "oauth2PermissionScopeIds", "identifierUris", "publisherDomain", "disabledByMicrosoft", "logoUrl", "templateId", "oauth2PostResponseRequired"];
+const signInAudiences = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"];
+const idPrefix = "/applications/";
+
+interface ResourceAccess {
+  readonly id: string;
+  readonly type: string;
+}
+interface RequiredResourceAccess {
+  readonly resourceAppId: string;
+  readonly resourceAccesses: ResourceAccess[];
+}
+
+/** "/applications/<objectId>" -> objectId. */
+export function applicationObjectId(id: string): string | undefined {
+  return id.startsWith(idPrefix) && isGuid(id.slice(idPrefix.length)) ? id.slice(idPrefix.length) : undefined;
+}
+
+function requiredResourceAccesses(value: unknown): RequiredResourceAccess[] {
+  return asRecords(value).map((entry) => ({
+    resourceAppId: stringOrEmpty(entry.resourceAppId),
+    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+  }));
+}
+
+/** Order of blocks and of accesses does not matter to Entra (Terraform sets). */
+function sameRequiredResourceAccesses(a: unknown, b: unknown): boolean {
+  const canonical = (value: unknown) =>
+    requiredResourceAccesses(unwrapSecrets(value))
+      .map((entry) => ({
+        resourceAppId: entry.resourceAppId.toLowerCase(),
+        resourceAccesses: entry.resourceAccesses.map((access) => `${access.id.toLowerCase()}/${access.type}`).sort(),
+      }))
+      .sort((x, y) => x.resourceAppId.localeCompare(y.resourceAppId));
+  return sameValue(canonical(a), canonical(b));
+}
+
+/** The Graph body for the managed fields; explicit nulls clear, as in the real provider. */
+function graphBody(inputs: Plain): Plain {
+  return {
+    displayName: inputs.displayName,
+    signInAudience: inputs.signInAudience ?? "AzureADMyOrg",
+    description: stringOrEmpty(inputs.description) || null,
+    notes: stringOrEmpty(inputs.notes) || null,
+    tags: stringList(inputs.tags),
+    requiredResourceAccess: requiredResourceAccesses(inputs.requiredResourceAccesses).map((entry) => ({
+      resourceAppId: entry.resourceAppId,
+      resourceAccess: entry.resourceAccesses.map((access) => ({ id: access.id, type: access.type })),
+    })),
+  };
+}
+
+const featureTagNames = {
+  customSingleSignOn: "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
+  enterprise: "WindowsAzureActiveDirectoryIntegratedApp",
+  gallery: "WindowsAzureActiveDirectoryGalleryApplicationNonPrimaryV1",
+  hide: "HideApp",
+};
+
+/** featureTags are a view of the tags, as in the real provider. */
+export function featureTagsFromTags(tags: string[], names: Record<string, string> = featureTagNames): Plain[] {
+  const result: Plain = {};
+  for (const [field, tag] of Object.entries(names)) result[field] = tags.includes(tag);
+  return [result];
+}
+
+function idMap(items: unknown): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const item of asRecords(items)) {
+    if (typeof item.value === "string" && item.value && typeof item.id === "string") map[item.value] = item.id;
+  }
+  return map;
+}
+
+/** Outputs named as the SDK's Application output properties. */
+function outputs(app: Plain, beta: Plain, owners: string[], inputs: Plain): Plain {
+  const passthrough: Plain = {};
+  for (const [key, value] of Object.entries(inputs)) if (!managedInputs.includes(key) && value !== undefined) passthrough[key] = value;
+  const tags = stringList(app.tags);
+  return defined({
+    // Computed first, so that an input of the same name the stand-in does not manage is kept as given.
+    featureTags: featureTagsFromTags(tags),
+    appRoleIds: idMap(app.appRoles),
+    oauth2PermissionScopeIds: idMap(asRecord(app.api).oauth2PermissionScopes),
+    identifierUris: stringList(app.identifierUris),
+    publisherDomain: stringOrEmpty(app.publisherDomain),
+    disabledByMicrosoft: stringOrEmpty(app.disabledByMicrosoftStatus),
+    logoUrl: stringOrEmpty(asRecord(app.info).logoUrl),
+    templateId: stringOrEmpty(beta.applicationTemplateId ?? app.applicationTemplateId),
+    oauth2PostResponseRequired: beta.oauth2RequirePostResponse === true,
+    ...passthrough,
+    id: `${idPrefix}${app.id}`,
+    objectId: app.id,
+    clientId: app.appId,
+    displayName: stringOrEmpty(app.displayName),
+    signInAudience: stringOrEmpty(app.signInAudience),
+    description: stringOrEmpty(app.description),
+    notes: stringOrEmpty(app.notes),
+    tags,
+    requiredResourceAccesses: asRecords(app.requiredResourceAccess).map((entry) => ({
+      resourceAppId: stringOrEmpty(entry.resourceAppId),
+      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+    })),
+    owners,
+    preventDuplicateNames: inputs.preventDuplicateNames === true,
+  });
+}
+
+/** The inputs a refresh reports: what the object has now, under the input names. */
+function inputsFromOutputs(outs: Plain): Plain {
+  const inputs: Plain = {};
+  for (const [key, value] of Object.entries(outs)) {
+    if (!computedOutputs.includes(key)) inputs[key] = value;
+  }
+  return inputs;
+}
+
+async function readApplication(session: GraphSession, objectId: string, inputs: Plain): Promise<Plain | undefined> {
+  const app = await session.getOrUndefined(`read application ${objectId}`, `v1.0/applications/${objectId}`);
+  if (!app) return undefined;
+  const beta =
+    (await session.getOrUndefined(
+      `read application ${objectId} (beta)`,
+      `beta/applications/${objectId}?$select=applicationTemplateId,oauth2RequirePostResponse`,
+    )) ?? {};
+  const owners = await session.ownerIds("applications", objectId);
+  return outputs(app, beta, owners, inputs);
+}
+
+const diffRules: FieldRule[] = [
+  { name: "displayName" },
+  { name: "signInAudience" },
+  { name: "description" },
+  { name: "notes" },
+  { name: "tags", set: true, computed: true },
+  { name: "requiredResourceAccesses", equal: sameRequiredResourceAccesses },
+  { name: "owners", set: true },
+  { name: "templateId", replace: true, computed: true },
+];
+
+export const application: ResourceHandler = {
+  check(_olds: Plain, news: Plain): CheckResult {
+    const failures = new Failures();
+    const inputs: Plain = { ...news, signInAudience: news.signInAudience ?? "AzureADMyOrg" };
+    const plain = unwrapSecrets<Plain>(inputs);
+    const nameMissing = plain.displayName === undefined || plain.displayName === null;
+    if (nameMissing || (failures.known(plain.displayName) && (typeof plain.displayName !== "string" || plain.displayName.trim() === ""))) {
+      failures.add("displayName", "displayName is required: give the app registration a name, e.g. 'kingswaysoft-prod'");
+    }
+    if (failures.known(plain.signInAudience) && !signInAudiences.includes(String(plain.signInAudience))) {
+      failures.add("signInAudience", `signInAudience must be one of ${signInAudiences.join(", ")}; got '${plain.signInAudience}'`);
+    }
+    if (failures.known(plain.requiredResourceAccesses)) {
+      asRecords(plain.requiredResourceAccesses).forEach((entry, index) => {
+        if (failures.known(entry.resourceAppId) && !isGuid(entry.resourceAppId)) {
+          failures.add(`requiredResourceAccesses[${index}].resourceAppId`, `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`);
+        }
+        asRecords(entry.resourceAccesses).forEach((access, accessIndex) => {
+          const where = `requiredResourceAccesses[${index}].resourceAccesses[${accessIndex}]`;
+          if (failures.known(access.id) && !isGuid(access.id)) failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
+          if (failures.known(access.type) && access.type !== "Scope" && access.type !== "Role") {
+            failures.add(`${where}.type`, `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`);
+          }
+        });
+      });
+    }
+    stringList(plain.owners).forEach((owner, index) => {
+      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+    });
+    return { inputs, failures: failures.list };
+  },
+
+  diff(_id: string, olds: Plain, news: Plain): DiffResult {
+    const result = diffFields(olds, news, diffRules);
+    // Inputs the stand-in does not manage still show as changes, so state follows the program.
+    const unmanagedChanged = Object.keys({ ...news })
+      .filter((key) => !managedInputs.includes(key) && key !== "templateId")
+      .some((key) => !sameValue(olds[key], news[key]));
+    return { ...result, changes: result.changes || unmanagedChanged };
+  },
+
+  async create(context: ProviderContext, inputs: Plain): Promise<CreateResult> {
+    const session = await context.session();
+    const caller = session.callerObjectId;
+    const displayName = String(inputs.displayName);
+    if (inputs.preventDuplicateNames === true) {
+      const existing = await session.list(`look for applications named '${displayName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`);
+      if (existing.length > 0) {
+        throw new Error(`An application named '${displayName}' already exists (object id ${existing[0].id}); choose another displayName or set preventDuplicateNames: false`);
+      }
+    }
+    const wantedOwners = stringList(inputs.owners);
+    const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
+    const temporaryName = `TERRAFORM_UPDATE_${randomUUID()}`;
+    const created = await session.request({
+      operation: `create application '${displayName}'`,
+      method: "POST",
+      path: "v1.0/applications",
+      body: {
+        ...graphBody(inputs),
+        displayName: temporaryName,
+        "owners@odata.bind": [caller, ...otherOwners.slice(0, 19)].map((owner) => session.directoryObjectReference(owner)),
+      },
+      // A create lost in transit is found by its unique temporary name rather than made twice.
+      reconcile: async () => {
+        const found = await session.list(`look for application '${temporaryName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(temporaryName)}`)}`);
+        return found.length > 0 ? { status: 201, data: found[0], headers: {} } : undefined;
+      },
+    });
+    const objectId = String(created.data.id ?? "");
+    const clientId = String(created.data.appId ?? "");
+    if (!isGuid(objectId) || !isGuid(clientId)) throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
+    const id = `${idPrefix}${objectId}`;
+    try {
+      const patch = (name: string) =>
+        session.request({ operation: `set the display name of application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: { displayName: name } });
+      await retryWhileNotFound(context.timing.notFound, () => patch(temporaryName));
+      await patch(displayName);
+      await session.setOwners("applications", objectId, wantedOwners, [caller, ...otherOwners.slice(0, 19)]);
+      const outs = await retryWhileNotFound(context.timing.notFound, async () => {
+        const read = await readApplication(session, objectId, inputs);
+        if (!read) throw new Error(`application ${objectId} disappeared right after it was created`);
+        return read;
+      });
+      return { id, outs };
+    } catch (error) {
+      throw new PartialCreateError(`application ${objectId} was created but not finished: ${(error as Error).message}`, id, {
+        ...inputs,
+        id,
+        objectId,
+        clientId,
+      });
+    }
+  },
+
+  async read(context: ProviderContext, id: string, props: Plain): Promise<ReadResult> {
+    const objectId = applicationObjectId(id);
+    if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
+    const session = await context.session();
+    // The previous outputs stand in for the inputs the stand-in keeps as given.
+    const outs = await readApplication(session, objectId, inputsFromOutputs(props));
+    if (!outs) return { id: "", props: {}, inputs: {} };
+    return { id, props: outs, inputs: inputsFromOutputs(outs) };
+  },
+
+  async update(context: ProviderContext, id: string, olds: Plain, news: Plain): Promise<UpdateResult> {
+    const objectId = applicationObjectId(id);
+    if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
+    const session = await context.session();
+    await context.applicationLocks.run(objectId, async () => {
+      await session.request({ operation: `update application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: graphBody(news) });
+      if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
+    });
+    const outs = await readApplication(session, objectId, news);
+    if (!outs) throw new Error(`application ${objectId} was deleted while it was being updated`);
+    return { outs };
+  },
+
+  async delete(context: ProviderContext, id: string): Promise<void> {
+    const objectId = applicationObjectId(id);
+    if (!objectId) return;
+    const session = await context.session();
+    await session.request({ operation: `delete application ${objectId}`, method: "DELETE", path: `v1.0/applications/${objectId}`, acceptStatus: [404] });
+    await waitUntil(`delete application ${objectId}`, context.timing.deletion, async () =>
+      (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
+    );
+  },
+};

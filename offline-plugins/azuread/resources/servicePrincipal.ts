@@ -1,0 +1,281 @@
+/**
+ * azuread:index/servicePrincipal:ServicePrincipal, as the real provider drives Graph:
+ *
+ * - create: GET /v1.0/servicePrincipals?$filter=appId eq '<clientId>' must find nothing (or, with
+ *   useExisting, the one found is adopted); POST /v1.0/servicePrincipals with the caller (and up to
+ *   19 wanted owners) as owners; PATCH the description (retried while the new object answers 404);
+ *   add the other owners and remove the caller unless wanted. The id is "/servicePrincipals/<objectId>".
+ * - read: GET /v1.0/servicePrincipals/{id} (404: gone, empty id),
+ *   GET /beta/servicePrincipals/{id}?$select=samlMetadataUrl, GET /v1.0/servicePrincipals/{id}/owners.
+ * - update: PATCH /v1.0/servicePrincipals/{id}; owners through owners/$ref.
+ * - delete: DELETE /v1.0/servicePrincipals/{id} (404 is done), then GET until it answers 404 consistently.
+ */
+import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
+import { retryWhileNotFound, waitUntil } from "../consistency";
+import { GraphSession } from "../graph";
+import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
+import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import { featureTagsFromTags } from "./application";
+
+export const servicePrincipalToken = "azuread:index/servicePrincipal:ServicePrincipal";
+
+const idPrefix = "/servicePrincipals/";
+
+export function servicePrincipalObjectId(id: string): string | undefined {
+  return id.startsWith(idPrefix) && isGuid(id.slice(idPrefix.length)) ? id.slice(idPrefix.length) : undefined;
+}
+
+/** Inputs written to Graph on create and update (Graph names on the right). */
+const writableFields: Record<string, string> = {
+  accountEnabled: "accountEnabled",
+  alternativeNames: "alternativeNames",
+  appRoleAssignmentRequired: "appRoleAssignmentRequired",
+  description: "description",
+  loginUrl: "loginUrl",
+  notes: "notes",
+  notificationEmailAddresses: "notificationEmailAddresses",
+  preferredSingleSignOnMode: "preferredSingleSignOnMode",
+  tags: "tags",
+};
+/** Inputs that are not written to Graph and are kept in state as given. */
+const keptInputs = ["features", "featureTags", "samlSingleSignOn", "useExisting"];
+
+function graphBody(inputs: Plain, fields: readonly string[] = Object.keys(writableFields)): Plain {
+  const body: Plain = {};
+  for (const field of fields) {
+    const value = inputs[field];
+    if (value === undefined || value === null) continue;
+    body[writableFields[field]] = value;
+  }
+  return body;
+}
+
+/** The Graph service principal, flattened as the resource's and the data source's outputs. */
+export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
+  const tags = stringList(sp.tags);
+  const appRoles = asRecords(sp.appRoles).map((role) => ({
+    allowedMemberTypes: stringList(role.allowedMemberTypes),
+    description: stringOrEmpty(role.description),
+    displayName: stringOrEmpty(role.displayName),
+    enabled: role.isEnabled !== false,
+    id: stringOrEmpty(role.id),
+    value: stringOrEmpty(role.value),
+  }));
+  const scopes = asRecords(sp.oauth2PermissionScopes).map((scope) => ({
+    adminConsentDescription: stringOrEmpty(scope.adminConsentDescription),
+    adminConsentDisplayName: stringOrEmpty(scope.adminConsentDisplayName),
+    enabled: scope.isEnabled !== false,
+    id: stringOrEmpty(scope.id),
+    type: stringOrEmpty(scope.type),
+    userConsentDescription: stringOrEmpty(scope.userConsentDescription),
+    userConsentDisplayName: stringOrEmpty(scope.userConsentDisplayName),
+    value: stringOrEmpty(scope.value),
+  }));
+  const ids = (items: { value: string; id: string }[]) => Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
+  const features = featureTagsFromTags(tags, {
+    customSingleSignOnApp: "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
+    enterpriseApplication: "WindowsAzureActiveDirectoryIntegratedApp",
+    galleryApplication: "WindowsAzureActiveDirectoryGalleryApplicationNonPrimaryV1",
+    visibleToUsers: "HideApp",
+  }).map((feature) => ({ ...feature, visibleToUsers: !feature.visibleToUsers }));
+  return {
+    objectId: stringOrEmpty(sp.id),
+    clientId: stringOrEmpty(sp.appId),
+    displayName: stringOrEmpty(sp.displayName),
+    accountEnabled: sp.accountEnabled !== false,
+    alternativeNames: stringList(sp.alternativeNames),
+    appRoleAssignmentRequired: sp.appRoleAssignmentRequired === true,
+    appRoles,
+    appRoleIds: ids(appRoles),
+    oauth2PermissionScopes: scopes,
+    oauth2PermissionScopeIds: ids(scopes),
+    applicationTenantId: stringOrEmpty(sp.appOwnerOrganizationId),
+    description: stringOrEmpty(sp.description),
+    notes: stringOrEmpty(sp.notes),
+    homepageUrl: stringOrEmpty(sp.homepage),
+    loginUrl: stringOrEmpty(sp.loginUrl),
+    logoutUrl: stringOrEmpty(sp.logoutUrl),
+    notificationEmailAddresses: stringList(sp.notificationEmailAddresses),
+    preferredSingleSignOnMode: stringOrEmpty(sp.preferredSingleSignOnMode),
+    redirectUris: stringList(sp.replyUrls),
+    samlMetadataUrl: stringOrEmpty(beta.samlMetadataUrl ?? sp.samlMetadataUrl),
+    servicePrincipalNames: stringList(sp.servicePrincipalNames),
+    signInAudience: stringOrEmpty(sp.signInAudience),
+    tags,
+    features,
+    featureTags: featureTagsFromTags(tags),
+    type: stringOrEmpty(sp.servicePrincipalType),
+  };
+}
+
+/** Reads a service principal with the calls of the real provider's read; undefined when gone. */
+export async function readServicePrincipal(session: GraphSession, objectId: string): Promise<Plain | undefined> {
+  const sp = await session.getOrUndefined(`read service principal ${objectId}`, `v1.0/servicePrincipals/${objectId}`);
+  if (!sp) return undefined;
+  const beta = (await session.getOrUndefined(`read service principal ${objectId} (beta)`, `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`)) ?? {};
+  return servicePrincipalOutputs(sp, beta);
+}
+
+async function outputs(session: GraphSession, objectId: string, inputs: Plain): Promise<Plain | undefined> {
+  const read = await readServicePrincipal(session, objectId);
+  if (!read) return undefined;
+  const kept: Plain = {};
+  for (const key of keptInputs) if (inputs[key] !== undefined && inputs[key] !== null) kept[key] = inputs[key];
+  return defined({ ...read, ...kept, id: `${idPrefix}${objectId}`, owners: await session.ownerIds("servicePrincipals", objectId) });
+}
+
+const diffRules: FieldRule[] = [
+  { name: "clientId", replace: true },
+  { name: "accountEnabled", computed: true },
+  { name: "alternativeNames", set: true },
+  { name: "appRoleAssignmentRequired", computed: true },
+  { name: "description" },
+  { name: "loginUrl" },
+  { name: "notes" },
+  { name: "notificationEmailAddresses", set: true },
+  { name: "preferredSingleSignOnMode" },
+  { name: "tags", set: true, computed: true },
+  { name: "owners", set: true },
+  { name: "useExisting", computed: true },
+  { name: "features", computed: true },
+  { name: "featureTags", computed: true },
+  { name: "samlSingleSignOn" },
+];
+
+export const servicePrincipal: ResourceHandler = {
+  check(_olds: Plain, news: Plain): CheckResult {
+    const failures = new Failures();
+    const plain = unwrapSecrets<Plain>(news);
+    if (plain.clientId === undefined || plain.clientId === null) {
+      failures.add("clientId", "clientId is required: pass the Application's clientId output");
+    } else if (failures.known(plain.clientId) && !isGuid(plain.clientId)) {
+      failures.add("clientId", `clientId must be the application's client id (a GUID); got '${plain.clientId}'`);
+    }
+    stringList(plain.owners).forEach((owner, index) => {
+      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+    });
+    return { inputs: news, failures: failures.list };
+  },
+
+  diff(_id: string, olds: Plain, news: Plain): DiffResult {
+    return diffFields(olds, news, diffRules);
+  },
+
+  async create(context: ProviderContext, inputs: Plain): Promise<CreateResult> {
+    const session = await context.session();
+    const clientId = String(inputs.clientId);
+    const caller = session.callerObjectId;
+    const existing = await session.list(
+      `look for a service principal of application ${clientId}`,
+      `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odataString(clientId)}`)}`,
+    );
+    const found = existing.find((sp) => stringOrEmpty(sp.appId).toLowerCase() === clientId.toLowerCase());
+    if (found) {
+      const objectId = String(found.id);
+      if (inputs.useExisting !== true) {
+        throw new Error(
+          `A service principal for application ${clientId} already exists (object id ${objectId}); ` +
+            `set useExisting: true to adopt it, or delete it first`,
+        );
+      }
+      const outs = await outputs(session, objectId, inputs);
+      if (!outs) throw new Error(`service principal ${objectId} disappeared while it was being adopted`);
+      return { id: `${idPrefix}${objectId}`, outs };
+    }
+    const wantedOwners = stringList(inputs.owners);
+    const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
+    const initialOwners = [caller, ...otherOwners.slice(0, 19)];
+    const created = await session.request({
+      operation: `create the service principal of application ${clientId}`,
+      method: "POST",
+      path: "v1.0/servicePrincipals",
+      body: {
+        ...graphBody(inputs, Object.keys(writableFields).filter((field) => field !== "description")),
+        appId: clientId,
+        "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
+      },
+      // There is one service principal per application: a create lost in transit is found by appId.
+      reconcile: async () => {
+        const again = await session.list(
+          `look for a service principal of application ${clientId}`,
+          `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odataString(clientId)}`)}`,
+        );
+        return again.length > 0 ? { status: 201, data: again[0], headers: {} } : undefined;
+      },
+    });
+    const objectId = String(created.data.id ?? "");
+    if (!isGuid(objectId)) throw new Error(`Microsoft Graph: create the service principal of application ${clientId} returned no id`);
+    const id = `${idPrefix}${objectId}`;
+    try {
+      // The description is set after the create, which also proves the object has replicated.
+      await retryWhileNotFound(context.timing.notFound, () =>
+        session.request({
+          operation: `set the description of service principal ${objectId}`,
+          method: "PATCH",
+          path: `v1.0/servicePrincipals/${objectId}`,
+          body: { description: stringOrEmpty(inputs.description) || null },
+        }),
+      );
+      await session.setOwners("servicePrincipals", objectId, wantedOwners, initialOwners);
+      const outs = await outputs(session, objectId, inputs);
+      if (!outs) throw new Error(`service principal ${objectId} disappeared right after it was created`);
+      return { id, outs };
+    } catch (error) {
+      throw new PartialCreateError(`service principal ${objectId} was created but not finished: ${(error as Error).message}`, id, {
+        ...inputs,
+        id,
+        objectId,
+        clientId,
+      });
+    }
+  },
+
+  async read(context: ProviderContext, id: string, props: Plain): Promise<ReadResult> {
+    const objectId = servicePrincipalObjectId(id);
+    if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
+    const session = await context.session();
+    const outs = await outputs(session, objectId, props);
+    if (!outs) return { id: "", props: {}, inputs: {} };
+    const inputs: Plain = { clientId: outs.clientId };
+    for (const key of [...Object.keys(writableFields), ...keptInputs, "owners"]) if (outs[key] !== undefined) inputs[key] = outs[key];
+    return { id, props: outs, inputs };
+  },
+
+  async update(context: ProviderContext, id: string, olds: Plain, news: Plain): Promise<UpdateResult> {
+    const objectId = servicePrincipalObjectId(id);
+    if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
+    const session = await context.session();
+    const body: Plain = {};
+    for (const [field, graphName] of Object.entries(writableFields)) {
+      const value = news[field];
+      // Clearing an optional field sends an explicit null (or an empty list), as Graph expects.
+      if (value === undefined || value === null) {
+        if (["accountEnabled", "appRoleAssignmentRequired", "tags"].includes(field)) continue;
+        body[graphName] = ["alternativeNames", "notificationEmailAddresses"].includes(field) ? [] : null;
+      } else {
+        body[graphName] = value;
+      }
+    }
+    await session.request({ operation: `update service principal ${objectId}`, method: "PATCH", path: `v1.0/servicePrincipals/${objectId}`, body });
+    if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
+    const outs = await outputs(session, objectId, news);
+    if (!outs) throw new Error(`service principal ${objectId} was deleted while it was being updated`);
+    return { outs };
+  },
+
+  async delete(context: ProviderContext, id: string, props: Plain): Promise<void> {
+    const objectId = servicePrincipalObjectId(id);
+    if (!objectId) return;
+    const session = await context.session();
+    try {
+      await session.request({ operation: `delete service principal ${objectId}`, method: "DELETE", path: `v1.0/servicePrincipals/${objectId}`, acceptStatus: [404] });
+    } catch (error) {
+      // Adopted principals of Microsoft's own APIs usually cannot be deleted; the real provider ignores that.
+      if (asRecord(unwrapSecrets(props)).useExisting === true) return;
+      throw error;
+    }
+    await waitUntil(`delete service principal ${objectId}`, context.timing.deletion, async () =>
+      (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
+    );
+  },
+};

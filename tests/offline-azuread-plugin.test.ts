@@ -1,0 +1,95 @@
+// The offline azuread stand-in as the engine runs it: a process that prints its gRPC port, takes its
+// configuration from Configure (which the SDK's provider server would otherwise drop), and answers
+// Invoke and Create/Delete over gRPC with encodable outputs and a secret-wrapped password value.
+// Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { SEED } from "../emulator";
+import { isSecretEnvelope } from "../offline-plugins/azuread/values";
+import { startTestEmulator, TestEmulator } from "./support/emulator";
+
+const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
+const provproto = require("@pulumi/pulumi/proto/provider_pb");
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
+
+const repo = path.resolve(__dirname, "..");
+let test_: TestEmulator;
+let plugin: ChildProcess;
+let client: any;
+let stderr = "";
+
+function call<T>(method: string, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+}
+
+beforeAll(async () => {
+  test_ = await startTestEmulator();
+  // No ARM_* or AZURE_* credentials: the configuration must come from Configure.
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
+  plugin = spawn(process.execPath, [path.join(repo, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "--project", path.join(repo, "tsconfig.json"), path.join(repo, "offline-plugins/azuread/main.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  plugin.stderr!.on("data", (chunk) => (stderr += chunk));
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    plugin.stdout!.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
+    });
+    plugin.once("exit", (code) => reject(new Error(`plugin exited with ${code}: ${stderr}`)));
+  });
+  expect(port).toMatch(/^\d+$/);
+  client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  plugin?.kill();
+  await test_?.stop();
+});
+
+test("reports the SDK's version", async () => {
+  const info = await call<any>("getPluginInfo", new Empty());
+  expect(info.getVersion()).toBe(require("@pulumi/azuread/package.json").version);
+});
+
+test("Configure, Invoke, Create and Delete over gRPC", async () => {
+  const emulator = test_.emulator;
+  const configure = new provproto.ConfigureRequest();
+  const variables = configure.getVariablesMap();
+  variables.set("azuread:config:metadataHost", emulator.metadataHost);
+  variables.set("azuread:config:clientId", emulator.deployer.clientId);
+  variables.set("azuread:config:clientSecret", emulator.deployer.clientSecret);
+  variables.set("azuread:config:tenantId", emulator.tenantId);
+  await call("configure", configure);
+
+  const invoke = new provproto.InvokeRequest();
+  invoke.setTok("azuread:index/getServicePrincipal:getServicePrincipal");
+  invoke.setArgs(Struct.fromJavaScript({ clientId: SEED.dynamicsCrm.appId }));
+  const found = (await call<any>("invoke", invoke)).getReturn().toJavaScript();
+  expect(found.oauth2PermissionScopeIds.user_impersonation).toBe(SEED.dynamicsCrm.userImpersonationScopeId);
+
+  const create = async (type: string, properties: object) => {
+    const request = new provproto.CreateRequest();
+    request.setUrn(`urn:pulumi:dev::dataverse-s2s::${type}::grpc`);
+    request.setProperties(Struct.fromJavaScript(properties));
+    const response = await call<any>("create", request);
+    return { id: response.getId() as string, outs: response.getProperties().toJavaScript() };
+  };
+  const remove = async (type: string, id: string, properties: object) => {
+    const request = new provproto.DeleteRequest();
+    request.setUrn(`urn:pulumi:dev::dataverse-s2s::${type}::grpc`);
+    request.setId(id);
+    request.setProperties(Struct.fromJavaScript(properties));
+    await call("delete", request);
+  };
+  const app = await create("azuread:index/application:Application", { displayName: `s2s-grpc-${Date.now()}`, signInAudience: "AzureADMyOrg" });
+  expect(app.id).toBe(`/applications/${app.outs.objectId}`);
+  const password = await create("azuread:index/applicationPassword:ApplicationPassword", { applicationId: app.id, displayName: "grpc" });
+  expect(isSecretEnvelope(password.outs.value)).toBe(true);
+  await remove("azuread:index/applicationPassword:ApplicationPassword", password.id, password.outs);
+  await remove("azuread:index/application:Application", app.id, app.outs);
+  // Nothing secret reaches the plugin's log.
+  expect(stderr).not.toContain(emulator.deployer.clientSecret);
+}, 60_000);

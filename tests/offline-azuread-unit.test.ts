@@ -1,0 +1,134 @@
+// Guards the parts of the offline azuread stand-in that need no Graph: the capture of the provider
+// configuration that the SDK's provider server drops, check failures, and field-by-field diffs.
+import * as grpc from "@grpc/grpc-js";
+import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig, sdkGrpcModule } from "../offline-plugins/azuread/config";
+import { createAzureadProvider, providerVersion, typeOfUrn } from "../offline-plugins/azuread/provider";
+import { parseGoDuration, rfc3339 } from "../offline-plugins/azuread/resources/applicationPassword";
+import { secretEnvelope, unknownValue } from "../offline-plugins/azuread/values";
+
+const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
+const provproto = require("@pulumi/pulumi/proto/provider_pb");
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+
+const urn = (type: string) => `urn:pulumi:dev::dataverse-s2s::${type}::example`;
+const appType = "azuread:index/application:Application";
+const passwordType = "azuread:index/applicationPassword:ApplicationPassword";
+const spType = "azuread:index/servicePrincipal:ServicePrincipal";
+const grantType = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant";
+const guid = "11111111-2222-3333-4444-555555555555";
+
+describe("configure capture", () => {
+  afterEach(() => resetCapturedConfigure());
+
+  test("uses the same @grpc/grpc-js instance as the SDK's provider server", () => {
+    expect(sdkGrpcModule().Server).toBe(grpc.Server);
+  });
+
+  test("records Configure's variables and args and still runs the SDK's handler", async () => {
+    installConfigureCapture(grpc);
+    installConfigureCapture(grpc); // idempotent
+    const server = new grpc.Server();
+    let handled = 0;
+    server.addService(provrpc.ResourceProviderService, {
+      configure(_call: unknown, callback: (error: null, response: unknown) => void) {
+        handled++;
+        callback(null, new provproto.ConfigureResponse());
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const request = new provproto.ConfigureRequest();
+      request.getVariablesMap().set("azuread:config:metadataHost", "127.0.0.1:9443");
+      request.getVariablesMap().set("azuread:config:clientId", "from-variables");
+      request.setArgs(Struct.fromJavaScript({ clientId: "from-args", clientSecret: secretEnvelope("s3cret"), version: "6.9.1" }));
+      await new Promise<void>((resolve, reject) => client.configure(request, (error: Error | null) => (error ? reject(error) : resolve())));
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+    expect(handled).toBe(1);
+    expect(capturedConfig({ ARM_TENANT_ID: "tenant-from-env", ARM_CLIENT_ID: "from-env" })).toEqual({
+      metadataHost: "127.0.0.1:9443",
+      clientId: "from-variables",
+      clientSecret: "s3cret",
+      tenantId: "tenant-from-env",
+    });
+  });
+
+  test("falls back to the ARM_* variables and ignores empty values", () => {
+    expect(resolveConfig({ "azuread:config:tenantId": " " }, {}, { ARM_TENANT_ID: "t", ARM_METADATA_HOSTNAME: "h:1", ARM_CLIENT_SECRET: "x" })).toEqual({
+      tenantId: "t",
+      metadataHost: "h:1",
+      clientSecret: "x",
+    });
+  });
+});
+
+describe("provider without Graph", () => {
+  const provider = createAzureadProvider({ config: () => ({}) });
+
+  test("answers for the SDK's version and reads type tokens from URNs", () => {
+    expect(provider.version).toBe(require("@pulumi/azuread/package.json").version);
+    expect(providerVersion).toBe("6.9.1");
+    expect(typeOfUrn(`urn:pulumi:dev::p::my:component:Thing$${appType}::x`)).toBe(appType);
+  });
+
+  test("check explains bad input", async () => {
+    const app = await provider.check!(urn(appType), {}, { displayName: "", signInAudience: "Everyone", requiredResourceAccesses: [{ resourceAppId: "crm", resourceAccesses: [{ id: guid, type: "Delegated" }] }] });
+    expect(app.failures!.map((f) => f.property).sort()).toEqual(["displayName", "requiredResourceAccesses[0].resourceAccesses[0].type", "requiredResourceAccesses[0].resourceAppId", "signInAudience"]);
+    const password = await provider.check!(urn(passwordType), {}, { applicationId: guid, endDate: "next year" });
+    expect(password.failures!.map((f) => f.property).sort()).toEqual(["applicationId", "endDate"]);
+    const grant = await provider.check!(urn(grantType), {}, { servicePrincipalObjectId: guid, resourceServicePrincipalObjectId: guid, claimValues: [] });
+    expect(grant.failures!.map((f) => f.property)).toEqual(["claimValues"]);
+  });
+
+  test("check defaults signInAudience and lets unknowns through", async () => {
+    const result = await provider.check!(urn(appType), {}, { displayName: unknownValue });
+    expect(result.failures).toEqual([]);
+    expect(result.inputs.signInAudience).toBe("AzureADMyOrg");
+    const password = await provider.check!(urn(passwordType), {}, { applicationId: unknownValue });
+    expect(password.failures).toEqual([]);
+  });
+
+  test("diff: application edits are updates, order of permissions does not matter", async () => {
+    const olds = {
+      displayName: "a", signInAudience: "AzureADMyOrg", description: "", notes: "", tags: [], owners: [],
+      requiredResourceAccesses: [{ resourceAppId: guid, resourceAccesses: [{ id: "a", type: "Scope" }, { id: "b", type: "Role" }] }],
+      objectId: guid, clientId: guid, appRoleIds: {},
+    };
+    const same = { displayName: "a", signInAudience: "AzureADMyOrg", requiredResourceAccesses: [{ resourceAppId: guid, resourceAccesses: [{ id: "b", type: "Role" }, { id: "a", type: "Scope" }] }] };
+    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, same)).toEqual({ changes: false, replaces: [] });
+    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, displayName: "b" })).toEqual({ changes: true, replaces: [] });
+    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, requiredResourceAccesses: [] })).toEqual({ changes: true, replaces: [] });
+  });
+
+  test("diff: every password input forces a replacement; computed dates left out do not", async () => {
+    const olds = { applicationId: `/applications/${guid}`, displayName: "ci", startDate: "2026-01-01T00:00:00Z", endDate: "2027-01-01T00:00:00Z", keyId: guid, value: secretEnvelope("x") };
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci" })).toEqual({ changes: false, replaces: [] });
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2027-01-01T00:00:00.000Z" })).toEqual({ changes: false, replaces: [] });
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2028-01-01T00:00:00Z" })).toEqual({ changes: true, replaces: ["endDate"] });
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: unknownValue, rotateWhenChanged: { r: "1" } })).toEqual({ changes: true, replaces: ["applicationId", "rotateWhenChanged"] });
+  });
+
+  test("diff: service principal clientId and grant principals are replacements, claim values updates", async () => {
+    expect(await provider.diff!("x", urn(spType), { clientId: guid, owners: [] }, { clientId: "99999999-2222-3333-4444-555555555555" })).toEqual({ changes: true, replaces: ["clientId"] });
+    const grant = { servicePrincipalObjectId: guid, resourceServicePrincipalObjectId: guid, claimValues: ["user_impersonation"] };
+    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, claimValues: ["user_impersonation", "x"] })).toEqual({ changes: true, replaces: [] });
+    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, userObjectId: guid })).toEqual({ changes: true, replaces: ["userObjectId"] });
+  });
+
+  test("unsupported types fail with a message that names the real plugin", async () => {
+    await expect(provider.check!(urn("azuread:index/group:Group"), {}, {})).rejects.toThrow(/does not implement azuread:index\/group:Group/);
+    await expect(provider.invoke!("azuread:index/getClientConfig:getClientConfig", {})).rejects.toThrow(/does not implement the function/);
+  });
+
+  test("durations and dates", () => {
+    expect(parseGoDuration("240h")).toBe(240 * 3_600_000);
+    expect(parseGoDuration("2400h30m")).toBe(2400 * 3_600_000 + 30 * 60_000);
+    expect(parseGoDuration("10 days")).toBeUndefined();
+    expect(rfc3339("2026-05-01T10:00:00.1234567Z")).toBe("2026-05-01T10:00:00Z");
+  });
+});
