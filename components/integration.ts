@@ -59,6 +59,8 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Ids are taken from resource ids, not from outputs: an id stays known while a preview plans an
+    // update, so a drift repair of the role does not ripple into an update of the user.
     const role = args.role;
     let roleId: pulumi.Input<string>;
     if ("clone" in role) {
@@ -72,13 +74,13 @@ export class DataverseIntegration extends pulumi.ComponentResource {
           followSource: role.clone.followSource ?? true,
         },
         { parent: this },
-      ).roleId;
+      ).id;
     } else if ("existing" in role) {
       roleId = new ExistingSecurityRole(
         `${name}-role`,
         { environmentUrl: args.environmentUrl, name: role.existing, businessUnit: args.businessUnit },
         { parent: this },
-      ).roleId;
+      ).id;
     } else {
       roleId = role.roleId;
     }
@@ -102,7 +104,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     this.clientId = app.clientId;
     this.clientSecret = app.clientSecret;
     this.secretExpiresAt = app.secretExpiresAt;
-    this.applicationUserId = user.userId;
+    this.applicationUserId = user.id;
     this.securityRoleId = pulumi.output(roleId);
     this.registerOutputs({
       environmentUrl: this.environmentUrl,

@@ -114,7 +114,7 @@ export const applicationUserProvider: pulumi.dynamic.ResourceProvider = {
       olds.removeUnmanagedRoles !== news.removeUnmanagedRoles ||
       olds.keepDisabledOnDelete !== news.keepDisabledOnDelete;
     // One application user per app id: the old one must go before a new one can be made.
-    return { changes, replaces, deleteBeforeReplace: true };
+    return { changes, replaces, stables: replaces.length > 0 ? [] : ["userId", "businessUnitId"], deleteBeforeReplace: true };
   },
 
   async create(inputs: ApplicationUserInputs) {

@@ -134,7 +134,9 @@ export const clonedSecurityRoleProvider: pulumi.dynamic.ResourceProvider = {
       olds.privilegeDigest !== olds.appliedDigest ||
       // The source gained or lost privileges since they were copied.
       (news.followSource && olds.sourceDigest !== olds.copiedSourceDigest);
-    return { changes: changed, replaces, deleteBeforeReplace: replaces.length > 0 };
+    // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
+    const stables = replaces.length > 0 ? [] : ["roleId", "businessUnitId"];
+    return { changes: changed, replaces, stables, deleteBeforeReplace: replaces.length > 0 };
   },
 
   async create(inputs: ClonedSecurityRoleInputs) {

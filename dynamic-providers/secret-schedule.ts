@@ -44,13 +44,17 @@ export function currentTime(): Date {
   return new Date();
 }
 
+/** RFC 3339 to the second: Entra answers dates without milliseconds, and a difference would replace the secret. */
+const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
 export function scheduleFrom(start: Date, inputs: SecretScheduleInputs): SecretScheduleOutputs {
-  const end = new Date(start.getTime() + inputs.lifetimeDays * dayMs);
+  const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
+  const end = new Date(startSeconds.getTime() + inputs.lifetimeDays * dayMs);
   return {
     ...inputs,
-    startDate: start.toISOString(),
-    endDate: end.toISOString(),
-    rotateAfter: new Date(end.getTime() - inputs.rotateBeforeDays * dayMs).toISOString(),
+    startDate: toSeconds(startSeconds),
+    endDate: toSeconds(end),
+    rotateAfter: toSeconds(new Date(end.getTime() - inputs.rotateBeforeDays * dayMs)),
   };
 }
 

@@ -3,6 +3,7 @@
 #   - `pulumi` at the version of node_modules/@pulumi/pulumi (a matching `pulumi` on PATH is reused,
 #     otherwise it is built from the Go module proxy);
 #   - our own Node.js language host `pulumi-language-nodejs` (offline-plugins/language-nodejs/);
+#   - next to them, a wrapper running the dynamic-provider launcher offline-plugins/bin/pulumi-resource-pulumi-nodejs;
 #   - the offline azuread plugin (offline-plugins/bin/pulumi-resource-azuread) installed into
 #     $PULUMI_HOME at the version of node_modules/@pulumi/azuread.
 # Binaries are cached by version under ${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain/ and
@@ -43,15 +44,50 @@ if ! flock -n 9; then
   flock 9
 fi
 
+# Build dirs left by an interrupted run (we hold the lock: no other run is using them).
+rm -rf "$CACHE_ROOT"/.build.*
 TMP_DIRS=()
 cleanup() { local d; for d in "${TMP_DIRS[@]+"${TMP_DIRS[@]}"}"; do rm -rf "$d"; done; }
 trap cleanup EXIT
-new_tmp() { local d; d="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"; TMP_DIRS+=("$d"); printf '%s' "$d"; }
+# new_tmp VAR: makes a build dir (removed on exit) and stores its path in VAR.
+new_tmp() { local d; d="$(mktemp -d "$CACHE_ROOT/.build.XXXXXX")"; TMP_DIRS+=("$d"); printf -v "$1" '%s' "$d"; }
 
 # Prints the version a pulumi executable reports (empty when it does not run).
 pulumi_version_of() { "$1" version 2>/dev/null | head -n1 | tr -d '[:space:]' || true; }
 
 TOTAL_START=$SECONDS
+
+# Resolves with `go get` the module graph of pulumi's CLI into a new go.mod/go.sum in $1. Slow (it
+# fetches thousands of go.mod files): used only when offline-plugins/pulumi-cli/ pins another
+# version. The result is kept in the cache, to be committed there.
+resolve_pulumi_modules() {
+  local tmp="$1" gomod replaces s=$SECONDS
+  log "  offline-plugins/pulumi-cli/ does not pin v$PULUMI_VERSION: resolving modules (go get; 10 to 20 minutes)..."
+  # Copy the non-local replace directives of pkg's go.mod (its local ones point into the pulumi repo).
+  gomod="$(cd "$tmp" && go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')"
+  replaces="$(awk '
+    /^replace[ \t]*\(/ { inblock=1; next }
+    inblock && /^\)/ { inblock=0; next }
+    { line=$0; sub(/^replace[ \t]+/, "", line) }
+    (inblock || /^replace[ \t]/) && line ~ /=>/ {
+      split(line, parts, "=>"); target=parts[2]; gsub(/^[ \t]+/, "", target)
+      if (target !~ /^\.|^\//) print "replace " line
+    }' "$gomod")"
+  {
+    printf 'module dataverse-s2s.local/toolchain/pulumi-cli\n\n'
+    printf 'require (\n\tgithub.com/pulumi/pulumi/pkg/v3 v%s\n\tgithub.com/pulumi/pulumi/sdk/v3 v%s\n)\n\n' \
+      "$PULUMI_VERSION" "$PULUMI_VERSION"
+    printf '%s\n' "$replaces"
+  } >"$tmp/go.mod"
+  (cd "$tmp" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" >&2)
+  cp "$tmp/go.mod" "$VERSION_DIR/pulumi-cli.go.mod"
+  cp "$tmp/go.sum" "$VERSION_DIR/pulumi-cli.go.sum"
+  step_done "$s" "  modules resolved"
+  log "  to make the next cold build fast, commit the resolved module list:"
+  log "    cp $VERSION_DIR/pulumi-cli.go.mod $ROOT/offline-plugins/pulumi-cli/go.mod"
+  log "    cp $VERSION_DIR/pulumi-cli.go.sum $ROOT/offline-plugins/pulumi-cli/go.sum"
+}
 
 # --- 1. the pulumi CLI --------------------------------------------------------------------------
 setup_pulumi() {
@@ -69,38 +105,24 @@ setup_pulumi() {
   fi
 
   log "building pulumi v$PULUMI_VERSION from Go modules (first time: several minutes)..."
-  local tmp gomod replaces
-  tmp="$(new_tmp)"
-  # Copy the non-local replace directives of pkg's go.mod (its local ones point into the pulumi repo).
-  gomod="$(cd "$tmp" && go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" |
-    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).GoMod))')"
-  replaces="$(awk '
-    /^replace[ \t]*\(/ { inblock=1; next }
-    inblock && /^\)/ { inblock=0; next }
-    { line=$0; sub(/^replace[ \t]+/, "", line) }
-    (inblock || /^replace[ \t]/) && line ~ /=>/ {
-      split(line, parts, "=>"); target=parts[2]; gsub(/^[ \t]+/, "", target)
-      if (target !~ /^\.|^\//) print "replace " line
-    }' "$gomod")"
-  cat >"$tmp/go.mod" <<EOF
-module dataverse-s2s.local/toolchain/pulumi-cli
-
-require (
-	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
-	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
-)
-
-$replaces
-EOF
+  local tmp pin="$ROOT/offline-plugins/pulumi-cli"
+  new_tmp tmp
+  if grep -Eq "^[[:space:]]*github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION\$" "$pin/go.mod" 2>/dev/null; then
+    # The committed, fully resolved go.mod/go.sum: only the modules the build needs are fetched.
+    cp "$pin/go.mod" "$pin/go.sum" "$tmp/"
+    log "  using the module list pinned in offline-plugins/pulumi-cli/"
+  else
+    resolve_pulumi_modules "$tmp"
+  fi
   (
     cd "$tmp"
     local s=$SECONDS
-    log "  resolving modules (go get)..."
-    go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" >&2
-    step_done "$s" "  modules resolved"
+    log "  downloading the modules the build needs..."
+    go list -mod=readonly -deps "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi" >/dev/null
+    step_done "$s" "  modules ready"
     s=$SECONDS
-    log "  compiling (go build)..."
-    go build -trimpath \
+    log "  compiling (go build; 5 to 10 minutes on 2 cores)..."
+    go build -mod=readonly -trimpath \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$tmp/pulumi" "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
     step_done "$s" "  compiled"
@@ -122,16 +144,45 @@ setup_language_host() {
   fi
   log "building pulumi-language-nodejs (source $hash)..."
   local tmp
-  tmp="$(new_tmp)"
-  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$tmp/pulumi-language-nodejs" .)
+  new_tmp tmp
+  (cd "$src" && go build -trimpath -ldflags "-s -w -X main.version=v$PULUMI_VERSION+dataverse-s2s" \
+    -o "$tmp/pulumi-language-nodejs" .)
   mv -f "$tmp/pulumi-language-nodejs" "$BIN/pulumi-language-nodejs"
   printf '%s\n' "$hash" >"$tmp/hash" && mv -f "$tmp/hash" "$stamp"
   step_done "$start" "built pulumi-language-nodejs"
 }
 
-# --- 3. the offline azuread plugin, installed into $PULUMI_HOME -----------------------------------
+# Writes to $1 a wrapper script that runs the launcher $2 of this checkout (by absolute path).
+write_wrapper() {
+  {
+    printf '#!/bin/sh\n'
+    printf '# Written by dataverse-s2s scripts/setup-toolchain.sh: runs the launcher of the checkout that set it up.\n'
+    printf 'launcher=%q\n' "$2"
+    printf '[ -x "$launcher" ] || { echo "$0: $launcher is gone: run npm run toolchain in your checkout" >&2; exit 1; }\n'
+    printf 'exec "$launcher" "$@"\n'
+  } >"$1"
+  chmod 755 "$1"
+}
+
+# --- 3. the dynamic-provider plugin, next to pulumi -------------------------------------------------
+# pulumi-resource-pulumi-nodejs is a "bundled" plugin: with PULUMI_IGNORE_AMBIENT_PLUGINS=true (see
+# toolchain-env.sh) the engine looks for it next to the pulumi executable only.
+setup_dynamic_provider_plugin() {
+  local launcher="$ROOT/offline-plugins/bin/pulumi-resource-pulumi-nodejs" tmp
+  [ -x "$launcher" ] || die "$launcher is missing or not executable"
+  new_tmp tmp
+  write_wrapper "$tmp/pulumi-resource-pulumi-nodejs" "$launcher"
+  if cmp -s "$tmp/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"; then
+    log "pulumi-resource-pulumi-nodejs: in place"
+  else
+    mv -f "$tmp/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
+    log "pulumi-resource-pulumi-nodejs: wrapper written (runs $launcher)"
+  fi
+}
+
+# --- 4. the offline azuread plugin, installed into $PULUMI_HOME -----------------------------------
 # `pulumi plugin install --file` copies the file into $PULUMI_HOME/plugins/resource-azuread-v<ver>/,
-# away from the repo, so what we install is a one-line wrapper holding this checkout's absolute path.
+# away from the repo, so what we install is a small wrapper holding this checkout's absolute path.
 setup_azuread_plugin() {
   [ -n "$AZUREAD_VERSION" ] || { log "no @pulumi/azuread in node_modules: skipping the azuread plugin"; return; }
   local start=$SECONDS launcher="$ROOT/offline-plugins/bin/pulumi-resource-azuread"
@@ -139,11 +190,9 @@ setup_azuread_plugin() {
   local installed="$home/plugins/resource-azuread-v$AZUREAD_VERSION/pulumi-resource-azuread"
   [ -x "$launcher" ] || die "$launcher is missing or not executable"
   local tmp wrapper
-  tmp="$(new_tmp)"
+  new_tmp tmp
   wrapper="$tmp/pulumi-resource-azuread"
-  printf '#!/bin/sh\n# Installed by dataverse-s2s scripts/setup-toolchain.sh: runs the offline azuread stand-in.\nexec %q "$@"\n' \
-    "$launcher" >"$wrapper"
-  chmod 755 "$wrapper"
+  write_wrapper "$wrapper" "$launcher"
   if [ -f "$installed" ] && cmp -s "$wrapper" "$installed"; then
     log "azuread plugin v$AZUREAD_VERSION: installed ($installed)"
     return
@@ -156,6 +205,7 @@ setup_azuread_plugin() {
 
 setup_pulumi
 setup_language_host
+setup_dynamic_provider_plugin
 setup_azuread_plugin
 step_done "$TOTAL_START" "toolchain ready"
 printf '%s\n' "$BIN"

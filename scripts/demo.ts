@@ -1,0 +1,121 @@
+/**
+ * `npm run demo`: the stack for real against the bundled offline emulator.
+ *
+ * Starts the emulator (state kept in .pulumi-local/ so that re-runs converge), selects or creates
+ * stack `local` in a local file backend, runs `pulumi up --yes`, prints the integration's connection
+ * values (secret masked unless --show-secret), proves them by taking a token as the new app and
+ * calling WhoAmI, then checks `pulumi preview --refresh --expect-no-changes`. --destroy tears the
+ * stack down at the end. Exits non-zero on any failure; the emulator is always stopped.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Command } from "commander";
+import { startEmulator } from "../emulator";
+import { emulatorRunEnvironment, repoRoot } from "./emulator-environment";
+import { whoAmIAs } from "./verify-connection";
+
+/** The demo stack's secrets provider passphrase; it matches the salt committed in Pulumi.local.yaml. */
+export const localStackPassphrase = "dataverse-s2s-local-emulator";
+const stateDir = path.join(repoRoot, ".pulumi-local");
+
+const program = new Command()
+  .name("npm run demo --")
+  .description("Run the dataverse-s2s stack against the bundled offline emulator")
+  .option("--destroy", "tear the stack down at the end (pulumi destroy)", false)
+  .option("--show-secret", "print the client secret in clear text", false)
+  .parse();
+const options = program.opts<{ destroy: boolean; showSecret: boolean }>();
+
+function emulatorPort(): number {
+  const stackFile = fs.readFileSync(path.join(repoRoot, "Pulumi.local.yaml"), "utf8");
+  const match = /dataverse-s2s:environmentUrl:\s*https:\/\/localhost:(\d+)/.exec(stackFile);
+  if (!match) throw new Error("Pulumi.local.yaml must set dataverse-s2s:environmentUrl to https://localhost:<port> (the emulator's port).");
+  return Number(match[1]);
+}
+
+function pulumi(args: string[], env: NodeJS.ProcessEnv, capture = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", args, { cwd: repoRoot, env, stdio: ["ignore", capture ? "pipe" : "inherit", "inherit"] });
+    let output = "";
+    child.stdout?.on("data", (chunk) => (output += chunk));
+    child.on("error", (error) => reject(new Error(`could not start 'pulumi' (${error.message}); run 'npm run toolchain' first`)));
+    child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`'pulumi ${args.join(" ")}' exited with ${code}`))));
+  });
+}
+
+const mask = (secret: string) => `${secret.slice(0, 3)}${"*".repeat(Math.max(secret.length - 3, 0))}`;
+
+async function main() {
+  const started = Date.now();
+  const step = (message: string) => console.log(`\n==> ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  fs.mkdirSync(path.join(stateDir, "state"), { recursive: true });
+  const logFile = fs.createWriteStream(path.join(stateDir, "emulator.log"), { flags: "a" });
+
+  step(`starting the emulator on port ${emulatorPort()} (log: .pulumi-local/emulator.log)`);
+  const emulator = await startEmulator({
+    port: emulatorPort(),
+    stateFile: path.join(stateDir, "emulator-state.json"),
+    log: (line) => logFile.write(`${line}\n`),
+  });
+  const counters = async () => {
+    const response = await fetch(`${emulator.url}/_emulator/requests`);
+    return (await response.json()) as { services?: Record<string, number> };
+  };
+  const resetCounters = () => fetch(`${emulator.url}/_emulator/requests`, { method: "DELETE" });
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...emulatorRunEnvironment(emulator),
+      PULUMI_BACKEND_URL: `file://${path.join(stateDir, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: localStackPassphrase,
+    };
+    const requestCounts: Record<string, unknown> = {};
+
+    step("selecting stack 'local' (file backend in .pulumi-local/state)");
+    await pulumi(["stack", "select", "local", "--create", "--non-interactive"], env);
+
+    step("pulumi up --yes");
+    await resetCounters();
+    await pulumi(["up", "--yes", "--non-interactive"], env);
+    requestCounts.up = (await counters()).services;
+
+    const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--show-secrets"], env, true)) as Record<string, string>;
+    step("connection values for the integration (what a connection dialog asks for)");
+    for (const key of ["environmentUrl", "tenantId", "clientId", "clientSecret", "secretExpiresAt", "applicationUserId", "securityRoleId"]) {
+      const value = key === "clientSecret" && !options.showSecret ? `${mask(outputs[key])}  (--show-secret to print it)` : outputs[key];
+      console.log(`  ${key.padEnd(18)} ${value}`);
+    }
+
+    step("proving the credential: token as the new app, then WhoAmI");
+    const whoAmI = await whoAmIAs(
+      { environmentUrl: outputs.environmentUrl, tenantId: outputs.tenantId, clientId: outputs.clientId, clientSecret: outputs.clientSecret },
+      emulator.authorityHost,
+    );
+    if (whoAmI.UserId.toLowerCase() !== outputs.applicationUserId.toLowerCase()) {
+      throw new Error(`WhoAmI answered user ${whoAmI.UserId}, not the application user ${outputs.applicationUserId}`);
+    }
+    console.log(`  WhoAmI: UserId ${whoAmI.UserId} = applicationUserId: the integration can connect.`);
+
+    step("pulumi preview --refresh --expect-no-changes (drift check)");
+    await resetCounters();
+    await pulumi(["preview", "--refresh", "--expect-no-changes", "--non-interactive"], env);
+    requestCounts.previewRefresh = (await counters()).services;
+
+    if (options.destroy) {
+      step("pulumi destroy --yes");
+      await resetCounters();
+      await pulumi(["destroy", "--yes", "--non-interactive"], env);
+      requestCounts.destroy = (await counters()).services;
+    }
+    step(`done. Emulator requests per service: ${JSON.stringify(requestCounts)}`);
+  } finally {
+    await emulator.stop();
+    logFile.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,32 @@
+/**
+ * How a Pulumi run reaches the emulator: the same variables a CI job sets for real Azure, with the
+ * emulator's addresses, its deployer's credentials, and its private CA trusted by Node and Go.
+ */
+import * as path from "path";
+
+export interface EmulatorConnection {
+  readonly authorityHost: string;
+  readonly tenantId: string;
+  readonly caFile: string;
+  readonly deployer: { readonly clientId: string; readonly clientSecret: string };
+}
+
+export const repoRoot = path.resolve(__dirname, "..");
+
+/** Environment for `pulumi` and its plugins; secrets travel in variables, never in config or state. */
+export function emulatorRunEnvironment(emulator: EmulatorConnection): Record<string, string> {
+  return {
+    // Dataverse calls of the dynamic providers (DefaultAzureCredential -> EnvironmentCredential).
+    AZURE_AUTHORITY_HOST: emulator.authorityHost,
+    AZURE_TENANT_ID: emulator.tenantId,
+    AZURE_CLIENT_ID: emulator.deployer.clientId,
+    AZURE_CLIENT_SECRET: emulator.deployer.clientSecret,
+    // The azuread provider's secret (its tenant, client id and metadata host are stack config).
+    ARM_CLIENT_SECRET: emulator.deployer.clientSecret,
+    // Trust the emulator's private CA: Node (plugins, dynamic providers) and Go (the engine).
+    NODE_EXTRA_CA_CERTS: emulator.caFile,
+    SSL_CERT_FILE: emulator.caFile,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+  };
+}

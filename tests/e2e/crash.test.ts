@@ -1,0 +1,101 @@
+// A crash: the engine and all its plugins are killed right after Dataverse answered the role's
+// creation, before Pulumi recorded it. The next `up` must converge with no duplicate or orphaned
+// role, user or app registration, and destroy must then leave nothing behind.
+import { execFileSync, spawn, ChildProcess } from "child_process";
+import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { createTestProject, TestProject } from "../support/pulumi-project";
+
+jest.setTimeout(15 * 60 * 1000);
+
+let test_: TestEmulator;
+let project: TestProject;
+let engine: ChildProcess | undefined;
+let killedAfter: string | undefined;
+
+beforeAll(async () => {
+  test_ = await startTestEmulator({
+    log: (line: string) => {
+      // The role's POST answered: kill the whole process group (engine, language host, program, plugins).
+      if (engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {
+        killedAfter = line;
+        killTree(engine.pid);
+      }
+    },
+  });
+  project = await createTestProject(test_.emulator, "crash", [{ name: "etl", displayName: "Crash Test ETL" }]);
+});
+afterAll(async () => {
+  if (engine?.pid && engine.exitCode === null) killTree(engine.pid);
+  project?.cleanUp();
+  await test_?.stop();
+});
+
+/** Kills a process and every descendant at once, as a power cut would (plugins run in their own process groups). */
+function killTree(rootPid: number) {
+  const table = execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((row) => row.trim().split(/\s+/).map(Number));
+  const doomed = [rootPid];
+  for (let index = 0; index < doomed.length; index++) {
+    for (const [pid, ppid] of table) if (ppid === doomed[index]) doomed.push(pid);
+  }
+  for (const pid of doomed) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function stackObjects() {
+  const client = test_.dataverse();
+  const roles = await client.findRoleByName("API User", await client.businessUnitId());
+  const graph = test_.graph();
+  const apps = await graph.request<{ value: { appId: string; displayName: string }[] }>({
+    operation: "list apps",
+    method: "GET",
+    path: `v1.0/applications?$filter=${encodeURIComponent("displayName eq 'Crash Test ETL'")}`,
+  });
+  const users = (await Promise.all(apps.data.value.map((app) => client.findApplicationUsers(app.appId)))).flat();
+  return { roles, apps: apps.data.value, users };
+}
+
+test("an up killed right after the role is created converges on the next up", async () => {
+  const exit = await new Promise<number | null>((resolve) => {
+    engine = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", "crash"], {
+      cwd: project.workDir,
+      env: { ...process.env, ...project.env },
+      detached: true,
+      stdio: "ignore",
+    });
+    engine.on("exit", (code) => resolve(code));
+    engine.on("error", (error) => {
+      console.error(error);
+      resolve(-1);
+    });
+  });
+  expect(killedAfter).toBeDefined();
+  expect(exit).not.toBe(0);
+  expect((await stackObjects()).roles).toHaveLength(1);
+
+  // The documented recovery: release the dead run's lock, let refresh clear the interrupted
+  // creates, then up adopts what the dead run made.
+  await project.stack.cancel();
+  await project.stack.refresh({ clearPendingCreates: true });
+  const result = await project.stack.up();
+  expect(result.summary.result).toBe("succeeded");
+  const after = await stackObjects();
+  expect(after.roles).toHaveLength(1);
+  expect(after.roles[0].roleid).toBe(result.outputs.securityRoleId.value);
+  expect(after.apps).toHaveLength(1);
+  expect(after.users.filter((user) => !user.deletedstate)).toHaveLength(1);
+  await project.stack.preview({ refresh: true, expectNoChanges: true });
+
+  await project.stack.destroy();
+  const gone = await stackObjects();
+  expect(gone.roles).toEqual([]);
+  expect(gone.apps).toEqual([]);
+  expect(gone.users).toEqual([]);
+});

@@ -1,0 +1,80 @@
+/**
+ * Test support for end-to-end runs: the project's program in a temporary folder (its sources
+ * linked, so the real program runs unchanged), a fresh file backend, and stack config pointing the
+ * azuread provider and the Dataverse providers at an emulator.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { emulatorRunEnvironment, repoRoot } from "../../scripts/emulator-environment";
+import type { RunningEmulator } from "./emulator";
+
+const linkedEntries = ["index.ts", "components", "config", "dynamic-providers", "lib", "node_modules", "package.json", "tsconfig.json"];
+
+export interface TestProject {
+  readonly workDir: string;
+  readonly backendDir: string;
+  readonly stack: Stack;
+  readonly env: Record<string, string>;
+  cleanUp(): void;
+}
+
+export async function createTestProject(emulator: RunningEmulator, stackName: string, integrations: Record<string, unknown>[]): Promise<TestProject> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-e2e-"));
+  const backendDir = path.join(workDir, ".state");
+  fs.mkdirSync(backendDir);
+  for (const entry of linkedEntries) fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
+  fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
+  const env = {
+    ...emulatorRunEnvironment(emulator),
+    PULUMI_BACKEND_URL: `file://${backendDir}`,
+    PULUMI_CONFIG_PASSPHRASE: "end-to-end-tests",
+  };
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars: env });
+  const config: Record<string, { value: string; secret?: boolean }> = {
+    "azuread:metadataHost": { value: emulator.metadataHost },
+    "azuread:tenantId": { value: emulator.tenantId },
+    "azuread:clientId": { value: emulator.deployer.clientId },
+    "dataverse-s2s:environmentUrl": { value: emulator.environmentUrl },
+  };
+  integrations.forEach((integration, index) => {
+    for (const [key, value] of flatten(integration)) config[`dataverse-s2s:integrations[${index}]${key}`] = { value: String(value) };
+  });
+  await stack.setAllConfig(config, true);
+  return { workDir, backendDir, stack, env, cleanUp: () => fs.rmSync(workDir, { recursive: true, force: true }) };
+}
+
+function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
+  return Object.entries(value).flatMap(([key, inner]) =>
+    inner !== null && typeof inner === "object" ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`) : [[`${prefix}.${key}`, inner] as [string, unknown]],
+  );
+}
+
+const changingOps = new Set(["create", "update", "replace", "create-replacement", "delete", "delete-replaced"]);
+
+/** Records which resources a run would change: "<op> <resource name>". */
+export function changeRecorder() {
+  const changes: string[] = [];
+  return {
+    changes,
+    onEvent: (event: EngineEvent) => {
+      const metadata = event.resourcePreEvent?.metadata;
+      if (metadata && changingOps.has(metadata.op)) changes.push(`${metadata.op} ${metadata.urn.split("::").pop()}`);
+    },
+  };
+}
+
+/** Every file under the backend folder, concatenated: what a secret must never appear in. */
+export function backendText(project: TestProject): string {
+  const texts: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else texts.push(fs.readFileSync(full, "utf8"));
+    }
+  };
+  walk(project.backendDir);
+  return texts.join("\n");
+}
