@@ -58,11 +58,8 @@ async function main() {
     stateFile: path.join(stateDir, "emulator-state.json"),
     log: (line) => logFile.write(`${line}\n`),
   });
-  const counters = async () => {
-    const response = await fetch(`${emulator.url}/_emulator/requests`);
-    return (await response.json()) as { services?: Record<string, number> };
-  };
-  const resetCounters = () => fetch(`${emulator.url}/_emulator/requests`, { method: "DELETE" });
+  const counters = async () => emulator.requests();
+  const resetCounters = async () => emulator.resetRequests();
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
