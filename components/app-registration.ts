@@ -1,11 +1,18 @@
 /**
  * The Entra ID side of an integration: a single-tenant app registration with the Dynamics CRM
- * `user_impersonation` delegated permission, its service principal, and a client secret whose
- * validity window is fixed in state (see dynamic-providers/secret-schedule.ts).
+ * `user_impersonation` delegated permission, its service principal, and its credential:
+ * - a client secret (default), whose validity window is fixed in state (dynamic-providers/
+ *   secret-schedule.ts) and which rotates without downtime: inside the rotation window a run makes
+ *   a new secret and publishes it, while the previous one stays valid for `overlapDays`
+ *   (dynamic-providers/retired-secrets.ts); or
+ * - an uploaded certificate, or a federated identity credential (components/alternative-credentials.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
-import { SecretSchedule } from "../dynamic-providers/secret-schedule";
+import type { CredentialConfig } from "../config/stack-config";
+import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
+import { currentTime, SecretSchedule } from "../dynamic-providers/secret-schedule";
+import { certificateCredential, federatedCredential } from "./alternative-credentials";
 
 /** The Dynamics CRM first-party application, the same in every tenant. */
 export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
@@ -18,6 +25,12 @@ export interface AppRegistrationArgs {
   readonly secretLifetimeDays: pulumi.Input<number>;
   /** Days before expiry from which `pulumi up` rotates the secret. */
   readonly secretRotateBeforeDays: pulumi.Input<number>;
+  /** Days the previous secret stays valid after a rotation (default 7). */
+  readonly secretOverlapDays?: pulumi.Input<number>;
+  /** The credential; a client secret when absent. */
+  readonly credential?: CredentialConfig;
+  /** The azuread provider's cloud (metadataHost, environment), for removing rotated-out secrets. */
+  readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   /** Grant tenant-wide admin consent to user_impersonation (not needed for server-to-server calls). */
   readonly adminConsent?: boolean;
 }
@@ -29,9 +42,11 @@ export class AppRegistration extends pulumi.ComponentResource {
   public readonly servicePrincipalObjectId: pulumi.Output<string>;
   /** The tenant the app registration lives in. */
   public readonly tenantId: pulumi.Output<string>;
-  /** The client secret, a Pulumi secret. */
-  public readonly clientSecret: pulumi.Output<string>;
-  public readonly secretExpiresAt: pulumi.Output<string>;
+  /** The application's resource id, "/applications/<object id>". */
+  public readonly applicationId: pulumi.Output<string>;
+  /** The client secret, a Pulumi secret; undefined with a certificate or federated credential. */
+  public readonly clientSecret: pulumi.Output<string | undefined>;
+  public readonly secretExpiresAt: pulumi.Output<string | undefined>;
   public readonly servicePrincipal: azuread.ServicePrincipal;
 
   constructor(name: string, args: AppRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,17 +78,49 @@ export class AppRegistration extends pulumi.ComponentResource {
 
     this.servicePrincipal = new azuread.ServicePrincipal(`${name}-sp`, { clientId: application.clientId }, { parent: this });
 
-    const schedule = new SecretSchedule(
-      `${name}-secret-schedule`,
-      { lifetimeDays: args.secretLifetimeDays, rotateBeforeDays: args.secretRotateBeforeDays },
-      { parent: this },
-    );
-    const password = new azuread.ApplicationPassword(
-      `${name}-secret`,
-      { applicationId: application.id, displayName: "dataverse-s2s", startDate: schedule.startDate, endDate: schedule.endDate },
-      // A new secret is made before the old one is removed, so consumers are never left with none.
-      { parent: this, deleteBeforeReplace: false },
-    );
+    const credential = args.credential ?? { kind: "secret" };
+    let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let secretExpiresAt: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (credential.kind === "secret") {
+      const schedule = new SecretSchedule(
+        `${name}-secret-schedule`,
+        { lifetimeDays: args.secretLifetimeDays, rotateBeforeDays: args.secretRotateBeforeDays },
+        { parent: this },
+      );
+      const password = new azuread.ApplicationPassword(
+        `${name}-secret`,
+        { applicationId: application.id, displayName: "dataverse-s2s", startDate: schedule.startDate, endDate: schedule.endDate },
+        // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
+        // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
+        { parent: this, deleteBeforeReplace: false, retainOnDelete: true },
+      );
+      new RetiredSecrets(
+        `${name}-retired-secrets`,
+        {
+          applicationObjectId: application.objectId,
+          currentKeyId: password.keyId,
+          overlapDays: args.secretOverlapDays ?? 7,
+          metadataHost: args.entraCloud?.metadataHost ?? "",
+          cloudEnvironment: args.entraCloud?.environment ?? "",
+        },
+        { parent: this },
+      );
+      warnNearExpiry(args.displayName, schedule.expiringEndDate, this);
+      clientSecret = pulumi.secret(password.value);
+      secretExpiresAt = password.endDate;
+    } else if (credential.kind === "certificate") {
+      certificateCredential(
+        `${name}-certificate`,
+        { applicationId: application.id, certificatePem: pulumi.secret(credential.certificatePem), endDate: credential.endDate },
+        { parent: this },
+      );
+    } else {
+      federatedCredential(
+        `${name}-federated`,
+        { applicationId: application.id, issuer: credential.issuer, subject: credential.subject, audiences: credential.audiences, displayName: credential.displayName },
+        { parent: this },
+      );
+    }
 
     if (args.adminConsent) {
       new azuread.ServicePrincipalDelegatedPermissionGrant(
@@ -91,8 +138,9 @@ export class AppRegistration extends pulumi.ComponentResource {
     this.applicationObjectId = application.objectId;
     this.servicePrincipalObjectId = this.servicePrincipal.objectId;
     this.tenantId = this.servicePrincipal.applicationTenantId;
-    this.clientSecret = pulumi.secret(password.value);
-    this.secretExpiresAt = password.endDate;
+    this.applicationId = application.id;
+    this.clientSecret = clientSecret;
+    this.secretExpiresAt = secretExpiresAt;
     this.registerOutputs({
       clientId: this.clientId,
       applicationObjectId: this.applicationObjectId,
@@ -102,4 +150,24 @@ export class AppRegistration extends pulumi.ComponentResource {
       secretExpiresAt: this.secretExpiresAt,
     });
   }
+}
+
+/**
+ * A Pulumi warning (shown by preview and up, visible in CI logs) when the run rotates a secret that
+ * is inside its rotation window or already expired. The schedule's dates are inputs (see
+ * dynamic-providers/secret-schedule.ts), so they are known while a preview plans the rotation.
+ */
+function warnNearExpiry(displayName: pulumi.Input<string>, expiringEndDate: pulumi.Output<string>, resource: pulumi.Resource) {
+  pulumi.all([displayName, expiringEndDate]).apply(([appName, expiring]) => {
+    if (!expiring) return;
+    if (currentTime().getTime() >= Date.parse(expiring)) {
+      pulumi.log.warn(`The client secret of '${appName}' expired on ${expiring}: its integration cannot sign in (AADSTS7000222). 'pulumi up' makes a new one.`, resource);
+    } else {
+      pulumi.log.warn(
+        `The client secret of '${appName}' expires on ${expiring} and is inside its rotation window: ` +
+          "'pulumi up' makes a new secret, publishes it, and keeps this one valid for the overlap.",
+        resource,
+      );
+    }
+  });
 }

@@ -4,7 +4,9 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { CredentialConfig, KeyVaultConfig } from "../config/stack-config";
 import { AppRegistration } from "./app-registration";
+import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { ClonedSecurityRole } from "../dynamic-providers/cloned-security-role";
 import { ExistingSecurityRole } from "../dynamic-providers/existing-security-role";
@@ -28,6 +30,14 @@ export interface DataverseIntegrationArgs {
   readonly businessUnit?: pulumi.Input<string>;
   readonly secretLifetimeDays: pulumi.Input<number>;
   readonly secretRotateBeforeDays: pulumi.Input<number>;
+  /** Days the previous secret stays valid after a rotation. */
+  readonly secretOverlapDays?: pulumi.Input<number>;
+  /** A client secret when absent; or a certificate or a federated identity credential. */
+  readonly credential?: CredentialConfig;
+  /** Write the connection values to this Key Vault (azure-native; off when absent). */
+  readonly keyVault?: KeyVaultConfig;
+  /** The azuread provider's cloud (metadataHost, environment). */
+  readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   readonly adminConsent?: boolean;
   /** Remove roles given to the application user outside the stack (default true). */
   readonly removeUnmanagedRoles?: pulumi.Input<boolean>;
@@ -39,9 +49,11 @@ export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly environmentUrl: pulumi.Output<string>;
   public readonly tenantId: pulumi.Output<string>;
   public readonly clientId: pulumi.Output<string>;
-  /** A Pulumi secret. */
-  public readonly clientSecret: pulumi.Output<string>;
-  public readonly secretExpiresAt: pulumi.Output<string>;
+  /** A Pulumi secret; undefined with a certificate or federated credential. */
+  public readonly clientSecret: pulumi.Output<string | undefined>;
+  public readonly secretExpiresAt: pulumi.Output<string | undefined>;
+  /** Versionless Key Vault secret URIs of the exported values, when exported. */
+  public readonly keyVaultSecretUris: pulumi.Output<Record<string, string> | undefined>;
   public readonly applicationUserId: pulumi.Output<string>;
   public readonly securityRoleId: pulumi.Output<string>;
 
@@ -54,6 +66,9 @@ export class DataverseIntegration extends pulumi.ComponentResource {
         displayName: args.displayName,
         secretLifetimeDays: args.secretLifetimeDays,
         secretRotateBeforeDays: args.secretRotateBeforeDays,
+        secretOverlapDays: args.secretOverlapDays,
+        credential: args.credential,
+        entraCloud: args.entraCloud,
         adminConsent: args.adminConsent,
       },
       { parent: this },
@@ -99,6 +114,26 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       { parent: this, dependsOn: [app.servicePrincipal] },
     );
 
+    let keyVaultSecretUris: pulumi.Output<Record<string, string> | undefined> = pulumi.output(undefined);
+    if (args.keyVault) {
+      const hasSecret = (args.credential ?? { kind: "secret" }).kind === "secret";
+      const exported = new KeyVaultExport(
+        `${name}-key-vault`,
+        {
+          keyVaultId: args.keyVault.id,
+          secretNamePrefix: args.keyVault.secretNamePrefix,
+          // Integrations without a client secret export only the ids.
+          clientSecret: hasSecret ? (app.clientSecret as pulumi.Output<string>) : undefined,
+          secretExpiresAt: hasSecret ? (app.secretExpiresAt as pulumi.Output<string>) : undefined,
+          clientId: app.clientId,
+          environmentUrl: args.environmentUrl,
+          tenantId: app.tenantId,
+        },
+        { parent: this },
+      );
+      keyVaultSecretUris = exported.secretUris.apply((uris) => ({ ...uris }) as Record<string, string>);
+    }
+
     this.environmentUrl = pulumi.output(args.environmentUrl);
     this.tenantId = app.tenantId;
     this.clientId = app.clientId;
@@ -106,6 +141,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     this.secretExpiresAt = app.secretExpiresAt;
     this.applicationUserId = user.id;
     this.securityRoleId = pulumi.output(roleId);
+    this.keyVaultSecretUris = keyVaultSecretUris;
     this.registerOutputs({
       environmentUrl: this.environmentUrl,
       tenantId: this.tenantId,

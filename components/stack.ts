@@ -25,6 +25,10 @@ export function declareStack(config: StackConfig) {
       businessUnit: config.businessUnit,
       secretLifetimeDays: integration.secret.lifetimeDays,
       secretRotateBeforeDays: integration.secret.rotateBeforeDays,
+      secretOverlapDays: integration.secret.overlapDays,
+      credential: integration.credential,
+      keyVault: integration.keyVault,
+      entraCloud: config.entraCloud,
       adminConsent: integration.adminConsent,
       removeUnmanagedRoles: integration.removeUnmanagedRoles,
       keepUserOnDestroy: integration.keepUserOnDestroy,
@@ -45,6 +49,7 @@ function connectionValues(component: DataverseIntegration) {
     secretExpiresAt: component.secretExpiresAt,
     applicationUserId: component.applicationUserId,
     securityRoleId: component.securityRoleId,
+    keyVaultSecretUris: component.keyVaultSecretUris,
   };
 }
 

@@ -5,10 +5,14 @@
  * Keys (namespace `dataverse-s2s`):
  *   environmentUrl   https://<org>.crm.dynamics.com (no path)
  *   businessUnit     optional: name of the business unit for roles and users (default: the root one)
- *   integrations     list of { name, displayName, role?, secret?, adminConsent?, applicationUser? }
- * The Entra side is configured with the azuread provider's own keys (azuread:tenantId, ...).
+ *   integrations     list of { name, displayName, role?, secret?, credential?, keyVault?, adminConsent?, ... }
+ * The Entra side is configured with the azuread provider's own keys (azuread:tenantId, ...); the
+ * cloud it selects (azuread:metadataHost, azuread:environment) is read here too, for the Graph calls
+ * that retire rotated secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { aksWorkloadIdentityFederation, audiencesProblem, certificatePemProblem, githubActionsFederation, issuerProblem, subjectProblem } from "../components/alternative-credentials";
+import { keyVaultIdProblem, secretNamePrefixProblem } from "../components/key-vault-export";
 
 export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
 
@@ -24,6 +28,22 @@ export interface SecretConfig {
   readonly lifetimeDays: number;
   /** Days before expiry from which a run rotates the secret. */
   readonly rotateBeforeDays: number;
+  /** Days the previous secret stays valid after a rotation, so consumers can move (at most rotateBeforeDays). */
+  readonly overlapDays: number;
+}
+
+/** How the integration authenticates: a client secret (default) or something stronger. */
+export type CredentialConfig =
+  | { readonly kind: "secret" }
+  /** An uploaded public certificate; the consumer signs client assertions with its private key. */
+  | { readonly kind: "certificate"; readonly certificatePem: string; readonly endDate?: string }
+  /** A federated identity credential: tokens of another issuer (GitHub Actions, AKS) are trusted. */
+  | { readonly kind: "federated"; readonly issuer: string; readonly subject: string; readonly audiences: string[]; readonly displayName?: string };
+
+export interface KeyVaultConfig {
+  /** ARM id of the vault the connection values are written to. */
+  readonly id: string;
+  readonly secretNamePrefix: string;
 }
 
 export interface IntegrationConfig {
@@ -33,6 +53,9 @@ export interface IntegrationConfig {
   readonly displayName: string;
   readonly role: RoleConfig;
   readonly secret: SecretConfig;
+  readonly credential: CredentialConfig;
+  /** Export the connection values to this Key Vault (off when absent). */
+  readonly keyVault?: KeyVaultConfig;
   /** Grant tenant-wide admin consent for user_impersonation (off by default). */
   readonly adminConsent: boolean;
   /** Remove roles given to the application user outside this stack (on by default). */
@@ -45,6 +68,8 @@ export interface StackConfig {
   readonly environmentUrl: string;
   readonly businessUnit?: string;
   readonly integrations: readonly IntegrationConfig[];
+  /** The cloud of the azuread provider (azuread:metadataHost / azuread:environment). */
+  readonly entraCloud: { readonly metadataHost?: string; readonly environment?: string };
 }
 
 export class StackConfigError extends Error {
@@ -64,6 +89,7 @@ export const defaults = {
   secretLifetimeDays: 180,
   maxSecretLifetimeDays: 730,
   rotateBeforeDays: 30,
+  overlapDays: 7,
 } as const;
 
 const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
@@ -151,31 +177,116 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
 }
 
 function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfig {
-  if (raw === undefined) return { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays };
+  const fallback = { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays, overlapDays: defaults.overlapDays };
+  if (raw === undefined) return fallback;
   if (!isRecord(raw)) {
-    problems.push(`${key} must be an object: { lifetimeDays, rotateBeforeDays }.`);
-    return { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays };
+    problems.push(`${key} must be an object: { lifetimeDays, rotateBeforeDays, overlapDays }.`);
+    return fallback;
   }
+  const wholeDays = (value: unknown, min: number): number | undefined =>
+    typeof value === "number" && Number.isInteger(value) && value >= min ? value : undefined;
   let lifetimeDays: number = defaults.secretLifetimeDays;
   if (raw.lifetimeDays !== undefined) {
-    const value = positiveInteger(raw.lifetimeDays);
+    const value = wholeDays(raw.lifetimeDays, 1);
     if (value === undefined || value > defaults.maxSecretLifetimeDays) {
       problems.push(`${key}.lifetimeDays must be a whole number of days from 1 to ${defaults.maxSecretLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`);
     } else lifetimeDays = value;
   }
   let rotateBeforeDays: number = Math.min(defaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
   if (raw.rotateBeforeDays !== undefined) {
-    const value = typeof raw.rotateBeforeDays === "number" && Number.isInteger(raw.rotateBeforeDays) && raw.rotateBeforeDays >= 0 ? raw.rotateBeforeDays : undefined;
+    const value = wholeDays(raw.rotateBeforeDays, 0);
     if (value === undefined || value >= lifetimeDays) {
       problems.push(`${key}.rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays (${lifetimeDays}), not '${String(raw.rotateBeforeDays)}'.`);
     } else rotateBeforeDays = value;
   }
-  for (const field of Object.keys(raw)) if (!["lifetimeDays", "rotateBeforeDays"].includes(field)) problems.push(`${key}.${field} is not a known setting (use lifetimeDays or rotateBeforeDays).`);
-  return { lifetimeDays, rotateBeforeDays };
+  // The previous secret expires rotateBeforeDays after a rotation at the latest: the overlap cannot be longer.
+  let overlapDays: number = Math.min(defaults.overlapDays, rotateBeforeDays);
+  if (raw.overlapDays !== undefined) {
+    const value = wholeDays(raw.overlapDays, 0);
+    if (value === undefined || value > rotateBeforeDays) {
+      problems.push(`${key}.overlapDays must be a whole number of days from 0 to rotateBeforeDays (${rotateBeforeDays}): the previous secret expires by then anyway; not '${String(raw.overlapDays)}'.`);
+    } else overlapDays = value;
+  }
+  for (const field of Object.keys(raw)) {
+    if (!["lifetimeDays", "rotateBeforeDays", "overlapDays"].includes(field)) problems.push(`${key}.${field} is not a known setting (use lifetimeDays, rotateBeforeDays or overlapDays).`);
+  }
+  return { lifetimeDays, rotateBeforeDays, overlapDays };
+}
+
+function parseCredential(raw: unknown, key: string, problems: string[]): CredentialConfig {
+  if (raw === undefined) return { kind: "secret" };
+  if (!isRecord(raw) || !["secret", "certificate", "federated"].includes(String(raw.type))) {
+    problems.push(`${key}.type must be secret, certificate or federated.`);
+    return { kind: "secret" };
+  }
+  const allowed: Record<string, string[]> = { secret: ["type"], certificate: ["type", "certificatePem", "endDate"], federated: ["type", "federated", "github", "aks"] };
+  for (const field of Object.keys(raw)) {
+    if (!allowed[String(raw.type)].includes(field)) problems.push(`${key}.${field} does not apply to type ${String(raw.type)} (use ${allowed[String(raw.type)].join(", ")}).`);
+  }
+  if (raw.type === "secret") return { kind: "secret" };
+  if (raw.type === "certificate") {
+    const problem = certificatePemProblem(raw.certificatePem);
+    // The PEM is never repeated in a message.
+    if (problem) problems.push(`${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key.replace(/^dataverse-s2s:/, "dataverse-s2s:")}.certificatePem" < cert.pem'.`);
+    if (raw.endDate !== undefined && (typeof raw.endDate !== "string" || Number.isNaN(Date.parse(raw.endDate)))) problems.push(`${key}.endDate must be an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
+    return { kind: "certificate", certificatePem: String(raw.certificatePem ?? ""), endDate: typeof raw.endDate === "string" ? raw.endDate : undefined };
+  }
+  const sources = (["federated", "github", "aks"] as const).filter((source) => raw[source] !== undefined);
+  if (sources.length !== 1) {
+    problems.push(`${key}: a federated credential needs exactly one of federated { issuer, subject }, github { owner, repo, environment } or aks { oidcIssuerUrl, namespace, serviceAccount }.`);
+    return { kind: "secret" };
+  }
+  const source = raw[sources[0]];
+  if (!isRecord(source)) {
+    problems.push(`${key}.${sources[0]} must be an object.`);
+    return { kind: "secret" };
+  }
+  try {
+    const preset =
+      sources[0] === "github"
+        ? githubActionsFederation(source as never)
+        : sources[0] === "aks"
+          ? aksWorkloadIdentityFederation(source as never)
+          : { issuer: source.issuer, subject: source.subject, audiences: source.audiences ?? ["api://AzureADTokenExchange"], displayName: source.displayName };
+    for (const problem of [issuerProblem(preset.issuer), subjectProblem(preset.subject), audiencesProblem(preset.audiences)]) {
+      if (problem) problems.push(`${key}.${sources[0]}: ${problem}`);
+    }
+    return {
+      kind: "federated",
+      issuer: String(preset.issuer),
+      subject: String(preset.subject),
+      audiences: (preset.audiences as string[]).map(String),
+      displayName: typeof preset.displayName === "string" ? preset.displayName : undefined,
+    };
+  } catch (error) {
+    problems.push(`${key}.${sources[0]}: ${(error as Error).message}`);
+    return { kind: "secret" };
+  }
+}
+
+function parseKeyVault(raw: unknown, key: string, integrationName: string, problems: string[]): KeyVaultConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) {
+    problems.push(`${key} must be an object: { id, secretNamePrefix }.`);
+    return undefined;
+  }
+  for (const field of Object.keys(raw)) if (!["id", "secretNamePrefix"].includes(field)) problems.push(`${key}.${field} is not a known setting (use id or secretNamePrefix).`);
+  const idProblem = keyVaultIdProblem(raw.id);
+  if (idProblem) problems.push(`${key}.id: ${idProblem}`);
+  const prefix = raw.secretNamePrefix ?? integrationName;
+  const prefixProblem = secretNamePrefixProblem(prefix);
+  if (prefixProblem) problems.push(`${key}.secretNamePrefix: ${prefixProblem}`);
+  return { id: String(raw.id), secretNamePrefix: String(prefix) };
 }
 
 /** Validates raw configuration values; throws StackConfigError listing every problem. */
-export function parseStackConfig(raw: { environmentUrl?: unknown; businessUnit?: unknown; integrations?: unknown }): StackConfig {
+export function parseStackConfig(raw: {
+  environmentUrl?: unknown;
+  businessUnit?: unknown;
+  integrations?: unknown;
+  entraMetadataHost?: unknown;
+  entraEnvironment?: unknown;
+}): StackConfig {
   const problems: string[] = [];
   const urlProblem = environmentUrlProblem(raw.environmentUrl);
   if (urlProblem) problems.push(urlProblem);
@@ -198,7 +309,7 @@ export function parseStackConfig(raw: { environmentUrl?: unknown; businessUnit?:
         problems.push(`${key} must be an object with at least name and displayName.`);
         return;
       }
-      const known = new Set(["name", "displayName", "role", "secret", "adminConsent", "removeUnmanagedRoles", "keepUserOnDestroy"]);
+      const known = new Set(["name", "displayName", "role", "secret", "credential", "keyVault", "adminConsent", "removeUnmanagedRoles", "keepUserOnDestroy"]);
       for (const field of Object.keys(entry)) if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
       const name = entry.name;
       if (typeof name !== "string" || !integrationNamePattern.test(name)) {
@@ -215,6 +326,8 @@ export function parseStackConfig(raw: { environmentUrl?: unknown; businessUnit?:
         displayName: String(displayName).trim(),
         role: parseRole(entry.role, `${key}.role`, problems),
         secret: parseSecret(entry.secret, `${key}.secret`, problems),
+        credential: parseCredential(entry.credential, `${key}.credential`, problems),
+        keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
         adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, false, problems),
         removeUnmanagedRoles: optionalBoolean(entry.removeUnmanagedRoles, `${key}.removeUnmanagedRoles`, true, problems),
         keepUserOnDestroy: optionalBoolean(entry.keepUserOnDestroy, `${key}.keepUserOnDestroy`, false, problems),
@@ -240,6 +353,10 @@ export function parseStackConfig(raw: { environmentUrl?: unknown; businessUnit?:
     environmentUrl: normalizeEnvironmentUrl(String(raw.environmentUrl)),
     businessUnit: typeof raw.businessUnit === "string" ? raw.businessUnit.trim() : undefined,
     integrations,
+    entraCloud: {
+      metadataHost: typeof raw.entraMetadataHost === "string" && raw.entraMetadataHost !== "" ? raw.entraMetadataHost : undefined,
+      environment: typeof raw.entraEnvironment === "string" && raw.entraEnvironment !== "" ? raw.entraEnvironment : undefined,
+    },
   };
 }
 
@@ -249,5 +366,7 @@ export function readStackConfig(config: pulumi.Config = new pulumi.Config("datav
     environmentUrl: config.get("environmentUrl"),
     businessUnit: config.get("businessUnit"),
     integrations: config.getObject<unknown>("integrations"),
+    entraMetadataHost: new pulumi.Config("azuread").get("metadataHost"),
+    entraEnvironment: new pulumi.Config("azuread").get("environment"),
   });
 }

@@ -3,10 +3,13 @@
  * do not churn with the wall clock (an end date computed from Date.now() in the program would
  * replace the secret on every `pulumi up`).
  *
- *   create  -> startDate = now, endDate = now + lifetimeDays, rotateAfter = endDate - rotateBeforeDays
- *   diff    -> replace when the lifetime settings change or when now has passed rotateAfter
- *   read    -> returns what is in state (the schedule is not a cloud object)
- *   delete  -> nothing to do
+ *   check   -> keeps the dates of the last run unless the lifetime settings changed or now has
+ *              reached rotateAfter; then starts a new window at now. The dates are inputs, so they are
+ *              known while a preview plans the rotation, and so is `expiringEndDate`, the end of the
+ *              secret being rotated out (empty when nothing rotates), which the program warns about.
+ *   diff    -> an update when the window moved (an update, not a replacement: a replacement is
+ *              checked again without its old inputs, which would lose expiringEndDate)
+ *   create/update -> the window as checked; read returns state; delete has nothing to do
  *
  * "Now" is the wall clock unless DATAVERSE_S2S_NOW (an ISO date) sets it, so that tests and
  * rehearsals of a rotation can move time without waiting.
@@ -16,19 +19,18 @@ import * as pulumi from "@pulumi/pulumi";
 export interface SecretScheduleArgs {
   /** Days the secret is valid, at most 730. */
   readonly lifetimeDays: pulumi.Input<number>;
-  /** Days before the end date from which a run replaces the schedule (and so the secret). */
+  /** Days before the end date from which a run starts a new window (and so a new secret). */
   readonly rotateBeforeDays: pulumi.Input<number>;
 }
 
 interface SecretScheduleInputs {
   lifetimeDays: number;
   rotateBeforeDays: number;
-}
-
-interface SecretScheduleOutputs extends SecretScheduleInputs {
   startDate: string;
   endDate: string;
   rotateAfter: string;
+  /** End date of the secret this run rotates out; empty when nothing rotates. */
+  expiringEndDate: string;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -47,42 +49,53 @@ export function currentTime(): Date {
 /** RFC 3339 to the second: Entra answers dates without milliseconds, and a difference would replace the secret. */
 const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
-export function scheduleFrom(start: Date, inputs: SecretScheduleInputs): SecretScheduleOutputs {
+/** A window of `lifetimeDays` starting at `start` (to the second). */
+export function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
   const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
-  const end = new Date(startSeconds.getTime() + inputs.lifetimeDays * dayMs);
+  const end = new Date(startSeconds.getTime() + settings.lifetimeDays * dayMs);
   return {
-    ...inputs,
     startDate: toSeconds(startSeconds),
     endDate: toSeconds(end),
-    rotateAfter: toSeconds(new Date(end.getTime() - inputs.rotateBeforeDays * dayMs)),
+    rotateAfter: toSeconds(new Date(end.getTime() - settings.rotateBeforeDays * dayMs)),
   };
 }
 
 export const secretScheduleProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: SecretScheduleInputs, news: Partial<SecretScheduleInputs>) {
-    const inputs = { lifetimeDays: Number(news.lifetimeDays), rotateBeforeDays: Number(news.rotateBeforeDays) };
+  async check(olds: Partial<SecretScheduleInputs>, news: Partial<SecretScheduleInputs>) {
+    const settings = { lifetimeDays: Number(news.lifetimeDays), rotateBeforeDays: Number(news.rotateBeforeDays) };
     const failures = [];
-    if (!Number.isInteger(inputs.lifetimeDays) || inputs.lifetimeDays < 1 || inputs.lifetimeDays > 730) {
+    if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > 730) {
       failures.push({ property: "lifetimeDays", reason: "a secret lives from 1 to 730 days (Entra's limit is 24 months)" });
     }
-    if (!Number.isInteger(inputs.rotateBeforeDays) || inputs.rotateBeforeDays < 0 || inputs.rotateBeforeDays >= inputs.lifetimeDays) {
+    if (!Number.isInteger(settings.rotateBeforeDays) || settings.rotateBeforeDays < 0 || settings.rotateBeforeDays >= settings.lifetimeDays) {
       failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
     }
+    const now = currentTime();
+    const keep =
+      olds.startDate && olds.endDate && olds.rotateAfter &&
+      olds.lifetimeDays === settings.lifetimeDays &&
+      olds.rotateBeforeDays === settings.rotateBeforeDays &&
+      now.getTime() < Date.parse(olds.rotateAfter);
+    const inputs: SecretScheduleInputs = keep
+      ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: olds.rotateAfter!, expiringEndDate: "" }
+      : { ...settings, ...scheduleFrom(now, settings), expiringEndDate: olds.endDate && olds.lifetimeDays === settings.lifetimeDays && olds.rotateBeforeDays === settings.rotateBeforeDays ? olds.endDate : "" };
     return { inputs, failures };
   },
 
-  async diff(_id: string, olds: SecretScheduleOutputs, news: SecretScheduleInputs) {
-    const settingsChanged = olds.lifetimeDays !== news.lifetimeDays || olds.rotateBeforeDays !== news.rotateBeforeDays;
-    const due = currentTime().getTime() >= new Date(olds.rotateAfter).getTime();
-    return settingsChanged || due ? { changes: true, replaces: settingsChanged ? ["lifetimeDays"] : ["rotateAfter"] } : { changes: false };
+  async diff(_id: string, olds: SecretScheduleInputs, news: SecretScheduleInputs) {
+    const moved = olds.startDate !== news.startDate || olds.endDate !== news.endDate || olds.lifetimeDays !== news.lifetimeDays || olds.rotateBeforeDays !== news.rotateBeforeDays;
+    return { changes: moved };
   },
 
   async create(inputs: SecretScheduleInputs) {
-    const outs = scheduleFrom(currentTime(), inputs);
-    return { id: `${outs.startDate}/${outs.endDate}`, outs };
+    return { id: `schedule-from-${inputs.startDate}`, outs: inputs };
   },
 
-  async read(id: string, props: SecretScheduleOutputs) {
+  async update(_id: string, _olds: SecretScheduleInputs, news: SecretScheduleInputs) {
+    return { outs: news };
+  },
+
+  async read(id: string, props: SecretScheduleInputs) {
     return { id, props };
   },
 
@@ -96,8 +109,16 @@ export class SecretSchedule extends pulumi.dynamic.Resource {
   declare readonly startDate: pulumi.Output<string>;
   declare readonly endDate: pulumi.Output<string>;
   declare readonly rotateAfter: pulumi.Output<string>;
+  declare readonly expiringEndDate: pulumi.Output<string>;
 
   constructor(name: string, args: SecretScheduleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(secretScheduleProvider, name, { ...args, startDate: undefined, endDate: undefined, rotateAfter: undefined }, opts, "dataverse-s2s", "SecretSchedule");
+    super(
+      secretScheduleProvider,
+      name,
+      { ...args, startDate: undefined, endDate: undefined, rotateAfter: undefined, expiringEndDate: undefined },
+      opts,
+      "dataverse-s2s",
+      "SecretSchedule",
+    );
   }
 }

@@ -11,52 +11,8 @@
 import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
 import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
 import { AzureadConfig } from "./config";
+import { discoverEndpoints, GraphEndpoints } from "../../lib/cloud-endpoints";
 import { Plain } from "./values";
-
-export interface GraphEndpoints {
-  /** Where tokens come from, e.g. https://login.microsoftonline.com/ (kept as given). */
-  readonly loginEndpoint: string;
-  /** Graph's resource id and base URL, e.g. https://graph.microsoft.com/ (always ends in a slash here). */
-  readonly graphResource: string;
-}
-
-const wellKnownEnvironments: Record<string, GraphEndpoints> = {
-  global: { loginEndpoint: "https://login.microsoftonline.com/", graphResource: "https://graph.microsoft.com/" },
-  public: { loginEndpoint: "https://login.microsoftonline.com/", graphResource: "https://graph.microsoft.com/" },
-  usgovernment: { loginEndpoint: "https://login.microsoftonline.us/", graphResource: "https://graph.microsoft.us/" },
-  china: { loginEndpoint: "https://login.chinacloudapi.cn/", graphResource: "https://microsoftgraph.chinacloudapi.cn/" },
-};
-
-const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
-
-export async function discoverEndpoints(config: AzureadConfig, log?: (message: string) => void): Promise<GraphEndpoints> {
-  if (!config.metadataHost) {
-    const environment = (config.environment ?? "global").toLowerCase();
-    const known = wellKnownEnvironments[environment];
-    if (!known) {
-      throw new Error(`azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`);
-    }
-    return known;
-  }
-  // https is forced for this call, as in the real provider; the host carries its port if any.
-  const metadata = new RestClient({ service: "Azure metadata", baseUrl: `https://${config.metadataHost}/`, log });
-  const response = await metadata.request<Plain>({
-    operation: "discover the cloud endpoints",
-    method: "GET",
-    path: "metadata/endpoints?api-version=2022-09-01",
-  });
-  const body = response.data ?? {};
-  const authentication = (body.authentication ?? {}) as Plain;
-  const loginEndpoint = authentication.loginEndpoint;
-  const graphResource = body.microsoftGraphResourceId;
-  if (typeof loginEndpoint !== "string" || typeof graphResource !== "string" || !loginEndpoint || !graphResource) {
-    throw new Error(
-      `azuread: the metadata of https://${config.metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
-        `check azuread:metadataHost`,
-    );
-  }
-  return { loginEndpoint, graphResource: withSlash(graphResource) };
-}
 
 export interface GraphSessionOptions {
   readonly log?: (message: string) => void;

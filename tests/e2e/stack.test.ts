@@ -106,7 +106,8 @@ describe("drift made as an admin would, seen by preview --refresh and repaired b
       await graph.request({ operation: "remove password", method: "POST", path: `v1.0/applications/${app.data.id}/removePassword`, body: { keyId: credential.keyId } });
     }
     await expect(whoAmIAs(connection(), test_.emulator.authorityHost)).rejects.toThrow(/AADSTS7000215|invalid_client|401/);
-    expect(await previewChanges()).toEqual(["create etl-entra-secret"]);
+    // A new secret, and the rotation tracker noting the key change (the removed key needs no overlap).
+    expect(await previewChanges()).toEqual(["create etl-entra-secret", "update etl-entra-retired-secrets"]);
     await repairAndExpectClean();
     const whoAmI = await whoAmIAs(connection(), test_.emulator.authorityHost);
     expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
@@ -127,6 +128,8 @@ test("destroy leaves nothing of the stack in the emulator", async () => {
   expect(await client.getRole(roleId)).toBeUndefined();
   expect(await client.findRoleByName("API User", await client.businessUnitId())).toEqual([]);
   expect(await client.findApplicationUsers(clientId)).toEqual([]);
+  // Every call the engine, the azuread plugin and the dynamic providers made was answered.
+  expect(test_.emulator.requests().unsupported).toEqual([]);
 });
 
 async function rawRoleAction(roleId: string, action: string, body: unknown) {

@@ -46,7 +46,9 @@ describe("integrations", () => {
       name: "etl",
       displayName: "ETL connector",
       role: { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
-      secret: { lifetimeDays: 180, rotateBeforeDays: 30 },
+      secret: { lifetimeDays: 180, rotateBeforeDays: 30, overlapDays: 7 },
+      credential: { kind: "secret" },
+      keyVault: undefined,
       adminConsent: false,
       removeUnmanagedRoles: true,
       keepUserOnDestroy: false,
@@ -106,3 +108,54 @@ describe("integrations", () => {
     ]);
   });
 });
+
+describe("secret rotation, credentials and Key Vault export", () => {
+  const withIntegration = (extra: Record<string, unknown>) => ({ environmentUrl: "https://localhost:1", integrations: [{ name: "etl", displayName: "ETL", ...extra }] });
+
+  test("the overlap cannot outlast the previous secret", () => {
+    expect(parseStackConfig(withIntegration({ secret: { lifetimeDays: 90, rotateBeforeDays: 20, overlapDays: 20 } })).integrations[0].secret).toEqual({
+      lifetimeDays: 90,
+      rotateBeforeDays: 20,
+      overlapDays: 20,
+    });
+    expect(problemsOf(withIntegration({ secret: { lifetimeDays: 90, rotateBeforeDays: 20, overlapDays: 21 } }))).toEqual([
+      expect.stringMatching(/overlapDays must be a whole number of days from 0 to rotateBeforeDays \(20\)/),
+    ]);
+  });
+
+  test("a GitHub Actions federated credential becomes issuer and subject", () => {
+    const config = parseStackConfig(withIntegration({ credential: { type: "federated", github: { owner: "contoso", repo: "etl-jobs", environment: "prod" } } }));
+    expect(config.integrations[0].credential).toMatchObject({
+      kind: "federated",
+      issuer: "https://token.actions.githubusercontent.com",
+      subject: "repo:contoso/etl-jobs:environment:prod",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+  });
+
+  test("credential and Key Vault mistakes are reported with the key to fix", () => {
+    const problems = problemsOf(
+      withIntegration({
+        credential: { type: "certificate", certificatePem: "not a pem" },
+        keyVault: { id: "https://contoso.vault.azure.net/", secretNamePrefix: "bad prefix!" },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/integrations\[0\]\.credential\.certificatePem: .*pulumi config set --secret/),
+      expect.stringMatching(/integrations\[0\]\.keyVault\.id: /),
+      expect.stringMatching(/integrations\[0\]\.keyVault\.secretNamePrefix: /),
+    ]);
+    expect(problemsOf(withIntegration({ credential: { type: "federated" } }))).toEqual([expect.stringMatching(/needs exactly one of federated/)]);
+    expect(problemsOf(withIntegration({ credential: { type: "password" } }))).toEqual([expect.stringMatching(/type must be secret, certificate or federated/)]);
+  });
+
+  test("a Key Vault export defaults its secret names to the integration's name", () => {
+    const id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dataverse/providers/Microsoft.KeyVault/vaults/kv-dataverse";
+    expect(parseStackConfig(withIntegration({ keyVault: { id } })).integrations[0].keyVault).toEqual({ id, secretNamePrefix: "etl" });
+  });
+
+  test("the azuread provider's cloud is read for the Graph calls of rotation", () => {
+    expect(parseStackConfig({ ...withIntegration({}), entraMetadataHost: "127.0.0.1:8443" }).entraCloud).toEqual({ metadataHost: "127.0.0.1:8443", environment: undefined });
+  });
+});
+

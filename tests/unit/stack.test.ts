@@ -35,8 +35,11 @@ pulumi.runtime.setMocks(
           Object.assign(state, { userId: `user-of-${args.name}` });
           return { id: `user-of-${args.name}`, state };
         case "pulumi-nodejs:dynamic/dataverse-s2s:SecretSchedule":
-          Object.assign(state, { startDate: "2026-01-01T00:00:00.000Z", endDate: "2026-06-30T00:00:00.000Z" });
+          Object.assign(state, { startDate: "2026-01-01T00:00:00.000Z", endDate: "2026-06-30T00:00:00.000Z", rotateAfter: "2026-05-31T00:00:00.000Z" });
           return { id: "schedule", state };
+        case "azure-native:keyvault:Secret":
+          Object.assign(state, { properties: { secretUri: `https://kv.vault.azure.net/secrets/${args.inputs.secretName}` } });
+          return { id: `secret-${args.name}`, state };
         default:
           return { id: `${args.name}-id`, state };
       }
@@ -94,6 +97,12 @@ describe("one integration", () => {
     expect(password.inputs.endDate).toBe("2026-06-30T00:00:00.000Z");
   });
 
+  test("rotated-out secrets are tracked for the overlap, in the azuread provider's cloud", () => {
+    const [retired] = byType("RetiredSecrets");
+    expect(retired.name).toBe("etl-entra-retired-secrets");
+    expect(retired.inputs).toMatchObject({ applicationObjectId: "object-of-etl-entra-app", currentKeyId: "key-1", overlapDays: 7, metadataHost: "" });
+  });
+
   test("the role is a clone of System Administrator named API User, in the environment", () => {
     const roles = byType("ClonedSecurityRole");
     expect(roles).toHaveLength(1);
@@ -145,3 +154,47 @@ describe("several integrations", () => {
     expect(grant.inputs).toMatchObject({ servicePrincipalObjectId: "sp-of-tests-entra-sp", resourceServicePrincipalObjectId: "crm-sp", claimValues: ["user_impersonation"] });
   });
 });
+
+describe("credentials and Key Vault export", () => {
+  test("a certificate replaces the client secret: no password, no schedule, no secret output", async () => {
+    const { generate } = await import("selfsigned");
+    const certificate = (await generate([{ name: "commonName", value: "etl" }], { keyType: "ec" })).cert;
+    const outputs = await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [{ name: "etl", displayName: "ETL", credential: { type: "certificate", certificatePem: certificate } }],
+    });
+    expect(byType("applicationPassword:ApplicationPassword")).toHaveLength(0);
+    expect(byType("SecretSchedule")).toHaveLength(0);
+    const [uploaded] = byType("applicationCertificate:ApplicationCertificate");
+    expect(uploaded.inputs).toMatchObject({ applicationId: "/applications/object-of-etl-entra-app", type: "AsymmetricX509Cert", encoding: "pem" });
+    expect(await valueOf(outputs.etl.clientSecret)).toBeUndefined();
+    expect(byType("ApplicationUser")[0].inputs.applicationId).toBe("client-of-etl-entra-app");
+  });
+
+  test("a federated credential trusts the GitHub Actions environment", async () => {
+    await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [{ name: "etl", displayName: "ETL", credential: { type: "federated", github: { owner: "contoso", repo: "etl", environment: "prod" } } }],
+    });
+    const [federated] = byType("applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential");
+    expect(federated.inputs).toMatchObject({
+      applicationId: "/applications/object-of-etl-entra-app",
+      issuer: "https://token.actions.githubusercontent.com",
+      subject: "repo:contoso/etl:environment:prod",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+  });
+
+  test("the Key Vault export writes the connection values with the secret's expiry", async () => {
+    const id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dv/providers/Microsoft.KeyVault/vaults/kv-dv";
+    const outputs = await declare({ environmentUrl: "https://localhost:8443", integrations: [{ name: "etl", displayName: "ETL", keyVault: { id } }] });
+    const secrets = Object.fromEntries(byType("keyvault:Secret").map((secret) => [secret.inputs.secretName, secret.inputs]));
+    expect(Object.keys(secrets).sort()).toEqual(["etl-client-id", "etl-client-secret", "etl-environment-url", "etl-tenant-id"]);
+    expect(secrets["etl-client-secret"]).toMatchObject({ vaultName: "kv-dv", resourceGroupName: "rg-dv" });
+    // The mocks hand over the secret-marked properties wrapped in { value }.
+    const properties = secrets["etl-client-secret"].properties.value;
+    expect(properties).toMatchObject({ value: "secret-of-etl-entra-secret", attributes: { expires: Date.parse("2026-06-30T00:00:00.000Z") / 1000 } });
+    expect(await valueOf(outputs.etl.clientSecret)).toBe("secret-of-etl-entra-secret");
+  });
+});
+
