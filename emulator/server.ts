@@ -31,18 +31,7 @@ export interface DeployerCredentials {
   systemUserId: string;
 }
 
-export interface RunningEmulator {
-  port: number;
-  /** https://127.0.0.1:<port> */
-  url: string;
-  /** https://localhost:<port>: the Dataverse environment URL (Web API under /api/data/v9.2/). */
-  environmentUrl: string;
-  /** https://127.0.0.1:<port> */
-  authorityHost: string;
-  /** 127.0.0.1:<port> */
-  metadataHost: string;
-  /** https://127.0.0.1:<port>/v1.0 */
-  graphUrl: string;
+export interface RunningEmulator extends EmulatorUrls {
   tenantId: string;
   deployer: DeployerCredentials;
   /** Absolute path of the CA certificate to trust (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). */
@@ -283,12 +272,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   let stopped = false;
   const running: RunningEmulator = {
-    port,
-    url: urls.url,
-    environmentUrl: urls.environmentUrl,
-    authorityHost: urls.authorityHost,
-    metadataHost: urls.metadataHost,
-    graphUrl: urls.graphUrl,
+    ...urls,
     tenantId: store.state.tenant.tenantId,
     deployer: {
       clientId: SEED.deployer.clientId,
