@@ -23,15 +23,33 @@ export function isMicrosoftAuthorityHost(authorityHost: string): boolean {
   }
 }
 
-/** Builds the credential from the environment. Called inside provider methods, never at program load. */
+/**
+ * One credential per process and identity, so that its token cache serves every call of a
+ * deployment. Empty when a dynamic provider is serialized (the program never calls this).
+ */
+const credentialsByIdentity: Record<string, TokenCredential> = {};
+
+/** Builds (or reuses) the credential of the environment. Called inside provider methods, never at program load. */
 export function credentialFromEnvironment(): TokenCredential {
   // Required lazily so that a serialized dynamic provider captures no credential object.
   const identity: typeof import("@azure/identity") = require("@azure/identity");
-  const authorityHost = process.env.AZURE_AUTHORITY_HOST;
-  return new identity.DefaultAzureCredential({
+  const { createHash }: typeof import("crypto") = require("crypto");
+  const environment = process.env;
+  const authorityHost = environment.AZURE_AUTHORITY_HOST;
+  // The secret is part of the identity, but only as a digest: the key stays free of credentials.
+  const identityKey = [
+    authorityHost,
+    environment.AZURE_TENANT_ID,
+    environment.AZURE_CLIENT_ID,
+    environment.AZURE_CLIENT_SECRET ? createHash("sha256").update(environment.AZURE_CLIENT_SECRET).digest("hex") : "",
+    environment.AZURE_FEDERATED_TOKEN_FILE,
+    environment.AZURE_CLIENT_CERTIFICATE_PATH,
+  ].join("|");
+  credentialsByIdentity[identityKey] ??= new identity.DefaultAzureCredential({
     ...(authorityHost ? { authorityHost } : {}),
     disableInstanceDiscovery: authorityHost ? !isMicrosoftAuthorityHost(authorityHost) : false,
   });
+  return credentialsByIdentity[identityKey];
 }
 
 /** The `.default` scope of a resource such as https://org.crm.dynamics.com. */
