@@ -8,19 +8,12 @@
 import { X509Certificate } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import { checked } from "./input-checks";
 
 /** The audience Entra expects in every federated token. */
 export const entraTokenExchangeAudience = "api://AzureADTokenExchange";
 export const githubActionsIssuer = "https://token.actions.githubusercontent.com";
 
-/**
- * Validates a plain value at once (so the run stops before anything is declared) and a value
- * still to be resolved inside its output chain.
- */
-function checked<T, U>(value: pulumi.Input<T>, check: (resolved: T) => U): pulumi.Input<U> {
-  if (pulumi.Output.isInstance(value) || value instanceof Promise) return pulumi.output(value).apply((resolved) => check(resolved as T));
-  return check(value as T);
-}
 
 function failIf(problem: string | undefined, name: string): void {
   if (problem) throw new Error(`${name}: ${problem}`);

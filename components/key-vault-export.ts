@@ -14,15 +14,8 @@
 import * as pulumi from "@pulumi/pulumi";
 // Only the Key Vault module: loading the package root would load every Azure service's SDK.
 import * as keyvault from "@pulumi/azure-native/keyvault";
+import { checked } from "./input-checks";
 
-/**
- * Validates a plain value at once (so the run stops before anything is declared) and a value
- * still to be resolved inside its output chain.
- */
-function checked<T, U>(value: pulumi.Input<T>, check: (resolved: T) => U): pulumi.Input<U> {
-  if (pulumi.Output.isInstance(value) || value instanceof Promise) return pulumi.output(value).apply((resolved) => check(resolved as T));
-  return check(value as T);
-}
 
 /** The parts of a Key Vault's ARM resource id. */
 export interface KeyVaultId {

@@ -17,7 +17,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { discoverEndpoints } from "../lib/cloud-endpoints";
 import { RestClient } from "../lib/rest-client";
-import { currentTime } from "./secret-schedule";
+import { currentTime, dayMs } from "./secret-schedule";
 import { describeFailure, isUnknown } from "./provider-support";
 
 export interface RetiredSecretsArgs {
@@ -50,8 +50,6 @@ interface RetiredSecretsOutputs extends RetiredSecretsInputs {
   /** Secrets replaced by a rotation and still valid, each with the time after which it is removed. */
   retired: RetiredKey[];
 }
-
-const dayMs = 24 * 60 * 60 * 1000;
 
 async function graphClient(inputs: RetiredSecretsInputs): Promise<RestClient> {
   const endpoints = await discoverEndpoints({ metadataHost: inputs.metadataHost || undefined, environment: inputs.cloudEnvironment || undefined });

@@ -33,7 +33,7 @@ interface SecretScheduleInputs {
   expiringEndDate: string;
 }
 
-const dayMs = 24 * 60 * 60 * 1000;
+export const dayMs = 24 * 60 * 60 * 1000;
 
 /** The current time: DATAVERSE_S2S_NOW when set (tests, rehearsals), else the wall clock. */
 export function currentTime(): Date {

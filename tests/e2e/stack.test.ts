@@ -72,7 +72,7 @@ describe("drift made as an admin would, seen by preview --refresh and repaired b
     const roleId: string = outputs.securityRoleId.value;
     const client = test_.dataverse();
     const privilege = (await client.rolePrivileges(roleId)).find((entry) => entry.name === "prvWriteContact")!;
-    await rawRoleAction(roleId, "RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilege.privilegeId } });
+    await test_.removePrivilege(roleId, privilege.privilegeId);
     expect(await previewChanges()).toEqual(["update etl-role"]);
     await repairAndExpectClean();
     expect(privilegeEntries(await client.rolePrivileges(roleId))).toContain(`prvWriteContact:${privilege.depth}`);
@@ -131,9 +131,3 @@ test("destroy leaves nothing of the stack in the emulator", async () => {
   // Every call the engine, the azuread plugin and the dynamic providers made was answered.
   expect(test_.emulator.requests().unsupported).toEqual([]);
 });
-
-async function rawRoleAction(roleId: string, action: string, body: unknown) {
-  const { RestClient } = await import("../../lib/rest-client");
-  const rest = new RestClient({ service: "Dataverse", baseUrl: `${test_.emulator.environmentUrl}/api/data/v9.2/`, tokenResource: test_.emulator.environmentUrl });
-  await rest.request({ operation: action, method: "POST", path: `roles(${roleId})/Microsoft.Dynamics.CRM.${action}`, body });
-}

@@ -75,7 +75,7 @@ describe("clone of System Administrator", () => {
     const client = test_.dataverse();
     const [removed] = (await client.rolePrivileges(id)).filter((privilege) => privilege.name === "prvReadAccount");
     expect(removed).toBeDefined();
-    await removePrivilege(id, removed.privilegeId);
+    await test_.removePrivilege(id, removed.privilegeId);
     expect(await privilegesOf(id)).not.toContain(`prvReadAccount:${removed.depth}`);
 
     outs = await refresh(id, outs);
@@ -124,14 +124,14 @@ describe("clone of a small role", () => {
     const extra = catalogue.find((privilege) => !outs.appliedPrivileges.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
 
     // Someone adds a privilege to the clone by hand.
-    await addPrivilege(created.id, extra.privilegeId, "Basic", businessUnitId);
+    await test_.addPrivilege(created.id, extra.privilegeId, "Basic", businessUnitId);
     outs = (await provider.read(created.id, outs)).props as ClonedSecurityRoleOutputs;
     expect(outs.privilegeDrift).toEqual([`+${extra.name}:Basic`]);
     outs = (await provider.update(created.id, outs, smallInputs)).outs as ClonedSecurityRoleOutputs;
     expect(await privilegesOf(created.id)).not.toContain(`${extra.name}:Basic`);
 
     // The source gains a privilege: the clone follows it.
-    await addPrivilege(outs.sourceRoleId, extra.privilegeId, "Global", businessUnitId);
+    await test_.addPrivilege(outs.sourceRoleId, extra.privilegeId, "Global", businessUnitId);
     outs = (await provider.read(created.id, outs)).props as ClonedSecurityRoleOutputs;
     expect(outs.sourceDigest).not.toBe(outs.copiedSourceDigest);
     expect((await provider.diff(created.id, outs, smallInputs)).changes).toBe(true);
@@ -181,17 +181,3 @@ describe("retries and errors", () => {
     ]);
   });
 });
-
-async function removePrivilege(roleId: string, privilegeId: string) {
-  await rawAction(roleId, "RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } });
-}
-
-async function addPrivilege(roleId: string, privilegeId: string, depth: string, businessUnitId: string) {
-  await rawAction(roleId, "AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }] });
-}
-
-async function rawAction(roleId: string, action: string, body: unknown) {
-  const { RestClient } = await import("../../lib/rest-client");
-  const rest = new RestClient({ service: "Dataverse", baseUrl: `${test_.emulator.environmentUrl}/api/data/v9.2/`, tokenResource: test_.emulator.environmentUrl });
-  await rest.request({ operation: action, method: "POST", path: `roles(${roleId})/Microsoft.Dynamics.CRM.${action}`, body });
-}

@@ -44,6 +44,13 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
           disableInstanceDiscovery: true,
         }),
       }),
+    /** Changes a role's privileges as an admin would in the UI (deployer credentials). */
+    async removePrivilege(roleId: string, privilegeId: string) {
+      await roleAction(emulator, roleId, "RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } });
+    },
+    async addPrivilege(roleId: string, privilegeId: string, depth: string, businessUnitId: string) {
+      await roleAction(emulator, roleId, "AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }] });
+    },
     async setFaults(faults: Record<string, unknown>) {
       await admin.request({ operation: "set faults", method: "POST", path: "config", body: { faults } });
     },
@@ -58,6 +65,11 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
 }
 
 export type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
+
+async function roleAction(emulator: RunningEmulator, roleId: string, action: string, body: unknown) {
+  const rest = new RestClient({ service: "Dataverse", baseUrl: `${emulator.environmentUrl}/api/data/v9.2/`, tokenResource: emulator.environmentUrl });
+  await rest.request({ operation: action, method: "POST", path: `roles(${roleId})/Microsoft.Dynamics.CRM.${action}`, body });
+}
 
 /** Registers an app with a service principal through Graph, as the stack's Entra side would. */
 export async function registerApp(test: TestEmulator, displayName: string): Promise<{ appId: string; objectId: string; servicePrincipalId: string }> {
