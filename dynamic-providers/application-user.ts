@@ -10,7 +10,7 @@
  *   delete  -> PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DataverseClient, isGuid, SystemUserRecord } from "./dataverse-client";
+import { DataverseClient, isGuid, SystemUserRecord } from "../lib/dataverse-client";
 import { describeFailure, inputProblems, isUnknown } from "./provider-support";
 
 export interface ApplicationUserArgs {

@@ -12,7 +12,7 @@
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DataverseClient, RoleRecord } from "./dataverse-client";
+import { DataverseClient, RoleRecord } from "../lib/dataverse-client";
 import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
 import { describeFailure, inputProblems, isUnknown } from "./provider-support";
 

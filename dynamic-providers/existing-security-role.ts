@@ -6,7 +6,7 @@
  *   delete      -> nothing: the role is not ours
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DataverseClient } from "./dataverse-client";
+import { DataverseClient } from "../lib/dataverse-client";
 import { describeFailure, inputProblems, isUnknown } from "./provider-support";
 
 export interface ExistingSecurityRoleArgs {

@@ -4,7 +4,7 @@
  */
 import { ClientSecretCredential } from "@azure/identity";
 import { isMicrosoftAuthorityHost } from "../lib/credentials";
-import { DataverseClient } from "../dynamic-providers/dataverse-client";
+import { DataverseClient } from "../lib/dataverse-client";
 
 export interface ConnectionValues {
   readonly environmentUrl: string;

@@ -5,7 +5,7 @@
 import { ClientSecretCredential } from "@azure/identity";
 import { startEmulator } from "../../emulator";
 import { RestClient } from "../../lib/rest-client";
-import { DataverseClient } from "../../dynamic-providers/dataverse-client";
+import { DataverseClient } from "../../lib/dataverse-client";
 
 export type RunningEmulator = Awaited<ReturnType<typeof startEmulator>>;
 

@@ -4,8 +4,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SEED, startEmulator, type RunningEmulator } from "../emulator";
-import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../emulator/testkit";
+import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../../emulator/testkit";
 
 const SYSADMIN_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201";
 const ROOT_BU = SEED.rootBusinessUnit.id;

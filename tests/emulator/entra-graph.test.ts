@@ -1,8 +1,8 @@
 // Guards the Entra ID and Graph side of the emulator: the metadata, token and Graph calls the
 // azuread provider and @azure/identity make, with their real error bodies and codes.
 import { ClientSecretCredential } from "@azure/identity";
-import { startEmulator, type RunningEmulator } from "../emulator";
-import { createAppWithSecret, emulatorClient, type EmulatorClient } from "../emulator/testkit";
+import { startEmulator, type RunningEmulator } from "../../emulator";
+import { createAppWithSecret, emulatorClient, type EmulatorClient } from "../../emulator/testkit";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CRM_APP_ID = "00000007-0000-0000-c000-000000000000";

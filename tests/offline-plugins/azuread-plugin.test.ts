@@ -5,16 +5,16 @@
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
-import { SEED } from "../emulator";
-import { isSecretEnvelope } from "../offline-plugins/azuread/values";
-import { startTestEmulator, TestEmulator } from "./support/emulator";
+import { SEED } from "../../emulator";
+import { isSecretEnvelope } from "../../offline-plugins/azuread/values";
+import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 
-const repo = path.resolve(__dirname, "..");
+const repo = path.resolve(__dirname, "../..");
 let test_: TestEmulator;
 let plugin: ChildProcess;
 let client: any;

@@ -3,8 +3,8 @@
 // create an application user for a new app, associate, query with expand, disassociate, disable, delete.
 import { ClientSecretCredential } from "@azure/identity";
 import { DynamicsWebApi } from "dynamics-web-api";
-import { SEED, startEmulator, type RunningEmulator } from "../emulator";
-import { createAppWithSecret, emulatorClient, type EmulatorClient } from "../emulator/testkit";
+import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { createAppWithSecret, emulatorClient, type EmulatorClient } from "../../emulator/testkit";
 
 let emu: RunningEmulator;
 let c: EmulatorClient;

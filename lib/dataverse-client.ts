@@ -4,7 +4,7 @@
  * inside each provider method and never captured by a serialized provider.
  */
 import type { TokenCredential } from "@azure/identity";
-import { RestClient, RestApiError, RestResponse } from "../lib/rest-client";
+import { RestClient, RestApiError, RestResponse } from "./rest-client";
 
 export interface RolePrivilege {
   readonly privilegeId: string;

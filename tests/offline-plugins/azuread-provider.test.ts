@@ -5,12 +5,12 @@
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
 import { ClientSecretCredential } from "@azure/identity";
 import type { Provider } from "@pulumi/pulumi/provider";
-import { SEED } from "../emulator";
-import { RestClient } from "../lib/rest-client";
-import { AzureadConfig } from "../offline-plugins/azuread/config";
-import { createAzureadProvider } from "../offline-plugins/azuread/provider";
-import { isSecretEnvelope, Plain, unwrapSecrets } from "../offline-plugins/azuread/values";
-import { startTestEmulator, TestEmulator } from "./support/emulator";
+import { SEED } from "../../emulator";
+import { RestClient } from "../../lib/rest-client";
+import { AzureadConfig } from "../../offline-plugins/azuread/config";
+import { createAzureadProvider } from "../../offline-plugins/azuread/provider";
+import { isSecretEnvelope, Plain, unwrapSecrets } from "../../offline-plugins/azuread/values";
+import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 const types = {
   application: "azuread:index/application:Application",

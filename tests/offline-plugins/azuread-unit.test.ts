@@ -1,10 +1,10 @@
 // Guards the parts of the offline azuread stand-in that need no Graph: the capture of the provider
 // configuration that the SDK's provider server drops, check failures, and field-by-field diffs.
 import * as grpc from "@grpc/grpc-js";
-import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig, sdkGrpcModule } from "../offline-plugins/azuread/config";
-import { createAzureadProvider, providerVersion, typeOfUrn } from "../offline-plugins/azuread/provider";
-import { parseGoDuration, rfc3339 } from "../offline-plugins/azuread/resources/applicationPassword";
-import { secretEnvelope, unknownValue } from "../offline-plugins/azuread/values";
+import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig, sdkGrpcModule } from "../../offline-plugins/azuread/config";
+import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
+import { parseGoDuration, rfc3339 } from "../../offline-plugins/azuread/resources/applicationPassword";
+import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
