@@ -11,7 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import type { CredentialConfig } from "../config/stack-config";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
-import { currentTime, SecretSchedule } from "../dynamic-providers/secret-schedule";
+import { currentTime } from "../lib/clock";
+import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 
 /** The Dynamics CRM first-party application, the same in every tenant. */

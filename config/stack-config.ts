@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { aksWorkloadIdentityFederation, audiencesProblem, certificatePemProblem, githubActionsFederation, issuerProblem, subjectProblem } from "../components/alternative-credentials";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../components/key-vault-export";
+import { environmentUrlProblem } from "../lib/validators";
 
 export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
 
@@ -93,40 +94,6 @@ export const defaults = {
 } as const;
 
 const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
-
-/**
- * Checks an environment URL. Only shapes that are certainly wrong are refused, so that sovereign
- * clouds, custom hosts and the offline emulator (https://localhost:<port>) pass.
- */
-export function environmentUrlProblem(value: unknown): string | undefined {
-  const key = "dataverse-s2s:environmentUrl";
-  if (typeof value !== "string" || value.trim() === "") {
-    return `${key} is required: the environment URL, e.g. https://contoso.crm.dynamics.com (Power Platform admin center > Environments > Environment URL).`;
-  }
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    return `${key} '${value}' is not a URL; use the form https://contoso.crm.dynamics.com.`;
-  }
-  if (url.protocol !== "https:") {
-    return `${key} '${value}' must use https (Dataverse only answers on https); use https://${url.host}.`;
-  }
-  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
-    return `${key} '${value}' must be the environment root without a path (drop '${url.pathname}${url.search}'); use https://${url.host}.`;
-  }
-  if (url.username || url.password) {
-    return `${key} must not carry credentials; give them through the environment (AZURE_CLIENT_ID, ...).`;
-  }
-  const host = url.hostname.toLowerCase();
-  if (/(^|\.)(powerapps\.com|powerplatform\.microsoft\.com|portal\.azure\.com|office\.com)$/.test(host) || host === "admin.powerplatform.com") {
-    return `${key} '${value}' is a portal address, not an environment; use the environment URL, e.g. https://contoso.crm.dynamics.com.`;
-  }
-  if (host.endsWith(".dynamics.com") && !/^[a-z0-9-]+\.(api\.)?crm\d*\.dynamics\.com$/.test(host)) {
-    return `${key} '${value}' is not a Dataverse environment host; it should look like https://contoso.crm.dynamics.com (or crm4, crm11, ...).`;
-  }
-  return undefined;
-}
 
 /** Normalizes a valid environment URL to https://host (no trailing slash). */
 export function normalizeEnvironmentUrl(value: string): string {

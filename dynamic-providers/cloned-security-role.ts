@@ -10,11 +10,14 @@
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
+ *
+ * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/cloned-security-role.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DataverseClient, RoleRecord } from "../lib/dataverse-client";
-import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
-import { describeFailure, inputProblems, isUnknown } from "./provider-support";
+import type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs } from "./implementation/cloned-security-role";
+import { providerShell } from "./provider-shell";
+
+export type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs };
 
 export interface ClonedSecurityRoleArgs {
   /** Environment URL, e.g. https://contoso.crm.dynamics.com. */
@@ -29,210 +32,7 @@ export interface ClonedSecurityRoleArgs {
   readonly followSource?: pulumi.Input<boolean>;
 }
 
-/** Inputs as the provider receives them, defaults applied. */
-export interface ClonedSecurityRoleInputs {
-  environmentUrl: string;
-  name: string;
-  sourceRole: string;
-  businessUnit: string;
-  followSource: boolean;
-}
-
-export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
-  roleId: string;
-  businessUnitId: string;
-  sourceRoleId: string;
-  /** Privileges read back right after the last apply, as sorted "name:depth" entries. */
-  appliedPrivileges: string[];
-  appliedDigest: string;
-  /** The role's privileges now (refreshed by read). */
-  privilegeCount: number;
-  privilegeDigest: string;
-  /** What differs between the last apply and now: "-prvX:Global" lost, "+prvY:Basic" added. */
-  privilegeDrift: string[];
-  /** Digest of the source role's privileges when they were last copied, and now. */
-  copiedSourceDigest: string;
-  sourceDigest: string;
-}
-
-/** Marks roles made by this project, so a re-run after a crash adopts instead of duplicating. */
-export const managedRoleMarker = "Managed by dataverse-s2s";
-
-function roleDescription(sourceRole: string): string {
-  return `${managedRoleMarker}: a copy of '${sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
-}
-
-async function resolveBusinessUnit(client: DataverseClient, businessUnit: string): Promise<string> {
-  return client.businessUnitId(businessUnit === "" ? undefined : businessUnit);
-}
-
-async function findSource(client: DataverseClient, sourceRole: string, businessUnitId: string): Promise<RoleRecord> {
-  const found = (await client.findSourceRole(sourceRole, businessUnitId)) ?? (await client.findSourceRole(sourceRole, await client.businessUnitId()));
-  if (!found) {
-    throw new Error(
-      `Dataverse: there is no security role '${sourceRole}' to copy in ${client.environmentUrl}. Set the integration's role.cloneFrom ` +
-        `to the name of an existing role (as shown in Settings > Security > Security roles) or to a role template id ` +
-        `(System Administrator: 627090ff-40a3-4053-8790-584edc5be201).`,
-    );
-  }
-  return found;
-}
-
-/** Copies the source's privileges into the role and returns what the role holds afterwards. */
-async function copyPrivileges(client: DataverseClient, roleId: string, businessUnitId: string, sourceRoleId: string) {
-  const sourcePrivileges = await client.rolePrivileges(sourceRoleId);
-  await client.replacePrivileges(roleId, businessUnitId, sourcePrivileges);
-  const applied = privilegeEntries(await client.rolePrivileges(roleId));
-  return { applied, sourceDigest: privilegeDigest(privilegeEntries(sourcePrivileges)) };
-}
-
-function outputsAfterApply(
-  inputs: ClonedSecurityRoleInputs,
-  ids: { roleId: string; businessUnitId: string; sourceRoleId: string },
-  copy: { applied: string[]; sourceDigest: string },
-): ClonedSecurityRoleOutputs {
-  const digest = privilegeDigest(copy.applied);
-  return {
-    ...inputs,
-    ...ids,
-    appliedPrivileges: copy.applied,
-    appliedDigest: digest,
-    privilegeCount: copy.applied.length,
-    privilegeDigest: digest,
-    privilegeDrift: [],
-    copiedSourceDigest: copy.sourceDigest,
-    sourceDigest: copy.sourceDigest,
-  };
-}
-
-export const clonedSecurityRoleProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: ClonedSecurityRoleInputs, news: Partial<ClonedSecurityRoleInputs>) {
-    const inputs: ClonedSecurityRoleInputs = {
-      environmentUrl: String(news.environmentUrl ?? ""),
-      name: String(news.name ?? "").trim(),
-      sourceRole: String(news.sourceRole ?? "System Administrator").trim(),
-      businessUnit: String(news.businessUnit ?? "").trim(),
-      followSource: news.followSource ?? true,
-    };
-    const failures = inputProblems(inputs.environmentUrl, [
-      [inputs.name === "" || inputs.name.length > 100, "name", "give the role a name of 1 to 100 characters, e.g. \"API User\""],
-      [inputs.sourceRole === "", "sourceRole", "give the role to copy: a name such as \"System Administrator\" or a role template id"],
-    ]);
-    return { inputs, failures };
-  },
-
-  async diff(_id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
-    const replaces: string[] = [];
-    if (isUnknown(news.environmentUrl) || olds.environmentUrl !== news.environmentUrl) replaces.push("environmentUrl");
-    if (isUnknown(news.businessUnit) || olds.businessUnit !== news.businessUnit) replaces.push("businessUnit");
-    const changed =
-      replaces.length > 0 ||
-      olds.name !== news.name ||
-      olds.sourceRole.toLowerCase() !== news.sourceRole.toLowerCase() ||
-      olds.followSource !== news.followSource ||
-      // Someone edited the role since the last apply.
-      olds.privilegeDigest !== olds.appliedDigest ||
-      // The source gained or lost privileges since they were copied.
-      (news.followSource && olds.sourceDigest !== olds.copiedSourceDigest);
-    // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
-    const stables = replaces.length > 0 ? [] : ["roleId", "businessUnitId"];
-    return { changes: changed, replaces, stables, deleteBeforeReplace: replaces.length > 0 };
-  },
-
-  async create(inputs: ClonedSecurityRoleInputs) {
-    const client = new DataverseClient(inputs.environmentUrl);
-    try {
-      const businessUnitId = await resolveBusinessUnit(client, inputs.businessUnit);
-      const source = await findSource(client, inputs.sourceRole, businessUnitId);
-      const description = roleDescription(inputs.sourceRole);
-      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
-      const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
-      if (foreign) {
-        throw new Error(
-          `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
-            `(role ${foreign.roleid}). Give the integration's role another name (role.name), or use that role as it is (role.existing).`,
-        );
-      }
-      // A role this project made earlier (a crash between create and the state write) is adopted.
-      const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (sameName[0]) await client.updateRole(roleId, { description });
-      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid);
-      return { id: roleId, outs: outputsAfterApply(inputs, { roleId, businessUnitId, sourceRoleId: source.roleid }, copy) };
-    } catch (error) {
-      throw describeFailure(error, `create security role '${inputs.name}'`);
-    }
-  },
-
-  async read(id: string, props: ClonedSecurityRoleOutputs) {
-    const client = new DataverseClient(props.environmentUrl);
-    try {
-      const role = await client.getRole(id);
-      if (!role) return { id: "", props: {} };
-      const current = privilegeEntries(await client.rolePrivileges(id));
-      let sourceDigest = props.sourceDigest;
-      if (props.followSource && (await client.getRole(props.sourceRoleId))) {
-        sourceDigest = privilegeDigest(privilegeEntries(await client.rolePrivileges(props.sourceRoleId)));
-      }
-      const outs: ClonedSecurityRoleOutputs = {
-        ...props,
-        name: role.name,
-        businessUnitId: role._businessunitid_value.toLowerCase(),
-        privilegeCount: current.length,
-        privilegeDigest: privilegeDigest(current),
-        privilegeDrift: privilegeDifferences(props.appliedPrivileges, current),
-        sourceDigest,
-      };
-      return { id, props: outs };
-    } catch (error) {
-      throw describeFailure(error, `read security role '${props.name}'`);
-    }
-  },
-
-  async update(id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
-    const client = new DataverseClient(news.environmentUrl);
-    try {
-      if (olds.name !== news.name || olds.sourceRole !== news.sourceRole) {
-        await client.updateRole(id, { name: news.name, description: roleDescription(news.sourceRole) });
-      }
-      const source = news.sourceRole.toLowerCase() === olds.sourceRole.toLowerCase() && !news.followSource
-        ? { roleid: olds.sourceRoleId }
-        : await findSource(client, news.sourceRole, olds.businessUnitId);
-      // Without followSource the privileges copied last time are put back, not the source's new ones.
-      const copy = news.followSource || source.roleid !== olds.sourceRoleId
-        ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid)
-        : await restorePrivileges(client, id, olds);
-      return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
-    } catch (error) {
-      throw describeFailure(error, `update security role '${news.name}'`);
-    }
-  },
-
-  async delete(id: string, props: ClonedSecurityRoleOutputs) {
-    const client = new DataverseClient(props.environmentUrl);
-    try {
-      await client.deleteRole(id);
-    } catch (error) {
-      throw describeFailure(error, `delete security role '${props.name}'`);
-    }
-  },
-};
-
-/** Puts back the privileges read after the last apply (when the role must not follow its source). */
-async function restorePrivileges(client: DataverseClient, roleId: string, olds: ClonedSecurityRoleOutputs) {
-  const sourcePrivileges = await client.rolePrivileges(olds.sourceRoleId);
-  const wanted = new Set(olds.appliedPrivileges);
-  const catalogue = new Map([...(await client.rolePrivileges(roleId)), ...sourcePrivileges].map((privilege) => [privilege.name, privilege.privilegeId]));
-  const privileges = olds.appliedPrivileges
-    .map((entry) => {
-      const separator = entry.lastIndexOf(":");
-      const name = entry.slice(0, separator);
-      const privilegeId = catalogue.get(name);
-      return privilegeId ? { privilegeId, name, depth: entry.slice(separator + 1) } : undefined;
-    })
-    .filter((privilege): privilege is { privilegeId: string; name: string; depth: string } => privilege !== undefined && wanted.has(`${privilege.name}:${privilege.depth}`));
-  await client.replacePrivileges(roleId, olds.businessUnitId, privileges);
-  return { applied: privilegeEntries(await client.rolePrivileges(roleId)), sourceDigest: olds.copiedSourceDigest };
-}
+export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", ["check", "diff", "read", "update", "delete"]);
 
 /** A security role copied from another one, kept equal to it by every `pulumi up`. */
 export class ClonedSecurityRole extends pulumi.dynamic.Resource {

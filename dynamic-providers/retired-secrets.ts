@@ -13,12 +13,14 @@
  *   delete  -> removePassword for every retired key
  *
  * "Now" is DATAVERSE_S2S_NOW when set (see secret-schedule.ts), else the wall clock.
+ *
+ * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/retired-secrets.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { discoverEndpoints } from "../lib/cloud-endpoints";
-import { RestClient } from "../lib/rest-client";
-import { currentTime, dayMs } from "./secret-schedule";
-import { describeFailure, isUnknown } from "./provider-support";
+import type { RetiredSecretsInputs, RetiredSecretsOutputs, RetiredKey } from "./implementation/retired-secrets";
+import { providerShell } from "./provider-shell";
+
+export type { RetiredSecretsInputs, RetiredSecretsOutputs };
 
 export interface RetiredSecretsArgs {
   /** Object id of the application whose secrets rotate. */
@@ -32,119 +34,7 @@ export interface RetiredSecretsArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-interface RetiredSecretsInputs {
-  applicationObjectId: string;
-  currentKeyId: string;
-  overlapDays: number;
-  metadataHost: string;
-  cloudEnvironment: string;
-}
-
-interface RetiredKey {
-  keyId: string;
-  retiredAt: string;
-  removeAfter: string;
-}
-
-interface RetiredSecretsOutputs extends RetiredSecretsInputs {
-  /** Secrets replaced by a rotation and still valid, each with the time after which it is removed. */
-  retired: RetiredKey[];
-}
-
-async function graphClient(inputs: RetiredSecretsInputs): Promise<RestClient> {
-  const endpoints = await discoverEndpoints({ metadataHost: inputs.metadataHost || undefined, environment: inputs.cloudEnvironment || undefined });
-  return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
-}
-
-async function removeKeys(inputs: RetiredSecretsInputs, keys: readonly RetiredKey[]): Promise<void> {
-  if (keys.length === 0) return;
-  const graph = await graphClient(inputs);
-  for (const key of keys) {
-    await graph.request({
-      operation: `remove the client secret ${key.keyId} retired at ${key.retiredAt}`,
-      method: "POST",
-      path: `v1.0/applications/${inputs.applicationObjectId}/removePassword`,
-      body: { keyId: key.keyId },
-      // Removing a key that is already gone (by hand, or with its application) is done.
-      acceptStatus: [400, 404],
-      idempotent: true,
-    });
-  }
-}
-
-const overdue = (retired: readonly RetiredKey[], now: Date) => retired.filter((key) => now.getTime() >= Date.parse(key.removeAfter));
-
-export const retiredSecretsProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: RetiredSecretsInputs, news: Partial<RetiredSecretsInputs>) {
-    const inputs: RetiredSecretsInputs = {
-      applicationObjectId: String(news.applicationObjectId ?? ""),
-      currentKeyId: String(news.currentKeyId ?? ""),
-      overlapDays: Number(news.overlapDays ?? 0),
-      metadataHost: String(news.metadataHost ?? ""),
-      cloudEnvironment: String(news.cloudEnvironment ?? ""),
-    };
-    const failures = [];
-    if (!Number.isInteger(inputs.overlapDays) || inputs.overlapDays < 0) failures.push({ property: "overlapDays", reason: "give the overlap in whole days, 0 or more" });
-    return { inputs, failures };
-  },
-
-  async diff(_id: string, olds: RetiredSecretsOutputs, news: RetiredSecretsInputs) {
-    const replaces = isUnknown(news.applicationObjectId) || olds.applicationObjectId !== news.applicationObjectId ? ["applicationObjectId"] : [];
-    const changes =
-      replaces.length > 0 ||
-      isUnknown(news.currentKeyId) ||
-      olds.currentKeyId !== news.currentKeyId ||
-      olds.overlapDays !== news.overlapDays ||
-      overdue(olds.retired ?? [], currentTime()).length > 0;
-    return { changes, replaces };
-  },
-
-  async create(inputs: RetiredSecretsInputs) {
-    const outs: RetiredSecretsOutputs = { ...inputs, retired: [] };
-    return { id: `${inputs.applicationObjectId}/retired-secrets`, outs };
-  },
-
-  async read(id: string, props: RetiredSecretsOutputs) {
-    try {
-      const graph = await graphClient(props);
-      const response = await graph.request<{ passwordCredentials?: { keyId: string }[] }>({
-        operation: "read the application's secrets",
-        method: "GET",
-        path: `v1.0/applications/${props.applicationObjectId}`,
-        acceptStatus: [404],
-      });
-      if (response.status === 404) return { id: "", props: {} };
-      const present = new Set((response.data.passwordCredentials ?? []).map((credential) => credential.keyId.toLowerCase()));
-      return { id, props: { ...props, retired: (props.retired ?? []).filter((key) => present.has(key.keyId.toLowerCase())) } };
-    } catch (error) {
-      throw describeFailure(error, "read the retired client secrets");
-    }
-  },
-
-  async update(_id: string, olds: RetiredSecretsOutputs, news: RetiredSecretsInputs) {
-    const now = currentTime();
-    let retired = [...(olds.retired ?? [])];
-    if (olds.currentKeyId && olds.currentKeyId !== news.currentKeyId && !retired.some((key) => key.keyId === olds.currentKeyId)) {
-      retired.push({ keyId: olds.currentKeyId, retiredAt: now.toISOString(), removeAfter: new Date(now.getTime() + news.overlapDays * dayMs).toISOString() });
-    }
-    const due = overdue(retired, now);
-    try {
-      await removeKeys(news, due);
-    } catch (error) {
-      throw describeFailure(error, "remove client secrets whose overlap has ended");
-    }
-    retired = retired.filter((key) => !due.includes(key));
-    return { outs: { ...news, retired } };
-  },
-
-  async delete(_id: string, props: RetiredSecretsOutputs) {
-    try {
-      await removeKeys(props, props.retired ?? []);
-    } catch (error) {
-      throw describeFailure(error, "remove retired client secrets");
-    }
-  },
-};
+export const retiredSecretsProvider = providerShell<RetiredSecretsInputs, RetiredSecretsOutputs>("retired-secrets", ["check", "diff", "read", "update", "delete"]);
 
 /** The rotated-out secrets of an application, kept for an overlap and then removed. */
 export class RetiredSecrets extends pulumi.dynamic.Resource {

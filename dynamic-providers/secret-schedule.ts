@@ -13,8 +13,14 @@
  *
  * "Now" is the wall clock unless DATAVERSE_S2S_NOW (an ISO date) sets it, so that tests and
  * rehearsals of a rotation can move time without waiting.
+ *
+ * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/secret-schedule.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { SecretScheduleInputs } from "./implementation/secret-schedule";
+import { providerShell } from "./provider-shell";
+
+export type { SecretScheduleInputs };
 
 export interface SecretScheduleArgs {
   /** Days the secret is valid, at most 730. */
@@ -23,86 +29,7 @@ export interface SecretScheduleArgs {
   readonly rotateBeforeDays: pulumi.Input<number>;
 }
 
-interface SecretScheduleInputs {
-  lifetimeDays: number;
-  rotateBeforeDays: number;
-  startDate: string;
-  endDate: string;
-  rotateAfter: string;
-  /** End date of the secret this run rotates out; empty when nothing rotates. */
-  expiringEndDate: string;
-}
-
-export const dayMs = 24 * 60 * 60 * 1000;
-
-/** The current time: DATAVERSE_S2S_NOW when set (tests, rehearsals), else the wall clock. */
-export function currentTime(): Date {
-  const configured = process.env.DATAVERSE_S2S_NOW;
-  if (configured) {
-    const parsed = new Date(configured);
-    if (Number.isNaN(parsed.getTime())) throw new Error(`DATAVERSE_S2S_NOW='${configured}' is not a date; use an ISO date such as 2027-01-31T00:00:00Z, or unset it.`);
-    return parsed;
-  }
-  return new Date();
-}
-
-/** RFC 3339 to the second: Entra answers dates without milliseconds, and a difference would replace the secret. */
-const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
-
-/** A window of `lifetimeDays` starting at `start` (to the second). */
-export function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
-  const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
-  const end = new Date(startSeconds.getTime() + settings.lifetimeDays * dayMs);
-  return {
-    startDate: toSeconds(startSeconds),
-    endDate: toSeconds(end),
-    rotateAfter: toSeconds(new Date(end.getTime() - settings.rotateBeforeDays * dayMs)),
-  };
-}
-
-export const secretScheduleProvider: pulumi.dynamic.ResourceProvider = {
-  async check(olds: Partial<SecretScheduleInputs>, news: Partial<SecretScheduleInputs>) {
-    const settings = { lifetimeDays: Number(news.lifetimeDays), rotateBeforeDays: Number(news.rotateBeforeDays) };
-    const failures = [];
-    if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > 730) {
-      failures.push({ property: "lifetimeDays", reason: "a secret lives from 1 to 730 days (Entra's limit is 24 months)" });
-    }
-    if (!Number.isInteger(settings.rotateBeforeDays) || settings.rotateBeforeDays < 0 || settings.rotateBeforeDays >= settings.lifetimeDays) {
-      failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
-    }
-    const now = currentTime();
-    const keep =
-      olds.startDate && olds.endDate && olds.rotateAfter &&
-      olds.lifetimeDays === settings.lifetimeDays &&
-      olds.rotateBeforeDays === settings.rotateBeforeDays &&
-      now.getTime() < Date.parse(olds.rotateAfter);
-    const inputs: SecretScheduleInputs = keep
-      ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: olds.rotateAfter!, expiringEndDate: "" }
-      : { ...settings, ...scheduleFrom(now, settings), expiringEndDate: olds.endDate && olds.lifetimeDays === settings.lifetimeDays && olds.rotateBeforeDays === settings.rotateBeforeDays ? olds.endDate : "" };
-    return { inputs, failures };
-  },
-
-  async diff(_id: string, olds: SecretScheduleInputs, news: SecretScheduleInputs) {
-    const moved = olds.startDate !== news.startDate || olds.endDate !== news.endDate || olds.lifetimeDays !== news.lifetimeDays || olds.rotateBeforeDays !== news.rotateBeforeDays;
-    return { changes: moved };
-  },
-
-  async create(inputs: SecretScheduleInputs) {
-    return { id: `schedule-from-${inputs.startDate}`, outs: inputs };
-  },
-
-  async update(_id: string, _olds: SecretScheduleInputs, news: SecretScheduleInputs) {
-    return { outs: news };
-  },
-
-  async read(id: string, props: SecretScheduleInputs) {
-    return { id, props };
-  },
-
-  async delete() {
-    // Nothing outside the state.
-  },
-};
+export const secretScheduleProvider = providerShell<SecretScheduleInputs, SecretScheduleInputs>("secret-schedule", ["check", "diff", "read", "update", "delete"]);
 
 /** A secret's validity window, fixed when the secret is made and renewed inside the rotation window. */
 export class SecretSchedule extends pulumi.dynamic.Resource {

@@ -5,6 +5,7 @@
  */
 import type { TokenCredential } from "@azure/identity";
 import { RestClient, RestApiError, RestResponse } from "./rest-client";
+import { isGuid } from "./validators";
 
 export interface RolePrivilege {
   readonly privilegeId: string;
@@ -40,8 +41,6 @@ export function depthName(depth: unknown): string {
   return String(depth);
 }
 
-const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isGuid = (value: string): boolean => guidPattern.test(value);
 
 /** Quotes a string literal for $filter. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;

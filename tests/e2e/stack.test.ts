@@ -1,7 +1,7 @@
 // The real Pulumi engine (Automation API, the offline toolchain) running the unchanged program
 // against the emulator: up from nothing, a second up that changes nothing, drift made as an admin
 // would and repaired, destroy leaving nothing behind. The crash test is in crash.test.ts.
-import { privilegeEntries } from "../../dynamic-providers/privileges";
+import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { whoAmIAs } from "../../scripts/verify-connection";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 import { backendText, changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";

@@ -1,12 +1,16 @@
 // The application user provider against the emulator: create, adopt (disabled, soft-deleted),
 // idempotence, drift (role removed or added, user disabled, user deleted), repair, delete, and a
 // clear error when the deploying identity lacks System Administrator. Assertions read emulator state.
+import type * as pulumi from "@pulumi/pulumi";
 import { applicationUserProvider, ApplicationUserInputs, ApplicationUserOutputs } from "../../dynamic-providers/application-user";
 import { clonedSecurityRoleProvider } from "../../dynamic-providers/cloned-security-role";
 import { registerApp, startTestEmulator, TestEmulator } from "../support/emulator";
 
-const provider = applicationUserProvider as Required<typeof applicationUserProvider>;
-const roleProvider = clonedSecurityRoleProvider as Required<typeof clonedSecurityRoleProvider>;
+/** The tests give check raw, partial inputs, as the engine does: the provider is called untyped here. */
+type UntypedProvider = Required<pulumi.dynamic.ResourceProvider>;
+
+const provider = applicationUserProvider as UntypedProvider;
+const roleProvider = clonedSecurityRoleProvider as UntypedProvider;
 let test_: TestEmulator;
 let roleId: string;
 let otherRoleId: string;

@@ -1,11 +1,16 @@
 // The cloned security role provider against the emulator: create, adopt, drift in the role and in
 // its source, repair, delete, retries, and the errors a user can act on. Every test checks the
 // emulator's own state, not only what the provider returned.
-import { clonedSecurityRoleProvider, ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs, managedRoleMarker } from "../../dynamic-providers/cloned-security-role";
-import { privilegeEntries } from "../../dynamic-providers/privileges";
+import type * as pulumi from "@pulumi/pulumi";
+import { clonedSecurityRoleProvider, ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs, } from "../../dynamic-providers/cloned-security-role";
+import { managedRoleMarker } from "../../dynamic-providers/implementation/cloned-security-role";
+import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
-const provider = clonedSecurityRoleProvider as Required<typeof clonedSecurityRoleProvider>;
+/** The tests give check raw, partial inputs, as the engine does: the provider is called untyped here. */
+type UntypedProvider = Required<pulumi.dynamic.ResourceProvider>;
+
+const provider = clonedSecurityRoleProvider as UntypedProvider;
 let test_: TestEmulator;
 let inputs: ClonedSecurityRoleInputs;
 

@@ -1,6 +1,7 @@
 // Pins stack configuration validation: every problem is reported at once, each naming its key and
 // what to do, and valid shapes (the emulator's https://localhost:<port> included) pass.
-import { parseStackConfig, StackConfigError, environmentUrlProblem, defaults } from "../../config/stack-config";
+import { parseStackConfig, StackConfigError, defaults } from "../../config/stack-config";
+import { environmentUrlProblem } from "../../lib/validators";
 
 const one = [{ name: "etl", displayName: "ETL connector" }];
 

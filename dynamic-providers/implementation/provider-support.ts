@@ -2,14 +2,28 @@
  * What every dynamic provider of this project shares: input checks that say what to change, the
  * preview placeholder for unknown values, and errors that add what to do to what went wrong.
  */
-import { environmentUrlProblem } from "../config/stack-config";
-import { RestApiError } from "../lib/rest-client";
+import { RestApiError } from "../../lib/rest-client";
+import { environmentUrlProblem } from "../../lib/validators";
 
 /** The value an input has during preview while it is not yet known. */
 export const unknownPlaceholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export function isUnknown(value: unknown): boolean {
   return value === unknownPlaceholder || (Array.isArray(value) && value.includes(unknownPlaceholder));
+}
+
+/**
+ * What `read` answers when the object is gone: the host takes an empty id as "deleted" and still
+ * needs an object for the properties.
+ */
+export function gone<Outputs>(): { id: string; props: Outputs } {
+  return { id: "", props: {} as Outputs };
+}
+
+/** The state `read` is given; dynamic resources cannot be imported, so a read always has one. */
+export function stateOf<Outputs>(state: Outputs | undefined, id: string): Outputs {
+  if (state === undefined) throw new Error(`dataverse-s2s: ${id} cannot be read without its state; dynamic resources cannot be imported.`);
+  return state;
 }
 
 export interface CheckFailure {

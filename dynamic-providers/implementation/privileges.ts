@@ -3,7 +3,7 @@
  * entries, a short digest of them, and a readable list of differences.
  */
 import { createHash } from "crypto";
-import type { RolePrivilege } from "../lib/dataverse-client";
+import type { RolePrivilege } from "../../lib/dataverse-client";
 
 export function privilegeEntries(privileges: readonly RolePrivilege[]): string[] {
   return [...new Set(privileges.map((privilege) => `${privilege.name}:${privilege.depth}`))].sort();
