@@ -8,6 +8,7 @@
 import type { AxiosInstance, AxiosResponse } from "axios";
 import type { TokenCredential } from "@azure/identity";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
+import { httpTimeoutMs } from "./defaults";
 import { AttemptFailure, defaultRetryPolicy, RetryPolicy, withRetries } from "./retry";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
@@ -86,7 +87,7 @@ export class RestClient {
     const axios: typeof import("axios").default = require("axios");
     this.http = axios.create({
       baseURL: options.baseUrl,
-      timeout: options.timeoutMs ?? 120_000,
+      timeout: options.timeoutMs ?? httpTimeoutMs(),
       // Every status comes back as a response; errors are made here, without the request config.
       validateStatus: () => true,
       maxRedirects: 0,
