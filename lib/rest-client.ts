@@ -35,25 +35,65 @@ export interface RestResponse<T = unknown> {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A failed call, described without any header, token or request body. */
-export class RestApiError extends Error {
-  constructor(
-    readonly service: string,
-    readonly operation: string,
-    readonly method: HttpMethod,
-    readonly path: string,
-    /** Undefined when no answer came back (connection refused, dropped, timed out). */
-    readonly status: number | undefined,
-    /** The service's own error code (0x80040237, Request_ResourceNotFound, AADSTS7000215) or a network code. */
-    readonly code: string | undefined,
-    readonly serviceMessage: string,
-    readonly retryAfterSeconds?: number,
-  ) {
+/** What is known about a failed call; never a header, a token or a request body. */
+export interface RestFailure {
+  /** "Dataverse", "Microsoft Graph". */
+  readonly service: string;
+  /** Host and port the request went to: contoso.crm.dynamics.com. */
+  readonly host: string;
+  /** What the caller was doing: "create security role 'API User'". */
+  readonly operation: string;
+  readonly method: HttpMethod;
+  /** The path without its query string. */
+  readonly path: string;
+  /** Undefined when no answer came back (connection refused, dropped, timed out). */
+  readonly status: number | undefined;
+  /** The service's own error code (0x80040237, Request_ResourceNotFound, AADSTS7000215) or a network code (ECONNRESET). */
+  readonly code: string | undefined;
+  readonly serviceMessage: string;
+  readonly retryAfterSeconds?: number;
+  /** Attempts made in all, the first included. */
+  readonly attempts: number;
+}
+
+/**
+ * A failed call, described for a user: service, host, operation, attempts, then the request line
+ * and the last status or network code with the service's message.
+ */
+export class RestApiError extends Error implements RestFailure {
+  readonly service: string;
+  readonly host: string;
+  readonly operation: string;
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly serviceMessage: string;
+  readonly retryAfterSeconds?: number;
+  readonly attempts: number;
+
+  constructor(failure: RestFailure) {
+    const outcome = failure.status !== undefined ? `HTTP ${failure.status}${failure.code ? ` ${failure.code}` : ""}` : `no response (${failure.code ?? "network error"})`;
     super(
-      `${service}: ${operation} failed: ${method} ${path} -> ` +
-        `${status ?? "no response"}${code ? ` ${code}` : ""}: ${serviceMessage}`,
+      `${failure.service} at ${failure.host}: ${failure.operation} failed after ${failure.attempts} attempt${failure.attempts === 1 ? "" : "s"}: ` +
+        `${failure.method} ${failure.path} -> ${outcome}: ${failure.serviceMessage}`,
     );
     this.name = "RestApiError";
+    this.service = failure.service;
+    this.host = failure.host;
+    this.operation = failure.operation;
+    this.method = failure.method;
+    this.path = failure.path;
+    this.status = failure.status;
+    this.code = failure.code;
+    this.serviceMessage = failure.serviceMessage;
+    this.retryAfterSeconds = failure.retryAfterSeconds;
+    this.attempts = failure.attempts;
+  }
+
+  /** The same failure after `attempts` attempts in all. */
+  withAttempts(attempts: number): RestApiError {
+    return new RestApiError({ ...this, attempts });
   }
 }
 
@@ -82,8 +122,10 @@ export class RestClient {
   private readonly credential?: TokenCredential;
   private readonly scope?: string;
   private readonly retryPolicy: RetryPolicy;
+  private readonly host: string;
 
   constructor(private readonly options: RestClientOptions) {
+    this.host = hostOf(options.baseUrl);
     const axios: typeof import("axios").default = require("axios");
     this.http = axios.create({
       baseURL: options.baseUrl,
@@ -101,7 +143,9 @@ export class RestClient {
 
   async request<T = unknown>(request: RestRequest<T>): Promise<RestResponse<T>> {
     const idempotent = request.idempotent ?? request.method !== "POST";
-    return withRetries<RestResponse<T>>(
+    let attempts = 0;
+    try {
+      return await withRetries<RestResponse<T>>(
       this.retryPolicy,
       {
         idempotent,
@@ -114,8 +158,27 @@ export class RestClient {
               `(${error instanceof RestApiError ? (error.status ?? error.code) : "error"}), retrying in ${Math.round(delayMs)} ms`,
           ),
       },
-      () => this.attempt<T>(request),
+      () => {
+        attempts++;
+        return this.attempt<T>(request);
+      },
     );
+    } catch (error) {
+      // The last failure, with the number of attempts; anything else (a bug, a failed reconcile
+      // that is not an HTTP error) is described the same way instead of leaking a JavaScript internal.
+      if (error instanceof RestApiError) throw error.withAttempts(attempts);
+      this.options.log?.(`${this.options.service}: ${request.operation}: unexpected client error: ${firstLine(error)}`);
+      throw this.failure(request, {
+        status: undefined,
+        code: "CLIENT_ERROR",
+        serviceMessage: "the request could not be completed because of a defect in dataverse-s2s, not in the service; run again, and report it if it persists",
+        attempts,
+      });
+    }
+  }
+
+  private failure(request: RestRequest<unknown>, outcome: Pick<RestFailure, "status" | "code" | "serviceMessage" | "attempts" | "retryAfterSeconds">): RestApiError {
+    return new RestApiError({ service: this.options.service, host: this.host, operation: request.operation, method: request.method, path: pathOnly(this.options.baseUrl, request.path), ...outcome });
   }
 
   private async attempt<T>(request: RestRequest<T>): Promise<RestResponse<T>> {
@@ -135,8 +198,13 @@ export class RestClient {
       });
     } catch (error) {
       // An axios error holds the request config, Authorization header included: keep only its code.
-      const code = (error as { code?: string }).code ?? "NETWORK_ERROR";
-      throw new RestApiError(this.options.service, request.operation, request.method, pathOnly(request.path), undefined, code, "the connection failed or was dropped");
+      const code = (error as { code?: unknown }).code;
+      throw this.failure(request, {
+        status: undefined,
+        code: typeof code === "string" ? code : "NETWORK_ERROR",
+        serviceMessage: code === "ECONNABORTED" || code === "ETIMEDOUT" ? "no answer within the timeout" : "the connection failed or was dropped",
+        attempts: 1,
+      });
     }
     const headers = plainHeaders(response.headers);
     if ((response.status >= 200 && response.status < 300) || request.acceptStatus?.includes(response.status)) {
@@ -144,16 +212,13 @@ export class RestClient {
     }
     const { code, message } = serviceError(response.data);
     const retryAfter = headers["retry-after"] !== undefined ? Number(headers["retry-after"]) : undefined;
-    throw new RestApiError(
-      this.options.service,
-      request.operation,
-      request.method,
-      pathOnly(request.path),
-      response.status,
+    throw this.failure(request, {
+      status: response.status,
       code,
-      message ?? `HTTP ${response.status}`,
-      Number.isFinite(retryAfter) ? retryAfter : undefined,
-    );
+      serviceMessage: message ?? `HTTP ${response.status}`,
+      retryAfterSeconds: retryAfter !== undefined && Number.isFinite(retryAfter) ? retryAfter : undefined,
+      attempts: 1,
+    });
   }
 
   private async accessToken(request: RestRequest<unknown>): Promise<string | undefined> {
@@ -163,17 +228,14 @@ export class RestClient {
       if (!token) throw new Error("the credential returned no token");
       return token.token;
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-      throw new RestApiError(
-        this.options.service,
-        request.operation,
-        request.method,
-        pathOnly(request.path),
-        undefined,
-        "TOKEN",
-        `could not get a token for ${this.scope}: ${reason}. Set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and ` +
+      throw this.failure(request, {
+        status: undefined,
+        code: "TOKEN",
+        serviceMessage:
+          `could not get a token for ${this.scope}: ${firstLine(error)}. Set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and ` +
           `AZURE_TENANT_ID (or sign in with 'az login'), and check the identity is a System Administrator there.`,
-      );
+        attempts: 1,
+      });
     }
   }
 }
@@ -204,8 +266,26 @@ function serviceError(body: unknown): { code?: string; message?: string } {
   return {};
 }
 
-function pathOnly(path: string): string {
-  return path.split("?")[0];
+/** The request's path from the host's root, without its query string (which may carry names or filters). */
+function pathOnly(baseUrl: string, path: string): string {
+  const withoutQuery = path.split("?")[0];
+  try {
+    return new URL(withoutQuery, baseUrl).pathname;
+  } catch {
+    return withoutQuery;
+  }
+}
+
+function hostOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).host;
+  } catch {
+    return baseUrl;
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
 }
 
 function plainHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
