@@ -107,10 +107,6 @@ function isRecord(value: unknown): value is Raw {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-
 function optionalBoolean(value: unknown, key: string, fallback: boolean, problems: string[]): boolean {
   if (value === undefined) return fallback;
   if (typeof value === "boolean") return value;

@@ -6,7 +6,8 @@
  * AZURE_AUTHORITY_HOST points it at a sovereign cloud or at the offline emulator; for a host that is
  * not one of Microsoft's, instance discovery (a call to login.microsoftonline.com) is turned off.
  */
-import type { TokenCredential } from "@azure/identity";
+import { createHash } from "crypto";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 
 const microsoftAuthorityHosts = [
   "login.microsoftonline.com",
@@ -25,15 +26,12 @@ export function isMicrosoftAuthorityHost(authorityHost: string): boolean {
 
 /**
  * One credential per process and identity, so that its token cache serves every call of a
- * deployment. Empty when a dynamic provider is serialized (the program never calls this).
+ * deployment. Only the dynamic-provider host fills it (the program never calls this).
  */
 const credentialsByIdentity: Record<string, TokenCredential> = {};
 
 /** Builds (or reuses) the credential of the environment. Called inside provider methods, never at program load. */
 export function credentialFromEnvironment(): TokenCredential {
-  // Required lazily so that a serialized dynamic provider captures no credential object.
-  const identity: typeof import("@azure/identity") = require("@azure/identity");
-  const { createHash }: typeof import("crypto") = require("crypto");
   const environment = process.env;
   const authorityHost = environment.AZURE_AUTHORITY_HOST;
   // The secret is part of the identity, but only as a digest: the key stays free of credentials.
@@ -45,7 +43,7 @@ export function credentialFromEnvironment(): TokenCredential {
     environment.AZURE_FEDERATED_TOKEN_FILE,
     environment.AZURE_CLIENT_CERTIFICATE_PATH,
   ].join("|");
-  credentialsByIdentity[identityKey] ??= new identity.DefaultAzureCredential({
+  credentialsByIdentity[identityKey] ??= new DefaultAzureCredential({
     ...(authorityHost ? { authorityHost } : {}),
     disableInstanceDiscovery: authorityHost ? !isMicrosoftAuthorityHost(authorityHost) : false,
   });

@@ -3,9 +3,9 @@
  * errors that say which operation failed, on which path, with which status and service error code,
  * and never carry a header or a token.
  *
- * Built inside provider methods (never captured by a serialized dynamic provider).
+ * Built inside provider methods, which run in the dynamic-provider host (see dynamic-providers/provider-shell.ts).
  */
-import type { AxiosInstance, AxiosResponse } from "axios";
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { TokenCredential } from "@azure/identity";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
 import { httpTimeoutMs } from "./defaults";
@@ -126,7 +126,6 @@ export class RestClient {
 
   constructor(private readonly options: RestClientOptions) {
     this.host = hostOf(options.baseUrl);
-    const axios: typeof import("axios").default = require("axios");
     this.http = axios.create({
       baseURL: options.baseUrl,
       timeout: options.timeoutMs ?? httpTimeoutMs(),

@@ -1,0 +1,78 @@
+// The product (index.ts, config/, components/, dynamic-providers/, lib/) never imports the tool
+// folders, and a dynamic provider's shell loads nothing of its implementation at program time (only
+// types): every import and require of every .ts file is read.
+import * as fs from "fs";
+import * as path from "path";
+
+const repoRoot = path.resolve(__dirname, "../..");
+const productRoots = ["index.ts", "config", "components", "dynamic-providers", "lib"];
+const toolFolders = ["emulator", "offline-plugins", "scripts", "tests"];
+
+function typeScriptFiles(entry: string): string[] {
+  const full = path.join(repoRoot, entry);
+  if (fs.statSync(full).isFile()) return entry.endsWith(".ts") ? [entry] : [];
+  return fs.readdirSync(full).flatMap((name) => typeScriptFiles(path.join(entry, name)));
+}
+
+interface Import {
+  readonly specifier: string;
+  /** `import type` / `export type`: erased, nothing is loaded at run time. */
+  readonly typeOnly: boolean;
+}
+
+/** Every module a file names: import/export ... from, side-effect imports, import(), require(). */
+export function importsOf(source: string): Import[] {
+  const withoutComments = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+  const found: Import[] = [];
+  for (const match of withoutComments.matchAll(/\b(import|export)\s+(type\s+)?(?:[^;'"]*?\s+from\s+)?["']([^"']+)["']/g)) {
+    found.push({ specifier: match[3], typeOnly: match[2] !== undefined });
+  }
+  for (const match of withoutComments.matchAll(/\b(?:require|import)\s*\(\s*["']([^"']+)["']\s*\)/g)) {
+    found.push({ specifier: match[1], typeOnly: /typeof\s*$/.test(withoutComments.slice(0, match.index)) });
+  }
+  return found;
+}
+
+/** Repository-relative folder a relative import lands in ("" for a package). */
+function target(file: string, specifier: string): string {
+  if (!specifier.startsWith(".")) return "";
+  return path.relative(repoRoot, path.resolve(repoRoot, path.dirname(file), specifier));
+}
+
+const productFiles = productRoots.flatMap(typeScriptFiles);
+
+test("the import reader sees every form of import", () => {
+  const sample = `import a from "./a";\nimport type { B } from "./b";\nexport { c } from "../c";\nimport "./d";\nconst e = require("./e");\nconst f: typeof import("./f") = g;\n// import x from "./commented";\n`;
+  expect(importsOf(sample)).toEqual([
+    { specifier: "./a", typeOnly: false },
+    { specifier: "./b", typeOnly: true },
+    { specifier: "../c", typeOnly: false },
+    { specifier: "./d", typeOnly: false },
+    { specifier: "./e", typeOnly: false },
+    { specifier: "./f", typeOnly: true },
+  ]);
+});
+
+test("there are product files to check", () => {
+  expect(productFiles.length).toBeGreaterThan(15);
+});
+
+test("no product file imports from emulator/, offline-plugins/, scripts/ or tests/", () => {
+  const offending = productFiles.flatMap((file) =>
+    importsOf(fs.readFileSync(path.join(repoRoot, file), "utf8"))
+      .map((entry) => ({ file, to: target(file, entry.specifier) }))
+      .filter(({ to }) => toolFolders.some((folder) => to === folder || to.startsWith(`${folder}${path.sep}`))),
+  );
+  expect(offending).toEqual([]);
+});
+
+test("dynamic-provider shells load their implementation only at run time", () => {
+  const shells = fs.readdirSync(path.join(repoRoot, "dynamic-providers")).filter((name) => name.endsWith(".ts"));
+  expect(shells.length).toBeGreaterThanOrEqual(5);
+  const loaded = shells.flatMap((name) =>
+    importsOf(fs.readFileSync(path.join(repoRoot, "dynamic-providers", name), "utf8"))
+      .filter((entry) => !entry.typeOnly && target(path.join("dynamic-providers", name), entry.specifier).startsWith(path.join("dynamic-providers", "implementation")))
+      .map((entry) => `${name} -> ${entry.specifier}`),
+  );
+  expect(loaded).toEqual([]);
+});
