@@ -7,13 +7,16 @@ import { readStackConfig } from "./config/stack-config";
 import { declareStack } from "./components/stack";
 
 const declared = declareStack(readStackConfig());
-const first = Object.values(declared)[0];
+const declaredIntegrations = Object.values(declared);
+// With one integration its values are top-level outputs too; with several only `integrations` is,
+// so that no top-level output silently means "the first one".
+const only = declaredIntegrations.length === 1 ? declaredIntegrations[0] : undefined;
 
 export const integrations = declared;
-export const environmentUrl = first.environmentUrl;
-export const tenantId = first.tenantId;
-export const clientId = first.clientId;
-export const clientSecret = first.clientSecret;
-export const secretExpiresAt = first.secretExpiresAt;
-export const applicationUserId = first.applicationUserId;
-export const securityRoleId = first.securityRoleId;
+export const environmentUrl = only?.environmentUrl;
+export const tenantId = only?.tenantId;
+export const clientId = only?.clientId;
+export const clientSecret = only?.clientSecret;
+export const secretExpiresAt = only?.secretExpiresAt;
+export const applicationUserId = only?.applicationUserId;
+export const securityRoleId = only?.securityRoleId;

@@ -150,6 +150,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       secretExpiresAt: this.secretExpiresAt,
       applicationUserId: this.applicationUserId,
       securityRoleId: this.securityRoleId,
+      keyVaultSecretUris: this.keyVaultSecretUris,
     });
   }
 }
