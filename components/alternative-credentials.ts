@@ -14,7 +14,6 @@ import { checked } from "./input-checks";
 export const entraTokenExchangeAudience = "api://AzureADTokenExchange";
 export const githubActionsIssuer = "https://token.actions.githubusercontent.com";
 
-
 function failIf(problem: string | undefined, name: string): void {
   if (problem) throw new Error(`${name}: ${problem}`);
 }
@@ -70,13 +69,21 @@ export function readCertificatePem(value: unknown): CertificateSummary {
   }
   const certificates = blocks.filter((block) => block.label === "CERTIFICATE");
   if (certificates.length === 0) {
-    if (/-----BEGIN /.test(text)) throw new Error(`The PEM holds no '-----BEGIN CERTIFICATE-----' block (found ${blocks.map((b) => b.label).join(", ") || "an unterminated block"}); ${howTo}.`);
-    throw new Error(`The certificate is not PEM (no '-----BEGIN CERTIFICATE-----' line); base64 DER or a PFX file are not accepted here: ${howTo}.`);
+    if (/-----BEGIN /.test(text))
+      throw new Error(
+        `The PEM holds no '-----BEGIN CERTIFICATE-----' block (found ${blocks.map((b) => b.label).join(", ") || "an unterminated block"}); ${howTo}.`,
+      );
+    throw new Error(
+      `The certificate is not PEM (no '-----BEGIN CERTIFICATE-----' line); base64 DER or a PFX file are not accepted here: ${howTo}.`,
+    );
   }
   if (certificates.length > 1) {
-    throw new Error(`The PEM holds ${certificates.length} certificates (a chain?); Entra takes one: keep only the first, the application's own certificate.`);
+    throw new Error(
+      `The PEM holds ${certificates.length} certificates (a chain?); Entra takes one: keep only the first, the application's own certificate.`,
+    );
   }
-  if (blocks.length > 1) throw new Error(`The PEM holds other blocks besides the certificate (${blocks.map((b) => b.label).join(", ")}); ${howTo}.`);
+  if (blocks.length > 1)
+    throw new Error(`The PEM holds other blocks besides the certificate (${blocks.map((b) => b.label).join(", ")}); ${howTo}.`);
   const pem = `-----BEGIN CERTIFICATE-----\n${certificates[0].body.trim()}\n-----END CERTIFICATE-----\n`;
   let certificate: X509Certificate;
   try {
@@ -106,7 +113,11 @@ export interface CertificateCredentialArgs {
  * Uploads a public certificate as a credential of the application. The consumer authenticates
  * with a client assertion signed by the matching private key.
  */
-export function certificateCredential(name: string, args: CertificateCredentialArgs, opts?: pulumi.CustomResourceOptions): azuread.ApplicationCertificate {
+export function certificateCredential(
+  name: string,
+  args: CertificateCredentialArgs,
+  opts?: pulumi.CustomResourceOptions,
+): azuread.ApplicationCertificate {
   const applicationId = checked(args.applicationId, (value) => {
     failIf(applicationIdProblem(value), name);
     return value;
@@ -122,7 +133,9 @@ export function certificateCredential(name: string, args: CertificateCredentialA
       const end = /^\d{4}-\d{2}-\d{2}T/.test(endDate) ? Date.parse(endDate) : NaN;
       if (Number.isNaN(end)) throw new Error(`${name}: endDate '${endDate}' is not an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
       if (end > Date.parse(summary.validTo)) {
-        throw new Error(`${name}: endDate ${endDate} is after the certificate expires (${summary.validTo}); leave endDate out or set it no later than that.`);
+        throw new Error(
+          `${name}: endDate ${endDate} is after the certificate expires (${summary.validTo}); leave endDate out or set it no later than that.`,
+        );
       }
       if (end <= Date.parse(summary.validFrom)) {
         throw new Error(`${name}: endDate ${endDate} is before the certificate becomes valid (${summary.validFrom}).`);
@@ -182,7 +195,8 @@ const maxClaimLength = 600;
 const credentialNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
 
 export function issuerProblem(value: unknown): string | undefined {
-  if (typeof value !== "string" || value === "") return "issuer is required: the identity provider's URL, e.g. https://token.actions.githubusercontent.com.";
+  if (typeof value !== "string" || value === "")
+    return "issuer is required: the identity provider's URL, e.g. https://token.actions.githubusercontent.com.";
   if (value.length > maxClaimLength) return `issuer is ${value.length} characters; Entra allows ${maxClaimLength}.`;
   let url: URL;
   try {
@@ -196,10 +210,12 @@ export function issuerProblem(value: unknown): string | undefined {
 }
 
 export function subjectProblem(value: unknown): string | undefined {
-  if (typeof value !== "string" || value === "") return "subject is required: the workload's identifier, equal to the 'sub' claim of its tokens.";
+  if (typeof value !== "string" || value === "")
+    return "subject is required: the workload's identifier, equal to the 'sub' claim of its tokens.";
   if (value.length > maxClaimLength) return `subject is ${value.length} characters; Entra allows ${maxClaimLength}.`;
   if (value !== value.trim()) return `subject '${value}' has leading or trailing white space; the 'sub' claim must match exactly.`;
-  if (value.includes("*")) return `subject '${value}' contains '*'; Entra matches the subject exactly, wildcards are not supported: list one credential per subject.`;
+  if (value.includes("*"))
+    return `subject '${value}' contains '*'; Entra matches the subject exactly, wildcards are not supported: list one credential per subject.`;
   return undefined;
 }
 
@@ -245,7 +261,9 @@ export function federatedCredential(
       applicationId: checked(args.applicationId, check(applicationIdProblem)),
       issuer: checked(args.issuer, check(issuerProblem)),
       subject: checked(args.subject, check(subjectProblem)),
-      audiences: plainAudiences ? check<string[]>(audiencesProblem)(audiences as string[]) : pulumi.all(audiences).apply(check<string[]>(audiencesProblem)),
+      audiences: plainAudiences
+        ? check<string[]>(audiencesProblem)(audiences as string[])
+        : pulumi.all(audiences).apply(check<string[]>(audiencesProblem)),
       displayName: checked(args.displayName ?? credentialNameFrom(name), check(credentialNameProblem)),
       description: args.description,
     },
@@ -278,12 +296,18 @@ export interface GitHubActionsFederationArgs {
 export function githubActionsFederation(args: GitHubActionsFederationArgs): FederatedIdentityPreset {
   const where = `GitHub Actions federation for '${args.owner}/${args.repo}'`;
   if (typeof args.owner !== "string" || !githubOwnerPattern.test(args.owner)) {
-    throw new Error(`${where}: owner must be a GitHub user or organization name (letters, digits, single dashes, at most 39), without 'https://github.com/'.`);
+    throw new Error(
+      `${where}: owner must be a GitHub user or organization name (letters, digits, single dashes, at most 39), without 'https://github.com/'.`,
+    );
   }
   if (typeof args.repo !== "string" || !githubRepoPattern.test(args.repo) || args.repo === "." || args.repo === "..") {
-    throw new Error(`${where}: repo must be the repository name alone (letters, digits, '.', '_', '-'), e.g. 'etl-jobs', not 'owner/repo' or a URL.`);
+    throw new Error(
+      `${where}: repo must be the repository name alone (letters, digits, '.', '_', '-'), e.g. 'etl-jobs', not 'owner/repo' or a URL.`,
+    );
   }
-  const selectors = (["environment", "branch", "tag", "pullRequest"] as const).filter((key) => args[key] !== undefined && args[key] !== false);
+  const selectors = (["environment", "branch", "tag", "pullRequest"] as const).filter(
+    (key) => args[key] !== undefined && args[key] !== false,
+  );
   if (selectors.length !== 1) {
     throw new Error(
       `${where}: give exactly one of environment, branch, tag or pullRequest: true (given: ${selectors.join(", ") || "none"}); ` +
@@ -293,14 +317,23 @@ export function githubActionsFederation(args: GitHubActionsFederationArgs): Fede
   const gitRef = (value: string, key: "branch" | "tag", refPrefix: string): string => {
     if (value.startsWith("refs/")) throw new Error(`${where}: ${key} '${value}' must be the bare name; drop the '${refPrefix}' prefix.`);
     if (value === "" || /[\s~^:?*[\\]|\.\.|@\{|^\/|\/$|\.lock$|^-/.test(value)) {
-      throw new Error(`${where}: ${key} '${value}' is not a valid git ${key} name; give it exactly as in git (wildcards are not supported by Entra).`);
+      throw new Error(
+        `${where}: ${key} '${value}' is not a valid git ${key} name; give it exactly as in git (wildcards are not supported by Entra).`,
+      );
     }
     return `ref:${refPrefix}${value}`;
   };
   let selector: string;
   if (args.environment !== undefined) {
-    if (args.environment.trim() === "" || args.environment !== args.environment.trim() || args.environment.length > 255 || /[:*]/.test(args.environment)) {
-      throw new Error(`${where}: environment '${args.environment}' must be the GitHub environment's name exactly: 1 to 255 characters, no ':' or '*', no surrounding spaces.`);
+    if (
+      args.environment.trim() === "" ||
+      args.environment !== args.environment.trim() ||
+      args.environment.length > 255 ||
+      /[:*]/.test(args.environment)
+    ) {
+      throw new Error(
+        `${where}: environment '${args.environment}' must be the GitHub environment's name exactly: 1 to 255 characters, no ':' or '*', no surrounding spaces.`,
+      );
     }
     selector = `environment:${args.environment}`;
   } else if (args.branch !== undefined) selector = gitRef(args.branch, "branch", "refs/heads/");
@@ -310,7 +343,8 @@ export function githubActionsFederation(args: GitHubActionsFederationArgs): Fede
     issuer: githubActionsIssuer,
     subject: `repo:${args.owner}/${args.repo}:${selector}`,
     audiences: [entraTokenExchangeAudience],
-    displayName: args.displayName ?? credentialNameFrom(`github-${args.owner}-${args.repo}-${selector.replace(/^ref:refs\/(heads|tags)\//, "")}`),
+    displayName:
+      args.displayName ?? credentialNameFrom(`github-${args.owner}-${args.repo}-${selector.replace(/^ref:refs\/(heads|tags)\//, "")}`),
   };
 }
 
@@ -336,7 +370,9 @@ export function aksWorkloadIdentityFederation(args: AksWorkloadIdentityFederatio
     throw new Error(`${where}: namespace must be a Kubernetes namespace name (1 to 63 lower-case letters, digits and dashes).`);
   }
   if (typeof args.serviceAccount !== "string" || !dnsSubdomainPattern.test(args.serviceAccount)) {
-    throw new Error(`${where}: serviceAccount must be a Kubernetes service account name (lower-case letters, digits, '-' and '.'), not '${String(args.serviceAccount)}'.`);
+    throw new Error(
+      `${where}: serviceAccount must be a Kubernetes service account name (lower-case letters, digits, '-' and '.'), not '${String(args.serviceAccount)}'.`,
+    );
   }
   const issuer = checked(args.oidcIssuerUrl, (value) => {
     const problem = issuerProblem(value);
@@ -344,7 +380,9 @@ export function aksWorkloadIdentityFederation(args: AksWorkloadIdentityFederatio
     if (problem) throw new Error(`${where}: ${problem.replace(/^issuer/, "oidcIssuerUrl")} ${howTo}`);
     // AKS issuers end with '/', and so does the 'iss' claim Entra compares them with, character for character.
     if (/\.oic\.prod-aks\.azure\.(com|us|cn)$/i.test(new URL(value).hostname) && !value.endsWith("/")) {
-      throw new Error(`${where}: oidcIssuerUrl '${value}' lacks the trailing '/' that AKS issuer URLs carry; add it, or tokens will not match. ${howTo}`);
+      throw new Error(
+        `${where}: oidcIssuerUrl '${value}' lacks the trailing '/' that AKS issuer URLs carry; add it, or tokens will not match. ${howTo}`,
+      );
     }
     return value;
   });

@@ -118,7 +118,13 @@ export class AppRegistration extends pulumi.ComponentResource {
     } else {
       federatedCredential(
         `${name}-federated`,
-        { applicationId: application.id, issuer: credential.issuer, subject: credential.subject, audiences: credential.audiences, displayName: credential.displayName },
+        {
+          applicationId: application.id,
+          issuer: credential.issuer,
+          subject: credential.subject,
+          audiences: credential.audiences,
+          displayName: credential.displayName,
+        },
         { parent: this },
       );
     }
@@ -162,7 +168,10 @@ function warnNearExpiry(displayName: pulumi.Input<string>, expiringEndDate: pulu
   pulumi.all([displayName, expiringEndDate]).apply(([appName, expiring]) => {
     if (!expiring) return;
     if (currentTime().getTime() >= Date.parse(expiring)) {
-      pulumi.log.warn(`The client secret of '${appName}' expired on ${expiring}: its integration cannot sign in (AADSTS7000222). 'pulumi up' makes a new one.`, resource);
+      pulumi.log.warn(
+        `The client secret of '${appName}' expired on ${expiring}: its integration cannot sign in (AADSTS7000222). 'pulumi up' makes a new one.`,
+        resource,
+      );
     } else {
       pulumi.log.warn(
         `The client secret of '${appName}' expires on ${expiring} and is inside its rotation window: ` +

@@ -16,7 +16,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { checked } from "./input-checks";
 
-
 /** The parts of a Key Vault's ARM resource id. */
 export interface KeyVaultId {
   readonly subscriptionId: string;
@@ -24,8 +23,10 @@ export interface KeyVaultId {
   readonly vaultName: string;
 }
 
-const keyVaultIdExample = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg/providers/Microsoft.KeyVault/vaults/my-vault";
-const keyVaultIdHowTo = "find it in the Azure portal (Key vault > Properties > Resource ID) or with 'az keyvault show --name <vault> --query id -o tsv'";
+const keyVaultIdExample =
+  "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg/providers/Microsoft.KeyVault/vaults/my-vault";
+const keyVaultIdHowTo =
+  "find it in the Azure portal (Key vault > Properties > Resource ID) or with 'az keyvault show --name <vault> --query id -o tsv'";
 // ARM segment names are case-insensitive; the values follow Azure's naming rules for resource groups
 // (1-90 of letters, digits, _ . ( ) -, not ending with a dot) and vaults (3-24 of letters, digits, -).
 const keyVaultIdPattern =
@@ -39,7 +40,8 @@ export function keyVaultIdProblem(value: unknown): string | undefined {
   const id = value.trim();
   if (/^https?:\/\//i.test(id)) return `'${id}' is the vault's URI, not its resource id; use ${expected}.`;
   if (/^[a-z0-9-]{3,24}$/i.test(id)) return `'${id}' looks like a vault name; use the whole resource id instead, ${expected}.`;
-  if (/\/providers\/Microsoft\.KeyVault\/managedHSMs\//i.test(id)) return `'${id}' is a Managed HSM; secrets need a Key Vault, ${expected}.`;
+  if (/\/providers\/Microsoft\.KeyVault\/managedHSMs\//i.test(id))
+    return `'${id}' is a Managed HSM; secrets need a Key Vault, ${expected}.`;
   const match = keyVaultIdPattern.exec(id);
   if (!match) return `'${id}' is not ${expected}.`;
   if (!vaultNamePattern.test(match[3])) {
@@ -238,6 +240,7 @@ export class KeyVaultExport extends pulumi.ComponentResource {
 
 function defaultPrefix(name: string): string {
   const prefix = sanitizeSecretNamePrefix(name);
-  if (!prefix) throw new Error(`${name}: no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).`);
+  if (!prefix)
+    throw new Error(`${name}: no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).`);
   return prefix;
 }

@@ -16,7 +16,8 @@ export function declareStack(config: StackConfig) {
     const sharedKey = integration.role.kind === "clone" ? integration.role.name.toLowerCase() : undefined;
     if (integration.role.kind === "existing") role = { existing: integration.role.name };
     else if (sharedKey && sharedRoles.has(sharedKey)) role = { roleId: sharedRoles.get(sharedKey)! };
-    else role = { clone: { name: integration.role.name, cloneFrom: integration.role.cloneFrom, followSource: integration.role.followSource } };
+    else
+      role = { clone: { name: integration.role.name, cloneFrom: integration.role.cloneFrom, followSource: integration.role.followSource } };
 
     const component = new DataverseIntegration(integration.name, {
       environmentUrl: config.environmentUrl,
@@ -52,4 +53,3 @@ function connectionValues(component: DataverseIntegration) {
     keyVaultSecretUris: component.keyVaultSecretUris,
   };
 }
-

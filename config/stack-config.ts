@@ -11,7 +11,14 @@
  * that retire rotated secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { aksWorkloadIdentityFederation, audiencesProblem, certificatePemProblem, githubActionsFederation, issuerProblem, subjectProblem } from "../components/alternative-credentials";
+import {
+  aksWorkloadIdentityFederation,
+  audiencesProblem,
+  certificatePemProblem,
+  githubActionsFederation,
+  issuerProblem,
+  subjectProblem,
+} from "../components/alternative-credentials";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../components/key-vault-export";
 import { environmentUrlProblem } from "../lib/validators";
 
@@ -39,7 +46,13 @@ export type CredentialConfig =
   /** An uploaded public certificate; the consumer signs client assertions with its private key. */
   | { readonly kind: "certificate"; readonly certificatePem: string; readonly endDate?: string }
   /** A federated identity credential: tokens of another issuer (GitHub Actions, AKS) are trusted. */
-  | { readonly kind: "federated"; readonly issuer: string; readonly subject: string; readonly audiences: string[]; readonly displayName?: string };
+  | {
+      readonly kind: "federated";
+      readonly issuer: string;
+      readonly subject: string;
+      readonly audiences: string[];
+      readonly displayName?: string;
+    };
 
 export interface KeyVaultConfig {
   /** ARM id of the vault the connection values are written to. */
@@ -121,16 +134,21 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
     return { kind: "clone", name: defaults.roleName, cloneFrom: defaults.cloneFrom, followSource: true };
   }
   const known = new Set(["name", "cloneFrom", "existing", "followSource"]);
-  for (const field of Object.keys(raw)) if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (use name, cloneFrom, followSource or existing).`);
+  for (const field of Object.keys(raw))
+    if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (use name, cloneFrom, followSource or existing).`);
   if (raw.existing !== undefined) {
-    if (raw.cloneFrom !== undefined || raw.name !== undefined) problems.push(`${key}: give either existing (use a role as it is) or name/cloneFrom (clone a role), not both.`);
-    if (typeof raw.existing !== "string" || raw.existing.trim() === "") problems.push(`${key}.existing must be the name of a security role in the environment.`);
+    if (raw.cloneFrom !== undefined || raw.name !== undefined)
+      problems.push(`${key}: give either existing (use a role as it is) or name/cloneFrom (clone a role), not both.`);
+    if (typeof raw.existing !== "string" || raw.existing.trim() === "")
+      problems.push(`${key}.existing must be the name of a security role in the environment.`);
     return { kind: "existing", name: String(raw.existing ?? "").trim() };
   }
   const name = raw.name === undefined ? defaults.roleName : raw.name;
   const cloneFrom = raw.cloneFrom === undefined ? defaults.cloneFrom : raw.cloneFrom;
-  if (typeof name !== "string" || name.trim() === "" || name.length > 100) problems.push(`${key}.name must be a role name of 1 to 100 characters.`);
-  if (typeof cloneFrom !== "string" || cloneFrom.trim() === "") problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${defaults.cloneFrom}").`);
+  if (typeof name !== "string" || name.trim() === "" || name.length > 100)
+    problems.push(`${key}.name must be a role name of 1 to 100 characters.`);
+  if (typeof cloneFrom !== "string" || cloneFrom.trim() === "")
+    problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${defaults.cloneFrom}").`);
   return {
     kind: "clone",
     name: String(name).trim(),
@@ -140,7 +158,11 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
 }
 
 function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfig {
-  const fallback = { lifetimeDays: defaults.secretLifetimeDays, rotateBeforeDays: defaults.rotateBeforeDays, overlapDays: defaults.overlapDays };
+  const fallback = {
+    lifetimeDays: defaults.secretLifetimeDays,
+    rotateBeforeDays: defaults.rotateBeforeDays,
+    overlapDays: defaults.overlapDays,
+  };
   if (raw === undefined) return fallback;
   if (!isRecord(raw)) {
     problems.push(`${key} must be an object: { lifetimeDays, rotateBeforeDays, overlapDays }.`);
@@ -152,14 +174,18 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
   if (raw.lifetimeDays !== undefined) {
     const value = wholeDays(raw.lifetimeDays, 1);
     if (value === undefined || value > defaults.maxSecretLifetimeDays) {
-      problems.push(`${key}.lifetimeDays must be a whole number of days from 1 to ${defaults.maxSecretLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`);
+      problems.push(
+        `${key}.lifetimeDays must be a whole number of days from 1 to ${defaults.maxSecretLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`,
+      );
     } else lifetimeDays = value;
   }
   let rotateBeforeDays: number = Math.min(defaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
   if (raw.rotateBeforeDays !== undefined) {
     const value = wholeDays(raw.rotateBeforeDays, 0);
     if (value === undefined || value >= lifetimeDays) {
-      problems.push(`${key}.rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays (${lifetimeDays}), not '${String(raw.rotateBeforeDays)}'.`);
+      problems.push(
+        `${key}.rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays (${lifetimeDays}), not '${String(raw.rotateBeforeDays)}'.`,
+      );
     } else rotateBeforeDays = value;
   }
   // The previous secret expires rotateBeforeDays after a rotation at the latest: the overlap cannot be longer.
@@ -167,11 +193,14 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
   if (raw.overlapDays !== undefined) {
     const value = wholeDays(raw.overlapDays, 0);
     if (value === undefined || value > rotateBeforeDays) {
-      problems.push(`${key}.overlapDays must be a whole number of days from 0 to rotateBeforeDays (${rotateBeforeDays}): the previous secret expires by then anyway; not '${String(raw.overlapDays)}'.`);
+      problems.push(
+        `${key}.overlapDays must be a whole number of days from 0 to rotateBeforeDays (${rotateBeforeDays}): the previous secret expires by then anyway; not '${String(raw.overlapDays)}'.`,
+      );
     } else overlapDays = value;
   }
   for (const field of Object.keys(raw)) {
-    if (!["lifetimeDays", "rotateBeforeDays", "overlapDays"].includes(field)) problems.push(`${key}.${field} is not a known setting (use lifetimeDays, rotateBeforeDays or overlapDays).`);
+    if (!["lifetimeDays", "rotateBeforeDays", "overlapDays"].includes(field))
+      problems.push(`${key}.${field} is not a known setting (use lifetimeDays, rotateBeforeDays or overlapDays).`);
   }
   return { lifetimeDays, rotateBeforeDays, overlapDays };
 }
@@ -182,21 +211,36 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
     problems.push(`${key}.type must be secret, certificate or federated.`);
     return { kind: "secret" };
   }
-  const allowed: Record<string, string[]> = { secret: ["type"], certificate: ["type", "certificatePem", "endDate"], federated: ["type", "federated", "github", "aks"] };
+  const allowed: Record<string, string[]> = {
+    secret: ["type"],
+    certificate: ["type", "certificatePem", "endDate"],
+    federated: ["type", "federated", "github", "aks"],
+  };
   for (const field of Object.keys(raw)) {
-    if (!allowed[String(raw.type)].includes(field)) problems.push(`${key}.${field} does not apply to type ${String(raw.type)} (use ${allowed[String(raw.type)].join(", ")}).`);
+    if (!allowed[String(raw.type)].includes(field))
+      problems.push(`${key}.${field} does not apply to type ${String(raw.type)} (use ${allowed[String(raw.type)].join(", ")}).`);
   }
   if (raw.type === "secret") return { kind: "secret" };
   if (raw.type === "certificate") {
     const problem = certificatePemProblem(raw.certificatePem);
     // The PEM is never repeated in a message.
-    if (problem) problems.push(`${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key.replace(/^dataverse-s2s:/, "dataverse-s2s:")}.certificatePem" < cert.pem'.`);
-    if (raw.endDate !== undefined && (typeof raw.endDate !== "string" || Number.isNaN(Date.parse(raw.endDate)))) problems.push(`${key}.endDate must be an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
-    return { kind: "certificate", certificatePem: String(raw.certificatePem ?? ""), endDate: typeof raw.endDate === "string" ? raw.endDate : undefined };
+    if (problem)
+      problems.push(
+        `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key.replace(/^dataverse-s2s:/, "dataverse-s2s:")}.certificatePem" < cert.pem'.`,
+      );
+    if (raw.endDate !== undefined && (typeof raw.endDate !== "string" || Number.isNaN(Date.parse(raw.endDate))))
+      problems.push(`${key}.endDate must be an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
+    return {
+      kind: "certificate",
+      certificatePem: String(raw.certificatePem ?? ""),
+      endDate: typeof raw.endDate === "string" ? raw.endDate : undefined,
+    };
   }
   const sources = (["federated", "github", "aks"] as const).filter((source) => raw[source] !== undefined);
   if (sources.length !== 1) {
-    problems.push(`${key}: a federated credential needs exactly one of federated { issuer, subject }, github { owner, repo, environment } or aks { oidcIssuerUrl, namespace, serviceAccount }.`);
+    problems.push(
+      `${key}: a federated credential needs exactly one of federated { issuer, subject }, github { owner, repo, environment } or aks { oidcIssuerUrl, namespace, serviceAccount }.`,
+    );
     return { kind: "secret" };
   }
   const source = raw[sources[0]];
@@ -210,7 +254,12 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
         ? githubActionsFederation(source as never)
         : sources[0] === "aks"
           ? aksWorkloadIdentityFederation(source as never)
-          : { issuer: source.issuer, subject: source.subject, audiences: source.audiences ?? ["api://AzureADTokenExchange"], displayName: source.displayName };
+          : {
+              issuer: source.issuer,
+              subject: source.subject,
+              audiences: source.audiences ?? ["api://AzureADTokenExchange"],
+              displayName: source.displayName,
+            };
     for (const problem of [issuerProblem(preset.issuer), subjectProblem(preset.subject), audiencesProblem(preset.audiences)]) {
       if (problem) problems.push(`${key}.${sources[0]}: ${problem}`);
     }
@@ -233,7 +282,8 @@ function parseKeyVault(raw: unknown, key: string, integrationName: string, probl
     problems.push(`${key} must be an object: { id, secretNamePrefix }.`);
     return undefined;
   }
-  for (const field of Object.keys(raw)) if (!["id", "secretNamePrefix"].includes(field)) problems.push(`${key}.${field} is not a known setting (use id or secretNamePrefix).`);
+  for (const field of Object.keys(raw))
+    if (!["id", "secretNamePrefix"].includes(field)) problems.push(`${key}.${field} is not a known setting (use id or secretNamePrefix).`);
   const idProblem = keyVaultIdProblem(raw.id);
   if (idProblem) problems.push(`${key}.id: ${idProblem}`);
   const prefix = raw.secretNamePrefix ?? integrationName;
@@ -272,11 +322,24 @@ export function parseStackConfig(raw: {
         problems.push(`${key} must be an object with at least name and displayName.`);
         return;
       }
-      const known = new Set(["name", "displayName", "role", "secret", "credential", "keyVault", "adminConsent", "removeUnmanagedRoles", "keepUserOnDestroy"]);
-      for (const field of Object.keys(entry)) if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
+      const known = new Set([
+        "name",
+        "displayName",
+        "role",
+        "secret",
+        "credential",
+        "keyVault",
+        "adminConsent",
+        "removeUnmanagedRoles",
+        "keepUserOnDestroy",
+      ]);
+      for (const field of Object.keys(entry))
+        if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
       const name = entry.name;
       if (typeof name !== "string" || !integrationNamePattern.test(name)) {
-        problems.push(`${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`);
+        problems.push(
+          `${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`,
+        );
       } else if (seenNames.has(name)) {
         problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
       } else seenNames.add(name);

@@ -32,7 +32,13 @@ export interface ApplicationUserArgs {
   readonly keepDisabledOnDelete?: pulumi.Input<boolean>;
 }
 
-export const applicationUserProvider = providerShell<ApplicationUserInputs, ApplicationUserOutputs>("application-user", ["check", "diff", "read", "update", "delete"]);
+export const applicationUserProvider = providerShell<ApplicationUserInputs, ApplicationUserOutputs>("application-user", [
+  "check",
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
 
 /** The application user of an app registration in one environment, holding the given roles. */
 export class ApplicationUser extends pulumi.dynamic.Resource {

@@ -32,7 +32,13 @@ export interface ClonedSecurityRoleArgs {
   readonly followSource?: pulumi.Input<boolean>;
 }
 
-export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", ["check", "diff", "read", "update", "delete"]);
+export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", [
+  "check",
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
 
 /** A security role copied from another one, kept equal to it by every `pulumi up`. */
 export class ClonedSecurityRole extends pulumi.dynamic.Resource {

@@ -21,7 +21,10 @@ export interface ExistingSecurityRoleArgs {
   readonly businessUnit?: pulumi.Input<string>;
 }
 
-export const existingSecurityRoleProvider = providerShell<ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs>("existing-security-role", ["check", "diff", "read", "delete"]);
+export const existingSecurityRoleProvider = providerShell<ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs>(
+  "existing-security-role",
+  ["check", "diff", "read", "delete"],
+);
 
 /** Looks up a security role by name; deleting this resource leaves the role alone. */
 export class ExistingSecurityRole extends pulumi.dynamic.Resource {
@@ -29,6 +32,13 @@ export class ExistingSecurityRole extends pulumi.dynamic.Resource {
   declare readonly businessUnitId: pulumi.Output<string>;
 
   constructor(name: string, args: ExistingSecurityRoleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(existingSecurityRoleProvider, name, { ...args, roleId: undefined, businessUnitId: undefined }, opts, "dataverse-s2s", "ExistingSecurityRole");
+    super(
+      existingSecurityRoleProvider,
+      name,
+      { ...args, roleId: undefined, businessUnitId: undefined },
+      opts,
+      "dataverse-s2s",
+      "ExistingSecurityRole",
+    );
   }
 }

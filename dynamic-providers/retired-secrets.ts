@@ -34,7 +34,13 @@ export interface RetiredSecretsArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const retiredSecretsProvider = providerShell<RetiredSecretsInputs, RetiredSecretsOutputs>("retired-secrets", ["check", "diff", "read", "update", "delete"]);
+export const retiredSecretsProvider = providerShell<RetiredSecretsInputs, RetiredSecretsOutputs>("retired-secrets", [
+  "check",
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
 
 /** The rotated-out secrets of an application, kept for an overlap and then removed. */
 export class RetiredSecrets extends pulumi.dynamic.Resource {

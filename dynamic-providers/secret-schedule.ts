@@ -29,7 +29,13 @@ export interface SecretScheduleArgs {
   readonly rotateBeforeDays: pulumi.Input<number>;
 }
 
-export const secretScheduleProvider = providerShell<SecretScheduleInputs, SecretScheduleInputs>("secret-schedule", ["check", "diff", "read", "update", "delete"]);
+export const secretScheduleProvider = providerShell<SecretScheduleInputs, SecretScheduleInputs>("secret-schedule", [
+  "check",
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
 
 /** A secret's validity window, fixed when the secret is made and renewed inside the rotation window. */
 export class SecretSchedule extends pulumi.dynamic.Resource {

@@ -71,18 +71,29 @@ export function dumpState(state: StateData, now: Date): Record<string, unknown> 
     applications: Object.values(state.applications).map((a) => ({ ...a.doc, owners: [...a.owners] })),
     servicePrincipals: Object.values(state.servicePrincipals).map((s) => ({ ...s.doc, owners: [...s.owners] })),
     oauth2PermissionGrants: Object.values(state.oauth2PermissionGrants),
-    deletedItems: Object.entries(state.deletedItems).map(([id, d]) => ({ id, kind: d.kind, deletedDateTime: d.deletedDateTime, displayName: d.record.doc.displayName ?? null })),
+    deletedItems: Object.entries(state.deletedItems).map(([id, d]) => ({
+      id,
+      kind: d.kind,
+      deletedDateTime: d.deletedDateTime,
+      displayName: d.record.doc.displayName ?? null,
+    })),
     environment: {
       organizationId: env.organizationId,
       businessUnits: Object.values(env.businessUnits),
       roles: Object.values(env.roles).map((r) => {
-        const source = r.parentroleid ? env.roles[r.parentrootroleid] ?? r : r;
+        const source = r.parentroleid ? (env.roles[r.parentrootroleid] ?? r) : r;
         const privileges: Record<string, string> = {};
         for (const [pid, depth] of Object.entries(source.privileges)) privileges[privilegeById(pid)?.name ?? pid] = DEPTH_NAMES[depth];
         return {
-          roleid: r.roleid, name: r.name, description: r.description, businessunitid: r.businessunitid,
-          roletemplateid: r.roletemplateid, parentroleid: r.parentroleid, parentrootroleid: r.parentrootroleid,
-          privilegeCount: Object.keys(privileges).length, privileges,
+          roleid: r.roleid,
+          name: r.name,
+          description: r.description,
+          businessunitid: r.businessunitid,
+          roletemplateid: r.roletemplateid,
+          parentroleid: r.parentroleid,
+          parentrootroleid: r.parentrootroleid,
+          privilegeCount: Object.keys(privileges).length,
+          privileges,
           selfPrivileges: r.selfPrivileges.map((p) => privilegeById(p)?.name ?? p),
         };
       }),
@@ -145,7 +156,8 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
       const b = await body();
       if (typeof b.offsetMs === "number" && Number.isFinite(b.offsetMs)) core.store.state.clockOffsetMs = b.offsetMs;
       else if (typeof b.advanceMs === "number" && Number.isFinite(b.advanceMs)) core.store.state.clockOffsetMs += b.advanceMs;
-      else if (typeof b.now === "string" && !Number.isNaN(Date.parse(b.now))) core.store.state.clockOffsetMs = Date.parse(b.now) - Date.now();
+      else if (typeof b.now === "string" && !Number.isNaN(Date.parse(b.now)))
+        core.store.state.clockOffsetMs = Date.parse(b.now) - Date.now();
       else throw adminError(400, 'Send {"offsetMs":n}, {"advanceMs":n} or {"now":"<ISO 8601>"}.');
       ctx.mutated = true;
       ctx.send(200, { now: core.now().toISOString(), offsetMs: core.store.state.clockOffsetMs });

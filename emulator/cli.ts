@@ -40,9 +40,20 @@ async function main(): Promise<void> {
     .option("--quiet", "do not print request log lines", false);
   program.parse(process.argv);
   const o = program.opts<{
-    port: number; json: boolean; stateFile?: string; tlsDir: string; ensureCa: boolean; latencyMs: number;
-    rate429: number; rate503: number; rateDrop: number; faultPathPrefix?: string; serviceProtection: boolean;
-    newRoleSelfPrivileges: boolean; addPrivilegesKeepsDepth: boolean; quiet: boolean;
+    port: number;
+    json: boolean;
+    stateFile?: string;
+    tlsDir: string;
+    ensureCa: boolean;
+    latencyMs: number;
+    rate429: number;
+    rate503: number;
+    rateDrop: number;
+    faultPathPrefix?: string;
+    serviceProtection: boolean;
+    newRoleSelfPrivileges: boolean;
+    addPrivilegesKeepsDepth: boolean;
+    quiet: boolean;
   }>();
 
   if (o.ensureCa) {
@@ -101,10 +112,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`received ${signal}, stopping\n`);
-    emu.stop().then(() => process.exit(0), (err: Error) => {
-      process.stderr.write(`emulator stop failed: ${err.message}\n`);
-      process.exit(1);
-    });
+    emu.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`emulator stop failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

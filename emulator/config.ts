@@ -128,15 +128,23 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   if (f) {
     for (const [k, v] of Object.entries(f)) {
       switch (k) {
-        case "rate429": case "rate503": case "rateDrop":
-          next.faults[k] = num(v, `faults.${k}`, 0, 1); break;
-        case "retryAfterSeconds": next.faults.retryAfterSeconds = num(v, "faults.retryAfterSeconds", 0, 3600); break;
+        case "rate429":
+        case "rate503":
+        case "rateDrop":
+          next.faults[k] = num(v, `faults.${k}`, 0, 1);
+          break;
+        case "retryAfterSeconds":
+          next.faults.retryAfterSeconds = num(v, "faults.retryAfterSeconds", 0, 3600);
+          break;
         case "pathPrefix":
           if (v !== null && typeof v !== "string") throw new Error("config field faults.pathPrefix must be a string or null");
-          next.faults.pathPrefix = v as string | null; break;
+          next.faults.pathPrefix = v as string | null;
+          break;
         case "maxCount":
-          next.faults.maxCount = v === null ? null : num(v, "faults.maxCount", 0); break;
-        default: throw new Error(`unknown config field faults.${k}`);
+          next.faults.maxCount = v === null ? null : num(v, "faults.maxCount", 0);
+          break;
+        default:
+          throw new Error(`unknown config field faults.${k}`);
       }
     }
   }
@@ -144,12 +152,21 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   if (s) {
     for (const [k, v] of Object.entries(s)) {
       switch (k) {
-        case "enabled": next.serviceProtection.enabled = bool(v, "serviceProtection.enabled"); break;
-        case "maxRequestsPerWindow": case "maxConcurrent":
-          next.serviceProtection[k] = num(v, `serviceProtection.${k}`, 1); break;
-        case "windowMs": next.serviceProtection.windowMs = num(v, "serviceProtection.windowMs", 1); break;
-        case "retryAfterSeconds": next.serviceProtection.retryAfterSeconds = num(v, "serviceProtection.retryAfterSeconds", 0, 3600); break;
-        default: throw new Error(`unknown config field serviceProtection.${k}`);
+        case "enabled":
+          next.serviceProtection.enabled = bool(v, "serviceProtection.enabled");
+          break;
+        case "maxRequestsPerWindow":
+        case "maxConcurrent":
+          next.serviceProtection[k] = num(v, `serviceProtection.${k}`, 1);
+          break;
+        case "windowMs":
+          next.serviceProtection.windowMs = num(v, "serviceProtection.windowMs", 1);
+          break;
+        case "retryAfterSeconds":
+          next.serviceProtection.retryAfterSeconds = num(v, "serviceProtection.retryAfterSeconds", 0, 3600);
+          break;
+        default:
+          throw new Error(`unknown config field serviceProtection.${k}`);
       }
     }
   }
@@ -157,9 +174,12 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   if (q) {
     for (const [k, v] of Object.entries(q)) {
       switch (k) {
-        case "newRoleSelfPrivileges": case "addPrivilegesKeepsExistingDepth":
-          next.quirks[k] = bool(v, `quirks.${k}`); break;
-        default: throw new Error(`unknown config field quirks.${k}`);
+        case "newRoleSelfPrivileges":
+        case "addPrivilegesKeepsExistingDepth":
+          next.quirks[k] = bool(v, `quirks.${k}`);
+          break;
+        default:
+          throw new Error(`unknown config field quirks.${k}`);
       }
     }
   }

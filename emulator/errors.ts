@@ -21,36 +21,58 @@ export class ServiceError extends Error {
 }
 
 /** Entra ID (AADSTS) error: {error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri}. */
-export function entraError(status: number, error: string, aadsts: number, description: string, headers: Record<string, string> = {}): ServiceError {
-  return new ServiceError("entra", status, `AADSTS${aadsts}`, `AADSTS${aadsts}: ${description}`, (now) => {
-    const traceId = randomUUID();
-    const correlationId = randomUUID();
-    const timestamp = now.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-    return {
-      error,
-      error_description:
-        `AADSTS${aadsts}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-      error_codes: [aadsts],
-      timestamp,
-      trace_id: traceId,
-      correlation_id: correlationId,
-      error_uri: `https://login.microsoftonline.com/error?code=${aadsts}`,
-    };
-  }, headers);
+export function entraError(
+  status: number,
+  error: string,
+  aadsts: number,
+  description: string,
+  headers: Record<string, string> = {},
+): ServiceError {
+  return new ServiceError(
+    "entra",
+    status,
+    `AADSTS${aadsts}`,
+    `AADSTS${aadsts}: ${description}`,
+    (now) => {
+      const traceId = randomUUID();
+      const correlationId = randomUUID();
+      const timestamp = now
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, "Z");
+      return {
+        error,
+        error_description: `AADSTS${aadsts}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+        error_codes: [aadsts],
+        timestamp,
+        trace_id: traceId,
+        correlation_id: correlationId,
+        error_uri: `https://login.microsoftonline.com/error?code=${aadsts}`,
+      };
+    },
+    headers,
+  );
 }
 
 /** Microsoft Graph error: {error:{code, message, innerError:{date, request-id, client-request-id}}}. */
 export function graphError(status: number, code: string, message: string, headers: Record<string, string> = {}): ServiceError {
-  return new ServiceError("graph", status, code, message, (now) => {
-    const requestId = randomUUID();
-    return {
-      error: {
-        code,
-        message,
-        innerError: { date: now.toISOString().replace(/\.\d+Z$/, ""), "request-id": requestId, "client-request-id": requestId },
-      },
-    };
-  }, headers);
+  return new ServiceError(
+    "graph",
+    status,
+    code,
+    message,
+    (now) => {
+      const requestId = randomUUID();
+      return {
+        error: {
+          code,
+          message,
+          innerError: { date: now.toISOString().replace(/\.\d+Z$/, ""), "request-id": requestId, "client-request-id": requestId },
+        },
+      };
+    },
+    headers,
+  );
 }
 
 /** Dataverse Web API error: {error:{code:"0x8004....", message}}. */

@@ -11,10 +11,22 @@ import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord, StateData } f
 const TWO_YEARS_MS = 2 * 365.25 * 24 * 3600 * 1000;
 
 /** Fields a PATCH may not change (Graph ignores or refuses them; the emulator ignores them). */
-const READ_ONLY = new Set(["id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials", "keyCredentials"]);
+const READ_ONLY = new Set([
+  "id",
+  "appId",
+  "createdDateTime",
+  "deletedDateTime",
+  "publisherDomain",
+  "passwordCredentials",
+  "keyCredentials",
+]);
 
 function notFound(id: string): ServiceError {
-  return graphError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  return graphError(
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
 }
 
 function badRequest(message: string): ServiceError {
@@ -46,13 +58,19 @@ function filterDocs(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
     const sw = /^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
     const m = eq ?? sw;
     if (!m) {
-      throw graphError(400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`);
+      throw graphError(
+        400,
+        "Request_UnsupportedQuery",
+        `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`,
+      );
     }
     const field = m[1];
     const value = m[2].replace(/''/g, "'").toLowerCase();
-    preds.push(eq
-      ? (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase() === value
-      : (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase().startsWith(value));
+    preds.push(
+      eq
+        ? (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase() === value
+        : (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase().startsWith(value),
+    );
   }
   return docs.filter((d) => preds.every((p) => p(d)));
 }
@@ -66,7 +84,10 @@ function topOf(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
 function select(ctx: RequestContext, doc: GraphDoc): Record<string, unknown> {
   const raw = ctx.query.get("$select");
   if (!raw) return doc;
-  const names = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const out: Record<string, unknown> = { id: doc.id };
   for (const n of names) if (n in doc) out[n] = doc[n];
   return out;
@@ -96,11 +117,12 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   const state = core.store.state;
   const base = `${core.urls.graphAudience}/${version}`;
   const m = ctx.method;
-  const list = (entity: string, value: unknown[]) => ctx.send(200, {
-    "@odata.context": `${base}/$metadata#${entity}`,
-    ...(ctx.query.get("$count") === "true" ? { "@odata.count": value.length } : {}),
-    value,
-  });
+  const list = (entity: string, value: unknown[]) =>
+    ctx.send(200, {
+      "@odata.context": `${base}/$metadata#${entity}`,
+      ...(ctx.query.get("$count") === "true" ? { "@odata.count": value.length } : {}),
+      value,
+    });
   const single = (entity: string, doc: Record<string, unknown>, status = 200) =>
     ctx.send(status, { "@odata.context": `${base}/$metadata#${entity}/$entity`, ...doc });
 
@@ -134,8 +156,17 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
 
     if (key === undefined) {
       if (m === "GET") {
-        const docs = topOf(ctx, filterDocs(ctx, Object.values(table).map((r) => r.doc)));
-        list(kind, docs.map((d) => select(ctx, d)));
+        const docs = topOf(
+          ctx,
+          filterDocs(
+            ctx,
+            Object.values(table).map((r) => r.doc),
+          ),
+        );
+        list(
+          kind,
+          docs.map((d) => select(ctx, d)),
+        );
         return true;
       }
       if (m === "POST") {
@@ -150,7 +181,10 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
     const record = table[key.toLowerCase()] ?? table[key];
     if (!record) throw notFound(key);
     if (rest.length === 0) {
-      if (m === "GET") { single(kind, select(ctx, record.doc)); return true; }
+      if (m === "GET") {
+        single(kind, select(ctx, record.doc));
+        return true;
+      }
       if (m === "PATCH") {
         const body = await jsonBody(ctx);
         merge(record.doc, body);
@@ -171,7 +205,10 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
     }
     if (rest[0] === "owners") {
       if (rest.length === 1 && m === "GET") {
-        list("directoryObjects", record.owners.map((o) => directoryObject(state, o)).filter((o) => o !== undefined));
+        list(
+          "directoryObjects",
+          record.owners.map((o) => directoryObject(state, o)).filter((o) => o !== undefined),
+        );
         return true;
       }
       if (rest.length === 2 && rest[1] === "$ref" && m === "POST") {
@@ -210,18 +247,28 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   if (segs[0] === "oauth2PermissionGrants") {
     ctx.op(`${m} /oauth2PermissionGrants${segs.length > 1 ? "/{id}" : ""}`);
     if (segs.length === 1) {
-      if (m === "GET") { list("oauth2PermissionGrants", topOf(ctx, filterDocs(ctx, Object.values(state.oauth2PermissionGrants)))); return true; }
-      if (m === "POST") { single("oauth2PermissionGrants", createGrant(ctx, await jsonBody(ctx)), 201); return true; }
+      if (m === "GET") {
+        list("oauth2PermissionGrants", topOf(ctx, filterDocs(ctx, Object.values(state.oauth2PermissionGrants))));
+        return true;
+      }
+      if (m === "POST") {
+        single("oauth2PermissionGrants", createGrant(ctx, await jsonBody(ctx)), 201);
+        return true;
+      }
       return false;
     }
     if (segs.length !== 2) return false;
     const grant = state.oauth2PermissionGrants[segs[1]];
     if (!grant) throw notFound(segs[1]);
-    if (m === "GET") { single("oauth2PermissionGrants", grant); return true; }
+    if (m === "GET") {
+      single("oauth2PermissionGrants", grant);
+      return true;
+    }
     if (m === "PATCH") {
       const body = await jsonBody(ctx);
       if (body.scope !== undefined) {
-        if (body.scope !== null && typeof body.scope !== "string") throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
+        if (body.scope !== null && typeof body.scope !== "string")
+          throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
         grant.scope = body.scope ?? "";
       }
       for (const k of ["clientId", "resourceId", "consentType", "principalId"]) {
@@ -268,10 +315,21 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
 
   if (segs[0] === "organization" && segs.length === 1 && m === "GET") {
     ctx.op("GET /organization");
-    list("organization", [{
-      id: state.tenant.tenantId, displayName: state.tenant.displayName,
-      verifiedDomains: [{ capabilities: "Email, OfficeCommunicationsOnline", isDefault: true, isInitial: true, name: state.tenant.domain, type: "Managed" }],
-    }]);
+    list("organization", [
+      {
+        id: state.tenant.tenantId,
+        displayName: state.tenant.displayName,
+        verifiedDomains: [
+          {
+            capabilities: "Email, OfficeCommunicationsOnline",
+            isDefault: true,
+            isInitial: true,
+            name: state.tenant.domain,
+            type: "Managed",
+          },
+        ],
+      },
+    ]);
     return true;
   }
   return false;
@@ -279,16 +337,25 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
 
 function authenticate(ctx: RequestContext): TokenClaims {
   const token = bearer(ctx);
-  const unauthorized = (message: string) => graphError(401, "InvalidAuthenticationToken", message, {
-    "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-  });
+  const unauthorized = (message: string) =>
+    graphError(401, "InvalidAuthenticationToken", message, {
+      "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
   if (!token) throw unauthorized("Access token is empty.");
   const result = verifyToken(ctx.core, token);
-  if ("reason" in result) throw unauthorized(result.reason === "the token is expired" ? "Lifetime validation failed, the token is expired." : `Access token validation failure: ${result.reason}.`);
+  if ("reason" in result)
+    throw unauthorized(
+      result.reason === "the token is expired"
+        ? "Lifetime validation failed, the token is expired."
+        : `Access token validation failure: ${result.reason}.`,
+    );
   if (result.claims.aud !== ctx.core.urls.graphAudience) {
-    throw unauthorized(`Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`);
+    throw unauthorized(
+      `Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`,
+    );
   }
-  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId)) throw unauthorized("Access token validation failure. Invalid tenant.");
+  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId))
+    throw unauthorized("Access token validation failure. Invalid tenant.");
   return result.claims;
 }
 
@@ -310,7 +377,8 @@ function addOwners(state: StateData, record: { owners: string[] }, refs: unknown
     if (!id) throw badRequest(`Invalid object identifier '${String(ref)}'.`);
     if (!directoryObject(state, id)) throw notFound(id);
     if (record.owners.includes(id)) {
-      if (failOnDuplicate) throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
+      if (failOnDuplicate)
+        throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
       continue;
     }
     record.owners.push(id);
@@ -339,14 +407,19 @@ function createApplication(ctx: RequestContext, claims: TokenClaims, body: Recor
 function createServicePrincipal(ctx: RequestContext, body: Record<string, unknown>): ServicePrincipalRecord {
   const state = ctx.core.store.state;
   const appId = body.appId;
-  if (typeof appId !== "string" || appId === "") throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
+  if (typeof appId !== "string" || appId === "")
+    throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
   const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId));
   if (!app) {
     // Graph's own text for this case; the azuread provider retries it (eventual consistency).
     throw badRequest(`The appId '${appId}' of the service principal does not reference a valid application object.`);
   }
   if (Object.values(state.servicePrincipals).some((s) => sameId(s.doc.appId, appId))) {
-    throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property servicePrincipalNames already exists.");
+    throw graphError(
+      409,
+      "Request_MultipleObjectsWithSameKeyValue",
+      "Another object with the same value for property servicePrincipalNames already exists.",
+    );
   }
   const id = randomUUID();
   const doc = newServicePrincipalDoc(id, app.doc, state.tenant.tenantId);
@@ -428,7 +501,8 @@ function addPassword(ctx: RequestContext, app: ApplicationRecord, body: Record<s
 
 function removePassword(app: ApplicationRecord, body: Record<string, unknown>): void {
   const keyId = body.keyId;
-  if (typeof keyId !== "string" || !isGuid(keyId)) throw badRequest("Invalid value specified for property 'keyId' of resource 'Application'.");
+  if (typeof keyId !== "string" || !isGuid(keyId))
+    throw badRequest("Invalid value specified for property 'keyId' of resource 'Application'.");
   const creds = app.doc.passwordCredentials as Array<Record<string, unknown>>;
   const i = creds.findIndex((c) => sameId(c.keyId, keyId));
   // G: Graph's answer for an unknown keyId is not documented; 404 lets a client treat it as gone.
@@ -442,10 +516,14 @@ function createGrant(ctx: RequestContext, body: Record<string, unknown>): GraphD
   const { clientId, resourceId, consentType, principalId } = body;
   const scope = body.scope;
   if (typeof clientId !== "string" || !state.servicePrincipals[clientId.toLowerCase()]) {
-    throw badRequest(`Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`);
+    throw badRequest(
+      `Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`,
+    );
   }
   if (typeof resourceId !== "string" || !state.servicePrincipals[resourceId.toLowerCase()]) {
-    throw badRequest(`Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`);
+    throw badRequest(
+      `Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`,
+    );
   }
   if (consentType !== "AllPrincipals" && consentType !== "Principal") {
     throw badRequest("Invalid value specified for property 'consentType' of resource 'OAuth2PermissionGrant'.");
@@ -457,12 +535,19 @@ function createGrant(ctx: RequestContext, body: Record<string, unknown>): GraphD
     throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
   }
   const pid = consentType === "Principal" ? String(principalId).toLowerCase() : null;
-  const duplicate = Object.values(state.oauth2PermissionGrants).some((g) =>
-    sameId(g.clientId, clientId) && sameId(g.resourceId, resourceId) && g.consentType === consentType && (g.principalId ?? null) === pid);
+  const duplicate = Object.values(state.oauth2PermissionGrants).some(
+    (g) =>
+      sameId(g.clientId, clientId) && sameId(g.resourceId, resourceId) && g.consentType === consentType && (g.principalId ?? null) === pid,
+  );
   if (duplicate) throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.");
   const id = randomUUID();
   const grant: GraphDoc = {
-    id, clientId: clientId.toLowerCase(), consentType, principalId: pid, resourceId: resourceId.toLowerCase(), scope: (scope as string | undefined) ?? "",
+    id,
+    clientId: clientId.toLowerCase(),
+    consentType,
+    principalId: pid,
+    resourceId: resourceId.toLowerCase(),
+    scope: (scope as string | undefined) ?? "",
   };
   state.oauth2PermissionGrants[id] = grant;
   ctx.mutated = true;

@@ -127,5 +127,9 @@ export function sameId(a: unknown, b: unknown): boolean {
 
 /** Path segments after a prefix, URL-decoded. */
 export function segments(path: string, prefix: string): string[] {
-  return path.slice(prefix.length).split("/").filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  return path
+    .slice(prefix.length)
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map((s) => decodeURIComponent(s));
 }

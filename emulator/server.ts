@@ -85,7 +85,12 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
   if (service === "dataverse") {
     return status === 429
       ? dataverseError(429, DV.tooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", h)
-      : dataverseError(503, DV.serviceUnavailable, "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.", h);
+      : dataverseError(
+          503,
+          DV.serviceUnavailable,
+          "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.",
+          h,
+        );
   }
   if (service === "graph") {
     return status === 429
@@ -93,26 +98,40 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
       : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", h);
   }
   return status === 429
-    ? entraError(429, "temporarily_unavailable", 90055, "The request was throttled (emulated fault). Retry after the Retry-After interval.", h)
+    ? entraError(
+        429,
+        "temporarily_unavailable",
+        90055,
+        "The request was throttled (emulated fault). Retry after the Retry-After interval.",
+        h,
+      )
     : entraError(503, "temporarily_unavailable", 90033, "A transient error has occurred (emulated fault). Please try again.", h);
 }
 
 function unsupportedError(service: Service | "unknown", method: string, path: string): ServiceError {
   const msg = `The emulator does not support ${method} ${path}. It was logged as UNSUPPORTED; see emulator/README.md.`;
   switch (service) {
-    case "dataverse": return dataverseError(501, DV.notImplemented, msg);
-    case "graph": return graphError(501, "NotImplemented", msg);
-    case "admin": return adminError(404, msg);
-    default: return entraError(501, "invalid_request", 900561, msg);
+    case "dataverse":
+      return dataverseError(501, DV.notImplemented, msg);
+    case "graph":
+      return graphError(501, "NotImplemented", msg);
+    case "admin":
+      return adminError(404, msg);
+    default:
+      return entraError(501, "invalid_request", 900561, msg);
   }
 }
 
 function internalError(service: Service | "unknown", message: string): ServiceError {
   switch (service) {
-    case "dataverse": return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
-    case "graph": return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
-    case "admin": return adminError(500, message);
-    default: return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
+    case "dataverse":
+      return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
+    case "graph":
+      return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
+    case "admin":
+      return adminError(500, message);
+    default:
+      return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
   }
 }
 
@@ -162,9 +181,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   const info = () => ({
-    port: urls.port, url: urls.url, environmentUrl: urls.environmentUrl, authorityHost: urls.authorityHost,
-    metadataHost: urls.metadataHost, graphUrl: urls.graphUrl, tenantId: store.state.tenant.tenantId,
-    deployerClientId: SEED.deployer.clientId, caFile: tls.caFile,
+    port: urls.port,
+    url: urls.url,
+    environmentUrl: urls.environmentUrl,
+    authorityHost: urls.authorityHost,
+    metadataHost: urls.metadataHost,
+    graphUrl: urls.graphUrl,
+    tenantId: store.state.tenant.tenantId,
+    deployerClientId: SEED.deployer.clientId,
+    caFile: tls.caFile,
   });
   const resetAll = () => {
     store.reset();
@@ -197,7 +222,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const eligible = (f.pathPrefix === null || path.startsWith(f.pathPrefix)) && (f.maxCount === null || f.maxCount > 0);
         if (eligible && f.rateDrop + f.rate429 + f.rate503 > 0) {
           const r = Math.random();
-          const kind = r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
+          const kind =
+            r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
           if (kind) {
             if (f.maxCount !== null) f.maxCount--;
             requests.fault(kind);
@@ -213,11 +239,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       let handled: boolean;
       switch (service) {
-        case "admin": handled = await handleAdmin(ctx, { requests, reset: resetAll, info }); break;
-        case "dataverse": handled = await handleDataverse(ctx); break;
-        case "graph": await delay(); handled = await handleGraph(ctx); break;
-        case "entra": await delay(); handled = await handleEntra(ctx); break;
-        default: handled = false;
+        case "admin":
+          handled = await handleAdmin(ctx, { requests, reset: resetAll, info });
+          break;
+        case "dataverse":
+          handled = await handleDataverse(ctx);
+          break;
+        case "graph":
+          await delay();
+          handled = await handleGraph(ctx);
+          break;
+        case "entra":
+          await delay();
+          handled = await handleEntra(ctx);
+          break;
+        default:
+          handled = false;
       }
       if (!handled) {
         requests.unsupported(service, ctx.method, path);
@@ -247,7 +284,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       sockets.add(sock);
       sock.on("close", () => sockets.delete(sock));
     });
-    s.on("tlsClientError", () => { /* a client that refuses the certificate: nothing to answer */ });
+    s.on("tlsClientError", () => {
+      /* a client that refuses the certificate: nothing to answer */
+    });
     return s;
   };
   const primary = makeServer();
@@ -294,10 +333,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       for (const sock of sockets) sock.destroy();
       store.save();
     },

@@ -113,7 +113,10 @@ export interface EmulatorStore {
 export class JsonFileStore implements EmulatorStore {
   private current: StateData;
 
-  constructor(private readonly seed: () => StateData, private readonly file?: string) {
+  constructor(
+    private readonly seed: () => StateData,
+    private readonly file?: string,
+  ) {
     this.current = this.load();
   }
 

@@ -31,7 +31,14 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
   const tokens = new Map<string, string>();
   const request = async <T>(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> => {
     const r: AxiosResponse<T> = await axios.request<T>({
-      method, url, data: body, headers, httpsAgent: agent, validateStatus: () => true, maxRedirects: 0, proxy: false,
+      method,
+      url,
+      data: body,
+      headers,
+      httpsAgent: agent,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
     });
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && v !== null) h[k.toLowerCase()] = String(v);
@@ -45,7 +52,9 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
     dataverseScope,
     token(scope, clientId = emu.deployer.clientId, clientSecret = emu.deployer.clientSecret, tenant = emu.tenantId) {
       const form = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret, scope });
-      return request("POST", `${emu.authorityHost}/${tenant}/oauth2/v2.0/token`, form.toString(), { "Content-Type": "application/x-www-form-urlencoded" });
+      return request("POST", `${emu.authorityHost}/${tenant}/oauth2/v2.0/token`, form.toString(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+      });
     },
     async accessToken(scope, clientId = emu.deployer.clientId, clientSecret = emu.deployer.clientSecret) {
       const key = `${scope}|${clientId}|${clientSecret}`;
@@ -64,7 +73,11 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
     async dataverse(method, path, body, token, headers = {}) {
       const t = token ?? (await client.accessToken(dataverseScope));
       return request(method, `${emu.environmentUrl}/api/data/v9.2/${path.replace(/^\//, "")}`, body, {
-        Authorization: `Bearer ${t}`, Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...headers,
+        Authorization: `Bearer ${t}`,
+        Accept: "application/json",
+        "OData-MaxVersion": "4.0",
+        "OData-Version": "4.0",
+        ...headers,
       });
     },
     admin(method, path, body) {
@@ -75,12 +88,18 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
 }
 
 /** Creates an app registration, its service principal and a secret through Graph; returns what a client needs. */
-export async function createAppWithSecret(c: EmulatorClient, displayName: string, endDateTime?: string): Promise<{ id: string; appId: string; spId: string; secret: string; keyId: string }> {
+export async function createAppWithSecret(
+  c: EmulatorClient,
+  displayName: string,
+  endDateTime?: string,
+): Promise<{ id: string; appId: string; spId: string; secret: string; keyId: string }> {
   const app = await c.graph("POST", "/applications", { displayName });
   if (app.status !== 201) throw new Error(`create application: ${app.status} ${JSON.stringify(app.data)}`);
   const sp = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
   if (sp.status !== 201) throw new Error(`create service principal: ${sp.status} ${JSON.stringify(sp.data)}`);
-  const pw = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "test", ...(endDateTime ? { endDateTime } : {}) } });
+  const pw = await c.graph("POST", `/applications/${app.data.id}/addPassword`, {
+    passwordCredential: { displayName: "test", ...(endDateTime ? { endDateTime } : {}) },
+  });
   if (pw.status !== 200) throw new Error(`addPassword: ${pw.status} ${JSON.stringify(pw.data)}`);
   return { id: app.data.id, appId: app.data.appId, spId: sp.data.id, secret: pw.data.secretText, keyId: pw.data.keyId };
 }

@@ -26,7 +26,8 @@ const LOCK_STALE_MS = 120_000;
 
 /** `${XDG_CACHE_HOME:-~/.cache}/dataverse-s2s/emulator-tls` */
 export function defaultTlsDir(): string {
-  const cache = process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.length > 0 ? process.env.XDG_CACHE_HOME : join(homedir(), ".cache");
+  const cache =
+    process.env.XDG_CACHE_HOME && process.env.XDG_CACHE_HOME.length > 0 ? process.env.XDG_CACHE_HOME : join(homedir(), ".cache");
   return join(cache, "dataverse-s2s", "emulator-tls");
 }
 
@@ -65,17 +66,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function generateInto(files: TlsFiles & { caKeyFile: string }): Promise<void> {
   const now = new Date(Date.now() - 60_000);
   const day = 24 * 3600 * 1000;
-  const ca = await generate([{ name: "commonName", value: "dataverse-s2s emulator local CA" }, { name: "organizationName", value: "dataverse-s2s emulator" }], {
-    keyType: "rsa",
-    keySize: 2048,
-    algorithm: "sha256",
-    notBeforeDate: now,
-    notAfterDate: new Date(now.getTime() + CA_DAYS * day),
-    extensions: [
-      { name: "basicConstraints", cA: true, critical: true },
-      { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+  const ca = await generate(
+    [
+      { name: "commonName", value: "dataverse-s2s emulator local CA" },
+      { name: "organizationName", value: "dataverse-s2s emulator" },
     ],
-  });
+    {
+      keyType: "rsa",
+      keySize: 2048,
+      algorithm: "sha256",
+      notBeforeDate: now,
+      notAfterDate: new Date(now.getTime() + CA_DAYS * day),
+      extensions: [
+        { name: "basicConstraints", cA: true, critical: true },
+        { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
   const server = await generate([{ name: "commonName", value: "localhost" }], {
     keyType: "rsa",
     keySize: 2048,
@@ -87,7 +94,14 @@ async function generateInto(files: TlsFiles & { caKeyFile: string }): Promise<vo
       { name: "basicConstraints", cA: false },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
       { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }, { type: 7, ip: "::1" }] },
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 2, value: "localhost" },
+          { type: 7, ip: "127.0.0.1" },
+          { type: 7, ip: "::1" },
+        ],
+      },
     ],
   });
   // Keys first, the CA last: a reader that sees a complete set sees a matching set.
@@ -120,7 +134,11 @@ export async function ensureCertificates(dir: string = defaultTlsDir()): Promise
         if (!usable(files)) await generateInto(files);
       } finally {
         closeSync(fd);
-        try { unlinkSync(lock); } catch { /* already gone */ }
+        try {
+          unlinkSync(lock);
+        } catch {
+          /* already gone */
+        }
       }
       if (!usable(files)) throw new Error(`emulator TLS: generated certificates in ${dir} are not usable`);
       return result();
@@ -130,7 +148,9 @@ export async function ensureCertificates(dir: string = defaultTlsDir()): Promise
     if (usable(files)) return result();
     try {
       if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
-    } catch { /* the lock vanished: retry */ }
+    } catch {
+      /* the lock vanished: retry */
+    }
     if (Date.now() > deadline + LOCK_STALE_MS) throw new Error(`emulator TLS: timed out waiting for ${lock}`);
   }
 }

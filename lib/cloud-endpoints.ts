@@ -33,7 +33,9 @@ export async function discoverEndpoints(config: CloudSelection, log?: (message: 
     const environment = (config.environment ?? "global").toLowerCase();
     const known = wellKnownEnvironments[environment];
     if (!known) {
-      throw new Error(`azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`);
+      throw new Error(
+        `azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`,
+      );
     }
     return known;
   }

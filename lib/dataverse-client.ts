@@ -41,7 +41,6 @@ export function depthName(depth: unknown): string {
   return String(depth);
 }
 
-
 /** Quotes a string literal for $filter. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
@@ -78,7 +77,13 @@ export class DataverseClient {
   }
 
   async whoAmI(): Promise<{ UserId: string; BusinessUnitId: string; OrganizationId: string }> {
-    return (await this.rest.request<{ UserId: string; BusinessUnitId: string; OrganizationId: string }>({ operation: "check the connection (WhoAmI)", method: "GET", path: "WhoAmI" })).data;
+    return (
+      await this.rest.request<{ UserId: string; BusinessUnitId: string; OrganizationId: string }>({
+        operation: "check the connection (WhoAmI)",
+        method: "GET",
+        path: "WhoAmI",
+      })
+    ).data;
   }
 
   /** The root business unit, or the one named. */
@@ -138,7 +143,9 @@ export class DataverseClient {
       body: { name, description, "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
       reconcile: async () => {
         const [existing] = (await this.findRoleByName(name, businessUnitId)).filter((role) => role.description === description);
-        return existing ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}roles(${existing.roleid})` } } : undefined;
+        return existing
+          ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}roles(${existing.roleid})` } }
+          : undefined;
       },
     });
     return idFromEntityHeader(response, operation);
@@ -168,7 +175,11 @@ export class DataverseClient {
   /** Makes the role hold exactly `privileges` (as far as Dataverse allows), in batches. */
   async replacePrivileges(roleId: string, businessUnitId: string, privileges: readonly RolePrivilege[]): Promise<void> {
     const body = (batch: readonly RolePrivilege[]) => ({
-      Privileges: batch.map((privilege) => ({ PrivilegeId: privilege.privilegeId, Depth: privilege.depth, BusinessUnitId: businessUnitId })),
+      Privileges: batch.map((privilege) => ({
+        PrivilegeId: privilege.privilegeId,
+        Depth: privilege.depth,
+        BusinessUnitId: businessUnitId,
+      })),
     });
     const [first, ...rest] = chunks(privileges, privilegeBatchSize);
     await this.rest.request({
@@ -216,10 +227,17 @@ export class DataverseClient {
       operation,
       method: "POST",
       path: "systemusers",
-      body: { applicationid: applicationId, accessmode: 4, isdisabled: false, "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+      body: {
+        applicationid: applicationId,
+        accessmode: 4,
+        isdisabled: false,
+        "businessunitid@odata.bind": `/businessunits(${businessUnitId})`,
+      },
       reconcile: async () => {
         const live = (await this.findApplicationUsers(applicationId)).find((user) => !user.deletedstate);
-        return live ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}systemusers(${live.systemuserid})` } } : undefined;
+        return live
+          ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}systemusers(${live.systemuserid})` } }
+          : undefined;
       },
     });
     return idFromEntityHeader(response, operation);

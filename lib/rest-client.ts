@@ -73,7 +73,10 @@ export class RestApiError extends Error implements RestFailure {
   readonly attempts: number;
 
   constructor(failure: RestFailure) {
-    const outcome = failure.status !== undefined ? `HTTP ${failure.status}${failure.code ? ` ${failure.code}` : ""}` : `no response (${failure.code ?? "network error"})`;
+    const outcome =
+      failure.status !== undefined
+        ? `HTTP ${failure.status}${failure.code ? ` ${failure.code}` : ""}`
+        : `no response (${failure.code ?? "network error"})`;
     super(
       `${failure.service} at ${failure.host}: ${failure.operation} failed after ${failure.attempts} attempt${failure.attempts === 1 ? "" : "s"}: ` +
         `${failure.method} ${failure.path} -> ${outcome}: ${failure.serviceMessage}`,
@@ -145,23 +148,23 @@ export class RestClient {
     let attempts = 0;
     try {
       return await withRetries<RestResponse<T>>(
-      this.retryPolicy,
-      {
-        idempotent,
-        classify: classifyFailure,
-        reconcile: request.reconcile,
-        sleep: this.options.sleep,
-        onRetry: (attempt, delayMs, error) =>
-          this.options.log?.(
-            `${this.options.service}: ${request.operation}: attempt ${attempt} failed ` +
-              `(${error instanceof RestApiError ? (error.status ?? error.code) : "error"}), retrying in ${Math.round(delayMs)} ms`,
-          ),
-      },
-      () => {
-        attempts++;
-        return this.attempt<T>(request);
-      },
-    );
+        this.retryPolicy,
+        {
+          idempotent,
+          classify: classifyFailure,
+          reconcile: request.reconcile,
+          sleep: this.options.sleep,
+          onRetry: (attempt, delayMs, error) =>
+            this.options.log?.(
+              `${this.options.service}: ${request.operation}: attempt ${attempt} failed ` +
+                `(${error instanceof RestApiError ? (error.status ?? error.code) : "error"}), retrying in ${Math.round(delayMs)} ms`,
+            ),
+        },
+        () => {
+          attempts++;
+          return this.attempt<T>(request);
+        },
+      );
     } catch (error) {
       // The last failure, with the number of attempts; anything else (a bug, a failed reconcile
       // that is not an HTTP error) is described the same way instead of leaking a JavaScript internal.
@@ -170,14 +173,25 @@ export class RestClient {
       throw this.failure(request, {
         status: undefined,
         code: "CLIENT_ERROR",
-        serviceMessage: "the request could not be completed because of a defect in dataverse-s2s, not in the service; run again, and report it if it persists",
+        serviceMessage:
+          "the request could not be completed because of a defect in dataverse-s2s, not in the service; run again, and report it if it persists",
         attempts,
       });
     }
   }
 
-  private failure(request: RestRequest<unknown>, outcome: Pick<RestFailure, "status" | "code" | "serviceMessage" | "attempts" | "retryAfterSeconds">): RestApiError {
-    return new RestApiError({ service: this.options.service, host: this.host, operation: request.operation, method: request.method, path: pathOnly(this.options.baseUrl, request.path), ...outcome });
+  private failure(
+    request: RestRequest<unknown>,
+    outcome: Pick<RestFailure, "status" | "code" | "serviceMessage" | "attempts" | "retryAfterSeconds">,
+  ): RestApiError {
+    return new RestApiError({
+      service: this.options.service,
+      host: this.host,
+      operation: request.operation,
+      method: request.method,
+      path: pathOnly(this.options.baseUrl, request.path),
+      ...outcome,
+    });
   }
 
   private async attempt<T>(request: RestRequest<T>): Promise<RestResponse<T>> {
@@ -201,7 +215,8 @@ export class RestClient {
       throw this.failure(request, {
         status: undefined,
         code: typeof code === "string" ? code : "NETWORK_ERROR",
-        serviceMessage: code === "ECONNABORTED" || code === "ETIMEDOUT" ? "no answer within the timeout" : "the connection failed or was dropped",
+        serviceMessage:
+          code === "ECONNABORTED" || code === "ETIMEDOUT" ? "no answer within the timeout" : "the connection failed or was dropped",
         attempts: 1,
       });
     }
@@ -242,7 +257,8 @@ export class RestClient {
 function classifyFailure(error: unknown): AttemptFailure {
   if (!(error instanceof RestApiError)) return { kind: "final" };
   if (error.status === 429 || error.status === 503) return { kind: "refused", retryAfterSeconds: error.retryAfterSeconds };
-  if (error.status === 408 || error.status === 502 || error.status === 504) return { kind: "ambiguous", retryAfterSeconds: error.retryAfterSeconds };
+  if (error.status === 408 || error.status === 502 || error.status === 504)
+    return { kind: "ambiguous", retryAfterSeconds: error.retryAfterSeconds };
   if (error.status === undefined && error.code && networkErrorCodes.has(error.code)) return { kind: "ambiguous" };
   if (error.status === undefined && error.code === "ERR_BAD_RESPONSE") return { kind: "ambiguous" };
   return { kind: "final" };

@@ -33,7 +33,10 @@ export function environmentUrlProblem(value: unknown): string | undefined {
     return `${key} must not carry credentials; give them through the environment (AZURE_CLIENT_ID, ...).`;
   }
   const host = url.hostname.toLowerCase();
-  if (/(^|\.)(powerapps\.com|powerplatform\.microsoft\.com|portal\.azure\.com|office\.com)$/.test(host) || host === "admin.powerplatform.com") {
+  if (
+    /(^|\.)(powerapps\.com|powerplatform\.microsoft\.com|portal\.azure\.com|office\.com)$/.test(host) ||
+    host === "admin.powerplatform.com"
+  ) {
     return `${key} '${value}' is a portal address, not an environment; use the environment URL, e.g. https://contoso.crm.dynamics.com.`;
   }
   if (host.endsWith(".dynamics.com") && !/^[a-z0-9-]+\.(api\.)?crm\d*\.dynamics\.com$/.test(host)) {

@@ -79,14 +79,27 @@ async function main() {
 
     const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--show-secrets"], env, true)) as Record<string, string>;
     step("connection values for the integration (what a connection dialog asks for)");
-    for (const key of ["environmentUrl", "tenantId", "clientId", "clientSecret", "secretExpiresAt", "applicationUserId", "securityRoleId"]) {
+    for (const key of [
+      "environmentUrl",
+      "tenantId",
+      "clientId",
+      "clientSecret",
+      "secretExpiresAt",
+      "applicationUserId",
+      "securityRoleId",
+    ]) {
       const value = key === "clientSecret" && !options.showSecret ? `${mask(outputs[key])}  (--show-secret to print it)` : outputs[key];
       console.log(`  ${key.padEnd(18)} ${value}`);
     }
 
     step("proving the credential: token as the new app, then WhoAmI");
     const whoAmI = await whoAmIAs(
-      { environmentUrl: outputs.environmentUrl, tenantId: outputs.tenantId, clientId: outputs.clientId, clientSecret: outputs.clientSecret },
+      {
+        environmentUrl: outputs.environmentUrl,
+        tenantId: outputs.tenantId,
+        clientId: outputs.clientId,
+        clientSecret: outputs.clientSecret,
+      },
       emulator.authorityHost,
     );
     if (whoAmI.UserId.toLowerCase() !== outputs.applicationUserId.toLowerCase()) {

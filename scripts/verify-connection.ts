@@ -13,7 +13,10 @@ export interface ConnectionValues {
   readonly clientSecret: string;
 }
 
-export async function whoAmIAs(values: ConnectionValues, authorityHost = process.env.AZURE_AUTHORITY_HOST ?? "https://login.microsoftonline.com") {
+export async function whoAmIAs(
+  values: ConnectionValues,
+  authorityHost = process.env.AZURE_AUTHORITY_HOST ?? "https://login.microsoftonline.com",
+) {
   const credential = new ClientSecretCredential(values.tenantId, values.clientId, values.clientSecret, {
     authorityHost,
     disableInstanceDiscovery: !isMicrosoftAuthorityHost(authorityHost),

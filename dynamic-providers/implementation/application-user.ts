@@ -43,7 +43,12 @@ function isLive(user: SystemUserRecord): boolean {
 }
 
 /** Gives the user exactly the wanted roles (plus, if allowed to stay, the ones given outside the stack). */
-async function reconcileRoles(client: DataverseClient, userId: string, inputs: ApplicationUserInputs, current: readonly string[]): Promise<void> {
+async function reconcileRoles(
+  client: DataverseClient,
+  userId: string,
+  inputs: ApplicationUserInputs,
+  current: readonly string[],
+): Promise<void> {
   const wanted = normalizeIds(inputs.roleIds);
   for (const roleId of wanted) if (!current.includes(roleId)) await client.assignRole(userId, roleId);
   if (inputs.removeUnmanagedRoles) {
@@ -51,7 +56,11 @@ async function reconcileRoles(client: DataverseClient, userId: string, inputs: A
   }
 }
 
-async function readOutputs(client: DataverseClient, userId: string, inputs: ApplicationUserInputs): Promise<ApplicationUserOutputs | undefined> {
+async function readOutputs(
+  client: DataverseClient,
+  userId: string,
+  inputs: ApplicationUserInputs,
+): Promise<ApplicationUserOutputs | undefined> {
   const user = await client.getUser(userId);
   if (!user || !isLive(user)) return undefined;
   return {
@@ -75,7 +84,11 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       keepDisabledOnDelete: news.keepDisabledOnDelete ?? false,
     };
     const failures = inputProblems(inputs.environmentUrl, [
-      [!isUnknown(inputs.applicationId) && !isGuid(inputs.applicationId), "applicationId", "give the app registration's application (client) id, a GUID"],
+      [
+        !isUnknown(inputs.applicationId) && !isGuid(inputs.applicationId),
+        "applicationId",
+        "give the app registration's application (client) id, a GUID",
+      ],
       [inputs.roleIds.some((id) => !isUnknown(id) && !isGuid(id)), "roleIds", "give security role ids (GUIDs)"],
     ]);
     return { inputs, failures };
@@ -112,7 +125,11 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       if (user) {
         // Adopt: a user made by hand, by an earlier run that crashed, or left disabled by a destroy.
         if (user._businessunitid_value.toLowerCase() !== businessUnitId) {
-          await client.updateUser(user.systemuserid, { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` }, "move application user to its business unit");
+          await client.updateUser(
+            user.systemuserid,
+            { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+            "move application user to its business unit",
+          );
         }
         if (user.isdisabled) await client.updateUser(user.systemuserid, { isdisabled: false }, "re-enable application user");
       } else {

@@ -54,7 +54,8 @@ async function resolveBusinessUnit(client: DataverseClient, businessUnit: string
 }
 
 async function findSource(client: DataverseClient, sourceRole: string, businessUnitId: string): Promise<RoleRecord> {
-  const found = (await client.findSourceRole(sourceRole, businessUnitId)) ?? (await client.findSourceRole(sourceRole, await client.businessUnitId()));
+  const found =
+    (await client.findSourceRole(sourceRole, businessUnitId)) ?? (await client.findSourceRole(sourceRole, await client.businessUnitId()));
   if (!found) {
     throw new Error(
       `Dataverse: there is no security role '${sourceRole}' to copy in ${client.environmentUrl}. Set the integration's role.cloneFrom ` +
@@ -102,8 +103,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       followSource: news.followSource ?? true,
     };
     const failures = inputProblems(inputs.environmentUrl, [
-      [inputs.name === "" || inputs.name.length > 100, "name", "give the role a name of 1 to 100 characters, e.g. \"API User\""],
-      [inputs.sourceRole === "", "sourceRole", "give the role to copy: a name such as \"System Administrator\" or a role template id"],
+      [inputs.name === "" || inputs.name.length > 100, "name", 'give the role a name of 1 to 100 characters, e.g. "API User"'],
+      [inputs.sourceRole === "", "sourceRole", 'give the role to copy: a name such as "System Administrator" or a role template id'],
     ]);
     return { inputs, failures };
   },
@@ -182,13 +183,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       if (olds.name !== news.name || olds.sourceRole !== news.sourceRole) {
         await client.updateRole(id, { name: news.name, description: roleDescription(news.sourceRole) });
       }
-      const source = news.sourceRole.toLowerCase() === olds.sourceRole.toLowerCase() && !news.followSource
-        ? { roleid: olds.sourceRoleId }
-        : await findSource(client, news.sourceRole, olds.businessUnitId);
+      const source =
+        news.sourceRole.toLowerCase() === olds.sourceRole.toLowerCase() && !news.followSource
+          ? { roleid: olds.sourceRoleId }
+          : await findSource(client, news.sourceRole, olds.businessUnitId);
       // Without followSource the privileges copied last time are put back, not the source's new ones.
-      const copy = news.followSource || source.roleid !== olds.sourceRoleId
-        ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid)
-        : await restorePrivileges(client, id, olds);
+      const copy =
+        news.followSource || source.roleid !== olds.sourceRoleId
+          ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid)
+          : await restorePrivileges(client, id, olds);
       return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
       throw describeFailure(error, `update security role '${news.name}'`);
@@ -209,7 +212,9 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
 async function restorePrivileges(client: DataverseClient, roleId: string, olds: ClonedSecurityRoleOutputs) {
   const sourcePrivileges = await client.rolePrivileges(olds.sourceRoleId);
   const wanted = new Set(olds.appliedPrivileges);
-  const catalogue = new Map([...(await client.rolePrivileges(roleId)), ...sourcePrivileges].map((privilege) => [privilege.name, privilege.privilegeId]));
+  const catalogue = new Map(
+    [...(await client.rolePrivileges(roleId)), ...sourcePrivileges].map((privilege) => [privilege.name, privilege.privilegeId]),
+  );
   const privileges = olds.appliedPrivileges
     .map((entry) => {
       const separator = entry.lastIndexOf(":");
@@ -217,7 +222,10 @@ async function restorePrivileges(client: DataverseClient, roleId: string, olds: 
       const privilegeId = catalogue.get(name);
       return privilegeId ? { privilegeId, name, depth: entry.slice(separator + 1) } : undefined;
     })
-    .filter((privilege): privilege is { privilegeId: string; name: string; depth: string } => privilege !== undefined && wanted.has(`${privilege.name}:${privilege.depth}`));
+    .filter(
+      (privilege): privilege is { privilegeId: string; name: string; depth: string } =>
+        privilege !== undefined && wanted.has(`${privilege.name}:${privilege.depth}`),
+    );
   await client.replacePrivileges(roleId, olds.businessUnitId, privileges);
   return { applied: privilegeEntries(await client.rolePrivileges(roleId)), sourceDigest: olds.copiedSourceDigest };
 }

@@ -41,7 +41,10 @@ export const provider: pulumi.dynamic.ResourceProvider<ExistingSecurityRoleInput
       name: String(news.name ?? "").trim(),
       businessUnit: String(news.businessUnit ?? "").trim(),
     };
-    return { inputs, failures: inputProblems(inputs.environmentUrl, [[inputs.name === "", "name", "give the name of an existing security role"]]) };
+    return {
+      inputs,
+      failures: inputProblems(inputs.environmentUrl, [[inputs.name === "", "name", "give the name of an existing security role"]]),
+    };
   },
 
   async diff(_id: string, olds: ExistingSecurityRoleOutputs, news: ExistingSecurityRoleInputs) {

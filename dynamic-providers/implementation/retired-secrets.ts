@@ -40,7 +40,10 @@ export interface RetiredSecretsOutputs extends RetiredSecretsInputs {
 }
 
 async function graphClient(inputs: RetiredSecretsInputs): Promise<RestClient> {
-  const endpoints = await discoverEndpoints({ metadataHost: inputs.metadataHost || undefined, environment: inputs.cloudEnvironment || undefined });
+  const endpoints = await discoverEndpoints({
+    metadataHost: inputs.metadataHost || undefined,
+    environment: inputs.cloudEnvironment || undefined,
+  });
   return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
 }
 
@@ -72,12 +75,14 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
     };
     const failures = [];
-    if (!Number.isInteger(inputs.overlapDays) || inputs.overlapDays < 0) failures.push({ property: "overlapDays", reason: "give the overlap in whole days, 0 or more" });
+    if (!Number.isInteger(inputs.overlapDays) || inputs.overlapDays < 0)
+      failures.push({ property: "overlapDays", reason: "give the overlap in whole days, 0 or more" });
     return { inputs, failures };
   },
 
   async diff(_id: string, olds: RetiredSecretsOutputs, news: RetiredSecretsInputs) {
-    const replaces = isUnknown(news.applicationObjectId) || olds.applicationObjectId !== news.applicationObjectId ? ["applicationObjectId"] : [];
+    const replaces =
+      isUnknown(news.applicationObjectId) || olds.applicationObjectId !== news.applicationObjectId ? ["applicationObjectId"] : [];
     const changes =
       replaces.length > 0 ||
       isUnknown(news.currentKeyId) ||
@@ -114,7 +119,11 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
     const now = currentTime();
     let retired = [...(olds.retired ?? [])];
     if (olds.currentKeyId && olds.currentKeyId !== news.currentKeyId && !retired.some((key) => key.keyId === olds.currentKeyId)) {
-      retired.push({ keyId: olds.currentKeyId, retiredAt: now.toISOString(), removeAfter: new Date(now.getTime() + news.overlapDays * dayMs).toISOString() });
+      retired.push({
+        keyId: olds.currentKeyId,
+        retiredAt: now.toISOString(),
+        removeAfter: new Date(now.getTime() + news.overlapDays * dayMs).toISOString(),
+      });
     }
     const due = overdue(retired, now);
     try {

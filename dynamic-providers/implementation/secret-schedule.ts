@@ -49,23 +49,40 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
     if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > 730) {
       failures.push({ property: "lifetimeDays", reason: "a secret lives from 1 to 730 days (Entra's limit is 24 months)" });
     }
-    if (!Number.isInteger(settings.rotateBeforeDays) || settings.rotateBeforeDays < 0 || settings.rotateBeforeDays >= settings.lifetimeDays) {
+    if (
+      !Number.isInteger(settings.rotateBeforeDays) ||
+      settings.rotateBeforeDays < 0 ||
+      settings.rotateBeforeDays >= settings.lifetimeDays
+    ) {
       failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
     }
     const now = currentTime();
     const keep =
-      olds.startDate && olds.endDate && olds.rotateAfter &&
+      olds.startDate &&
+      olds.endDate &&
+      olds.rotateAfter &&
       olds.lifetimeDays === settings.lifetimeDays &&
       olds.rotateBeforeDays === settings.rotateBeforeDays &&
       now.getTime() < Date.parse(olds.rotateAfter);
     const inputs: SecretScheduleInputs = keep
       ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: olds.rotateAfter!, expiringEndDate: "" }
-      : { ...settings, ...scheduleFrom(now, settings), expiringEndDate: olds.endDate && olds.lifetimeDays === settings.lifetimeDays && olds.rotateBeforeDays === settings.rotateBeforeDays ? olds.endDate : "" };
+      : {
+          ...settings,
+          ...scheduleFrom(now, settings),
+          expiringEndDate:
+            olds.endDate && olds.lifetimeDays === settings.lifetimeDays && olds.rotateBeforeDays === settings.rotateBeforeDays
+              ? olds.endDate
+              : "",
+        };
     return { inputs, failures };
   },
 
   async diff(_id: string, olds: SecretScheduleInputs, news: SecretScheduleInputs) {
-    const moved = olds.startDate !== news.startDate || olds.endDate !== news.endDate || olds.lifetimeDays !== news.lifetimeDays || olds.rotateBeforeDays !== news.rotateBeforeDays;
+    const moved =
+      olds.startDate !== news.startDate ||
+      olds.endDate !== news.endDate ||
+      olds.lifetimeDays !== news.lifetimeDays ||
+      olds.rotateBeforeDays !== news.rotateBeforeDays;
     return { changes: moved };
   },
 

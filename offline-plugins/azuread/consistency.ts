@@ -42,7 +42,9 @@ export async function waitUntil(description: string, timing: PollTiming, check: 
     streak = (await check()) ? streak + 1 : 0;
     if (streak >= timing.consecutive) return;
     if (Date.now() >= deadline) {
-      throw new Error(`${description}: Microsoft Graph did not show the change consistently within ${Math.round(timing.timeoutMs / 1000)} s`);
+      throw new Error(
+        `${description}: Microsoft Graph did not show the change consistently within ${Math.round(timing.timeoutMs / 1000)} s`,
+      );
     }
     await sleep(timing.intervalMs);
   }

@@ -84,7 +84,11 @@ export class GraphSession {
     const items: T[] = [];
     let next: string | undefined = path;
     while (next) {
-      const response: { data: { value?: T[]; "@odata.nextLink"?: string } } = await this.client.request({ operation, method: "GET", path: next });
+      const response: { data: { value?: T[]; "@odata.nextLink"?: string } } = await this.client.request({
+        operation,
+        method: "GET",
+        path: next,
+      });
       items.push(...(response.data.value ?? []));
       const link = response.data["@odata.nextLink"];
       next = link ? (link.startsWith(this.endpoints.graphResource) ? link.slice(this.endpoints.graphResource.length) : link) : undefined;
@@ -104,7 +108,12 @@ export class GraphSession {
   }
 
   /** Adds and removes owners until the object's owners are exactly `desired`. */
-  async setOwners(collection: "applications" | "servicePrincipals", objectId: string, desired: readonly string[], current?: readonly string[]) {
+  async setOwners(
+    collection: "applications" | "servicePrincipals",
+    objectId: string,
+    desired: readonly string[],
+    current?: readonly string[],
+  ) {
     const have = current ?? (await this.ownerIds(collection, objectId));
     const lower = (ids: readonly string[]) => new Set(ids.map((id) => id.toLowerCase()));
     const haveSet = lower(have);

@@ -73,8 +73,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 
 /** Equality of sets of strings (owners, tags, claim values), case-insensitive as Entra ids are. */
 export function sameStringSet(a: unknown, b: unknown): boolean {
-  const normalize = (value: unknown) =>
-    [...new Set((Array.isArray(value) ? value : []).map((item) => String(item).toLowerCase()))].sort();
+  const normalize = (value: unknown) => [...new Set((Array.isArray(value) ? value : []).map((item) => String(item).toLowerCase()))].sort();
   const left = normalize(unwrapSecrets(a));
   const right = normalize(unwrapSecrets(b));
   return left.length === right.length && left.every((item, index) => item === right[index]);

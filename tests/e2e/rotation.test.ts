@@ -34,7 +34,12 @@ async function atDay(days: number) {
 
 async function connects(clientSecret: string, outputs: Record<string, { value: any }>): Promise<boolean> {
   try {
-    const values = { environmentUrl: outputs.environmentUrl.value, tenantId: outputs.tenantId.value, clientId: outputs.clientId.value, clientSecret };
+    const values = {
+      environmentUrl: outputs.environmentUrl.value,
+      tenantId: outputs.tenantId.value,
+      clientId: outputs.clientId.value,
+      clientSecret,
+    };
     const whoAmI = await whoAmIAs(values, test_.emulator.authorityHost);
     return whoAmI.UserId.toLowerCase() === String(outputs.applicationUserId.value).toLowerCase();
   } catch (error) {

@@ -12,7 +12,9 @@ let api: DynamicsWebApi;
 
 beforeAll(async () => {
   if (!process.env.NODE_EXTRA_CA_CERTS) {
-    throw new Error("run jest with NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca): third-party clients must trust the emulator's CA");
+    throw new Error(
+      "run jest with NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca): third-party clients must trust the emulator's CA",
+    );
   }
   emu = await startEmulator({ port: 0 });
   c = emulatorClient(emu);
@@ -35,7 +37,11 @@ test("the API User flow through dynamics-web-api", async () => {
   const who = await api.callFunction<{ UserId: string; BusinessUnitId: string }>({ name: "WhoAmI" });
   expect(who.UserId).toBe(emu.deployer.systemUserId);
 
-  const roots = await api.retrieveMultiple({ collection: "businessunits", select: ["businessunitid", "name"], filter: "parentbusinessunitid eq null" });
+  const roots = await api.retrieveMultiple({
+    collection: "businessunits",
+    select: ["businessunitid", "name"],
+    filter: "parentbusinessunitid eq null",
+  });
   expect(roots.value).toHaveLength(1);
   const bu = roots.value[0].businessunitid as string;
 
@@ -49,16 +55,26 @@ test("the API User flow through dynamics-web-api", async () => {
   expect(role.name).toBe("API User (odata client)");
 
   const sysadmin = await api.retrieveMultiple({
-    collection: "roles", select: ["roleid"],
+    collection: "roles",
+    select: ["roleid"],
     filter: `_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201 and _businessunitid_value eq ${bu}`,
   });
   const source = await api.callFunction<{ RolePrivileges: Array<{ PrivilegeId: string; Depth: string; BusinessUnitId: string }> }>({
-    name: "RetrieveRolePrivilegesRole", parameters: { RoleId: sysadmin.value[0].roleid },
+    name: "RetrieveRolePrivilegesRole",
+    parameters: { RoleId: sysadmin.value[0].roleid },
   });
   expect(source.RolePrivileges.length).toBeGreaterThanOrEqual(1000);
   const privileges = source.RolePrivileges.slice(0, 150).map((p) => ({ PrivilegeId: p.PrivilegeId, Depth: p.Depth, BusinessUnitId: bu }));
-  await api.callAction({ collection: "roles", key: role.roleid, actionName: "Microsoft.Dynamics.CRM.ReplacePrivilegesRole", action: { Privileges: privileges } });
-  const copied = await api.callFunction<{ RolePrivileges: unknown[] }>({ name: "RetrieveRolePrivilegesRole", parameters: { RoleId: role.roleid } });
+  await api.callAction({
+    collection: "roles",
+    key: role.roleid,
+    actionName: "Microsoft.Dynamics.CRM.ReplacePrivilegesRole",
+    action: { Privileges: privileges },
+  });
+  const copied = await api.callFunction<{ RolePrivileges: unknown[] }>({
+    name: "RetrieveRolePrivilegesRole",
+    parameters: { RoleId: role.roleid },
+  });
   // 150 sent; the role's own privileges (quirk) that were not among them stay.
   expect(copied.RolePrivileges.length).toBeGreaterThanOrEqual(150);
 
@@ -71,7 +87,13 @@ test("the API User flow through dynamics-web-api", async () => {
   });
   expect(user.fullname).toBe("# odata-client-integration");
 
-  await api.associate({ collection: "systemusers", primaryKey: user.systemuserid, relationshipName: "systemuserroles_association", relatedCollection: "roles", relatedKey: role.roleid });
+  await api.associate({
+    collection: "systemusers",
+    primaryKey: user.systemuserid,
+    relationshipName: "systemuserroles_association",
+    relatedCollection: "roles",
+    relatedKey: role.roleid,
+  });
 
   const found = await api.retrieveMultiple({
     collection: "systemusers",
@@ -86,9 +108,16 @@ test("the API User flow through dynamics-web-api", async () => {
   const own = await c.dataverse("GET", "WhoAmI", undefined, await c.accessToken(c.dataverseScope, app.appId, app.secret));
   expect(own.data.UserId).toBe(user.systemuserid);
 
-  await api.disassociate({ collection: "systemusers", primaryKey: user.systemuserid, relationshipName: "systemuserroles_association", relatedKey: role.roleid });
+  await api.disassociate({
+    collection: "systemusers",
+    primaryKey: user.systemuserid,
+    relationshipName: "systemuserroles_association",
+    relatedKey: role.roleid,
+  });
   const single = await api.retrieve({
-    collection: "systemusers", key: user.systemuserid, select: ["fullname"],
+    collection: "systemusers",
+    key: user.systemuserid,
+    select: ["fullname"],
     expand: [{ property: "systemuserroles_association", select: ["roleid"] }],
   });
   expect(single.systemuserroles_association).toEqual([]);
@@ -107,7 +136,9 @@ test("the API User flow through dynamics-web-api", async () => {
   await expect(api.retrieve({ collection: "roles", key: role.roleid })).rejects.toMatchObject({ status: 404 });
 
   // Errors reach the client with Dataverse's code.
-  await expect(api.create({ collection: "systemusers", data: { applicationid: app.appId, accessmode: 4 } }))
-    .rejects.toMatchObject({ status: 400, code: "0x80040530" });
+  await expect(api.create({ collection: "systemusers", data: { applicationid: app.appId, accessmode: 4 } })).rejects.toMatchObject({
+    status: 400,
+    code: "0x80040530",
+  });
   expect(SEED.systemAdministrator.templateId).toBe("627090ff-40a3-4053-8790-584edc5be201");
 });

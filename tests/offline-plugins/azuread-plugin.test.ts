@@ -21,7 +21,9 @@ let client: any;
 let stderr = "";
 
 function call<T>(method: string, request: unknown): Promise<T> {
-  return new Promise((resolve, reject) => client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) =>
+    client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 beforeAll(async () => {
@@ -29,7 +31,17 @@ beforeAll(async () => {
   // No ARM_* or AZURE_* credentials: the configuration must come from Configure.
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
-  plugin = spawn(process.execPath, [path.join(repo, "node_modules/ts-node/dist/bin.js"), "--transpile-only", "--project", path.join(repo, "tsconfig.json"), path.join(repo, "offline-plugins/azuread/main.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  plugin = spawn(
+    process.execPath,
+    [
+      path.join(repo, "node_modules/ts-node/dist/bin.js"),
+      "--transpile-only",
+      "--project",
+      path.join(repo, "tsconfig.json"),
+      path.join(repo, "offline-plugins/azuread/main.ts"),
+    ],
+    { env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   plugin.stderr!.on("data", (chunk) => (stderr += chunk));
   const port = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -84,7 +96,10 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
     request.setProperties(Struct.fromJavaScript(properties));
     await call("delete", request);
   };
-  const app = await create("azuread:index/application:Application", { displayName: `s2s-grpc-${Date.now()}`, signInAudience: "AzureADMyOrg" });
+  const app = await create("azuread:index/application:Application", {
+    displayName: `s2s-grpc-${Date.now()}`,
+    signInAudience: "AzureADMyOrg",
+  });
   expect(app.id).toBe(`/applications/${app.outs.objectId}`);
   const password = await create("azuread:index/applicationPassword:ApplicationPassword", { applicationId: app.id, displayName: "grpc" });
   expect(isSecretEnvelope(password.outs.value)).toBe(true);

@@ -36,7 +36,12 @@ beforeAll(async () => {
   test_ = await startTestEmulator();
   graph = test_.graph();
   const emulator = test_.emulator;
-  config = { metadataHost: emulator.metadataHost, clientId: emulator.deployer.clientId, clientSecret: emulator.deployer.clientSecret, tenantId: emulator.tenantId };
+  config = {
+    metadataHost: emulator.metadataHost,
+    clientId: emulator.deployer.clientId,
+    clientSecret: emulator.deployer.clientSecret,
+    tenantId: emulator.tenantId,
+  };
   provider = createAzureadProvider({ config: () => config, timing: fastTiming, log: () => undefined }) as Required<Provider>;
 });
 afterAll(async () => {
@@ -72,12 +77,17 @@ describe("getServicePrincipal", () => {
     expect(result.outputs.objectId).toBe(crm.servicePrincipalId);
     expect(result.outputs.clientId).toBe(crm.appId);
     expect(result.outputs.oauth2PermissionScopeIds.user_impersonation).toBe(crm.userImpersonationScopeId);
-    expect(result.outputs.oauth2PermissionScopes.find((scope: Plain) => scope.value === "user_impersonation")).toMatchObject({ id: crm.userImpersonationScopeId, enabled: true });
+    expect(result.outputs.oauth2PermissionScopes.find((scope: Plain) => scope.value === "user_impersonation")).toMatchObject({
+      id: crm.userImpersonationScopeId,
+      enabled: true,
+    });
     expectNoUndefined(result.outputs);
   });
 
   test("an unknown client id and a missing argument are clear errors", async () => {
-    await expect(provider.invoke(types.getServicePrincipal, { clientId: "12345678-0000-0000-0000-000000000000" })).rejects.toThrow(/no service principal found with clientId/);
+    await expect(provider.invoke(types.getServicePrincipal, { clientId: "12345678-0000-0000-0000-000000000000" })).rejects.toThrow(
+      /no service principal found with clientId/,
+    );
     expect((await provider.invoke(types.getServicePrincipal, {})).failures).toHaveLength(1);
   });
 });
@@ -100,12 +110,16 @@ describe("app registration lifecycle", () => {
     app = created.outs;
     expect(created.id).toBe(`/applications/${app.objectId}`);
     expect(app).toMatchObject({ id: created.id, displayName, signInAudience: "AzureADMyOrg", notes: "made by a test", owners: [] });
-    expect(app.requiredResourceAccesses).toEqual([{ resourceAppId: crm.appId, resourceAccesses: [{ id: crm.userImpersonationScopeId, type: "Scope" }] }]);
+    expect(app.requiredResourceAccesses).toEqual([
+      { resourceAppId: crm.appId, resourceAccesses: [{ id: crm.userImpersonationScopeId, type: "Scope" }] },
+    ]);
     expectNoUndefined(app);
 
     const stored = await graphGet(`v1.0/applications/${app.objectId}`);
     expect(stored.data).toMatchObject({ displayName, appId: app.clientId, signInAudience: "AzureADMyOrg" });
-    expect(stored.data.requiredResourceAccess).toEqual([{ resourceAppId: crm.appId, resourceAccess: [{ id: crm.userImpersonationScopeId, type: "Scope" }] }]);
+    expect(stored.data.requiredResourceAccess).toEqual([
+      { resourceAppId: crm.appId, resourceAccess: [{ id: crm.userImpersonationScopeId, type: "Scope" }] },
+    ]);
     expect((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value).toEqual([]);
     expect(await provider.diff(created.id, urn(types.application), app, appInputs)).toEqual({ changes: false, replaces: [] });
   });
@@ -126,13 +140,27 @@ describe("app registration lifecycle", () => {
   });
 
   test("grants admin consent for user_impersonation and updates its claims", async () => {
-    const inputs = await checked(types.grant, { servicePrincipalObjectId: sp.objectId, resourceServicePrincipalObjectId: crm.servicePrincipalId, claimValues: ["user_impersonation"] });
+    const inputs = await checked(types.grant, {
+      servicePrincipalObjectId: sp.objectId,
+      resourceServicePrincipalObjectId: crm.servicePrincipalId,
+      claimValues: ["user_impersonation"],
+    });
     const created = await provider.create(urn(types.grant), inputs);
     grant = created.outs;
     expect(created.id).toMatch(/^\/oauth2PermissionGrants\/.+/);
-    expect(grant).toEqual({ id: created.id, servicePrincipalObjectId: sp.objectId, resourceServicePrincipalObjectId: crm.servicePrincipalId, claimValues: ["user_impersonation"] });
+    expect(grant).toEqual({
+      id: created.id,
+      servicePrincipalObjectId: sp.objectId,
+      resourceServicePrincipalObjectId: crm.servicePrincipalId,
+      claimValues: ["user_impersonation"],
+    });
     const grantId = String(created.id).split("/").pop();
-    expect((await graphGet(`v1.0/oauth2PermissionGrants/${grantId}`)).data).toMatchObject({ clientId: sp.objectId, resourceId: crm.servicePrincipalId, consentType: "AllPrincipals", scope: "user_impersonation" });
+    expect((await graphGet(`v1.0/oauth2PermissionGrants/${grantId}`)).data).toMatchObject({
+      clientId: sp.objectId,
+      resourceId: crm.servicePrincipalId,
+      consentType: "AllPrincipals",
+      scope: "user_impersonation",
+    });
 
     const wider = { ...inputs, claimValues: ["user_impersonation", "offline_access"] };
     expect(await provider.diff(created.id, urn(types.grant), grant, wider)).toEqual({ changes: true, replaces: [] });
@@ -155,7 +183,10 @@ describe("app registration lifecycle", () => {
     expect((stored.data.passwordCredentials as Plain[]).map((credential) => credential.keyId)).toContain(password.keyId);
 
     const secret = unwrapSecrets<string>(password.value);
-    const credential = new ClientSecretCredential(test_.emulator.tenantId, String(app.clientId), secret, { authorityHost: test_.emulator.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(test_.emulator.tenantId, String(app.clientId), secret, {
+      authorityHost: test_.emulator.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const token = await credential.getToken(`${test_.emulator.url}/.default`);
     expect(token?.token).toBeTruthy();
 
@@ -164,11 +195,19 @@ describe("app registration lifecycle", () => {
     expect(read.id).toBe(created.id);
     expect(read.props.value).toEqual(password.value);
     expect(await provider.diff(created.id, urn(types.password), read.props, inputs)).toEqual({ changes: false, replaces: [] });
-    expect(await provider.diff(created.id, urn(types.password), read.props, { ...inputs, displayName: "ci-2" })).toEqual({ changes: true, replaces: ["displayName"] });
+    expect(await provider.diff(created.id, urn(types.password), read.props, { ...inputs, displayName: "ci-2" })).toEqual({
+      changes: true,
+      replaces: ["displayName"],
+    });
   });
 
   test("read shows an edited application, and update puts it back and changes owners", async () => {
-    await graph.request({ operation: "admin edit", method: "PATCH", path: `v1.0/applications/${app.objectId}`, body: { displayName: "renamed in the portal", requiredResourceAccess: [] } });
+    await graph.request({
+      operation: "admin edit",
+      method: "PATCH",
+      path: `v1.0/applications/${app.objectId}`,
+      body: { displayName: "renamed in the portal", requiredResourceAccess: [] },
+    });
     const drifted = await provider.read(String(app.id), urn(types.application), app);
     expect(drifted.id).toBe(app.id);
     expect(drifted.props).toMatchObject({ displayName: "renamed in the portal", requiredResourceAccesses: [] });
@@ -180,12 +219,19 @@ describe("app registration lifecycle", () => {
     expect(updated.outs.requiredResourceAccesses).toHaveLength(1);
     const stored = await graphGet(`v1.0/applications/${app.objectId}`);
     expect(stored.data.displayName).toBe(displayName);
-    expect(((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value as Plain[]).map((owner) => owner.id)).toEqual([test_.emulator.deployer.objectId]);
+    expect(((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value as Plain[]).map((owner) => owner.id)).toEqual([
+      test_.emulator.deployer.objectId,
+    ]);
     app = updated.outs;
   });
 
   test("a password removed outside Pulumi reads as gone, and deleting it again is done", async () => {
-    await graph.request({ operation: "admin remove password", method: "POST", path: `v1.0/applications/${app.objectId}/removePassword`, body: { keyId: password.keyId } });
+    await graph.request({
+      operation: "admin remove password",
+      method: "POST",
+      path: `v1.0/applications/${app.objectId}/removePassword`,
+      body: { keyId: password.keyId },
+    });
     const read = await provider.read(String(password.id), urn(types.password), password);
     expect(read.id).toBe("");
     await provider.delete(String(password.id), urn(types.password), password);
@@ -215,8 +261,14 @@ describe("app registration lifecycle", () => {
 
 describe("drift on objects deleted outside Pulumi", () => {
   test("a deleted service principal and a deleted application read as gone", async () => {
-    const app = await provider.create(urn(types.application, "drift"), await checked(types.application, { displayName: `s2s-drift-${Date.now()}` }));
-    const sp = await provider.create(urn(types.servicePrincipal, "drift"), await checked(types.servicePrincipal, { clientId: app.outs.clientId }));
+    const app = await provider.create(
+      urn(types.application, "drift"),
+      await checked(types.application, { displayName: `s2s-drift-${Date.now()}` }),
+    );
+    const sp = await provider.create(
+      urn(types.servicePrincipal, "drift"),
+      await checked(types.servicePrincipal, { clientId: app.outs.clientId }),
+    );
     await graph.request({ operation: "admin delete", method: "DELETE", path: `v1.0/servicePrincipals/${sp.outs.objectId}` });
     expect((await provider.read(sp.id, urn(types.servicePrincipal), sp.outs)).id).toBe("");
     await graph.request({ operation: "admin delete", method: "DELETE", path: `v1.0/applications/${app.outs.objectId}` });
@@ -231,7 +283,10 @@ describe("resilience and errors", () => {
     await test_.setFaults({ rate429: 1, retryAfterSeconds: 0, pathPrefix: "/v1.0/applications", maxCount: 2 });
     const before = test_.emulator.requests().faults["429"] ?? 0;
     try {
-      const app = await provider.create(urn(types.application, "throttled"), await checked(types.application, { displayName: `s2s-throttled-${Date.now()}` }));
+      const app = await provider.create(
+        urn(types.application, "throttled"),
+        await checked(types.application, { displayName: `s2s-throttled-${Date.now()}` }),
+      );
       expect(app.outs.displayName).toMatch(/^s2s-throttled-/);
       await provider.delete(app.id, urn(types.application), app.outs);
       expect((test_.emulator.requests().faults["429"] ?? 0) - before).toBe(2);
@@ -242,7 +297,11 @@ describe("resilience and errors", () => {
 
   test("a wrong client secret is a clear error that does not contain the secret", async () => {
     const wrongSecret = "wrong-secret-value-12345";
-    const bad = createAzureadProvider({ config: () => ({ ...config, clientSecret: wrongSecret }), timing: fastTiming, log: () => undefined }) as Required<Provider>;
+    const bad = createAzureadProvider({
+      config: () => ({ ...config, clientSecret: wrongSecret }),
+      timing: fastTiming,
+      log: () => undefined,
+    }) as Required<Provider>;
     const failure = await bad.invoke(types.getServicePrincipal, { clientId: crm.appId }).then(
       () => undefined,
       (error: Error) => error,
@@ -253,7 +312,10 @@ describe("resilience and errors", () => {
 
   test("a password for a missing application is a clear error", async () => {
     await expect(
-      provider.create(urn(types.password, "orphan"), await checked(types.password, { applicationId: "/applications/00000000-1111-2222-3333-444444444444" })),
+      provider.create(
+        urn(types.password, "orphan"),
+        await checked(types.password, { applicationId: "/applications/00000000-1111-2222-3333-444444444444" }),
+      ),
     ).rejects.toThrow(/application 00000000-1111-2222-3333-444444444444 was not found/);
   });
 });

@@ -27,7 +27,10 @@ beforeAll(async () => {
 afterAll(async () => test_?.stop());
 
 async function checked(applicationId: string, overrides: Partial<ApplicationUserInputs> = {}): Promise<ApplicationUserInputs> {
-  const result = await provider.check({}, { environmentUrl: test_.emulator.environmentUrl, applicationId, roleIds: [roleId], ...overrides });
+  const result = await provider.check(
+    {},
+    { environmentUrl: test_.emulator.environmentUrl, applicationId, roleIds: [roleId], ...overrides },
+  );
   expect(result.failures).toEqual([]);
   return result.inputs as ApplicationUserInputs;
 }
@@ -36,7 +39,8 @@ async function usersOf(appId: string) {
   return test_.dataverse().findApplicationUsers(appId);
 }
 
-const rolesOf = (user: { systemuserroles_association?: { roleid: string }[] }) => (user.systemuserroles_association ?? []).map((role) => role.roleid).sort();
+const rolesOf = (user: { systemuserroles_association?: { roleid: string }[] }) =>
+  (user.systemuserroles_association ?? []).map((role) => role.roleid).sort();
 
 describe("lifecycle", () => {
   let appId: string;
@@ -98,7 +102,9 @@ describe("lifecycle", () => {
   });
 
   test("another app id replaces the user", async () => {
-    expect((await provider.diff(id, outs, { ...inputs, applicationId: "11111111-2222-4333-8444-555555555555" })).replaces).toEqual(["applicationId"]);
+    expect((await provider.diff(id, outs, { ...inputs, applicationId: "11111111-2222-4333-8444-555555555555" })).replaces).toEqual([
+      "applicationId",
+    ]);
   });
 
   test("delete disables, soft-deletes and purges the user", async () => {

@@ -2,7 +2,11 @@
 // its source, repair, delete, retries, and the errors a user can act on. Every test checks the
 // emulator's own state, not only what the provider returned.
 import type * as pulumi from "@pulumi/pulumi";
-import { clonedSecurityRoleProvider, ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs, } from "../../dynamic-providers/cloned-security-role";
+import {
+  clonedSecurityRoleProvider,
+  ClonedSecurityRoleInputs,
+  ClonedSecurityRoleOutputs,
+} from "../../dynamic-providers/cloned-security-role";
 import { managedRoleMarker } from "../../dynamic-providers/implementation/cloned-security-role";
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
@@ -20,7 +24,11 @@ beforeAll(async () => {
 afterAll(async () => test_?.stop());
 
 async function checked(overrides: Partial<ClonedSecurityRoleInputs> = {}): Promise<ClonedSecurityRoleInputs> {
-  const result = await provider.check({} as ClonedSecurityRoleInputs, { environmentUrl: test_.emulator.environmentUrl, name: "API User", ...overrides });
+  const result = await provider.check({} as ClonedSecurityRoleInputs, {
+    environmentUrl: test_.emulator.environmentUrl,
+    name: "API User",
+    ...overrides,
+  });
   expect(result.failures).toEqual([]);
   return result.inputs as ClonedSecurityRoleInputs;
 }

@@ -75,7 +75,8 @@ class ProviderHost {
   }
 }
 
-const serialize = async (provider: pulumi.dynamic.ResourceProvider) => (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+const serialize = async (provider: pulumi.dynamic.ResourceProvider) =>
+  (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
 
 let test_: TestEmulator;
 let proxy: FaultProxy;
@@ -127,7 +128,12 @@ test("each serialized provider is a small shell without this machine's paths", (
 });
 
 test("the serialized secret schedule runs in the host's form", async () => {
-  const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(texts.schedule, "check", {}, { lifetimeDays: 180, rotateBeforeDays: 30 });
+  const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(
+    texts.schedule,
+    "check",
+    {},
+    { lifetimeDays: 180, rotateBeforeDays: 30 },
+  );
   expect(checked.failures).toEqual([]);
   const created = await host.call<{ id: string; outs: { endDate: string } }>(texts.schedule, "create", checked.inputs);
   expect(created.outs.endDate).toBe(checked.inputs.endDate);
@@ -138,7 +144,12 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
 
   test("ClonedSecurityRole: create is reconciled, read, update and delete converge", async () => {
     const name = `Serialized ${label}`;
-    const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(texts.role, "check", {}, { environmentUrl, name });
+    const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(
+      texts.role,
+      "check",
+      {},
+      { environmentUrl, name },
+    );
     expect(checked.failures).toEqual([]);
     const created = await withFaults([{ method: "POST", pathIncludes: "/roles", fault, afterForwarding: after }], () =>
       host.call<{ id: string; outs: Record<string, unknown> }>(texts.role, "create", checked.inputs),
@@ -165,7 +176,12 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
   });
 
   test("ExistingSecurityRole: the lookup converges", async () => {
-    const checked = await host.call<{ inputs: Record<string, unknown> }>(texts.existing, "check", {}, { environmentUrl, name: "Basic User" });
+    const checked = await host.call<{ inputs: Record<string, unknown> }>(
+      texts.existing,
+      "check",
+      {},
+      { environmentUrl, name: "Basic User" },
+    );
     const created = await withFaults([{ method: "GET", pathIncludes: "roles?", fault, afterForwarding: after }], () =>
       host.call<{ id: string; outs: { roleId: string } }>(texts.existing, "create", checked.inputs),
     );
@@ -176,7 +192,12 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
   test("ApplicationUser: create is reconciled (one user per app), delete converges", async () => {
     const app = await registerApp(test_, `serialized-${label}`);
     const basicUser = (await test_.dataverse().findSourceRole("Basic User", await test_.dataverse().businessUnitId()))!.roleid;
-    const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(texts.user, "check", {}, { environmentUrl, applicationId: app.appId, roleIds: [basicUser] });
+    const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(
+      texts.user,
+      "check",
+      {},
+      { environmentUrl, applicationId: app.appId, roleIds: [basicUser] },
+    );
     expect(checked.failures).toEqual([]);
     const created = await withFaults([{ method: "POST", pathIncludes: "/systemusers", fault, afterForwarding: after }], () =>
       host.call<{ id: string; outs: { assignedRoleIds: string[] } }>(texts.user, "create", checked.inputs),
@@ -194,9 +215,23 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
   test("RetiredSecrets: read and the removal of an overdue secret converge (Microsoft Graph)", async () => {
     const app = await registerApp(test_, `retired-${label}`);
     const graph = test_.graph();
-    const password = await graph.request<{ keyId: string }>({ operation: "add a secret", method: "POST", path: `v1.0/applications/${app.objectId}/addPassword`, body: { passwordCredential: {} } });
-    const inputs = { applicationObjectId: app.objectId, currentKeyId: "", overlapDays: 0, metadataHost: `127.0.0.1:${proxy.port}`, cloudEnvironment: "" };
-    const outs = { ...inputs, retired: [{ keyId: password.data.keyId, retiredAt: "2020-01-01T00:00:00Z", removeAfter: "2020-01-02T00:00:00Z" }] };
+    const password = await graph.request<{ keyId: string }>({
+      operation: "add a secret",
+      method: "POST",
+      path: `v1.0/applications/${app.objectId}/addPassword`,
+      body: { passwordCredential: {} },
+    });
+    const inputs = {
+      applicationObjectId: app.objectId,
+      currentKeyId: "",
+      overlapDays: 0,
+      metadataHost: `127.0.0.1:${proxy.port}`,
+      cloudEnvironment: "",
+    };
+    const outs = {
+      ...inputs,
+      retired: [{ keyId: password.data.keyId, retiredAt: "2020-01-01T00:00:00Z", removeAfter: "2020-01-02T00:00:00Z" }],
+    };
 
     const read = await withFaults([{ method: "GET", pathIncludes: `applications/${app.objectId}`, fault, afterForwarding: after }], () =>
       host.call<{ props: { retired: unknown[] } }>(texts.retired, "read", `${app.objectId}/retired-secrets`, outs),
@@ -207,7 +242,11 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
       host.call<{ outs: { retired: unknown[] } }>(texts.retired, "update", `${app.objectId}/retired-secrets`, outs, inputs),
     );
     expect(updated.outs.retired).toEqual([]);
-    const application = await graph.request<{ passwordCredentials: { keyId: string }[] }>({ operation: "read app", method: "GET", path: `v1.0/applications/${app.objectId}` });
+    const application = await graph.request<{ passwordCredentials: { keyId: string }[] }>({
+      operation: "read app",
+      method: "GET",
+      path: `v1.0/applications/${app.objectId}`,
+    });
     expect(application.data.passwordCredentials.map((credential) => credential.keyId)).not.toContain(password.data.keyId);
   });
 });

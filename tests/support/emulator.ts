@@ -46,10 +46,14 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
       }),
     /** Changes a role's privileges as an admin would in the UI (deployer credentials). */
     async removePrivilege(roleId: string, privilegeId: string) {
-      await roleAction(emulator, roleId, "RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } });
+      await roleAction(emulator, roleId, "RemovePrivilegeRole", {
+        Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId },
+      });
     },
     async addPrivilege(roleId: string, privilegeId: string, depth: string, businessUnitId: string) {
-      await roleAction(emulator, roleId, "AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }] });
+      await roleAction(emulator, roleId, "AddPrivilegesRole", {
+        Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }],
+      });
     },
     async setFaults(faults: Record<string, unknown>) {
       await admin.request({ operation: "set faults", method: "POST", path: "config", body: { faults } });
@@ -67,12 +71,19 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
 export type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
 
 async function roleAction(emulator: RunningEmulator, roleId: string, action: string, body: unknown) {
-  const rest = new RestClient({ service: "Dataverse", baseUrl: `${emulator.environmentUrl}/api/data/v9.2/`, tokenResource: emulator.environmentUrl });
+  const rest = new RestClient({
+    service: "Dataverse",
+    baseUrl: `${emulator.environmentUrl}/api/data/v9.2/`,
+    tokenResource: emulator.environmentUrl,
+  });
   await rest.request({ operation: action, method: "POST", path: `roles(${roleId})/Microsoft.Dynamics.CRM.${action}`, body });
 }
 
 /** Registers an app with a service principal through Graph, as the stack's Entra side would. */
-export async function registerApp(test: TestEmulator, displayName: string): Promise<{ appId: string; objectId: string; servicePrincipalId: string }> {
+export async function registerApp(
+  test: TestEmulator,
+  displayName: string,
+): Promise<{ appId: string; objectId: string; servicePrincipalId: string }> {
   const graph = test.graph();
   const app = await graph.request<{ id: string; appId: string }>({
     operation: "create application",

@@ -49,10 +49,15 @@ export async function startFaultProxy(emulatorPort: number, tlsDir?: string): Pr
   let proxyPort = 0;
 
   const swap = (text: string, from: number, to: number) =>
-    text.replace(new RegExp(`(localhost|127\\.0\\.0\\.1)(:|%3A)${from}(?!\\d)`, "gi"), (_match, host: string, colon: string) => `${host}${colon}${to}`);
+    text.replace(
+      new RegExp(`(localhost|127\\.0\\.0\\.1)(:|%3A)${from}(?!\\d)`, "gi"),
+      (_match, host: string, colon: string) => `${host}${colon}${to}`,
+    );
 
   const takeRule = (method: string, path: string): FaultRule | undefined => {
-    const rule = rules.find((candidate) => (candidate.count ?? 1) > 0 && candidate.method === method && path.includes(candidate.pathIncludes));
+    const rule = rules.find(
+      (candidate) => (candidate.count ?? 1) > 0 && candidate.method === method && path.includes(candidate.pathIncludes),
+    );
     if (rule) rule.count = (rule.count ?? 1) - 1;
     return rule;
   };
@@ -66,12 +71,15 @@ export async function startFaultProxy(emulatorPort: number, tlsDir?: string): Pr
       const tcp = (socket as Socket & { _parent?: Socket })._parent;
       if (tcp) tcp.resetAndDestroy();
       else socket.destroy();
-    }
-    else if (rule.fault === "timeout") {
+    } else if (rule.fault === "timeout") {
       // Never answer: the client's own timeout must fire. The socket is closed when the client gives up.
     } else {
       const body = JSON.stringify({ error: { code: "InjectedFault", message: `Injected fault: HTTP ${rule.fault}` } });
-      response.writeHead(rule.fault, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), ...(rule.fault === 429 || rule.fault === 503 ? { "Retry-After": "0" } : {}) });
+      response.writeHead(rule.fault, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(body),
+        ...(rule.fault === 429 || rule.fault === 503 ? { "Retry-After": "0" } : {}),
+      });
       response.end(body);
     }
   };
@@ -88,25 +96,32 @@ export async function startFaultProxy(emulatorPort: number, tlsDir?: string): Pr
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(request.headers)) {
         if (value === undefined || name === "accept-encoding" || name === "content-length" || name === "connection") continue;
-        headers[name] = Array.isArray(value) ? value.map((item) => swap(item, proxyPort, emulatorPort)) : swap(value, proxyPort, emulatorPort);
+        headers[name] = Array.isArray(value)
+          ? value.map((item) => swap(item, proxyPort, emulatorPort))
+          : swap(value, proxyPort, emulatorPort);
       }
       headers["content-length"] = String(body.length);
-      const upstream = https.request({ host: "127.0.0.1", port: emulatorPort, method, path: swap(path, proxyPort, emulatorPort), headers, ca, servername: "localhost" }, (answer) => {
-        const answerChunks: Buffer[] = [];
-        answer.on("data", (chunk: Buffer) => answerChunks.push(chunk));
-        answer.on("end", () => {
-          if (rule) return fail(rule, request, response);
-          const answerBody = Buffer.from(swap(Buffer.concat(answerChunks).toString("utf8"), emulatorPort, proxyPort), "utf8");
-          const answerHeaders: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(answer.headers)) {
-            if (value === undefined || name === "content-length" || name === "connection" || name === "transfer-encoding") continue;
-            answerHeaders[name] = Array.isArray(value) ? value.map((item) => swap(item, emulatorPort, proxyPort)) : swap(value, emulatorPort, proxyPort);
-          }
-          answerHeaders["content-length"] = String(answerBody.length);
-          response.writeHead(answer.statusCode ?? 502, answerHeaders);
-          response.end(answerBody);
-        });
-      });
+      const upstream = https.request(
+        { host: "127.0.0.1", port: emulatorPort, method, path: swap(path, proxyPort, emulatorPort), headers, ca, servername: "localhost" },
+        (answer) => {
+          const answerChunks: Buffer[] = [];
+          answer.on("data", (chunk: Buffer) => answerChunks.push(chunk));
+          answer.on("end", () => {
+            if (rule) return fail(rule, request, response);
+            const answerBody = Buffer.from(swap(Buffer.concat(answerChunks).toString("utf8"), emulatorPort, proxyPort), "utf8");
+            const answerHeaders: Record<string, string | string[]> = {};
+            for (const [name, value] of Object.entries(answer.headers)) {
+              if (value === undefined || name === "content-length" || name === "connection" || name === "transfer-encoding") continue;
+              answerHeaders[name] = Array.isArray(value)
+                ? value.map((item) => swap(item, emulatorPort, proxyPort))
+                : swap(value, emulatorPort, proxyPort);
+            }
+            answerHeaders["content-length"] = String(answerBody.length);
+            response.writeHead(answer.statusCode ?? 502, answerHeaders);
+            response.end(answerBody);
+          });
+        },
+      );
       upstream.on("error", (error) => {
         response.writeHead(599, { "Content-Type": "text/plain" });
         response.end(`fault proxy: the emulator did not answer: ${error.message}`);

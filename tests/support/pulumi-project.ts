@@ -20,7 +20,11 @@ export interface TestProject {
   cleanUp(): void;
 }
 
-export async function createTestProject(emulator: RunningEmulator, stackName: string, integrations: Record<string, unknown>[]): Promise<TestProject> {
+export async function createTestProject(
+  emulator: RunningEmulator,
+  stackName: string,
+  integrations: Record<string, unknown>[],
+): Promise<TestProject> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-e2e-"));
   const backendDir = path.join(workDir, ".state");
   fs.mkdirSync(backendDir);
@@ -47,7 +51,9 @@ export async function createTestProject(emulator: RunningEmulator, stackName: st
 
 function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
   return Object.entries(value).flatMap(([key, inner]) =>
-    inner !== null && typeof inner === "object" ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`) : [[`${prefix}.${key}`, inner] as [string, unknown]],
+    inner !== null && typeof inner === "object"
+      ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`)
+      : [[`${prefix}.${key}`, inner] as [string, unknown]],
   );
 }
 

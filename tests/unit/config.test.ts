@@ -36,7 +36,9 @@ describe("environmentUrl", () => {
   ])("rejects %s", (url, message) => expect(environmentUrlProblem(url)).toMatch(message));
 
   test("is normalized to https://host without a trailing slash", () => {
-    expect(parseStackConfig({ environmentUrl: "https://Contoso.CRM.dynamics.com/", integrations: one }).environmentUrl).toBe("https://contoso.crm.dynamics.com");
+    expect(parseStackConfig({ environmentUrl: "https://Contoso.CRM.dynamics.com/", integrations: one }).environmentUrl).toBe(
+      "https://contoso.crm.dynamics.com",
+    );
   });
 });
 
@@ -104,17 +106,25 @@ describe("integrations", () => {
   });
 
   test("rotateBeforeDays must be shorter than the lifetime", () => {
-    expect(problemsOf({ environmentUrl: "https://localhost:1", integrations: [{ name: "app-a", displayName: "A", secret: { lifetimeDays: 10, rotateBeforeDays: 10 } }] })).toEqual([
-      expect.stringMatching(/rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays \(10\)/),
-    ]);
+    expect(
+      problemsOf({
+        environmentUrl: "https://localhost:1",
+        integrations: [{ name: "app-a", displayName: "A", secret: { lifetimeDays: 10, rotateBeforeDays: 10 } }],
+      }),
+    ).toEqual([expect.stringMatching(/rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays \(10\)/)]);
   });
 });
 
 describe("secret rotation, credentials and Key Vault export", () => {
-  const withIntegration = (extra: Record<string, unknown>) => ({ environmentUrl: "https://localhost:1", integrations: [{ name: "etl", displayName: "ETL", ...extra }] });
+  const withIntegration = (extra: Record<string, unknown>) => ({
+    environmentUrl: "https://localhost:1",
+    integrations: [{ name: "etl", displayName: "ETL", ...extra }],
+  });
 
   test("the overlap cannot outlast the previous secret", () => {
-    expect(parseStackConfig(withIntegration({ secret: { lifetimeDays: 90, rotateBeforeDays: 20, overlapDays: 20 } })).integrations[0].secret).toEqual({
+    expect(
+      parseStackConfig(withIntegration({ secret: { lifetimeDays: 90, rotateBeforeDays: 20, overlapDays: 20 } })).integrations[0].secret,
+    ).toEqual({
       lifetimeDays: 90,
       rotateBeforeDays: 20,
       overlapDays: 20,
@@ -125,7 +135,9 @@ describe("secret rotation, credentials and Key Vault export", () => {
   });
 
   test("a GitHub Actions federated credential becomes issuer and subject", () => {
-    const config = parseStackConfig(withIntegration({ credential: { type: "federated", github: { owner: "contoso", repo: "etl-jobs", environment: "prod" } } }));
+    const config = parseStackConfig(
+      withIntegration({ credential: { type: "federated", github: { owner: "contoso", repo: "etl-jobs", environment: "prod" } } }),
+    );
     expect(config.integrations[0].credential).toMatchObject({
       kind: "federated",
       issuer: "https://token.actions.githubusercontent.com",
@@ -146,17 +158,24 @@ describe("secret rotation, credentials and Key Vault export", () => {
       expect.stringMatching(/integrations\[0\]\.keyVault\.id: /),
       expect.stringMatching(/integrations\[0\]\.keyVault\.secretNamePrefix: /),
     ]);
-    expect(problemsOf(withIntegration({ credential: { type: "federated" } }))).toEqual([expect.stringMatching(/needs exactly one of federated/)]);
-    expect(problemsOf(withIntegration({ credential: { type: "password" } }))).toEqual([expect.stringMatching(/type must be secret, certificate or federated/)]);
+    expect(problemsOf(withIntegration({ credential: { type: "federated" } }))).toEqual([
+      expect.stringMatching(/needs exactly one of federated/),
+    ]);
+    expect(problemsOf(withIntegration({ credential: { type: "password" } }))).toEqual([
+      expect.stringMatching(/type must be secret, certificate or federated/),
+    ]);
   });
 
   test("a Key Vault export defaults its secret names to the integration's name", () => {
-    const id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dataverse/providers/Microsoft.KeyVault/vaults/kv-dataverse";
+    const id =
+      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dataverse/providers/Microsoft.KeyVault/vaults/kv-dataverse";
     expect(parseStackConfig(withIntegration({ keyVault: { id } })).integrations[0].keyVault).toEqual({ id, secretNamePrefix: "etl" });
   });
 
   test("the azuread provider's cloud is read for the Graph calls of rotation", () => {
-    expect(parseStackConfig({ ...withIntegration({}), entraMetadataHost: "127.0.0.1:8443" }).entraCloud).toEqual({ metadataHost: "127.0.0.1:8443", environment: undefined });
+    expect(parseStackConfig({ ...withIntegration({}), entraMetadataHost: "127.0.0.1:8443" }).entraCloud).toEqual({
+      metadataHost: "127.0.0.1:8443",
+      environment: undefined,
+    });
   });
 });
-

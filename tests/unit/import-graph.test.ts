@@ -71,7 +71,11 @@ test("dynamic-provider shells load their implementation only at run time", () =>
   expect(shells.length).toBeGreaterThanOrEqual(5);
   const loaded = shells.flatMap((name) =>
     importsOf(fs.readFileSync(path.join(repoRoot, "dynamic-providers", name), "utf8"))
-      .filter((entry) => !entry.typeOnly && target(path.join("dynamic-providers", name), entry.specifier).startsWith(path.join("dynamic-providers", "implementation")))
+      .filter(
+        (entry) =>
+          !entry.typeOnly &&
+          target(path.join("dynamic-providers", name), entry.specifier).startsWith(path.join("dynamic-providers", "implementation")),
+      )
       .map((entry) => `${name} -> ${entry.specifier}`),
   );
   expect(loaded).toEqual([]);

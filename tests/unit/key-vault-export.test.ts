@@ -24,7 +24,9 @@ pulumi.runtime.setMocks(
         const uris = { secretUri: `${vaultUri}/secrets/${secretName}`, secretUriWithVersion: `${vaultUri}/secrets/${secretName}/v1` };
         // Like the engine, the state keeps `properties` secret when its input was.
         const properties = args.inputs.properties;
-        state.properties = isSecretMarker(properties) ? { ...properties, value: { ...(properties.value as object), ...uris } } : { ...properties, ...uris };
+        state.properties = isSecretMarker(properties)
+          ? { ...properties, value: { ...(properties.value as object), ...uris } }
+          : { ...properties, ...uris };
         return { id: `${args.inputs.vaultName}/${secretName}`, state };
       }
       return { id: `${args.name}-id`, state };
@@ -50,7 +52,8 @@ import {
   secretNamePrefixProblem,
 } from "../../components/key-vault-export";
 
-const vaultId = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-integrations/providers/Microsoft.KeyVault/vaults/kv-integrations";
+const vaultId =
+  "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-integrations/providers/Microsoft.KeyVault/vaults/kv-integrations";
 const expiresAt = "2026-06-30T00:00:00.000Z";
 const expiresEpoch = Date.UTC(2026, 5, 30) / 1000;
 
@@ -84,13 +87,18 @@ describe("export of one integration", () => {
   });
 
   test("four secrets, children of the component, in the vault and resource group parsed from the id", () => {
-    expect(secrets().map((secret) => [secret.name, secret.inputs.secretName]).sort()).toEqual([
+    expect(
+      secrets()
+        .map((secret) => [secret.name, secret.inputs.secretName])
+        .sort(),
+    ).toEqual([
       ["etl-key-vault-client-id", "etl-client-id"],
       ["etl-key-vault-client-secret", "etl-client-secret"],
       ["etl-key-vault-environment-url", "etl-environment-url"],
       ["etl-key-vault-tenant-id", "etl-tenant-id"],
     ]);
-    for (const secret of secrets()) expect(secret.inputs).toMatchObject({ vaultName: "kv-integrations", resourceGroupName: "rg-integrations" });
+    for (const secret of secrets())
+      expect(secret.inputs).toMatchObject({ vaultName: "kv-integrations", resourceGroupName: "rg-integrations" });
     const component = recorded.find((resource) => resource.type === "dataverse-s2s:azure:KeyVaultExport");
     expect(component?.name).toBe("etl-key-vault");
   });
@@ -103,11 +111,20 @@ describe("export of one integration", () => {
     expect(properties.value).toBe("s3cret-value");
     expect(properties.attributes).toEqual({ enabled: true, expires: expiresEpoch });
     expect(properties.contentType).toBe("text/plain");
-    expect(tags).toEqual({ clientId: "client-1", environmentUrl: "https://contoso.crm.dynamics.com", tenantId: "tenant-1", managedBy: "dataverse-s2s" });
+    expect(tags).toEqual({
+      clientId: "client-1",
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      tenantId: "tenant-1",
+      managedBy: "dataverse-s2s",
+    });
   });
 
   test("client id, environment URL and tenant id are plain, never-expiring secrets", () => {
-    const expected = { "etl-client-id": "client-1", "etl-environment-url": "https://contoso.crm.dynamics.com", "etl-tenant-id": "tenant-1" };
+    const expected = {
+      "etl-client-id": "client-1",
+      "etl-environment-url": "https://contoso.crm.dynamics.com",
+      "etl-tenant-id": "tenant-1",
+    };
     for (const [name, value] of Object.entries(expected)) {
       const { properties } = secretNamed(name).inputs;
       expect(isSecretMarker(properties)).toBe(false);
@@ -173,12 +190,22 @@ describe("inputs still to be resolved", () => {
 describe("without a client secret (certificate or federated credential)", () => {
   test("only the ids are written", async () => {
     const component = await declare("cert", { ...baseArgs, secretNamePrefix: "cert", clientSecret: undefined, secretExpiresAt: undefined });
-    expect(secrets().map((secret) => secret.inputs.secretName).sort()).toEqual(["cert-client-id", "cert-environment-url", "cert-tenant-id"]);
-    expect(await valueOf(component.secretNames)).toEqual({ clientId: "cert-client-id", environmentUrl: "cert-environment-url", tenantId: "cert-tenant-id" });
+    expect(
+      secrets()
+        .map((secret) => secret.inputs.secretName)
+        .sort(),
+    ).toEqual(["cert-client-id", "cert-environment-url", "cert-tenant-id"]);
+    expect(await valueOf(component.secretNames)).toEqual({
+      clientId: "cert-client-id",
+      environmentUrl: "cert-environment-url",
+      tenantId: "cert-tenant-id",
+    });
   });
 
   test("a client secret without its expiry is refused", () => {
-    expect(() => new KeyVaultExport("half", { ...baseArgs, secretExpiresAt: undefined })).toThrow(/half: give clientSecret and secretExpiresAt together/);
+    expect(() => new KeyVaultExport("half", { ...baseArgs, secretExpiresAt: undefined })).toThrow(
+      /half: give clientSecret and secretExpiresAt together/,
+    );
   });
 });
 
@@ -198,7 +225,9 @@ describe("the secret name prefix", () => {
 
   test("a prefix too long for the longest secret name is rejected", () => {
     expect(secretNamePrefixProblem("a".repeat(111))).toBeUndefined();
-    expect(secretNamePrefixProblem("a".repeat(112))).toMatch(/is 112 characters; shorten it to at most 111 so that '<prefix>-environment-url' fits Key Vault's 127/);
+    expect(secretNamePrefixProblem("a".repeat(112))).toMatch(
+      /is 112 characters; shorten it to at most 111 so that '<prefix>-environment-url' fits Key Vault's 127/,
+    );
     expect(secretNamePrefixProblem("")).toMatch(/must be 1 to 111 letters, digits or dashes/);
   });
 
@@ -210,12 +239,20 @@ describe("the secret name prefix", () => {
 
 describe("the vault id", () => {
   test("is parsed case-insensitively into subscription, resource group and vault", () => {
-    expect(parseKeyVaultId(vaultId.replace("/providers/Microsoft.KeyVault/", "/providers/microsoft.keyvault/").replace("resourceGroups", "resourcegroups"))).toEqual({
+    expect(
+      parseKeyVaultId(
+        vaultId.replace("/providers/Microsoft.KeyVault/", "/providers/microsoft.keyvault/").replace("resourceGroups", "resourcegroups"),
+      ),
+    ).toEqual({
       subscriptionId: "11111111-2222-3333-4444-555555555555",
       resourceGroupName: "rg-integrations",
       vaultName: "kv-integrations",
     });
-    expect(parseKeyVaultId("/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/My.RG_(1)/providers/Microsoft.KeyVault/vaults/Kv1").resourceGroupName).toBe("My.RG_(1)");
+    expect(
+      parseKeyVaultId(
+        "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/My.RG_(1)/providers/Microsoft.KeyVault/vaults/Kv1",
+      ).resourceGroupName,
+    ).toBe("My.RG_(1)");
   });
 
   test("a plain bad id is refused at once with what a correct id looks like, before anything is declared", () => {
@@ -231,9 +268,13 @@ describe("the vault id", () => {
     expect(keyVaultIdProblem("kv-integrations")).toMatch(/looks like a vault name; use the whole resource id/);
     expect(keyVaultIdProblem(undefined)).toMatch(/^The Key Vault id is required/);
     expect(keyVaultIdProblem(vaultId.replace("vaults/kv-integrations", "managedHSMs/hsm1"))).toMatch(/is a Managed HSM/);
-    expect(keyVaultIdProblem(vaultId.replace("kv-integrations", "kv--bad"))).toMatch(/names the vault 'kv--bad', which is not a Key Vault name/);
+    expect(keyVaultIdProblem(vaultId.replace("kv-integrations", "kv--bad"))).toMatch(
+      /names the vault 'kv--bad', which is not a Key Vault name/,
+    );
     expect(keyVaultIdProblem(`${vaultId}/secrets/x`)).toMatch(/is not a Key Vault resource id/);
-    expect(keyVaultIdProblem(vaultId.replace("11111111-2222-3333-4444-555555555555", "my-subscription"))).toMatch(/is not a Key Vault resource id/);
+    expect(keyVaultIdProblem(vaultId.replace("11111111-2222-3333-4444-555555555555", "my-subscription"))).toMatch(
+      /is not a Key Vault resource id/,
+    );
   });
 });
 

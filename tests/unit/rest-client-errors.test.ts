@@ -59,13 +59,24 @@ test("a status that stays retryable: service, host, operation, attempts, status 
   expect(error.message).toBe(
     `Dataverse at ${host}: read security roles failed after 3 attempts: GET /api/data/v9.2/roles -> HTTP 503 0x80072322: Number of requests exceeded the limit.`,
   );
-  expect({ attempts: error.attempts, status: error.status, code: error.code, host: error.host }).toEqual({ attempts: 3, status: 503, code: "0x80072322", host });
+  expect({ attempts: error.attempts, status: error.status, code: error.code, host: error.host }).toEqual({
+    attempts: 3,
+    status: 503,
+    code: "0x80072322",
+    host,
+  });
 });
 
 test("a final status is reported after one attempt, the query string left out", async () => {
-  answers.push((_request, response) => response.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error: { code: "0x80040217", message: "role Does Not Exist" } })));
+  answers.push((_request, response) =>
+    response
+      .writeHead(404, { "Content-Type": "application/json" })
+      .end(JSON.stringify({ error: { code: "0x80040217", message: "role Does Not Exist" } })),
+  );
   const error = await failure(client(3).request({ operation: "read security role", method: "GET", path: "roles(1)?$select=name" }));
-  expect(error.message).toContain("read security role failed after 1 attempt: GET /api/data/v9.2/roles(1) -> HTTP 404 0x80040217: role Does Not Exist");
+  expect(error.message).toContain(
+    "read security role failed after 1 attempt: GET /api/data/v9.2/roles(1) -> HTTP 404 0x80040217: role Does Not Exist",
+  );
 });
 
 test("a connection that keeps dropping names the network code", async () => {
@@ -74,7 +85,9 @@ test("a connection that keeps dropping names the network code", async () => {
   const error = await failure(client(2).request({ operation: "read business units", method: "GET", path: "businessunits" }));
   expect(error.status).toBeUndefined();
   expect(error.code).toBe("ECONNRESET");
-  expect(error.message).toMatch(/read business units failed after 2 attempts: GET \/api\/data\/v9\.2\/businessunits -> no response \(ECONNRESET\)/);
+  expect(error.message).toMatch(
+    /read business units failed after 2 attempts: GET \/api\/data\/v9\.2\/businessunits -> no response \(ECONNRESET\)/,
+  );
 });
 
 test("an unreachable host names the host and the network code", async () => {
@@ -82,7 +95,12 @@ test("an unreachable host names the host and the network code", async () => {
   await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const unreachable = new RestClient({ service: "Dataverse", baseUrl: `http://127.0.0.1:${port}/api/data/v9.2/`, retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, sleep: async () => undefined });
+  const unreachable = new RestClient({
+    service: "Dataverse",
+    baseUrl: `http://127.0.0.1:${port}/api/data/v9.2/`,
+    retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    sleep: async () => undefined,
+  });
   const error = await failure(unreachable.request({ operation: "who am I", method: "GET", path: "WhoAmI" }));
   expect(error.message).toContain(`Dataverse at 127.0.0.1:${port}: who am I failed after 2 attempts`);
   expect(error.code).toBe("ECONNREFUSED");

@@ -13,11 +13,15 @@ describe("withRetries", () => {
   test("a refused request is retried after Retry-After seconds", async () => {
     const waits: number[] = [];
     let calls = 0;
-    const result = await withRetries(defaultRetryPolicy, { classify, idempotent: false, sleep: async (ms) => void waits.push(ms) }, async () => {
-      calls++;
-      if (calls < 3) throw new FakeFailure({ kind: "refused", retryAfterSeconds: 2 });
-      return "ok";
-    });
+    const result = await withRetries(
+      defaultRetryPolicy,
+      { classify, idempotent: false, sleep: async (ms) => void waits.push(ms) },
+      async () => {
+        calls++;
+        if (calls < 3) throw new FakeFailure({ kind: "refused", retryAfterSeconds: 2 });
+        return "ok";
+      },
+    );
     expect(result).toBe("ok");
     expect(calls).toBe(3);
     expect(waits).toEqual([2000, 2000]);

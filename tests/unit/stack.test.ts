@@ -35,7 +35,11 @@ pulumi.runtime.setMocks(
           Object.assign(state, { userId: `user-of-${args.name}` });
           return { id: `user-of-${args.name}`, state };
         case "pulumi-nodejs:dynamic/dataverse-s2s:SecretSchedule":
-          Object.assign(state, { startDate: "2026-01-01T00:00:00.000Z", endDate: "2026-06-30T00:00:00.000Z", rotateAfter: "2026-05-31T00:00:00.000Z" });
+          Object.assign(state, {
+            startDate: "2026-01-01T00:00:00.000Z",
+            endDate: "2026-06-30T00:00:00.000Z",
+            rotateAfter: "2026-05-31T00:00:00.000Z",
+          });
           return { id: "schedule", state };
         case "azure-native:keyvault:Secret":
           Object.assign(state, { properties: { secretUri: `https://kv.vault.azure.net/secrets/${args.inputs.secretName}` } });
@@ -47,7 +51,11 @@ pulumi.runtime.setMocks(
     call(args) {
       if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal") {
         expect(args.inputs.clientId).toBe("00000007-0000-0000-c000-000000000000");
-        return { objectId: "crm-sp", clientId: args.inputs.clientId, oauth2PermissionScopeIds: { user_impersonation: userImpersonationId } };
+        return {
+          objectId: "crm-sp",
+          clientId: args.inputs.clientId,
+          oauth2PermissionScopeIds: { user_impersonation: userImpersonationId },
+        };
       }
       throw new Error(`unexpected call ${args.token}`);
     },
@@ -70,14 +78,19 @@ async function declare(raw: Parameters<typeof parseStackConfig>[0]) {
   const config: StackConfig = parseStackConfig(raw);
   const outputs = declareStack(config);
   // Let every output settle so that every resource is registered.
-  await Promise.all(Object.values(outputs).flatMap((values) => Object.values(values).map((output) => valueOf(output as pulumi.Output<unknown>))));
+  await Promise.all(
+    Object.values(outputs).flatMap((values) => Object.values(values).map((output) => valueOf(output as pulumi.Output<unknown>))),
+  );
   return outputs;
 }
 
 describe("one integration", () => {
   let outputs: Awaited<ReturnType<typeof declare>>;
   beforeAll(async () => {
-    outputs = await declare({ environmentUrl: "https://contoso.crm.dynamics.com", integrations: [{ name: "etl", displayName: "ETL connector" }] });
+    outputs = await declare({
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      integrations: [{ name: "etl", displayName: "ETL connector" }],
+    });
   });
 
   test("the app registration is single tenant and asks for Dynamics CRM user_impersonation, scope id looked up", () => {
@@ -100,20 +113,35 @@ describe("one integration", () => {
   test("rotated-out secrets are tracked for the overlap, in the azuread provider's cloud", () => {
     const [retired] = byType("RetiredSecrets");
     expect(retired.name).toBe("etl-entra-retired-secrets");
-    expect(retired.inputs).toMatchObject({ applicationObjectId: "object-of-etl-entra-app", currentKeyId: "key-1", overlapDays: 7, metadataHost: "" });
+    expect(retired.inputs).toMatchObject({
+      applicationObjectId: "object-of-etl-entra-app",
+      currentKeyId: "key-1",
+      overlapDays: 7,
+      metadataHost: "",
+    });
   });
 
   test("the role is a clone of System Administrator named API User, in the environment", () => {
     const roles = byType("ClonedSecurityRole");
     expect(roles).toHaveLength(1);
     expect(roles[0].name).toBe("etl-role");
-    expect(roles[0].inputs).toMatchObject({ environmentUrl: "https://contoso.crm.dynamics.com", name: "API User", sourceRole: "System Administrator", followSource: true });
+    expect(roles[0].inputs).toMatchObject({
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      name: "API User",
+      sourceRole: "System Administrator",
+      followSource: true,
+    });
   });
 
   test("the application user is tied to the app's client id and holds the role", () => {
     const [user] = byType("ApplicationUser");
     expect(user.name).toBe("etl-user");
-    expect(user.inputs).toMatchObject({ applicationId: "client-of-etl-entra-app", roleIds: ["role-of-etl-role"], removeUnmanagedRoles: true, keepDisabledOnDelete: false });
+    expect(user.inputs).toMatchObject({
+      applicationId: "client-of-etl-entra-app",
+      roleIds: ["role-of-etl-role"],
+      removeUnmanagedRoles: true,
+      keepDisabledOnDelete: false,
+    });
   });
 
   test("outputs are the connection values, the client secret marked secret", async () => {
@@ -147,11 +175,19 @@ describe("several integrations", () => {
     expect(byType("ClonedSecurityRole").map((role) => role.name)).toEqual(["etl-role"]);
     expect(byType("ExistingSecurityRole").map((role) => [role.name, role.inputs.name])).toEqual([["reports-role", "Sales Manager"]]);
     const users = Object.fromEntries(byType("ApplicationUser").map((user) => [user.name, user.inputs.roleIds]));
-    expect(users).toEqual({ "etl-user": ["role-of-etl-role"], "tests-user": ["role-of-etl-role"], "reports-user": ["role-of-reports-role"] });
+    expect(users).toEqual({
+      "etl-user": ["role-of-etl-role"],
+      "tests-user": ["role-of-etl-role"],
+      "reports-user": ["role-of-reports-role"],
+    });
     expect(await valueOf(outputs.tests.securityRoleId)).toBe("role-of-etl-role");
     const [grant] = byType("ServicePrincipalDelegatedPermissionGrant");
     expect(grant.name).toBe("tests-entra-consent");
-    expect(grant.inputs).toMatchObject({ servicePrincipalObjectId: "sp-of-tests-entra-sp", resourceServicePrincipalObjectId: "crm-sp", claimValues: ["user_impersonation"] });
+    expect(grant.inputs).toMatchObject({
+      servicePrincipalObjectId: "sp-of-tests-entra-sp",
+      resourceServicePrincipalObjectId: "crm-sp",
+      claimValues: ["user_impersonation"],
+    });
   });
 });
 
@@ -166,7 +202,11 @@ describe("credentials and Key Vault export", () => {
     expect(byType("applicationPassword:ApplicationPassword")).toHaveLength(0);
     expect(byType("SecretSchedule")).toHaveLength(0);
     const [uploaded] = byType("applicationCertificate:ApplicationCertificate");
-    expect(uploaded.inputs).toMatchObject({ applicationId: "/applications/object-of-etl-entra-app", type: "AsymmetricX509Cert", encoding: "pem" });
+    expect(uploaded.inputs).toMatchObject({
+      applicationId: "/applications/object-of-etl-entra-app",
+      type: "AsymmetricX509Cert",
+      encoding: "pem",
+    });
     expect(await valueOf(outputs.etl.clientSecret)).toBeUndefined();
     expect(byType("ApplicationUser")[0].inputs.applicationId).toBe("client-of-etl-entra-app");
   });
@@ -174,7 +214,13 @@ describe("credentials and Key Vault export", () => {
   test("a federated credential trusts the GitHub Actions environment", async () => {
     await declare({
       environmentUrl: "https://localhost:8443",
-      integrations: [{ name: "etl", displayName: "ETL", credential: { type: "federated", github: { owner: "contoso", repo: "etl", environment: "prod" } } }],
+      integrations: [
+        {
+          name: "etl",
+          displayName: "ETL",
+          credential: { type: "federated", github: { owner: "contoso", repo: "etl", environment: "prod" } },
+        },
+      ],
     });
     const [federated] = byType("applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential");
     expect(federated.inputs).toMatchObject({
@@ -187,14 +233,19 @@ describe("credentials and Key Vault export", () => {
 
   test("the Key Vault export writes the connection values with the secret's expiry", async () => {
     const id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-dv/providers/Microsoft.KeyVault/vaults/kv-dv";
-    const outputs = await declare({ environmentUrl: "https://localhost:8443", integrations: [{ name: "etl", displayName: "ETL", keyVault: { id } }] });
+    const outputs = await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [{ name: "etl", displayName: "ETL", keyVault: { id } }],
+    });
     const secrets = Object.fromEntries(byType("keyvault:Secret").map((secret) => [secret.inputs.secretName, secret.inputs]));
     expect(Object.keys(secrets).sort()).toEqual(["etl-client-id", "etl-client-secret", "etl-environment-url", "etl-tenant-id"]);
     expect(secrets["etl-client-secret"]).toMatchObject({ vaultName: "kv-dv", resourceGroupName: "rg-dv" });
     // The mocks hand over the secret-marked properties wrapped in { value }.
     const properties = secrets["etl-client-secret"].properties.value;
-    expect(properties).toMatchObject({ value: "secret-of-etl-entra-secret", attributes: { expires: Date.parse("2026-06-30T00:00:00.000Z") / 1000 } });
+    expect(properties).toMatchObject({
+      value: "secret-of-etl-entra-secret",
+      attributes: { expires: Date.parse("2026-06-30T00:00:00.000Z") / 1000 },
+    });
     expect(await valueOf(outputs.etl.clientSecret)).toBe("secret-of-etl-entra-secret");
   });
 });
-

@@ -18,14 +18,48 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, sameValue, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import {
+  asRecord,
+  asRecords,
+  defined,
+  isGuid,
+  odataString,
+  Plain,
+  sameStringSet,
+  sameValue,
+  stringList,
+  stringOrEmpty,
+  unwrapSecrets,
+} from "../values";
 
 export const applicationToken = "azuread:index/application:Application";
 
 /** Inputs this stand-in writes to Graph; any other input is kept as given. */
-const managedInputs = ["displayName", "signInAudience", "description", "notes", "tags", "requiredResourceAccesses", "owners", "preventDuplicateNames"];
+const managedInputs = [
+  "displayName",
+  "signInAudience",
+  "description",
+  "notes",
+  "tags",
+  "requiredResourceAccesses",
+  "owners",
+  "preventDuplicateNames",
+];
 /** Outputs that are not inputs. */
-const computedOutputs = ["id", "objectId", "clientId", "featureTags", "appRoleIds", "oauth2PermissionScopeIds", "identifierUris", "publisherDomain", "disabledByMicrosoft", "logoUrl", "templateId", "oauth2PostResponseRequired"];
+const computedOutputs = [
+  "id",
+  "objectId",
+  "clientId",
+  "featureTags",
+  "appRoleIds",
+  "oauth2PermissionScopeIds",
+  "identifierUris",
+  "publisherDomain",
+  "disabledByMicrosoft",
+  "logoUrl",
+  "templateId",
+  "oauth2PostResponseRequired",
+];
 const signInAudiences = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"];
 const idPrefix = "/applications/";
 
@@ -46,7 +80,10 @@ export function applicationObjectId(id: string): string | undefined {
 function requiredResourceAccesses(value: unknown): RequiredResourceAccess[] {
   return asRecords(value).map((entry) => ({
     resourceAppId: stringOrEmpty(entry.resourceAppId),
-    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({
+      id: stringOrEmpty(access.id),
+      type: stringOrEmpty(access.type),
+    })),
   }));
 }
 
@@ -126,7 +163,10 @@ function outputs(app: Plain, beta: Plain, owners: string[], inputs: Plain): Plai
     tags,
     requiredResourceAccesses: asRecords(app.requiredResourceAccess).map((entry) => ({
       resourceAppId: stringOrEmpty(entry.resourceAppId),
-      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({
+        id: stringOrEmpty(access.id),
+        type: stringOrEmpty(access.type),
+      })),
     })),
     owners,
     preventDuplicateNames: inputs.preventDuplicateNames === true,
@@ -180,19 +220,27 @@ export const application: ResourceHandler = {
     if (failures.known(plain.requiredResourceAccesses)) {
       asRecords(plain.requiredResourceAccesses).forEach((entry, index) => {
         if (failures.known(entry.resourceAppId) && !isGuid(entry.resourceAppId)) {
-          failures.add(`requiredResourceAccesses[${index}].resourceAppId`, `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`);
+          failures.add(
+            `requiredResourceAccesses[${index}].resourceAppId`,
+            `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`,
+          );
         }
         asRecords(entry.resourceAccesses).forEach((access, accessIndex) => {
           const where = `requiredResourceAccesses[${index}].resourceAccesses[${accessIndex}]`;
-          if (failures.known(access.id) && !isGuid(access.id)) failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
+          if (failures.known(access.id) && !isGuid(access.id))
+            failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
           if (failures.known(access.type) && access.type !== "Scope" && access.type !== "Role") {
-            failures.add(`${where}.type`, `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`);
+            failures.add(
+              `${where}.type`,
+              `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`,
+            );
           }
         });
       });
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner))
+        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs, failures: failures.list };
   },
@@ -211,9 +259,14 @@ export const application: ResourceHandler = {
     const caller = session.callerObjectId;
     const displayName = String(inputs.displayName);
     if (inputs.preventDuplicateNames === true) {
-      const existing = await session.list(`look for applications named '${displayName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`);
+      const existing = await session.list(
+        `look for applications named '${displayName}'`,
+        `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`,
+      );
       if (existing.length > 0) {
-        throw new Error(`An application named '${displayName}' already exists (object id ${existing[0].id}); choose another displayName or set preventDuplicateNames: false`);
+        throw new Error(
+          `An application named '${displayName}' already exists (object id ${existing[0].id}); choose another displayName or set preventDuplicateNames: false`,
+        );
       }
     }
     const wantedOwners = stringList(inputs.owners);
@@ -230,17 +283,26 @@ export const application: ResourceHandler = {
       },
       // A create lost in transit is found by its unique temporary name rather than made twice.
       reconcile: async () => {
-        const found = await session.list(`look for application '${temporaryName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(temporaryName)}`)}`);
+        const found = await session.list(
+          `look for application '${temporaryName}'`,
+          `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(temporaryName)}`)}`,
+        );
         return found.length > 0 ? { status: 201, data: found[0], headers: {} } : undefined;
       },
     });
     const objectId = String(created.data.id ?? "");
     const clientId = String(created.data.appId ?? "");
-    if (!isGuid(objectId) || !isGuid(clientId)) throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
+    if (!isGuid(objectId) || !isGuid(clientId))
+      throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
     const id = `${idPrefix}${objectId}`;
     try {
       const patch = (name: string) =>
-        session.request({ operation: `set the display name of application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: { displayName: name } });
+        session.request({
+          operation: `set the display name of application ${objectId}`,
+          method: "PATCH",
+          path: `v1.0/applications/${objectId}`,
+          body: { displayName: name },
+        });
       await retryWhileNotFound(context.timing.notFound, () => patch(temporaryName));
       await patch(displayName);
       await session.setOwners("applications", objectId, wantedOwners, [caller, ...otherOwners.slice(0, 19)]);
@@ -275,7 +337,12 @@ export const application: ResourceHandler = {
     if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
     const session = await context.session();
     await context.applicationLocks.run(objectId, async () => {
-      await session.request({ operation: `update application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: graphBody(news) });
+      await session.request({
+        operation: `update application ${objectId}`,
+        method: "PATCH",
+        path: `v1.0/applications/${objectId}`,
+        body: graphBody(news),
+      });
       if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
     });
     const outs = await readApplication(session, objectId, news);
@@ -287,9 +354,16 @@ export const application: ResourceHandler = {
     const objectId = applicationObjectId(id);
     if (!objectId) return;
     const session = await context.session();
-    await session.request({ operation: `delete application ${objectId}`, method: "DELETE", path: `v1.0/applications/${objectId}`, acceptStatus: [404] });
-    await waitUntil(`delete application ${objectId}`, context.timing.deletion, async () =>
-      (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
+    await session.request({
+      operation: `delete application ${objectId}`,
+      method: "DELETE",
+      path: `v1.0/applications/${objectId}`,
+      acceptStatus: [404],
+    });
+    await waitUntil(
+      `delete application ${objectId}`,
+      context.timing.deletion,
+      async () => (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
     );
   },
 };

@@ -42,7 +42,7 @@ const sameInstant = (a: unknown, b: unknown) => {
 
 /** A Go duration ("240h", "2400h30m", "90m", "1h30m15s") in milliseconds; undefined when malformed. */
 export function parseGoDuration(value: string): number | undefined {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 0.000001 };
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
   const pattern = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
   if (!/^(\d+(\.\d+)?(h|ms|m|s|us|µs|ns))+$/.test(value)) return undefined;
   let total = 0;
@@ -84,8 +84,14 @@ export const applicationPassword: ResourceHandler = {
     const plain = unwrapSecrets<Plain>(news);
     if (plain.applicationId === undefined || plain.applicationId === null) {
       failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    } else if (failures.known(plain.applicationId) && !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))) {
-      failures.add("applicationId", `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`);
+    } else if (
+      failures.known(plain.applicationId) &&
+      !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))
+    ) {
+      failures.add(
+        "applicationId",
+        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
+      );
     }
     for (const field of ["startDate", "endDate"]) {
       const value = plain[field];
@@ -93,7 +99,10 @@ export const applicationPassword: ResourceHandler = {
         failures.add(field, `${field} must be an RFC 3339 date such as 2027-01-31T00:00:00Z; got '${value}'`);
       }
     }
-    if (failures.known(plain.endDateRelative) && (typeof plain.endDateRelative !== "string" || parseGoDuration(plain.endDateRelative) === undefined)) {
+    if (
+      failures.known(plain.endDateRelative) &&
+      (typeof plain.endDateRelative !== "string" || parseGoDuration(plain.endDateRelative) === undefined)
+    ) {
       failures.add("endDateRelative", `endDateRelative must be a duration such as 8760h (one year); got '${plain.endDateRelative}'`);
     }
     if (failures.known(plain.endDate) && failures.known(plain.endDateRelative)) {
@@ -132,7 +141,8 @@ export const applicationPassword: ResourceHandler = {
       const keyId = stringOrEmpty(added.data.keyId);
       const secretText = added.data.secretText;
       if (!isGuid(keyId)) throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no keyId`);
-      if (typeof secretText !== "string" || secretText === "") throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
+      if (typeof secretText !== "string" || secretText === "")
+        throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
       await waitUntil(`add a password to application ${objectId}`, context.timing.update, async () =>
         ((await listedKeyIds(session, objectId)) ?? []).includes(keyId.toLowerCase()),
       );
@@ -146,7 +156,9 @@ export const applicationPassword: ResourceHandler = {
     if (!parsed) throw new Error(`azuread: '${id}' is not an application password id; expected <applicationObjectId>/password/<keyId>`);
     const session = await context.session();
     const app = await session.getOrUndefined(`read application ${parsed.objectId}`, `v1.0/applications/${parsed.objectId}`);
-    const credential = asRecords(app?.passwordCredentials).find((entry) => stringOrEmpty(entry.keyId).toLowerCase() === parsed.keyId.toLowerCase());
+    const credential = asRecords(app?.passwordCredentials).find(
+      (entry) => stringOrEmpty(entry.keyId).toLowerCase() === parsed.keyId.toLowerCase(),
+    );
     if (!app || !credential) return { id: "", props: {}, inputs: {} };
     // Graph never shows a secret again: the value in state (still wrapped as a secret) is kept.
     const outs = outputs(parsed.objectId, credential, props.value, props);

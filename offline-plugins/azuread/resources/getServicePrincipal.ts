@@ -31,7 +31,8 @@ export async function getServicePrincipal(context: ProviderContext, rawArgs: Pla
     );
     const matches = found.filter((sp) => stringOrEmpty(sp[graphField]).toLowerCase() === wanted.toLowerCase());
     if (matches.length === 0) throw new Error(`azuread: no service principal found with ${key} '${wanted}'`);
-    if (matches.length > 1) throw new Error(`azuread: ${matches.length} service principals found with ${key} '${wanted}'; use objectId to pick one`);
+    if (matches.length > 1)
+      throw new Error(`azuread: ${matches.length} service principals found with ${key} '${wanted}'; use objectId to pick one`);
     objectId = String(matches[0].id);
   }
   const outputs = await readServicePrincipal(session, objectId);

@@ -14,7 +14,18 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import {
+  asRecord,
+  asRecords,
+  defined,
+  isGuid,
+  odataString,
+  Plain,
+  sameStringSet,
+  stringList,
+  stringOrEmpty,
+  unwrapSecrets,
+} from "../values";
 import { featureTagsFromTags } from "./application";
 
 export const servicePrincipalToken = "azuread:index/servicePrincipal:ServicePrincipal";
@@ -71,7 +82,8 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
     userConsentDisplayName: stringOrEmpty(scope.userConsentDisplayName),
     value: stringOrEmpty(scope.value),
   }));
-  const ids = (items: { value: string; id: string }[]) => Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
+  const ids = (items: { value: string; id: string }[]) =>
+    Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
   const features = featureTagsFromTags(tags, {
     customSingleSignOnApp: "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
     enterpriseApplication: "WindowsAzureActiveDirectoryIntegratedApp",
@@ -112,7 +124,11 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
 export async function readServicePrincipal(session: GraphSession, objectId: string): Promise<Plain | undefined> {
   const sp = await session.getOrUndefined(`read service principal ${objectId}`, `v1.0/servicePrincipals/${objectId}`);
   if (!sp) return undefined;
-  const beta = (await session.getOrUndefined(`read service principal ${objectId} (beta)`, `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`)) ?? {};
+  const beta =
+    (await session.getOrUndefined(
+      `read service principal ${objectId} (beta)`,
+      `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`,
+    )) ?? {};
   return servicePrincipalOutputs(sp, beta);
 }
 
@@ -152,7 +168,8 @@ export const servicePrincipal: ResourceHandler = {
       failures.add("clientId", `clientId must be the application's client id (a GUID); got '${plain.clientId}'`);
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner))
+        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs: news, failures: failures.list };
   },
@@ -190,7 +207,10 @@ export const servicePrincipal: ResourceHandler = {
       method: "POST",
       path: "v1.0/servicePrincipals",
       body: {
-        ...graphBody(inputs, Object.keys(writableFields).filter((field) => field !== "description")),
+        ...graphBody(
+          inputs,
+          Object.keys(writableFields).filter((field) => field !== "description"),
+        ),
         appId: clientId,
         "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
       },
@@ -256,7 +276,12 @@ export const servicePrincipal: ResourceHandler = {
         body[graphName] = value;
       }
     }
-    await session.request({ operation: `update service principal ${objectId}`, method: "PATCH", path: `v1.0/servicePrincipals/${objectId}`, body });
+    await session.request({
+      operation: `update service principal ${objectId}`,
+      method: "PATCH",
+      path: `v1.0/servicePrincipals/${objectId}`,
+      body,
+    });
     if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
     const outs = await outputs(session, objectId, news);
     if (!outs) throw new Error(`service principal ${objectId} was deleted while it was being updated`);
@@ -268,14 +293,22 @@ export const servicePrincipal: ResourceHandler = {
     if (!objectId) return;
     const session = await context.session();
     try {
-      await session.request({ operation: `delete service principal ${objectId}`, method: "DELETE", path: `v1.0/servicePrincipals/${objectId}`, acceptStatus: [404] });
+      await session.request({
+        operation: `delete service principal ${objectId}`,
+        method: "DELETE",
+        path: `v1.0/servicePrincipals/${objectId}`,
+        acceptStatus: [404],
+      });
     } catch (error) {
       // Adopted principals of Microsoft's own APIs usually cannot be deleted; the real provider ignores that.
       if (asRecord(unwrapSecrets(props)).useExisting === true) return;
       throw error;
     }
-    await waitUntil(`delete service principal ${objectId}`, context.timing.deletion, async () =>
-      (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
+    await waitUntil(
+      `delete service principal ${objectId}`,
+      context.timing.deletion,
+      async () =>
+        (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
     );
   },
 };

@@ -29,7 +29,9 @@ function outputs(grant: Plain): Plain {
     id: `${idPrefix}${grant.id}`,
     servicePrincipalObjectId: stringOrEmpty(grant.clientId),
     resourceServicePrincipalObjectId: stringOrEmpty(grant.resourceId),
-    claimValues: stringOrEmpty(grant.scope).split(" ").filter((claim) => claim !== ""),
+    claimValues: stringOrEmpty(grant.scope)
+      .split(" ")
+      .filter((claim) => claim !== ""),
     userObjectId: grant.consentType === "Principal" ? stringOrEmpty(grant.principalId) : undefined,
   });
 }
@@ -50,18 +52,27 @@ export const delegatedPermissionGrant: ResourceHandler = {
     const failures = new Failures();
     const plain = unwrapSecrets<Plain>(news);
     for (const field of ["servicePrincipalObjectId", "resourceServicePrincipalObjectId"]) {
-      if (plain[field] === undefined || plain[field] === null) failures.add(field, `${field} is required: pass a ServicePrincipal's objectId`);
-      else if (failures.known(plain[field]) && !isGuid(plain[field])) failures.add(field, `${field} must be a service principal object id (a GUID); got '${plain[field]}'`);
+      if (plain[field] === undefined || plain[field] === null)
+        failures.add(field, `${field} is required: pass a ServicePrincipal's objectId`);
+      else if (failures.known(plain[field]) && !isGuid(plain[field]))
+        failures.add(field, `${field} must be a service principal object id (a GUID); got '${plain[field]}'`);
     }
     if (failures.known(plain.userObjectId) && !isGuid(plain.userObjectId)) {
-      failures.add("userObjectId", `userObjectId must be a user's object id (a GUID), or be left out to consent for all users; got '${plain.userObjectId}'`);
+      failures.add(
+        "userObjectId",
+        `userObjectId must be a user's object id (a GUID), or be left out to consent for all users; got '${plain.userObjectId}'`,
+      );
     }
     if (failures.known(plain.claimValues)) {
       const claims = Array.isArray(plain.claimValues) ? plain.claimValues : [];
-      if (claims.length === 0) failures.add("claimValues", "claimValues must name at least one delegated permission, e.g. ['user_impersonation']");
+      if (claims.length === 0)
+        failures.add("claimValues", "claimValues must name at least one delegated permission, e.g. ['user_impersonation']");
       claims.forEach((claim, index) => {
         if (failures.known(claim) && (typeof claim !== "string" || claim.trim() === "" || /\s/.test(claim))) {
-          failures.add(`claimValues[${index}]`, `each claim value is one permission name without spaces, e.g. 'user_impersonation'; got '${claim}'`);
+          failures.add(
+            `claimValues[${index}]`,
+            `each claim value is one permission name without spaces, e.g. 'user_impersonation'; got '${claim}'`,
+          );
         }
       });
     } else if (plain.claimValues === undefined || plain.claimValues === null) {
@@ -138,6 +149,10 @@ export const delegatedPermissionGrant: ResourceHandler = {
       path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantId)}`,
       acceptStatus: [404],
     });
-    await waitUntil(`delete delegated permission grant ${grantId}`, context.timing.deletion, async () => (await readGrant(session, grantId)) === undefined);
+    await waitUntil(
+      `delete delegated permission grant ${grantId}`,
+      context.timing.deletion,
+      async () => (await readGrant(session, grantId)) === undefined,
+    );
   },
 };
