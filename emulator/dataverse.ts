@@ -6,7 +6,7 @@
 // Every request is authenticated like the real service: aud must be the environment URL and the
 // token's appid must be a live, enabled application user. Then service protection, then latency.
 import { createHash, randomUUID } from "node:crypto";
-import { dataverseError, DV, ServiceError } from "./errors";
+import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 import { bearer, verifyToken } from "./entra";
 import { isGuid, RequestContext, sameId, type EmulatorCore } from "./http";
 import { newApplicationUserRow } from "./model";
@@ -49,15 +49,15 @@ interface Call {
 }
 
 function notExist(entity: string, id: string): ServiceError {
-  return dataverseError(404, DV.objectDoesNotExist, `${entity} With Id = ${id} Does Not Exist`);
+  return dataverseError(404, DataverseErrorCode.objectDoesNotExist, `${entity} With Id = ${id} Does Not Exist`);
 }
 
 function invalid(message: string): ServiceError {
-  return dataverseError(400, DV.invalidArgument, message);
+  return dataverseError(400, DataverseErrorCode.invalidArgument, message);
 }
 
 function undeclared(entity: string, property: string): ServiceError {
-  return dataverseError(400, DV.invalidProperty,
+  return dataverseError(400, DataverseErrorCode.invalidProperty,
     `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${entity}'. Make sure to only use property names that are defined by the type.`);
 }
 
@@ -159,7 +159,7 @@ function requirePrivilege(call: Call, name: string): void {
   if (held.has(p.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
   const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
-  throw dataverseError(403, DV.missingPrivilege,
+  throw dataverseError(403, DataverseErrorCode.missingPrivilege,
     `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`);
 }
 
@@ -170,7 +170,7 @@ function requireHolds(call: Call, privileges: Record<string, number>): void {
     const have = held.get(pid);
     if (have === undefined || have < depth) {
       const p = privilegeById(pid);
-      throw dataverseError(403, DV.missingPrivilege,
+      throw dataverseError(403, DataverseErrorCode.missingPrivilege,
         `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`);
     }
   }
@@ -192,7 +192,7 @@ async function body(ctx: RequestContext): Promise<Record<string, unknown>> {
   try {
     b = await ctx.json();
   } catch {
-    throw dataverseError(400, DV.invalidArgument, "The request body is not valid JSON.");
+    throw dataverseError(400, DataverseErrorCode.invalidArgument, "The request body is not valid JSON.");
   }
   if (b === undefined) return {};
   if (b === null || typeof b !== "object" || Array.isArray(b)) throw invalid("The request body must be a JSON object.");
@@ -249,12 +249,12 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
     const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
     if (inFlight >= sp.maxConcurrent) {
       ctx.op("service protection (concurrency)");
-      throw dataverseError(429, DV.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`, retry);
+      throw dataverseError(429, DataverseErrorCode.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`, retry);
     }
     if (window.length >= sp.maxRequestsPerWindow) {
       prot.windows.set(user, window);
       ctx.op("service protection (requests)");
-      throw dataverseError(429, DV.tooManyRequests,
+      throw dataverseError(429, DataverseErrorCode.tooManyRequests,
         `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`, retry);
     }
     window.push(now);
@@ -277,7 +277,7 @@ function authenticate(ctx: RequestContext): SystemUserRow {
     "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
   };
   const unauthorized = (detail: string) =>
-    dataverseError(401, DV.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
+    dataverseError(401, DataverseErrorCode.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
   const token = bearer(ctx);
   if (!token) throw unauthorized("No bearer token was sent.");
   const v = verifyToken(core, token);
@@ -290,11 +290,11 @@ function authenticate(ctx: RequestContext): SystemUserRow {
   const users = Object.values(core.store.state.environment.systemUsers);
   const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
   if (!u) {
-    throw dataverseError(403, DV.notMemberOfOrganization,
+    throw dataverseError(403, DataverseErrorCode.notMemberOfOrganization,
       `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`);
   }
   if (u.isdisabled) {
-    throw dataverseError(403, DV.callerDisabled,
+    throw dataverseError(403, DataverseErrorCode.callerDisabled,
       `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`);
   }
   return u;
@@ -373,7 +373,7 @@ function filterRows(call: Call, rows: Row[], entity: string): Row[] {
 function unsupportedQueryOptions(call: Call, allowed: string[]): void {
   for (const key of call.ctx.query.keys()) {
     if (key.startsWith("$") && !allowed.includes(key)) {
-      throw dataverseError(400, DV.invalidProperty, `The query parameter ${key} is not supported by the emulator.`);
+      throw dataverseError(400, DataverseErrorCode.invalidProperty, `The query parameter ${key} is not supported by the emulator.`);
     }
   }
 }
@@ -463,7 +463,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       if (b.roleid !== undefined) {
         if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
         roleid = b.roleid.toLowerCase();
-        if (state.environment.roles[roleid]) throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
+        if (state.environment.roles[roleid]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
       }
       const now = ctx.core.now().toISOString();
       const role: RoleRow = {
@@ -485,7 +485,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
         const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
         state.environment.roles[cid] = { ...role, roleid: cid, businessunitid: child, parentroleid: roleid, parentrootroleid: roleid, privileges: {}, selfPrivileges: [] };
       }
-      ctx.mutated = true;
+      ctx.core.store.save();
       created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
       return true;
     }
@@ -516,7 +516,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
       apply(role);
       for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
-      ctx.mutated = true;
+      ctx.core.store.save();
       updated(call, "roles", roleWire(state, role), "role", "roleid");
       return true;
     }
@@ -527,7 +527,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       const gone = new Set([role.roleid, ...Object.values(state.environment.roles).filter((r) => r.parentroleid === role.roleid).map((r) => r.roleid)]);
       for (const id of gone) delete state.environment.roles[id];
       for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
@@ -560,7 +560,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
         role.privileges = next;
       }
       role.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
@@ -575,7 +575,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       if (!privilegeById(pid)) throw notExist("privilege", pid);
       delete role.privileges[pid];
       role.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
@@ -658,7 +658,7 @@ function userRow(call: Call, u: SystemUserRow, expand: ExpandItem[]): Row {
   const row = userWire(call.state, u);
   for (const e of expand) {
     if (e.name !== "systemuserroles_association") {
-      throw dataverseError(400, DV.invalidProperty, `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
+      throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
     }
     let roleRows = u.roles.map((rid) => call.state.environment.roles[rid]).filter((r): r is RoleRow => r !== undefined).map((r) => roleWire(call.state, r));
     if (e.filter) roleRows = roleRows.filter((r) => evaluate(e.filter!, r, "role"));
@@ -693,7 +693,7 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       checkProperties("systemuser", b, USER_CREATE_FIELDS);
       const buBind = b["businessunitid@odata.bind"];
       if (buBind === undefined || buBind === null) {
-        throw dataverseError(400, DV.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
+        throw dataverseError(400, DataverseErrorCode.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
       }
       const buId = bindId(buBind, "businessunits");
       if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
@@ -706,11 +706,12 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
       // One application user per app id, soft-deleted rows included.
       if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
-        throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
+        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
       }
-      const sp = Object.values(state.servicePrincipals).find((s) => sameId(s.doc.appId, appId));
-      if (!sp) {
-        throw dataverseError(400, DV.aadError,
+      const sp = ctx.core.directory.servicePrincipal(appId);
+      // A service principal younger than the replication lag is not yet visible to Dataverse.
+      if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
+        throw dataverseError(400, DataverseErrorCode.aadError,
           `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`);
       }
       const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
@@ -718,7 +719,7 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       if (b.systemuserid !== undefined) {
         if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
         id = b.systemuserid.toLowerCase();
-        if (state.environment.systemUsers[id]) throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
+        if (state.environment.systemUsers[id]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
       }
       const row = newApplicationUserRow({
         systemuserid: id, app, sp, businessunitid: buId, isdisabled: b.isdisabled === true,
@@ -727,7 +728,7 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       if (typeof b.firstname === "string") row.firstname = b.firstname;
       if (typeof b.lastname === "string") row.lastname = b.lastname;
       state.environment.systemUsers[id] = row;
-      ctx.mutated = true;
+      ctx.core.store.save();
       created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
       return true;
     }
@@ -768,14 +769,14 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       }
       user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
       user.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
+      ctx.core.store.save();
       updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
       return true;
     }
     if (m === "DELETE") {
       requirePrivilege(call, "prvDeleteUser");
       if (!user.isdisabled) {
-        throw dataverseError(400, DV.deleteEnabledUser,
+        throw dataverseError(400, DataverseErrorCode.deleteEnabledUser,
           `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`);
       }
       if (user.deletedstate === 0) {
@@ -784,7 +785,7 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
       } else {
         delete state.environment.systemUsers[user.systemuserid];
       }
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
@@ -826,14 +827,14 @@ function associate(call: Call, user: SystemUserRow, roleId: string): void {
   requirePrivilege(call, "prvAssignRole");
   const role = getRole(call, roleId);
   if (role.businessunitid !== user.businessunitid) {
-    throw dataverseError(400, DV.roleNotInUserBusinessUnit,
+    throw dataverseError(400, DataverseErrorCode.roleNotInUserBusinessUnit,
       `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`);
   }
   requireHolds(call, effectivePrivileges(call.state, role));
   // G: associating an already assigned role is accepted and changes nothing.
   if (!user.roles.includes(role.roleid)) user.roles.push(role.roleid);
   user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.mutated = true;
+  call.ctx.core.store.save();
   call.ctx.send(204, undefined, headers());
 }
 
@@ -843,7 +844,7 @@ function disassociate(call: Call, user: SystemUserRow, roleId: string): void {
   // G: removing a role the user does not have is accepted and changes nothing.
   user.roles = user.roles.filter((r) => r !== roleId);
   user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.mutated = true;
+  call.ctx.core.store.save();
   call.ctx.send(204, undefined, headers());
 }
 

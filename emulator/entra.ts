@@ -7,6 +7,8 @@ import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { entraError, ServiceError } from "./errors";
 import { RequestContext, sameId, type EmulatorCore } from "./http";
 import { verifySecret } from "./model";
+import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from "./entra-assertions";
+import { SEEDED_IDS } from "./seed";
 import type { ApplicationRecord, ServicePrincipalRecord } from "./store";
 
 export const TOKEN_LIFETIME_S = 3600;
@@ -192,22 +194,19 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
   const scopeRaw = form.get("scope");
   if (!scopeRaw) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
 
-  const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, clientId));
-  const sp = app ? Object.values(state.servicePrincipals).find((s) => sameId(s.doc.appId, clientId)) : undefined;
-  if (!app || !sp) {
-    throw entraError(400, "unauthorized_client", 700016,
-      `Application with identifier '${clientId}' was not found in the directory '${state.tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
-  }
-  if (sp.doc.accountEnabled === false) {
-    throw entraError(400, "unauthorized_client", 7000112, `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`);
-  }
-  if (form.get("client_assertion")) {
-    throw entraError(400, "invalid_request", 7000219, "The emulator does not support client assertions (certificate credentials); use a client secret.");
-  }
-  if (!secret) {
+  const { app, sp } = tokenClient(core, clientId);
+  const assertion = form.get("client_assertion");
+  if (assertion) {
+    if (form.get("client_assertion_type") !== CLIENT_ASSERTION_TYPE) {
+      throw entraError(400, "invalid_request", 90025, `The client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
+    }
+    const tokenEndpoints = [tenant, state.tenant.tenantId, state.tenant.domain].map((name) => `${core.urls.authorityHost}/${name}/oauth2/v2.0/token`);
+    verifyClientAssertion(core, app, assertion, tokenEndpoints);
+  } else if (!secret) {
     throw entraError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  } else {
+    checkSecret(core, app, secret);
   }
-  checkSecret(core, app, secret);
 
   const scopes = scopeRaw.split(/\s+/).filter((s) => s.length > 0 && !OIDC_SCOPES.has(s.toLowerCase()));
   if (scopes.length !== 1 || !/\/\.default$/i.test(scopes[0])) {
@@ -228,7 +227,7 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
   const accessToken = signToken(core, {
     aud, iss: issuer, iat: now, nbf: now, exp: now + TOKEN_LIFETIME_S,
     appid: String(app.doc.appId), azp: String(app.doc.appId), appidacr: "1", idp: issuer, idtyp: "app",
-    oid: sp.doc.id, sub: sp.doc.id, tid, roles: [], uti: randomUUID().replace(/-/g, ""), ver: "1.0",
+    oid: sp.doc.id, sub: sp.doc.id, tid, roles: tokenRoles(core, String(app.doc.appId), aud), uti: randomUUID().replace(/-/g, ""), ver: "1.0",
   });
   ctx.send(200, {
     token_type: "Bearer",
@@ -239,19 +238,57 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
 }
 
 /**
+ * The application and service principal a token is asked for. No application: AADSTS700016; an
+ * application without a service principal in the tenant: AADSTS7000229 (V: Entra's error code list).
+ */
+function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRecord; sp: ServicePrincipalRecord } {
+  const tenant = core.store.state.tenant;
+  const app = core.directory.application(clientId);
+  if (!app) {
+    throw entraError(400, "unauthorized_client", 700016,
+      `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+  }
+  const sp = core.directory.servicePrincipal(clientId);
+  if (!sp) {
+    throw entraError(400, "invalid_client", 7000229,
+      `The client application ${clientId} is missing service principal in the tenant ${tenant.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`);
+  }
+  if (sp.doc.accountEnabled === false) {
+    throw entraError(400, "unauthorized_client", 7000112, `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`);
+  }
+  return { app, sp };
+}
+
+/** Graph application permissions in an app-only Graph token: the deployer's configured set (G: no other app has app roles granted). */
+function tokenRoles(core: EmulatorCore, appId: string, audience: string): string[] {
+  if (audience !== core.urls.graphAudience) return [];
+  return sameId(appId, SEEDED_IDS.deployer.clientId) ? [...core.config.deployerGraphPermissions] : [];
+}
+
+/**
  * A secret is valid when it matches a password credential whose start/end dates contain the
  * emulator clock. Matching but outside its dates: expired (AADSTS7000222). No match: AADSTS7000215.
  */
 function checkSecret(core: EmulatorCore, app: ApplicationRecord, secret: string): void {
   const now = core.now().getTime();
-  const creds = (app.doc.passwordCredentials as Array<Record<string, unknown>> | undefined) ?? [];
+  const credentials = (app.doc.passwordCredentials as Array<Record<string, unknown>> | undefined) ?? [];
+  // A removed secret keeps working on the replicas that have not seen the removal yet.
+  const lingering = Object.values(app.removedSecrets ?? {}).filter((removed) => removed.validUntilMs > Date.now());
+  const candidates = [
+    ...credentials.map((credential) => ({
+      hash: app.secretHashes[String(credential.keyId)],
+      start: credential.startDateTime as string | null | undefined,
+      end: credential.endDateTime as string | null | undefined,
+      // A new secret is unknown to the replicas the lag has not reached yet.
+      replicated: (app.secretsReplicatedAtMs?.[String(credential.keyId)] ?? 0) <= Date.now(),
+    })),
+    ...lingering.map((removed) => ({ hash: removed.hash, start: removed.startDateTime, end: removed.endDateTime, replicated: true })),
+  ];
   let expired = false;
-  for (const cred of creds) {
-    const keyId = String(cred.keyId);
-    const hash = app.secretHashes[keyId];
-    if (!hash || !verifySecret(secret, hash)) continue;
-    const start = cred.startDateTime ? Date.parse(String(cred.startDateTime)) : -Infinity;
-    const end = cred.endDateTime ? Date.parse(String(cred.endDateTime)) : Infinity;
+  for (const candidate of candidates) {
+    if (!candidate.hash || !candidate.replicated || !verifySecret(secret, candidate.hash)) continue;
+    const start = candidate.start ? Date.parse(candidate.start) : -Infinity;
+    const end = candidate.end ? Date.parse(candidate.end) : Infinity;
     if (now >= start && now < end) return;
     if (now >= end) expired = true;
   }

@@ -1,7 +1,7 @@
 // The OData query options the emulated Dataverse understands: $filter (eq/ne/gt/ge/lt/le, and,
 // or, not, parentheses, contains/startswith/endswith), $select, $expand with nested options, $top.
 // Anything else is refused with a Dataverse error rather than silently ignored.
-import { dataverseError, DV, ServiceError } from "./errors";
+import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 
 export type Row = Record<string, unknown>;
 
@@ -13,7 +13,7 @@ type Node =
   | { kind: "not"; expr: Node };
 
 function syntax(message: string): ServiceError {
-  return dataverseError(400, DV.invalidProperty, message);
+  return dataverseError(400, DataverseErrorCode.invalidProperty, message);
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -110,7 +110,7 @@ function resolveField(row: Row, field: string, entity: string): unknown {
   if (field in row) return row[field];
   const lookup = `_${field}_value`;
   if (lookup in row) return row[lookup];
-  throw dataverseError(400, DV.invalidProperty, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+  throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
 }
 
 function norm(v: unknown): unknown {
@@ -202,7 +202,7 @@ export function applySelect(row: Row, select: string[] | undefined, entity: stri
   for (const name of select) {
     if (name in row) out[name] = row[name];
     else if (`_${name}_value` in row) out[`_${name}_value`] = row[`_${name}_value`];
-    else throw dataverseError(400, DV.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+    else throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
   }
   out[primaryKey] = row[primaryKey];
   return out;
