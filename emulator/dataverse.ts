@@ -545,7 +545,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       requirePrivilege(call, "prvWriteRole");
       inheritedGuard(role);
       const b = await body(ctx);
-      const given = parsePrivilegeList(b);
+      const given = parsePrivilegeList(ctx, action, b);
       requireHolds(call, given);
       if (action === "AddPrivilegesRole") {
         for (const [pid, depth] of Object.entries(given)) {
@@ -567,12 +567,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
     if (action === "RemovePrivilegeRole") {
       requirePrivilege(call, "prvWriteRole");
       inheritedGuard(role);
-      const b = await body(ctx);
-      const nested = b.Privilege as Record<string, unknown> | undefined;
-      const raw = b.PrivilegeId ?? nested?.privilegeid ?? nested?.PrivilegeId;
-      if (typeof raw !== "string" || !isGuid(raw)) throw invalid("RemovePrivilegeRole needs PrivilegeId (or Privilege.privilegeid) as a GUID.");
-      const pid = raw.toLowerCase();
-      if (!privilegeById(pid)) throw notExist("privilege", pid);
+      const pid = removedPrivilegeId(ctx, await body(ctx));
       delete role.privileges[pid];
       role.modifiedon = ctx.core.now().toISOString();
       ctx.core.store.save();
@@ -583,14 +578,57 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
   return false;
 }
 
+/**
+ * RemovePrivilegeRole's one parameter is `Privilege`, a privilege entity (V: learn.microsoft.com/
+ * power-apps/developer/data-platform/webapi/reference/removeprivilegerole). A top-level PrivilegeId
+ * is an unknown parameter: 400 when strict.dataverseActions, accepted otherwise (as before).
+ */
+function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unknown>): string {
+  const strict = ctx.core.config.strict.dataverseActions;
+  if (strict) checkActionParameters("RemovePrivilegeRole", parameters, ["Privilege"]);
+  const privilege = parameters.Privilege as Record<string, unknown> | undefined;
+  const raw = privilege?.privilegeid ?? (strict ? undefined : parameters.PrivilegeId ?? privilege?.PrivilegeId);
+  if (typeof raw !== "string" || !isGuid(raw)) throw invalid("RemovePrivilegeRole needs Privilege: {\"@odata.type\": \"Microsoft.Dynamics.CRM.privilege\", \"privilegeid\": <GUID>}.");
+  const pid = raw.toLowerCase();
+  if (!privilegeById(pid)) throw notExist("privilege", pid);
+  return pid;
+}
+
+/** An action's body names only its declared parameters (Dataverse answers 400 for any other). */
+function checkActionParameters(action: string, parameters: Record<string, unknown>, declared: string[]): void {
+  for (const name of Object.keys(parameters)) {
+    if (name.startsWith("@odata.")) continue;
+    if (!declared.includes(name)) {
+      throw dataverseError(400, DataverseErrorCode.invalidArgument, `The parameter '${name}' is not declared by the action '${action}'. Its parameters are: ${declared.join(", ")}.`);
+    }
+  }
+}
+
+/** RolePrivilege's properties (V: webapi/reference/roleprivilege). */
+const ROLE_PRIVILEGE_FIELDS = ["BusinessUnitId", "Depth", "PrivilegeId", "PrivilegeName", "RecordFilterId", "RecordFilterUniqueName"];
+
+/** Whether a privilege allows a depth (canbebasic ... canbeglobal); RecordFilter needs a record filter. */
+function depthAllowed(privilegeId: string, depth: number): boolean {
+  const privilege = privilegeById(privilegeId);
+  if (!privilege) return false;
+  return [privilege.canbebasic, privilege.canbelocal, privilege.canbedeep, privilege.canbeglobal, false][depth] === true;
+}
+
 /** {"Privileges":[{"PrivilegeId","Depth","BusinessUnitId"?}]} -> privilegeid -> depth. */
-function parsePrivilegeList(b: Record<string, unknown>): Record<string, number> {
+function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<string, unknown>): Record<string, number> {
+  const strict = ctx.core.config.strict.dataverseActions;
+  if (strict) checkActionParameters(action, b, ["Privileges"]);
   const list = b.Privileges;
   if (!Array.isArray(list)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
   const out: Record<string, number> = {};
   list.forEach((item, i) => {
     if (item === null || typeof item !== "object") throw invalid(`Privileges[${i}] must be an object.`);
     const e = item as Record<string, unknown>;
+    if (strict) {
+      for (const name of Object.keys(e)) {
+        if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name)) throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
+      }
+    }
     const raw = e.PrivilegeId;
     if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${i}].PrivilegeId must be a GUID.`);
     const pid = raw.toLowerCase();
@@ -598,6 +636,9 @@ function parsePrivilegeList(b: Record<string, unknown>): Record<string, number> 
     const depth = parseDepth(e.Depth);
     if (depth === undefined) {
       throw invalid(`Privileges[${i}].Depth '${String(e.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`);
+    }
+    if (strict && !depthAllowed(pid, depth)) {
+      throw invalid(`Privileges[${i}]: privilege ${privilegeById(pid)?.name ?? pid} cannot be granted at depth ${DEPTH_NAMES[depth]}.`);
     }
     out[pid] = depth;
   });

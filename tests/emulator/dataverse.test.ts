@@ -181,7 +181,7 @@ describe("business units and roles", () => {
     }
   });
 
-  test("AddPrivilegesRole keeps an existing depth (quirk), RemovePrivilegeRole in both body forms, bad input errors", async () => {
+  test("AddPrivilegesRole keeps an existing depth (quirk), RemovePrivilegeRole takes Privilege (PrivilegeId only when lenient), bad input errors", async () => {
     const id = await createRole(unique("adder"));
     const ids = await privilegeIds(["prvReadAccount", "prvReadContact"]);
     const add = (depth: unknown, pid = ids.prvReadAccount) =>
@@ -200,8 +200,16 @@ describe("business units and roles", () => {
     expectDvError(await add("Global", "00000000-0000-4000-8000-000000000000"), 404, "0x80040217");
 
     expect((await add(0, ids.prvReadContact)).status).toBe(204);
-    const rm1 = await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { PrivilegeId: ids.prvReadAccount });
-    expect(rm1.status).toBe(204);
+    // Strict (the default): RemovePrivilegeRole's one parameter is Privilege; a top-level PrivilegeId is 400.
+    expectDvError(await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { PrivilegeId: ids.prvReadAccount }), 400, "0x80040203");
+    expect((await rolePrivileges(id)).prvReadAccount).toBe("Global");
+    await c.admin("POST", "config", { strict: { dataverseActions: false } });
+    try {
+      const rm1 = await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { PrivilegeId: ids.prvReadAccount });
+      expect(rm1.status).toBe(204);
+    } finally {
+      await c.admin("POST", "config", { strict: { dataverseActions: true } });
+    }
     const rm2 = await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: ids.prvReadContact } });
     expect(rm2.status).toBe(204);
     const left = await rolePrivileges(id);
