@@ -170,8 +170,9 @@ function checkFederatedFields(fields: Record<string, unknown>): void {
       throw badRequest(`Invalid value specified for property '${name}' of resource 'FederatedIdentityCredential'.`);
     }
   }
-  if (!/^[A-Za-z0-9_-]{3,120}$/.test(String(fields.name))) {
-    throw badRequest("Invalid value specified for property 'name' of resource 'FederatedIdentityCredential': 3 to 120 characters, letters, digits, '-' and '_'.");
+  // V: "a maximum length of 120 characters and must be URL friendly" (URL-friendly read as RFC 3986 unreserved: G).
+  if (!/^[A-Za-z0-9._~-]{1,120}$/.test(String(fields.name))) {
+    throw badRequest("Invalid value specified for property 'name' of resource 'FederatedIdentityCredential': at most 120 URL-friendly characters (letters, digits, '-', '_', '.', '~').");
   }
   const audiences = fields.audiences;
   if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== "string") {
