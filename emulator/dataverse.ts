@@ -585,7 +585,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
  */
 function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unknown>): string {
   const strict = ctx.core.config.strict.dataverseActions;
-  if (strict) checkActionParameters("RemovePrivilegeRole", parameters, ["Privilege"]);
+  if (strict) checkActionParameters("RemovePrivilegeRole", parameters, ["Privilege", "SolutionUniqueName"]);
   const privilege = parameters.Privilege as Record<string, unknown> | undefined;
   const raw = privilege?.privilegeid ?? (strict ? undefined : parameters.PrivilegeId ?? privilege?.PrivilegeId);
   if (typeof raw !== "string" || !isGuid(raw)) throw invalid("RemovePrivilegeRole needs Privilege: {\"@odata.type\": \"Microsoft.Dynamics.CRM.privilege\", \"privilegeid\": <GUID>}.");

@@ -250,7 +250,7 @@ function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRe
   }
   const sp = core.directory.servicePrincipal(clientId);
   if (!sp) {
-    throw entraError(400, "invalid_client", 7000229,
+    throw entraError(401, "invalid_client", 7000229,
       `The client application ${clientId} is missing service principal in the tenant ${tenant.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`);
   }
   if (sp.doc.accountEnabled === false) {

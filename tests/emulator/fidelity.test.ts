@@ -166,7 +166,7 @@ describe("AADSTS7000229", () => {
     const app = await c.graph("POST", "/applications", { displayName: unique("no-sp") });
     const password = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: {} });
     const answer = await c.token(c.dataverseScope, app.data.appId, password.data.secretText);
-    expect(answer.status).toBe(400);
+    expect({ status: answer.status, error: answer.data.error }).toEqual({ status: 401, error: "invalid_client" });
     expectAadsts(answer, 7000229);
   });
 });
