@@ -432,108 +432,125 @@ function inheritedGuard(r: RoleRow): void {
 }
 
 async function roles(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
+  if (!key) return tail.length === 0 ? rolesCollection(call) : false;
+  const role = getRole(call, key);
+  return tail.length === 0 ? rolesEntity(call, role) : rolesNavigation(call, role, tail);
+}
+
+/** The roles collection: query and create. */
+async function rolesCollection(call: Call): Promise<boolean> {
   const { ctx, state } = call;
   const m = ctx.method;
-  if (!key) {
-    if (tail.length > 0) return false;
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
-      requirePrivilege(call, "prvReadRole");
-      const select = parseSelect(ctx.query.get("$select"));
-      const rows = filterRows(call, Object.values(state.environment.roles).map((r) => roleWire(state, r)), "role");
-      list(call, "roles", rows.map((r) => applySelect(r, select, "role", "roleid")));
-      return true;
-    }
-    if (m === "POST") {
-      requirePrivilege(call, "prvCreateRole");
-      const b = await body(ctx);
-      checkProperties("role", b, ROLE_CREATE_FIELDS);
-      if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
-      if (b.description !== undefined && b.description !== null && typeof b.description !== "string") throw invalid("Attribute 'description' must be a string.");
-      // G: a role without a business unit goes to the root business unit.
-      const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
-      let buId = rootBu.businessunitid;
-      if (b["businessunitid@odata.bind"] !== undefined) {
-        const id = bindId(b["businessunitid@odata.bind"], "businessunits");
-        if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-        if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
-        buId = id;
-      }
-      let roleid: string = randomUUID();
-      if (b.roleid !== undefined) {
-        if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
-        roleid = b.roleid.toLowerCase();
-        if (state.environment.roles[roleid]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-      }
-      const now = ctx.core.now().toISOString();
-      const role: RoleRow = {
-        roleid, name: b.name, description: (b.description as string | null | undefined) ?? null, businessunitid: buId,
-        roletemplateid: null, parentroleid: null, parentrootroleid: roleid, ismanaged: false, createdon: now, modifiedon: now,
-        privileges: {}, selfPrivileges: [],
-      };
-      if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-        for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
-          const pid = privilegeByName(name).privilegeid;
-          role.privileges[pid] = depth;
-          role.selfPrivileges.push(pid);
-        }
-      }
-      state.environment.roles[roleid] = role;
-      // Dataverse keeps a copy of every role in each child business unit.
-      for (const child of descendants(state, buId)) {
-        const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
-        const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
-        state.environment.roles[cid] = { ...role, roleid: cid, businessunitid: child, parentroleid: roleid, parentrootroleid: roleid, privileges: {}, selfPrivileges: [] };
-      }
-      ctx.core.store.save();
-      created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
-      return true;
-    }
-    return false;
-  }
 
-  const role = getRole(call, key);
-  if (tail.length === 0) {
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select"]);
-      requirePrivilege(call, "prvReadRole");
-      const select = parseSelect(ctx.query.get("$select"));
-      ctx.send(200, { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") }, headers());
-      return true;
-    }
-    if (m === "PATCH") {
-      requirePrivilege(call, "prvWriteRole");
-      const b = await body(ctx);
-      checkProperties("role", b, ROLE_UPDATE_FIELDS);
-      inheritedGuard(role);
-      if (role.ismanaged && b.name !== undefined && b.name !== role.name) throw invalid(`The managed role '${role.name}' cannot be renamed.`);
-      const now = ctx.core.now().toISOString();
-      const apply = (r: RoleRow) => {
-        if (typeof b.name === "string") r.name = b.name;
-        if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
-        r.modifiedon = now;
-      };
-      if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
-      apply(role);
-      for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
-      ctx.core.store.save();
-      updated(call, "roles", roleWire(state, role), "role", "roleid");
-      return true;
-    }
-    if (m === "DELETE") {
-      requirePrivilege(call, "prvDeleteRole");
-      inheritedGuard(role);
-      if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
-      const gone = new Set([role.roleid, ...Object.values(state.environment.roles).filter((r) => r.parentroleid === role.roleid).map((r) => r.roleid)]);
-      for (const id of gone) delete state.environment.roles[id];
-      for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    return false;
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
+    requirePrivilege(call, "prvReadRole");
+    const select = parseSelect(ctx.query.get("$select"));
+    const rows = filterRows(call, Object.values(state.environment.roles).map((r) => roleWire(state, r)), "role");
+    list(call, "roles", rows.map((r) => applySelect(r, select, "role", "roleid")));
+    return true;
   }
+  if (m === "POST") {
+    requirePrivilege(call, "prvCreateRole");
+    const b = await body(ctx);
+    checkProperties("role", b, ROLE_CREATE_FIELDS);
+    if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
+    if (b.description !== undefined && b.description !== null && typeof b.description !== "string") throw invalid("Attribute 'description' must be a string.");
+    // G: a role without a business unit goes to the root business unit.
+    const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
+    let buId = rootBu.businessunitid;
+    if (b["businessunitid@odata.bind"] !== undefined) {
+      const id = bindId(b["businessunitid@odata.bind"], "businessunits");
+      if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+      if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
+      buId = id;
+    }
+    let roleid: string = randomUUID();
+    if (b.roleid !== undefined) {
+      if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
+      roleid = b.roleid.toLowerCase();
+      if (state.environment.roles[roleid]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const now = ctx.core.now().toISOString();
+    const role: RoleRow = {
+      roleid, name: b.name, description: (b.description as string | null | undefined) ?? null, businessunitid: buId,
+      roletemplateid: null, parentroleid: null, parentrootroleid: roleid, ismanaged: false, createdon: now, modifiedon: now,
+      privileges: {}, selfPrivileges: [],
+    };
+    if (ctx.core.config.quirks.newRoleSelfPrivileges) {
+      for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
+        const pid = privilegeByName(name).privilegeid;
+        role.privileges[pid] = depth;
+        role.selfPrivileges.push(pid);
+      }
+    }
+    state.environment.roles[roleid] = role;
+    // Dataverse keeps a copy of every role in each child business unit.
+    for (const child of descendants(state, buId)) {
+      const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
+      const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
+      state.environment.roles[cid] = { ...role, roleid: cid, businessunitid: child, parentroleid: roleid, parentrootroleid: roleid, privileges: {}, selfPrivileges: [] };
+    }
+    ctx.core.store.save();
+    created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
+    return true;
+  }
+  return false;
 
+  return false;
+}
+
+/** One row of roles: get, patch, delete. */
+async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select"]);
+    requirePrivilege(call, "prvReadRole");
+    const select = parseSelect(ctx.query.get("$select"));
+    ctx.send(200, { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") }, headers());
+    return true;
+  }
+  if (m === "PATCH") {
+    requirePrivilege(call, "prvWriteRole");
+    const b = await body(ctx);
+    checkProperties("role", b, ROLE_UPDATE_FIELDS);
+    inheritedGuard(role);
+    if (role.ismanaged && b.name !== undefined && b.name !== role.name) throw invalid(`The managed role '${role.name}' cannot be renamed.`);
+    const now = ctx.core.now().toISOString();
+    const apply = (r: RoleRow) => {
+      if (typeof b.name === "string") r.name = b.name;
+      if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
+      r.modifiedon = now;
+    };
+    if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
+    apply(role);
+    for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
+    ctx.core.store.save();
+    updated(call, "roles", roleWire(state, role), "role", "roleid");
+    return true;
+  }
+  if (m === "DELETE") {
+    requirePrivilege(call, "prvDeleteRole");
+    inheritedGuard(role);
+    if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
+    const gone = new Set([role.roleid, ...Object.values(state.environment.roles).filter((r) => r.parentroleid === role.roleid).map((r) => r.roleid)]);
+    for (const id of gone) delete state.environment.roles[id];
+    for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
+    ctx.core.store.save();
+    ctx.send(204, undefined, headers());
+    return true;
+  }
+  return false;
+
+  return false;
+}
+
+/** Actions and navigation properties of one row of roles. */
+async function rolesNavigation(call: Call, role: RoleRow, tail: string[]): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
   if (tail.length === 1) {
     const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
     if (action === "RetrieveRolePrivilegesRole" && m === "GET") {
@@ -715,124 +732,141 @@ function selectUser(row: Row, select: string[] | undefined, expand: ExpandItem[]
 }
 
 async function systemUsers(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
+  if (!key) return tail.length === 0 ? systemUsersCollection(call) : false;
+  const user = getUser(call, key);
+  return tail.length === 0 ? systemUsersEntity(call, user) : systemUsersNavigation(call, user, tail);
+}
+
+/** The systemUsers collection: query and create. */
+async function systemUsersCollection(call: Call): Promise<boolean> {
   const { ctx, state } = call;
   const m = ctx.method;
-  if (!key) {
-    if (tail.length > 0) return false;
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
-      requirePrivilege(call, "prvReadUser");
-      const select = parseSelect(ctx.query.get("$select"));
-      const expand = parseExpand(ctx.query.get("$expand"));
-      const rows = filterRows(call, Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)), "systemuser");
-      list(call, "systemusers", rows.map((r) => selectUser(r, select, expand)));
-      return true;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
+    requirePrivilege(call, "prvReadUser");
+    const select = parseSelect(ctx.query.get("$select"));
+    const expand = parseExpand(ctx.query.get("$expand"));
+    const rows = filterRows(call, Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)), "systemuser");
+    list(call, "systemusers", rows.map((r) => selectUser(r, select, expand)));
+    return true;
+  }
+  if (m === "POST") {
+    requirePrivilege(call, "prvCreateUser");
+    const b = await body(ctx);
+    checkProperties("systemuser", b, USER_CREATE_FIELDS);
+    const buBind = b["businessunitid@odata.bind"];
+    if (buBind === undefined || buBind === null) {
+      throw dataverseError(400, DataverseErrorCode.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
     }
-    if (m === "POST") {
-      requirePrivilege(call, "prvCreateUser");
-      const b = await body(ctx);
-      checkProperties("systemuser", b, USER_CREATE_FIELDS);
-      const buBind = b["businessunitid@odata.bind"];
-      if (buBind === undefined || buBind === null) {
-        throw dataverseError(400, DataverseErrorCode.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
+    const buId = bindId(buBind, "businessunits");
+    if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+    if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
+    const appId = b.applicationid;
+    if (typeof appId !== "string" || !isGuid(appId)) {
+      throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
+    }
+    if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
+    if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+    // One application user per app id, soft-deleted rows included.
+    if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
+      throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const sp = ctx.core.directory.servicePrincipal(appId);
+    // A service principal younger than the replication lag is not yet visible to Dataverse.
+    if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
+      throw dataverseError(400, DataverseErrorCode.aadError,
+        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`);
+    }
+    const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
+    let id: string = randomUUID();
+    if (b.systemuserid !== undefined) {
+      if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
+      id = b.systemuserid.toLowerCase();
+      if (state.environment.systemUsers[id]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const row = newApplicationUserRow({
+      systemuserid: id, app, sp, businessunitid: buId, isdisabled: b.isdisabled === true,
+      domain: state.tenant.domain, now: ctx.core.now().toISOString(),
+    });
+    if (typeof b.firstname === "string") row.firstname = b.firstname;
+    if (typeof b.lastname === "string") row.lastname = b.lastname;
+    state.environment.systemUsers[id] = row;
+    ctx.core.store.save();
+    created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
+    return true;
+  }
+  return false;
+
+  return false;
+}
+
+/** One row of systemUsers: get, patch, delete. */
+async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$expand"]);
+    requirePrivilege(call, "prvReadUser");
+    const select = parseSelect(ctx.query.get("$select"));
+    const expand = parseExpand(ctx.query.get("$expand"));
+    ctx.send(200, { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) }, headers());
+    return true;
+  }
+  if (m === "PATCH") {
+    requirePrivilege(call, "prvWriteUser");
+    const b = await body(ctx);
+    checkProperties("systemuser", b, USER_UPDATE_FIELDS);
+    if (b.isdisabled !== undefined) {
+      if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+      user.isdisabled = b.isdisabled;
+    }
+    for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
+      if (b[f] !== undefined) {
+        if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
+        user[f] = b[f] as string;
       }
-      const buId = bindId(buBind, "businessunits");
+    }
+    if (b["businessunitid@odata.bind"] !== undefined) {
+      const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
       if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
       if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-      const appId = b.applicationid;
-      if (typeof appId !== "string" || !isGuid(appId)) {
-        throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
-      }
-      if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
-      if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-      // One application user per app id, soft-deleted rows included.
-      if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
-        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-      }
-      const sp = ctx.core.directory.servicePrincipal(appId);
-      // A service principal younger than the replication lag is not yet visible to Dataverse.
-      if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
-        throw dataverseError(400, DataverseErrorCode.aadError,
-          `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`);
-      }
-      const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
-      let id: string = randomUUID();
-      if (b.systemuserid !== undefined) {
-        if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
-        id = b.systemuserid.toLowerCase();
-        if (state.environment.systemUsers[id]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-      }
-      const row = newApplicationUserRow({
-        systemuserid: id, app, sp, businessunitid: buId, isdisabled: b.isdisabled === true,
-        domain: state.tenant.domain, now: ctx.core.now().toISOString(),
-      });
-      if (typeof b.firstname === "string") row.firstname = b.firstname;
-      if (typeof b.lastname === "string") row.lastname = b.lastname;
-      state.environment.systemUsers[id] = row;
-      ctx.core.store.save();
-      created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
-      return true;
+      // Moving a user to another business unit removes its roles (Dataverse's default).
+      if (buId !== user.businessunitid) user.roles = [];
+      user.businessunitid = buId;
     }
-    return false;
+    user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
+    user.modifiedon = ctx.core.now().toISOString();
+    ctx.core.store.save();
+    updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
+    return true;
   }
-
-  const user = getUser(call, key);
-  if (tail.length === 0) {
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$expand"]);
-      requirePrivilege(call, "prvReadUser");
-      const select = parseSelect(ctx.query.get("$select"));
-      const expand = parseExpand(ctx.query.get("$expand"));
-      ctx.send(200, { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) }, headers());
-      return true;
+  if (m === "DELETE") {
+    requirePrivilege(call, "prvDeleteUser");
+    if (!user.isdisabled) {
+      throw dataverseError(400, DataverseErrorCode.deleteEnabledUser,
+        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`);
     }
-    if (m === "PATCH") {
-      requirePrivilege(call, "prvWriteUser");
-      const b = await body(ctx);
-      checkProperties("systemuser", b, USER_UPDATE_FIELDS);
-      if (b.isdisabled !== undefined) {
-        if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-        user.isdisabled = b.isdisabled;
-      }
-      for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
-        if (b[f] !== undefined) {
-          if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
-          user[f] = b[f] as string;
-        }
-      }
-      if (b["businessunitid@odata.bind"] !== undefined) {
-        const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
-        if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-        if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-        // Moving a user to another business unit removes its roles (Dataverse's default).
-        if (buId !== user.businessunitid) user.roles = [];
-        user.businessunitid = buId;
-      }
-      user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
+    if (user.deletedstate === 0) {
+      user.deletedstate = 1;
       user.modifiedon = ctx.core.now().toISOString();
-      ctx.core.store.save();
-      updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
-      return true;
+    } else {
+      delete state.environment.systemUsers[user.systemuserid];
     }
-    if (m === "DELETE") {
-      requirePrivilege(call, "prvDeleteUser");
-      if (!user.isdisabled) {
-        throw dataverseError(400, DataverseErrorCode.deleteEnabledUser,
-          `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`);
-      }
-      if (user.deletedstate === 0) {
-        user.deletedstate = 1;
-        user.modifiedon = ctx.core.now().toISOString();
-      } else {
-        delete state.environment.systemUsers[user.systemuserid];
-      }
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    return false;
+    ctx.core.store.save();
+    ctx.send(204, undefined, headers());
+    return true;
   }
+  return false;
 
+  return false;
+}
+
+/** Actions and navigation properties of one row of systemUsers. */
+async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: string[]): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
   if (tail[0] === "systemuserroles_association" && tail.length === 1 && m === "GET") {
     requirePrivilege(call, "prvReadUser");
     const select = parseSelect(ctx.query.get("$select"));
