@@ -1,5 +1,6 @@
 // The admin API under /_emulator/ (loopback only, no token): configuration of quirks and faults,
 // the clock, request counters, a state dump without secrets, and a reset to the seed.
+import { issueFederatedToken } from "./entra-assertions";
 import { applyConfigPatch } from "./config";
 import { resetProtection } from "./dataverse";
 import { adminError } from "./errors";
@@ -135,6 +136,14 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
     case "GET info":
       ctx.send(200, { ok: true, ...hooks.info() });
       return true;
+    case "POST issuer/token": {
+      // A federated token from the emulator's own issuer, for a federatedIdentityCredential to trust.
+      const request = await body();
+      if (typeof request.subject !== "string" || request.subject === "") throw adminError(400, 'Send {"subject":"...","audience"?:"..."}.');
+      if (request.audience !== undefined && typeof request.audience !== "string") throw adminError(400, "audience must be a string.");
+      ctx.send(200, issueFederatedToken(core, request.subject, request.audience as string | undefined));
+      return true;
+    }
     case "GET config":
       ctx.send(200, core.config);
       return true;
@@ -159,7 +168,7 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
       else if (typeof b.now === "string" && !Number.isNaN(Date.parse(b.now)))
         core.store.state.clockOffsetMs = Date.parse(b.now) - Date.now();
       else throw adminError(400, 'Send {"offsetMs":n}, {"advanceMs":n} or {"now":"<ISO 8601>"}.');
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(200, { now: core.now().toISOString(), offsetMs: core.store.state.clockOffsetMs });
       return true;
     }

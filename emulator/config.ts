@@ -40,6 +40,25 @@ export interface QuirksConfig {
   addPrivilegesKeepsExistingDepth: boolean;
 }
 
+/** Checks the services make and the emulator can switch off (each on by default, as in Azure). */
+export interface StrictnessConfig {
+  /** Graph bodies: unknown property, wrong type, bad enum, read-only or passwordCredentials in PATCH -> 400;
+   *  unknown $select names -> 400; $count without ConsistencyLevel: eventual -> 400. */
+  graphRequests: boolean;
+  /** Dataverse actions: unknown parameters -> 400; a depth the privilege does not allow -> 400. */
+  dataverseActions: boolean;
+  /** Graph routes require the application permissions Graph documents (token `roles`), else 403. */
+  graphPermissions: boolean;
+}
+
+/** A federated identity issuer whose tokens the token endpoint accepts as client assertions. */
+export interface FederatedIssuerConfig {
+  /** The `iss` of its tokens. */
+  issuer: string;
+  /** Its RS256 public key (PEM, SPKI). */
+  publicKeyPem: string;
+}
+
 /** The run-time configuration (readable and writable through /_emulator/config). */
 export interface EmulatorConfig {
   /** Delay added to every non-admin request, in milliseconds. */
@@ -47,6 +66,15 @@ export interface EmulatorConfig {
   faults: FaultConfig;
   serviceProtection: ServiceProtectionConfig;
   quirks: QuirksConfig;
+  /** How long a new object, secret or removal takes to reach every replica (real time, ms). 0 = at once. */
+  replicationLagMs: number;
+  /** Items per Graph list page before @odata.nextLink (Graph's default for directory objects is 100). */
+  graphPageSize: number;
+  strict: StrictnessConfig;
+  /** Microsoft Graph application permissions granted to the seeded deployer (its token `roles`). */
+  deployerGraphPermissions: string[];
+  /** Issuers trusted for federated credentials, besides the emulator's own (/_emulator/issuer). */
+  federatedIssuers: FederatedIssuerConfig[];
 }
 
 /** A partial configuration, as accepted by startEmulator and POST /_emulator/config. */
@@ -55,6 +83,11 @@ export interface EmulatorConfigPatch {
   faults?: Partial<FaultConfig>;
   serviceProtection?: Partial<ServiceProtectionConfig>;
   quirks?: Partial<QuirksConfig>;
+  replicationLagMs?: number;
+  graphPageSize?: number;
+  strict?: Partial<StrictnessConfig>;
+  deployerGraphPermissions?: string[];
+  federatedIssuers?: FederatedIssuerConfig[];
 }
 
 /** Options of startEmulator. */
@@ -78,6 +111,12 @@ export const DATAVERSE_REQUEST_LIMIT = 6000;
 export const DATAVERSE_WINDOW_MS = 300_000;
 export const DATAVERSE_CONCURRENCY_LIMIT = 52;
 
+/** The least Graph application permissions the stack needs (README "Graph permissions"). */
+export const DEFAULT_DEPLOYER_GRAPH_PERMISSIONS = ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"];
+
+/** Graph's default page size for directory object lists. */
+export const DEFAULT_GRAPH_PAGE_SIZE = 100;
+
 export function defaultConfig(): EmulatorConfig {
   return {
     latencyMs: 0,
@@ -90,6 +129,11 @@ export function defaultConfig(): EmulatorConfig {
       retryAfterSeconds: 5,
     },
     quirks: { newRoleSelfPrivileges: true, addPrivilegesKeepsExistingDepth: true },
+    replicationLagMs: 0,
+    graphPageSize: DEFAULT_GRAPH_PAGE_SIZE,
+    strict: { graphRequests: true, dataverseActions: true, graphPermissions: true },
+    deployerGraphPermissions: [...DEFAULT_DEPLOYER_GRAPH_PERMISSIONS],
+    federatedIssuers: [],
   };
 }
 
@@ -115,9 +159,13 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   const next: EmulatorConfig = JSON.parse(JSON.stringify(base));
   const p = patch as Record<string, unknown>;
   for (const key of Object.keys(p)) {
-    if (!["latencyMs", "faults", "serviceProtection", "quirks"].includes(key)) throw new Error(`unknown config field ${key}`);
+    if (!CONFIG_FIELDS.includes(key)) throw new Error(`unknown config field ${key}`);
   }
   if (p.latencyMs !== undefined) next.latencyMs = num(p.latencyMs, "latencyMs", 0, 600_000);
+  if (p.replicationLagMs !== undefined) next.replicationLagMs = num(p.replicationLagMs, "replicationLagMs", 0, 600_000);
+  if (p.graphPageSize !== undefined) next.graphPageSize = num(p.graphPageSize, "graphPageSize", 1, 999);
+  if (p.deployerGraphPermissions !== undefined) next.deployerGraphPermissions = stringList(p.deployerGraphPermissions, "deployerGraphPermissions");
+  if (p.federatedIssuers !== undefined) next.federatedIssuers = federatedIssuers(p.federatedIssuers);
   const section = (name: string): Record<string, unknown> | undefined => {
     const v = p[name];
     if (v === undefined) return undefined;
@@ -183,5 +231,33 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
       }
     }
   }
+  const strict = section("strict");
+  if (strict) {
+    for (const [k, v] of Object.entries(strict)) {
+      switch (k) {
+        case "graphRequests": case "dataverseActions": case "graphPermissions":
+          next.strict[k] = bool(v, `strict.${k}`); break;
+        default: throw new Error(`unknown config field strict.${k}`);
+      }
+    }
+  }
   return next;
+}
+
+const CONFIG_FIELDS = ["latencyMs", "faults", "serviceProtection", "quirks", "replicationLagMs", "graphPageSize", "strict", "deployerGraphPermissions", "federatedIssuers"];
+
+function stringList(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw new Error(`config field ${name} must be an array of strings`);
+  return [...(value as string[])];
+}
+
+function federatedIssuers(value: unknown): FederatedIssuerConfig[] {
+  if (!Array.isArray(value)) throw new Error("config field federatedIssuers must be an array of {issuer, publicKeyPem}");
+  return value.map((item, index) => {
+    const entry = item as Record<string, unknown> | null;
+    if (!entry || typeof entry.issuer !== "string" || typeof entry.publicKeyPem !== "string" || !entry.publicKeyPem.includes("PUBLIC KEY")) {
+      throw new Error(`config field federatedIssuers[${index}] must be {issuer: string, publicKeyPem: PEM public key}`);
+    }
+    return { issuer: entry.issuer, publicKeyPem: entry.publicKeyPem };
+  });
 }

@@ -6,7 +6,7 @@
 // Every request is authenticated like the real service: aud must be the environment URL and the
 // token's appid must be a live, enabled application user. Then service protection, then latency.
 import { createHash, randomUUID } from "node:crypto";
-import { dataverseError, DV, ServiceError } from "./errors";
+import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 import { bearer, verifyToken } from "./entra";
 import { isGuid, RequestContext, sameId, type EmulatorCore } from "./http";
 import { newApplicationUserRow } from "./model";
@@ -49,19 +49,16 @@ interface Call {
 }
 
 function notExist(entity: string, id: string): ServiceError {
-  return dataverseError(404, DV.objectDoesNotExist, `${entity} With Id = ${id} Does Not Exist`);
+  return dataverseError(404, DataverseErrorCode.objectDoesNotExist, `${entity} With Id = ${id} Does Not Exist`);
 }
 
 function invalid(message: string): ServiceError {
-  return dataverseError(400, DV.invalidArgument, message);
+  return dataverseError(400, DataverseErrorCode.invalidArgument, message);
 }
 
 function undeclared(entity: string, property: string): ServiceError {
-  return dataverseError(
-    400,
-    DV.invalidProperty,
-    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${entity}'. Make sure to only use property names that are defined by the type.`,
-  );
+  return dataverseError(400, DataverseErrorCode.invalidProperty,
+    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${entity}'. Make sure to only use property names that are defined by the type.`);
 }
 
 function etag(modifiedon: string): string {
@@ -134,7 +131,7 @@ function userWire(state: StateData, u: SystemUserRow): Row {
 
 /** Root role of an inherited copy (or the role itself). */
 function rootRole(state: StateData, r: RoleRow): RoleRow {
-  return r.parentroleid ? (state.environment.roles[r.parentrootroleid] ?? r) : r;
+  return r.parentroleid ? state.environment.roles[r.parentrootroleid] ?? r : r;
 }
 
 function effectivePrivileges(state: StateData, r: RoleRow): Record<string, number> {
@@ -162,11 +159,8 @@ function requirePrivilege(call: Call, name: string): void {
   if (held.has(p.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
   const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
-  throw dataverseError(
-    403,
-    DV.missingPrivilege,
-    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`,
-  );
+  throw dataverseError(403, DataverseErrorCode.missingPrivilege,
+    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`);
 }
 
 /** An assigner cannot hand out more than it holds (real rule; for role writes and assignments). */
@@ -176,11 +170,8 @@ function requireHolds(call: Call, privileges: Record<string, number>): void {
     const have = held.get(pid);
     if (have === undefined || have < depth) {
       const p = privilegeById(pid);
-      throw dataverseError(
-        403,
-        DV.missingPrivilege,
-        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
-      );
+      throw dataverseError(403, DataverseErrorCode.missingPrivilege,
+        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`);
     }
   }
 }
@@ -201,7 +192,7 @@ async function body(ctx: RequestContext): Promise<Record<string, unknown>> {
   try {
     b = await ctx.json();
   } catch {
-    throw dataverseError(400, DV.invalidArgument, "The request body is not valid JSON.");
+    throw dataverseError(400, DataverseErrorCode.invalidArgument, "The request body is not valid JSON.");
   }
   if (b === undefined) return {};
   if (b === null || typeof b !== "object" || Array.isArray(b)) throw invalid("The request body must be a JSON object.");
@@ -219,10 +210,7 @@ function descendants(state: StateData, buId: string): string[] {
   const out: string[] = [];
   const walk = (id: string) => {
     for (const bu of Object.values(state.environment.businessUnits)) {
-      if (bu.parentbusinessunitid === id) {
-        out.push(bu.businessunitid);
-        walk(bu.businessunitid);
-      }
+      if (bu.parentbusinessunitid === id) { out.push(bu.businessunitid); walk(bu.businessunitid); }
     }
   };
   walk(buId);
@@ -261,17 +249,13 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
     const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
     if (inFlight >= sp.maxConcurrent) {
       ctx.op("service protection (concurrency)");
-      throw dataverseError(429, DV.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`, retry);
+      throw dataverseError(429, DataverseErrorCode.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`, retry);
     }
     if (window.length >= sp.maxRequestsPerWindow) {
       prot.windows.set(user, window);
       ctx.op("service protection (requests)");
-      throw dataverseError(
-        429,
-        DV.tooManyRequests,
-        `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
-        retry,
-      );
+      throw dataverseError(429, DataverseErrorCode.tooManyRequests,
+        `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`, retry);
     }
     window.push(now);
     prot.windows.set(user, window);
@@ -293,43 +277,32 @@ function authenticate(ctx: RequestContext): SystemUserRow {
     "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
   };
   const unauthorized = (detail: string) =>
-    dataverseError(401, DV.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
+    dataverseError(401, DataverseErrorCode.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
   const token = bearer(ctx);
   if (!token) throw unauthorized("No bearer token was sent.");
   const v = verifyToken(core, token);
   if ("reason" in v) throw unauthorized(`Bearer token rejected: ${v.reason}.`);
   const aud = v.claims.aud.replace(/\/+$/, "").toLowerCase();
   if (aud !== env.toLowerCase()) {
-    throw unauthorized(
-      `The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`,
-    );
+    throw unauthorized(`The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`);
   }
   if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
   const users = Object.values(core.store.state.environment.systemUsers);
   const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
   if (!u) {
-    throw dataverseError(
-      403,
-      DV.notMemberOfOrganization,
-      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`,
-    );
+    throw dataverseError(403, DataverseErrorCode.notMemberOfOrganization,
+      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`);
   }
   if (u.isdisabled) {
-    throw dataverseError(
-      403,
-      DV.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
-    );
+    throw dataverseError(403, DataverseErrorCode.callerDisabled,
+      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`);
   }
   return u;
 }
 
 /** Splits "systemusers(<id>)/rest" into collection, key and the rest. */
 function parsePath(rest: string): { collection: string; key?: string; args?: string; tail: string[] } {
-  const parts = rest
-    .split("/")
-    .filter((s) => s.length > 0)
-    .map(decodeURIComponent);
+  const parts = rest.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
   const first = parts[0] ?? "";
   const m = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
   if (!m) return { collection: first, tail: parts.slice(1) };
@@ -344,7 +317,7 @@ function parsePath(rest: string): { collection: string; key?: string; args?: str
 }
 
 function resolveAlias(ctx: RequestContext, value: string): string {
-  return value.startsWith("@") ? (ctx.query.get(value) ?? value) : value;
+  return value.startsWith("@") ? ctx.query.get(value) ?? value : value;
 }
 
 async function route(call: Call, rest: string): Promise<boolean> {
@@ -356,16 +329,12 @@ async function route(call: Call, rest: string): Promise<boolean> {
   ctx.op(`${m} ${p.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
 
   if (p.collection === "WhoAmI" && m === "GET" && p.tail.length === 0) {
-    ctx.send(
-      200,
-      {
-        "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-        BusinessUnitId: call.caller.businessunitid,
-        UserId: call.caller.systemuserid,
-        OrganizationId: call.state.environment.organizationId,
-      },
-      headers(),
-    );
+    ctx.send(200, {
+      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+      BusinessUnitId: call.caller.businessunitid,
+      UserId: call.caller.systemuserid,
+      OrganizationId: call.state.environment.organizationId,
+    }, headers());
     return true;
   }
   if (p.collection === "RetrieveRolePrivilegesRole" && m === "GET" && p.tail.length === 0) {
@@ -376,16 +345,11 @@ async function route(call: Call, rest: string): Promise<boolean> {
     return true;
   }
   switch (p.collection) {
-    case "businessunits":
-      return businessUnits(call, p.key, p.tail);
-    case "roles":
-      return roles(call, p.key, p.tail);
-    case "systemusers":
-      return systemUsers(call, p.key, p.tail);
-    case "privileges":
-      return privileges(call, p.key, p.tail);
-    default:
-      return false;
+    case "businessunits": return businessUnits(call, p.key, p.tail);
+    case "roles": return roles(call, p.key, p.tail);
+    case "systemusers": return systemUsers(call, p.key, p.tail);
+    case "privileges": return privileges(call, p.key, p.tail);
+    default: return false;
   }
 }
 
@@ -393,14 +357,10 @@ function list(call: Call, entitySet: string, rows: Row[]): void {
   const top = call.ctx.query.get("$top");
   const value = top && /^\d+$/.test(top) ? rows.slice(0, Number(top)) : rows;
   const select = call.ctx.query.get("$select");
-  call.ctx.send(
-    200,
-    {
-      "@odata.context": `${call.base}/$metadata#${entitySet}${select ? `(${select})` : ""}`,
-      value,
-    },
-    headers(),
-  );
+  call.ctx.send(200, {
+    "@odata.context": `${call.base}/$metadata#${entitySet}${select ? `(${select})` : ""}`,
+    value,
+  }, headers());
 }
 
 function filterRows(call: Call, rows: Row[], entity: string): Row[] {
@@ -413,7 +373,7 @@ function filterRows(call: Call, rows: Row[], entity: string): Row[] {
 function unsupportedQueryOptions(call: Call, allowed: string[]): void {
   for (const key of call.ctx.query.keys()) {
     if (key.startsWith("$") && !allowed.includes(key)) {
-      throw dataverseError(400, DV.invalidProperty, `The query parameter ${key} is not supported by the emulator.`);
+      throw dataverseError(400, DataverseErrorCode.invalidProperty, `The query parameter ${key} is not supported by the emulator.`);
     }
   }
 }
@@ -428,26 +388,11 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   if (key) {
     const bu = call.state.environment.businessUnits[key];
     if (!bu) throw notExist("businessunit", key);
-    call.ctx.send(
-      200,
-      {
-        "@odata.context": `${call.base}/$metadata#businessunits/$entity`,
-        ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid"),
-      },
-      headers(),
-    );
+    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#businessunits/$entity`, ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid") }, headers());
     return true;
   }
-  const rows = filterRows(
-    call,
-    Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)),
-    "businessunit",
-  );
-  list(
-    call,
-    "businessunits",
-    rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")),
-  );
+  const rows = filterRows(call, Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)), "businessunit");
+  list(call, "businessunits", rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")));
   return true;
 }
 
@@ -461,34 +406,17 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   if (key) {
     const p = privilegeById(key);
     if (!p) throw notExist("privilege", key);
-    call.ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") },
-      headers(),
-    );
+    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") }, headers());
     return true;
   }
   const rows = filterRows(call, PRIVILEGES.map(wire), "privilege");
-  list(
-    call,
-    "privileges",
-    rows.map((r) => applySelect(r, select, "privilege", "privilegeid")),
-  );
+  list(call, "privileges", rows.map((r) => applySelect(r, select, "privilege", "privilegeid")));
   return true;
 }
 
 // ---- roles ----------------------------------------------------------------------------------
 
-const ROLE_CREATE_FIELDS = [
-  "roleid",
-  "name",
-  "description",
-  "businessunitid@odata.bind",
-  "appliesto",
-  "summaryofcoreactions",
-  "isautoassigned",
-  "isinherited",
-];
+const ROLE_CREATE_FIELDS = ["roleid", "name", "description", "businessunitid@odata.bind", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
 const ROLE_UPDATE_FIELDS = ["name", "description", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
 
 function getRole(call: Call, id: string): RoleRow {
@@ -499,152 +427,130 @@ function getRole(call: Call, id: string): RoleRow {
 
 function inheritedGuard(r: RoleRow): void {
   if (r.parentroleid) {
-    throw invalid(
-      `Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`,
-    );
+    throw invalid(`Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`);
   }
 }
 
 async function roles(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
+  if (!key) return tail.length === 0 ? rolesCollection(call) : false;
+  const role = getRole(call, key);
+  return tail.length === 0 ? rolesEntity(call, role) : rolesNavigation(call, role, tail);
+}
+
+/** The roles collection: query and create. */
+async function rolesCollection(call: Call): Promise<boolean> {
   const { ctx, state } = call;
   const m = ctx.method;
-  if (!key) {
-    if (tail.length > 0) return false;
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
-      requirePrivilege(call, "prvReadRole");
-      const select = parseSelect(ctx.query.get("$select"));
-      const rows = filterRows(
-        call,
-        Object.values(state.environment.roles).map((r) => roleWire(state, r)),
-        "role",
-      );
-      list(
-        call,
-        "roles",
-        rows.map((r) => applySelect(r, select, "role", "roleid")),
-      );
-      return true;
-    }
-    if (m === "POST") {
-      requirePrivilege(call, "prvCreateRole");
-      const b = await body(ctx);
-      checkProperties("role", b, ROLE_CREATE_FIELDS);
-      if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
-      if (b.description !== undefined && b.description !== null && typeof b.description !== "string")
-        throw invalid("Attribute 'description' must be a string.");
-      // G: a role without a business unit goes to the root business unit.
-      const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
-      let buId = rootBu.businessunitid;
-      if (b["businessunitid@odata.bind"] !== undefined) {
-        const id = bindId(b["businessunitid@odata.bind"], "businessunits");
-        if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-        if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
-        buId = id;
-      }
-      let roleid: string = randomUUID();
-      if (b.roleid !== undefined) {
-        if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
-        roleid = b.roleid.toLowerCase();
-        if (state.environment.roles[roleid])
-          throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
-      }
-      const now = ctx.core.now().toISOString();
-      const role: RoleRow = {
-        roleid,
-        name: b.name,
-        description: (b.description as string | null | undefined) ?? null,
-        businessunitid: buId,
-        roletemplateid: null,
-        parentroleid: null,
-        parentrootroleid: roleid,
-        ismanaged: false,
-        createdon: now,
-        modifiedon: now,
-        privileges: {},
-        selfPrivileges: [],
-      };
-      if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-        for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
-          const pid = privilegeByName(name).privilegeid;
-          role.privileges[pid] = depth;
-          role.selfPrivileges.push(pid);
-        }
-      }
-      state.environment.roles[roleid] = role;
-      // Dataverse keeps a copy of every role in each child business unit.
-      for (const child of descendants(state, buId)) {
-        const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
-        const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
-        state.environment.roles[cid] = {
-          ...role,
-          roleid: cid,
-          businessunitid: child,
-          parentroleid: roleid,
-          parentrootroleid: roleid,
-          privileges: {},
-          selfPrivileges: [],
-        };
-      }
-      ctx.mutated = true;
-      created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
-      return true;
-    }
-    return false;
-  }
 
-  const role = getRole(call, key);
-  if (tail.length === 0) {
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select"]);
-      requirePrivilege(call, "prvReadRole");
-      const select = parseSelect(ctx.query.get("$select"));
-      ctx.send(
-        200,
-        { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") },
-        headers(),
-      );
-      return true;
-    }
-    if (m === "PATCH") {
-      requirePrivilege(call, "prvWriteRole");
-      const b = await body(ctx);
-      checkProperties("role", b, ROLE_UPDATE_FIELDS);
-      inheritedGuard(role);
-      if (role.ismanaged && b.name !== undefined && b.name !== role.name)
-        throw invalid(`The managed role '${role.name}' cannot be renamed.`);
-      const now = ctx.core.now().toISOString();
-      const apply = (r: RoleRow) => {
-        if (typeof b.name === "string") r.name = b.name;
-        if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
-        r.modifiedon = now;
-      };
-      if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
-      apply(role);
-      for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
-      ctx.mutated = true;
-      updated(call, "roles", roleWire(state, role), "role", "roleid");
-      return true;
-    }
-    if (m === "DELETE") {
-      requirePrivilege(call, "prvDeleteRole");
-      inheritedGuard(role);
-      if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
-      const gone = new Set([
-        role.roleid,
-        ...Object.values(state.environment.roles)
-          .filter((r) => r.parentroleid === role.roleid)
-          .map((r) => r.roleid),
-      ]);
-      for (const id of gone) delete state.environment.roles[id];
-      for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
-      ctx.mutated = true;
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    return false;
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
+    requirePrivilege(call, "prvReadRole");
+    const select = parseSelect(ctx.query.get("$select"));
+    const rows = filterRows(call, Object.values(state.environment.roles).map((r) => roleWire(state, r)), "role");
+    list(call, "roles", rows.map((r) => applySelect(r, select, "role", "roleid")));
+    return true;
   }
+  if (m === "POST") {
+    requirePrivilege(call, "prvCreateRole");
+    const b = await body(ctx);
+    checkProperties("role", b, ROLE_CREATE_FIELDS);
+    if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
+    if (b.description !== undefined && b.description !== null && typeof b.description !== "string") throw invalid("Attribute 'description' must be a string.");
+    // G: a role without a business unit goes to the root business unit.
+    const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
+    let buId = rootBu.businessunitid;
+    if (b["businessunitid@odata.bind"] !== undefined) {
+      const id = bindId(b["businessunitid@odata.bind"], "businessunits");
+      if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+      if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
+      buId = id;
+    }
+    let roleid: string = randomUUID();
+    if (b.roleid !== undefined) {
+      if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
+      roleid = b.roleid.toLowerCase();
+      if (state.environment.roles[roleid]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const now = ctx.core.now().toISOString();
+    const role: RoleRow = {
+      roleid, name: b.name, description: (b.description as string | null | undefined) ?? null, businessunitid: buId,
+      roletemplateid: null, parentroleid: null, parentrootroleid: roleid, ismanaged: false, createdon: now, modifiedon: now,
+      privileges: {}, selfPrivileges: [],
+    };
+    if (ctx.core.config.quirks.newRoleSelfPrivileges) {
+      for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
+        const pid = privilegeByName(name).privilegeid;
+        role.privileges[pid] = depth;
+        role.selfPrivileges.push(pid);
+      }
+    }
+    state.environment.roles[roleid] = role;
+    // Dataverse keeps a copy of every role in each child business unit.
+    for (const child of descendants(state, buId)) {
+      const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
+      const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
+      state.environment.roles[cid] = { ...role, roleid: cid, businessunitid: child, parentroleid: roleid, parentrootroleid: roleid, privileges: {}, selfPrivileges: [] };
+    }
+    ctx.core.store.save();
+    created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
+    return true;
+  }
+  return false;
 
+  return false;
+}
+
+/** One row of roles: get, patch, delete. */
+async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select"]);
+    requirePrivilege(call, "prvReadRole");
+    const select = parseSelect(ctx.query.get("$select"));
+    ctx.send(200, { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") }, headers());
+    return true;
+  }
+  if (m === "PATCH") {
+    requirePrivilege(call, "prvWriteRole");
+    const b = await body(ctx);
+    checkProperties("role", b, ROLE_UPDATE_FIELDS);
+    inheritedGuard(role);
+    if (role.ismanaged && b.name !== undefined && b.name !== role.name) throw invalid(`The managed role '${role.name}' cannot be renamed.`);
+    const now = ctx.core.now().toISOString();
+    const apply = (r: RoleRow) => {
+      if (typeof b.name === "string") r.name = b.name;
+      if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
+      r.modifiedon = now;
+    };
+    if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
+    apply(role);
+    for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
+    ctx.core.store.save();
+    updated(call, "roles", roleWire(state, role), "role", "roleid");
+    return true;
+  }
+  if (m === "DELETE") {
+    requirePrivilege(call, "prvDeleteRole");
+    inheritedGuard(role);
+    if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
+    const gone = new Set([role.roleid, ...Object.values(state.environment.roles).filter((r) => r.parentroleid === role.roleid).map((r) => r.roleid)]);
+    for (const id of gone) delete state.environment.roles[id];
+    for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
+    ctx.core.store.save();
+    ctx.send(204, undefined, headers());
+    return true;
+  }
+  return false;
+
+  return false;
+}
+
+/** Actions and navigation properties of one row of roles. */
+async function rolesNavigation(call: Call, role: RoleRow, tail: string[]): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
   if (tail.length === 1) {
     const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
     if (action === "RetrieveRolePrivilegesRole" && m === "GET") {
@@ -656,7 +562,7 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
       requirePrivilege(call, "prvWriteRole");
       inheritedGuard(role);
       const b = await body(ctx);
-      const given = parsePrivilegeList(b);
+      const given = parsePrivilegeList(ctx, action, b);
       requireHolds(call, given);
       if (action === "AddPrivilegesRole") {
         for (const [pid, depth] of Object.entries(given)) {
@@ -671,23 +577,17 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
         role.privileges = next;
       }
       role.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
     if (action === "RemovePrivilegeRole") {
       requirePrivilege(call, "prvWriteRole");
       inheritedGuard(role);
-      const b = await body(ctx);
-      const nested = b.Privilege as Record<string, unknown> | undefined;
-      const raw = b.PrivilegeId ?? nested?.privilegeid ?? nested?.PrivilegeId;
-      if (typeof raw !== "string" || !isGuid(raw))
-        throw invalid("RemovePrivilegeRole needs PrivilegeId (or Privilege.privilegeid) as a GUID.");
-      const pid = raw.toLowerCase();
-      if (!privilegeById(pid)) throw notExist("privilege", pid);
+      const pid = removedPrivilegeId(ctx, await body(ctx));
       delete role.privileges[pid];
       role.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
+      ctx.core.store.save();
       ctx.send(204, undefined, headers());
       return true;
     }
@@ -695,14 +595,57 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
   return false;
 }
 
+/**
+ * RemovePrivilegeRole's one parameter is `Privilege`, a privilege entity (V: learn.microsoft.com/
+ * power-apps/developer/data-platform/webapi/reference/removeprivilegerole). A top-level PrivilegeId
+ * is an unknown parameter: 400 when strict.dataverseActions, accepted otherwise (as before).
+ */
+function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unknown>): string {
+  const strict = ctx.core.config.strict.dataverseActions;
+  if (strict) checkActionParameters("RemovePrivilegeRole", parameters, ["Privilege", "SolutionUniqueName"]);
+  const privilege = parameters.Privilege as Record<string, unknown> | undefined;
+  const raw = privilege?.privilegeid ?? (strict ? undefined : parameters.PrivilegeId ?? privilege?.PrivilegeId);
+  if (typeof raw !== "string" || !isGuid(raw)) throw invalid("RemovePrivilegeRole needs Privilege: {\"@odata.type\": \"Microsoft.Dynamics.CRM.privilege\", \"privilegeid\": <GUID>}.");
+  const pid = raw.toLowerCase();
+  if (!privilegeById(pid)) throw notExist("privilege", pid);
+  return pid;
+}
+
+/** An action's body names only its declared parameters (Dataverse answers 400 for any other). */
+function checkActionParameters(action: string, parameters: Record<string, unknown>, declared: string[]): void {
+  for (const name of Object.keys(parameters)) {
+    if (name.startsWith("@odata.")) continue;
+    if (!declared.includes(name)) {
+      throw dataverseError(400, DataverseErrorCode.invalidArgument, `The parameter '${name}' is not declared by the action '${action}'. Its parameters are: ${declared.join(", ")}.`);
+    }
+  }
+}
+
+/** RolePrivilege's properties (V: webapi/reference/roleprivilege). */
+const ROLE_PRIVILEGE_FIELDS = ["BusinessUnitId", "Depth", "PrivilegeId", "PrivilegeName", "RecordFilterId", "RecordFilterUniqueName"];
+
+/** Whether a privilege allows a depth (canbebasic ... canbeglobal); RecordFilter needs a record filter. */
+function depthAllowed(privilegeId: string, depth: number): boolean {
+  const privilege = privilegeById(privilegeId);
+  if (!privilege) return false;
+  return [privilege.canbebasic, privilege.canbelocal, privilege.canbedeep, privilege.canbeglobal, false][depth] === true;
+}
+
 /** {"Privileges":[{"PrivilegeId","Depth","BusinessUnitId"?}]} -> privilegeid -> depth. */
-function parsePrivilegeList(b: Record<string, unknown>): Record<string, number> {
+function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<string, unknown>): Record<string, number> {
+  const strict = ctx.core.config.strict.dataverseActions;
+  if (strict) checkActionParameters(action, b, ["Privileges"]);
   const list = b.Privileges;
   if (!Array.isArray(list)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
   const out: Record<string, number> = {};
   list.forEach((item, i) => {
     if (item === null || typeof item !== "object") throw invalid(`Privileges[${i}] must be an object.`);
     const e = item as Record<string, unknown>;
+    if (strict) {
+      for (const name of Object.keys(e)) {
+        if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name)) throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
+      }
+    }
     const raw = e.PrivilegeId;
     if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${i}].PrivilegeId must be a GUID.`);
     const pid = raw.toLowerCase();
@@ -710,6 +653,9 @@ function parsePrivilegeList(b: Record<string, unknown>): Record<string, number> 
     const depth = parseDepth(e.Depth);
     if (depth === undefined) {
       throw invalid(`Privileges[${i}].Depth '${String(e.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`);
+    }
+    if (strict && !depthAllowed(pid, depth)) {
+      throw invalid(`Privileges[${i}]: privilege ${privilegeById(pid)?.name ?? pid} cannot be granted at depth ${DEPTH_NAMES[depth]}.`);
     }
     out[pid] = depth;
   });
@@ -720,19 +666,15 @@ function retrievePrivileges(call: Call, roleId: string): void {
   requirePrivilege(call, "prvReadRole");
   const role = getRole(call, roleId);
   const privs = effectivePrivileges(call.state, role);
-  call.ctx.send(
-    200,
-    {
-      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
-      RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
-        Depth: DEPTH_NAMES[depth],
-        PrivilegeId: pid,
-        BusinessUnitId: role.businessunitid,
-        PrivilegeName: privilegeById(pid)?.name ?? "",
-      })),
-    },
-    headers(),
-  );
+  call.ctx.send(200, {
+    "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
+    RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
+      Depth: DEPTH_NAMES[depth],
+      PrivilegeId: pid,
+      BusinessUnitId: role.businessunitid,
+      PrivilegeName: privilegeById(pid)?.name ?? "",
+    })),
+  }, headers());
 }
 
 // ---- create / update answers ----------------------------------------------------------------
@@ -741,11 +683,8 @@ function created(call: Call, set: string, id: string, row: Row, entity: string, 
   const location = `${call.base}/${set}(${id})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
-    call.ctx.send(
-      201,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
-      headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }),
-    );
+    call.ctx.send(201, { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }));
   } else {
     call.ctx.send(204, undefined, headers({ "OData-EntityId": location }));
   }
@@ -755,11 +694,8 @@ function updated(call: Call, set: string, row: Row, entity: string, pk: string):
   const location = `${call.base}/${set}(${String(row[pk])})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
-    call.ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
-      headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }),
-    );
+    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }));
   } else {
     call.ctx.send(204, undefined, headers({ "OData-EntityId": location }));
   }
@@ -767,18 +703,7 @@ function updated(call: Call, set: string, row: Row, entity: string, pk: string):
 
 // ---- systemusers ----------------------------------------------------------------------------
 
-const USER_CREATE_FIELDS = [
-  "systemuserid",
-  "applicationid",
-  "accessmode",
-  "isdisabled",
-  "businessunitid@odata.bind",
-  "firstname",
-  "lastname",
-  "internalemailaddress",
-  "domainname",
-  "azureactivedirectoryobjectid",
-];
+const USER_CREATE_FIELDS = ["systemuserid", "applicationid", "accessmode", "isdisabled", "businessunitid@odata.bind", "firstname", "lastname", "internalemailaddress", "domainname", "azureactivedirectoryobjectid"];
 const USER_UPDATE_FIELDS = ["isdisabled", "firstname", "lastname", "internalemailaddress", "businessunitid@odata.bind"];
 
 function getUser(call: Call, id: string): SystemUserRow {
@@ -791,16 +716,9 @@ function userRow(call: Call, u: SystemUserRow, expand: ExpandItem[]): Row {
   const row = userWire(call.state, u);
   for (const e of expand) {
     if (e.name !== "systemuserroles_association") {
-      throw dataverseError(
-        400,
-        DV.invalidProperty,
-        `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
-      );
+      throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
     }
-    let roleRows = u.roles
-      .map((rid) => call.state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(call.state, r));
+    let roleRows = u.roles.map((rid) => call.state.environment.roles[rid]).filter((r): r is RoleRow => r !== undefined).map((r) => roleWire(call.state, r));
     if (e.filter) roleRows = roleRows.filter((r) => evaluate(e.filter!, r, "role"));
     row.systemuserroles_association = roleRows.map((r) => applySelect(r, e.select, "role", "roleid"));
   }
@@ -814,174 +732,153 @@ function selectUser(row: Row, select: string[] | undefined, expand: ExpandItem[]
 }
 
 async function systemUsers(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
+  if (!key) return tail.length === 0 ? systemUsersCollection(call) : false;
+  const user = getUser(call, key);
+  return tail.length === 0 ? systemUsersEntity(call, user) : systemUsersNavigation(call, user, tail);
+}
+
+/** The systemUsers collection: query and create. */
+async function systemUsersCollection(call: Call): Promise<boolean> {
   const { ctx, state } = call;
   const m = ctx.method;
-  if (!key) {
-    if (tail.length > 0) return false;
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
-      requirePrivilege(call, "prvReadUser");
-      const select = parseSelect(ctx.query.get("$select"));
-      const expand = parseExpand(ctx.query.get("$expand"));
-      const rows = filterRows(
-        call,
-        Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)),
-        "systemuser",
-      );
-      list(
-        call,
-        "systemusers",
-        rows.map((r) => selectUser(r, select, expand)),
-      );
-      return true;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
+    requirePrivilege(call, "prvReadUser");
+    const select = parseSelect(ctx.query.get("$select"));
+    const expand = parseExpand(ctx.query.get("$expand"));
+    const rows = filterRows(call, Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)), "systemuser");
+    list(call, "systemusers", rows.map((r) => selectUser(r, select, expand)));
+    return true;
+  }
+  if (m === "POST") {
+    requirePrivilege(call, "prvCreateUser");
+    const b = await body(ctx);
+    checkProperties("systemuser", b, USER_CREATE_FIELDS);
+    const buBind = b["businessunitid@odata.bind"];
+    if (buBind === undefined || buBind === null) {
+      throw dataverseError(400, DataverseErrorCode.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
     }
-    if (m === "POST") {
-      requirePrivilege(call, "prvCreateUser");
-      const b = await body(ctx);
-      checkProperties("systemuser", b, USER_CREATE_FIELDS);
-      const buBind = b["businessunitid@odata.bind"];
-      if (buBind === undefined || buBind === null) {
-        throw dataverseError(
-          400,
-          DV.missingBusinessUnit,
-          "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
-        );
+    const buId = bindId(buBind, "businessunits");
+    if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+    if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
+    const appId = b.applicationid;
+    if (typeof appId !== "string" || !isGuid(appId)) {
+      throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
+    }
+    if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
+    if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+    // One application user per app id, soft-deleted rows included.
+    if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
+      throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const sp = ctx.core.directory.servicePrincipal(appId);
+    // A service principal younger than the replication lag is not yet visible to Dataverse.
+    if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
+      throw dataverseError(400, DataverseErrorCode.aadError,
+        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`);
+    }
+    const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
+    let id: string = randomUUID();
+    if (b.systemuserid !== undefined) {
+      if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
+      id = b.systemuserid.toLowerCase();
+      if (state.environment.systemUsers[id]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+    }
+    const row = newApplicationUserRow({
+      systemuserid: id, app, sp, businessunitid: buId, isdisabled: b.isdisabled === true,
+      domain: state.tenant.domain, now: ctx.core.now().toISOString(),
+    });
+    if (typeof b.firstname === "string") row.firstname = b.firstname;
+    if (typeof b.lastname === "string") row.lastname = b.lastname;
+    state.environment.systemUsers[id] = row;
+    ctx.core.store.save();
+    created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
+    return true;
+  }
+  return false;
+
+  return false;
+}
+
+/** One row of systemUsers: get, patch, delete. */
+async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
+
+  if (m === "GET") {
+    unsupportedQueryOptions(call, ["$select", "$expand"]);
+    requirePrivilege(call, "prvReadUser");
+    const select = parseSelect(ctx.query.get("$select"));
+    const expand = parseExpand(ctx.query.get("$expand"));
+    ctx.send(200, { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) }, headers());
+    return true;
+  }
+  if (m === "PATCH") {
+    requirePrivilege(call, "prvWriteUser");
+    const b = await body(ctx);
+    checkProperties("systemuser", b, USER_UPDATE_FIELDS);
+    if (b.isdisabled !== undefined) {
+      if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+      user.isdisabled = b.isdisabled;
+    }
+    for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
+      if (b[f] !== undefined) {
+        if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
+        user[f] = b[f] as string;
       }
-      const buId = bindId(buBind, "businessunits");
+    }
+    if (b["businessunitid@odata.bind"] !== undefined) {
+      const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
       if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
       if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-      const appId = b.applicationid;
-      if (typeof appId !== "string" || !isGuid(appId)) {
-        throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
-      }
-      if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
-      if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-      // One application user per app id, soft-deleted rows included.
-      if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
-        throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
-      }
-      const sp = Object.values(state.servicePrincipals).find((s) => sameId(s.doc.appId, appId));
-      if (!sp) {
-        throw dataverseError(
-          400,
-          DV.aadError,
-          `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
-        );
-      }
-      const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? {
-        doc: sp.doc,
-        owners: [],
-        secretHashes: {},
-      };
-      let id: string = randomUUID();
-      if (b.systemuserid !== undefined) {
-        if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
-        id = b.systemuserid.toLowerCase();
-        if (state.environment.systemUsers[id])
-          throw dataverseError(412, DV.duplicateKey, "A record with matching key values already exists.");
-      }
-      const row = newApplicationUserRow({
-        systemuserid: id,
-        app,
-        sp,
-        businessunitid: buId,
-        isdisabled: b.isdisabled === true,
-        domain: state.tenant.domain,
-        now: ctx.core.now().toISOString(),
-      });
-      if (typeof b.firstname === "string") row.firstname = b.firstname;
-      if (typeof b.lastname === "string") row.lastname = b.lastname;
-      state.environment.systemUsers[id] = row;
-      ctx.mutated = true;
-      created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
-      return true;
+      // Moving a user to another business unit removes its roles (Dataverse's default).
+      if (buId !== user.businessunitid) user.roles = [];
+      user.businessunitid = buId;
     }
-    return false;
+    user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
+    user.modifiedon = ctx.core.now().toISOString();
+    ctx.core.store.save();
+    updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
+    return true;
   }
-
-  const user = getUser(call, key);
-  if (tail.length === 0) {
-    if (m === "GET") {
-      unsupportedQueryOptions(call, ["$select", "$expand"]);
-      requirePrivilege(call, "prvReadUser");
-      const select = parseSelect(ctx.query.get("$select"));
-      const expand = parseExpand(ctx.query.get("$expand"));
-      ctx.send(
-        200,
-        { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
-        headers(),
-      );
-      return true;
+  if (m === "DELETE") {
+    requirePrivilege(call, "prvDeleteUser");
+    if (!user.isdisabled) {
+      throw dataverseError(400, DataverseErrorCode.deleteEnabledUser,
+        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`);
     }
-    if (m === "PATCH") {
-      requirePrivilege(call, "prvWriteUser");
-      const b = await body(ctx);
-      checkProperties("systemuser", b, USER_UPDATE_FIELDS);
-      if (b.isdisabled !== undefined) {
-        if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-        user.isdisabled = b.isdisabled;
-      }
-      for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
-        if (b[f] !== undefined) {
-          if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
-          user[f] = b[f] as string;
-        }
-      }
-      if (b["businessunitid@odata.bind"] !== undefined) {
-        const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
-        if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-        if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-        // Moving a user to another business unit removes its roles (Dataverse's default).
-        if (buId !== user.businessunitid) user.roles = [];
-        user.businessunitid = buId;
-      }
-      user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
+    if (user.deletedstate === 0) {
+      user.deletedstate = 1;
       user.modifiedon = ctx.core.now().toISOString();
-      ctx.mutated = true;
-      updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
-      return true;
+    } else {
+      delete state.environment.systemUsers[user.systemuserid];
     }
-    if (m === "DELETE") {
-      requirePrivilege(call, "prvDeleteUser");
-      if (!user.isdisabled) {
-        throw dataverseError(
-          400,
-          DV.deleteEnabledUser,
-          `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
-        );
-      }
-      if (user.deletedstate === 0) {
-        user.deletedstate = 1;
-        user.modifiedon = ctx.core.now().toISOString();
-      } else {
-        delete state.environment.systemUsers[user.systemuserid];
-      }
-      ctx.mutated = true;
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    return false;
+    ctx.core.store.save();
+    ctx.send(204, undefined, headers());
+    return true;
   }
+  return false;
 
+  return false;
+}
+
+/** Actions and navigation properties of one row of systemUsers. */
+async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: string[]): Promise<boolean> {
+  const { ctx, state } = call;
+  const m = ctx.method;
   if (tail[0] === "systemuserroles_association" && tail.length === 1 && m === "GET") {
     requirePrivilege(call, "prvReadUser");
     const select = parseSelect(ctx.query.get("$select"));
-    const rows = user.roles
-      .map((rid) => state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(state, r));
-    list(
-      call,
-      "roles",
-      filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")),
-    );
+    const rows = user.roles.map((rid) => state.environment.roles[rid]).filter((r): r is RoleRow => r !== undefined).map((r) => roleWire(state, r));
+    list(call, "roles", filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")));
     return true;
   }
   if (tail[0] === "systemuserroles_association" && tail[1] === "$ref" && tail.length === 2) {
     if (m === "POST") {
       const b = await body(ctx);
       const rid = bindId(b["@odata.id"], "roles");
-      if (!rid) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
+      if (!rid) throw invalid("The body must be {\"@odata.id\":\"<base>/roles(<guid>)\"}.");
       associate(call, user, rid);
       return true;
     }
@@ -1005,17 +902,14 @@ function associate(call: Call, user: SystemUserRow, roleId: string): void {
   requirePrivilege(call, "prvAssignRole");
   const role = getRole(call, roleId);
   if (role.businessunitid !== user.businessunitid) {
-    throw dataverseError(
-      400,
-      DV.roleNotInUserBusinessUnit,
-      `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`,
-    );
+    throw dataverseError(400, DataverseErrorCode.roleNotInUserBusinessUnit,
+      `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`);
   }
   requireHolds(call, effectivePrivileges(call.state, role));
   // G: associating an already assigned role is accepted and changes nothing.
   if (!user.roles.includes(role.roleid)) user.roles.push(role.roleid);
   user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.mutated = true;
+  call.ctx.core.store.save();
   call.ctx.send(204, undefined, headers());
 }
 
@@ -1025,6 +919,7 @@ function disassociate(call: Call, user: SystemUserRow, roleId: string): void {
   // G: removing a role the user does not have is accepted and changes nothing.
   user.roles = user.roles.filter((r) => r !== roleId);
   user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.mutated = true;
+  call.ctx.core.store.save();
   call.ctx.send(204, undefined, headers());
 }
+

@@ -89,7 +89,7 @@ export function adminError(status: number, message: string): ServiceError {
  * Dataverse error codes. V = documented (reference/dataverse-web-api.md or Microsoft's error code
  * list); G = the reference is silent, chosen here and listed in emulator/README.md.
  */
-export const DV = {
+export const DataverseErrorCode = {
   /** V: "<entity> With Id = <guid> Does Not Exist" (404). */
   objectDoesNotExist: "0x80040217",
   /** V: duplicate key, 412 "A record with matching key values already exists." */

@@ -1,49 +1,48 @@
 // Microsoft Graph v1.0 (and beta, which reads the same objects): applications, service
-// principals, owners, passwords and oauth2PermissionGrants, as the azuread provider calls them
-// (reference/entra-graph-for-azuread-provider.md).
+// principals, owners, password, key and federated credentials, and oauth2PermissionGrants, as the
+// azuread provider calls them (reference/entra-graph-for-azuread-provider.md). Routing and answers
+// live here; the objects live behind DirectoryStore; credentials in graph-credentials.ts.
 import { randomUUID } from "node:crypto";
 import { graphError, ServiceError } from "./errors";
 import { bearer, verifyToken, type TokenClaims } from "./entra";
 import { isGuid, RequestContext, sameId, segments } from "./http";
-import { hashSecret, newApplicationDoc, newSecretText, newServicePrincipalDoc } from "./model";
-import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord, StateData } from "./store";
+import { newApplicationDoc, newServicePrincipalDoc } from "./model";
+import type { DirectoryKind, DirectoryRecord, DirectoryStore } from "./directory-store";
+import { APPLICATION_SCHEMA, checkRequestBody, checkSelect, SERVICE_PRINCIPAL_SCHEMA } from "./graph-schema";
+import { addPassword, federatedCredentials, graphDateTime, removePassword, setKeyCredentials } from "./graph-credentials";
+import { requirePermission, type GraphAccess } from "./graph-permissions";
+import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord } from "./store";
 
-const TWO_YEARS_MS = 2 * 365.25 * 24 * 3600 * 1000;
+/** Fields the emulator never takes from a request body (Graph sets them itself). */
+const SERVER_SET = new Set(["id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials", "keyCredentials"]);
 
-/** Fields a PATCH may not change (Graph ignores or refuses them; the emulator ignores them). */
-const READ_ONLY = new Set([
-  "id",
-  "appId",
-  "createdDateTime",
-  "deletedDateTime",
-  "publisherDomain",
-  "passwordCredentials",
-  "keyCredentials",
-]);
-
-function notFound(id: string): ServiceError {
-  return graphError(
-    404,
-    "Request_ResourceNotFound",
-    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
-  );
+/** One Graph request, with what every route needs. */
+export interface GraphCall {
+  ctx: RequestContext;
+  claims: TokenClaims;
+  directory: DirectoryStore;
+  /** https://<host>/<version>: the base of @odata.context and @odata.nextLink. */
+  base: string;
 }
 
-function badRequest(message: string): ServiceError {
+export function notFound(id: string): ServiceError {
+  return graphError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+}
+
+export function badRequest(message: string): ServiceError {
   return graphError(400, "Request_BadRequest", message);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** Graph PATCH: top-level fields replace; nested complex values merge; explicit null clears. */
 function merge(target: Record<string, unknown>, patch: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(patch)) {
-    if (k.includes("@odata.")) continue;
-    if (READ_ONLY.has(k)) continue;
-    if (isPlainObject(v) && isPlainObject(target[k])) merge(target[k] as Record<string, unknown>, v);
-    else target[k] = structuredClone(v);
+  for (const [name, value] of Object.entries(patch)) {
+    if (name.includes("@odata.") || SERVER_SET.has(name)) continue;
+    if (isPlainObject(value) && isPlainObject(target[name])) merge(target[name] as Record<string, unknown>, value);
+    else target[name] = structuredClone(value);
   }
 }
 
@@ -51,285 +50,298 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
 function filterDocs(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
   const raw = ctx.query.get("$filter");
   if (!raw) return docs;
-  const clauses = raw.split(/\s+and\s+/i);
-  const preds: Array<(d: GraphDoc) => boolean> = [];
-  for (const clause of clauses) {
-    const eq = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
-    const sw = /^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
-    const m = eq ?? sw;
-    if (!m) {
-      throw graphError(
-        400,
-        "Request_UnsupportedQuery",
-        `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`,
-      );
+  const predicates = raw.split(/\s+and\s+/i).map((clause) => {
+    const equals = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
+    const startsWith = /^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
+    const match = equals ?? startsWith;
+    if (!match) {
+      throw graphError(400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`);
     }
-    const field = m[1];
-    const value = m[2].replace(/''/g, "'").toLowerCase();
-    preds.push(
-      eq
-        ? (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase() === value
-        : (d) => typeof d[field] === "string" && (d[field] as string).toLowerCase().startsWith(value),
-    );
-  }
-  return docs.filter((d) => preds.every((p) => p(d)));
+    const field = match[1];
+    const value = match[2].replace(/''/g, "'").toLowerCase();
+    return (doc: GraphDoc) => typeof doc[field] === "string" && (equals ? (doc[field] as string).toLowerCase() === value : (doc[field] as string).toLowerCase().startsWith(value));
+  });
+  return docs.filter((doc) => predicates.every((predicate) => predicate(doc)));
 }
 
-function topOf(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
-  const top = ctx.query.get("$top");
-  return top && /^\d+$/.test(top) ? docs.slice(0, Number(top)) : docs;
-}
-
-/** $select is honoured loosely: id is always kept, unknown names are ignored (beta ?$select=samlMetadataUrl works). */
-function select(ctx: RequestContext, doc: GraphDoc): Record<string, unknown> {
+function selectedNames(ctx: RequestContext): string[] | undefined {
   const raw = ctx.query.get("$select");
-  if (!raw) return doc;
-  const names = raw
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  const out: Record<string, unknown> = { id: doc.id };
-  for (const n of names) if (n in doc) out[n] = doc[n];
-  return out;
+  if (!raw) return undefined;
+  return raw.split(",").map((name) => name.trim()).filter((name) => name.length > 0);
+}
+
+/** $select: id is always kept; an unknown name is refused (strict) or ignored (lenient). */
+function select(call: GraphCall, typeName: string, doc: Record<string, unknown>): Record<string, unknown> {
+  const names = selectedNames(call.ctx);
+  if (!names) return doc;
+  if (call.ctx.core.config.strict.graphRequests) checkSelect(typeName, names, new Set(Object.keys(doc)));
+  const selected: Record<string, unknown> = { id: doc.id };
+  for (const name of names) if (name in doc) selected[name] = doc[name];
+  return selected;
+}
+
+/**
+ * A collection answer, one page at a time: the page size is $top or the configured Graph page size,
+ * and @odata.nextLink carries an opaque $skiptoken. $count needs ConsistencyLevel: eventual.
+ */
+function sendList(call: GraphCall, entity: string, items: unknown[]): void {
+  const { ctx } = call;
+  const wantsCount = ctx.query.get("$count") === "true";
+  if (wantsCount && ctx.core.config.strict.graphRequests && (ctx.header("consistencylevel") ?? "").toLowerCase() !== "eventual") {
+    throw badRequest("$count is not currently supported without the header ConsistencyLevel: eventual.");
+  }
+  const top = ctx.query.get("$top");
+  const pageSize = top && /^\d+$/.test(top) ? Math.min(Number(top), 999) : ctx.core.config.graphPageSize;
+  const token = ctx.query.get("$skiptoken");
+  const offset = token ? skipTokenOffset(token) : 0;
+  const page = items.slice(offset, offset + pageSize);
+  const answer: Record<string, unknown> = { "@odata.context": `${call.base}/$metadata#${entity}` };
+  if (wantsCount) answer["@odata.count"] = items.length;
+  if (offset + pageSize < items.length) {
+    const next = new URL(`${call.base}${ctx.path.replace(/^\/(v1\.0|beta)/, "")}`);
+    for (const [name, value] of ctx.query) if (name !== "$skiptoken") next.searchParams.append(name, value);
+    next.searchParams.set("$skiptoken", Buffer.from(JSON.stringify({ offset: offset + pageSize })).toString("base64url"));
+    answer["@odata.nextLink"] = next.toString();
+  }
+  answer.value = page;
+  ctx.send(200, answer);
+}
+
+function skipTokenOffset(token: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { offset?: unknown };
+    if (typeof parsed.offset === "number" && Number.isInteger(parsed.offset) && parsed.offset >= 0) return parsed.offset;
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest("The $skiptoken is not valid.");
+}
+
+function sendSingle(call: GraphCall, entity: string, doc: Record<string, unknown>, status = 200): void {
+  call.ctx.send(status, { "@odata.context": `${call.base}/$metadata#${entity}/$entity`, ...doc });
 }
 
 /** The object id at the end of an @odata.id / @odata.bind URL (".../directoryObjects/<id>"). */
 function refId(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  const m = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})['")]*\/?$/i.exec(value);
-  return m ? m[1].toLowerCase() : undefined;
-}
-
-function directoryObject(state: StateData, id: string): Record<string, unknown> | undefined {
-  const sp = state.servicePrincipals[id];
-  if (sp) return { "@odata.type": "#microsoft.graph.servicePrincipal", ...sp.doc };
-  const app = state.applications[id];
-  if (app) return { "@odata.type": "#microsoft.graph.application", ...app.doc };
-  return undefined;
+  const match = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})['")]*\/?$/i.exec(value);
+  return match ? match[1].toLowerCase() : undefined;
 }
 
 export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   const version = ctx.path.startsWith("/beta/") || ctx.path === "/beta" ? "beta" : "v1.0";
-  const segs = segments(ctx.path, `/${version}`);
-  if (segs.length === 0) return false;
-  const claims = authenticate(ctx);
-  const core = ctx.core;
-  const state = core.store.state;
-  const base = `${core.urls.graphAudience}/${version}`;
-  const m = ctx.method;
-  const list = (entity: string, value: unknown[]) =>
-    ctx.send(200, {
-      "@odata.context": `${base}/$metadata#${entity}`,
-      ...(ctx.query.get("$count") === "true" ? { "@odata.count": value.length } : {}),
-      value,
-    });
-  const single = (entity: string, doc: Record<string, unknown>, status = 200) =>
-    ctx.send(status, { "@odata.context": `${base}/$metadata#${entity}/$entity`, ...doc });
-
-  // Collections addressed by key: applications/{id}, applications(appId='...'), servicePrincipals(appId='...').
-  const head = /^(applications|servicePrincipals)(?:\((?:appId=)?'([^']*)'\))?$/.exec(segs[0]);
-  if (head) {
-    const kind = head[1] as "applications" | "servicePrincipals";
-    const table = kind === "applications" ? state.applications : state.servicePrincipals;
-    let key: string | undefined;
-    let rest: string[];
-    let keyText: string;
-    if (head[2] !== undefined) {
-      const appId = head[2];
-      keyText = `(appId='{appId}')`;
-      key = Object.values(table).find((r) => sameId(r.doc.appId, appId))?.doc.id;
-      if (!key) {
-        ctx.op(`${m} /${kind}${keyText}${segs.length > 1 ? "/" + segs.slice(1).join("/") : ""}`);
-        throw notFound(appId);
-      }
-      rest = segs.slice(1);
-    } else if (segs.length > 1) {
-      keyText = "/{id}";
-      key = segs[1];
-      rest = segs.slice(2);
-    } else {
-      keyText = "";
-      rest = [];
-    }
-    const opPath = `/${kind}${keyText}${rest.length ? "/" + rest.map((r) => (isGuid(r) ? "{id}" : r)).join("/") : ""}`;
-    ctx.op(`${m} ${opPath}`);
-
-    if (key === undefined) {
-      if (m === "GET") {
-        const docs = topOf(
-          ctx,
-          filterDocs(
-            ctx,
-            Object.values(table).map((r) => r.doc),
-          ),
-        );
-        list(
-          kind,
-          docs.map((d) => select(ctx, d)),
-        );
-        return true;
-      }
-      if (m === "POST") {
-        const body = await jsonBody(ctx);
-        if (kind === "applications") single(kind, createApplication(ctx, claims, body).doc, 201);
-        else single(kind, createServicePrincipal(ctx, body).doc, 201);
-        return true;
-      }
-      return false;
-    }
-
-    const record = table[key.toLowerCase()] ?? table[key];
-    if (!record) throw notFound(key);
-    if (rest.length === 0) {
-      if (m === "GET") {
-        single(kind, select(ctx, record.doc));
-        return true;
-      }
-      if (m === "PATCH") {
-        const body = await jsonBody(ctx);
-        merge(record.doc, body);
-        if (Array.isArray(body["owners@odata.bind"])) addOwners(state, record, body["owners@odata.bind"] as unknown[], false);
-        if (kind === "applications") syncServicePrincipal(state, record as ApplicationRecord);
-        ctx.mutated = true;
-        ctx.send(204, undefined);
-        return true;
-      }
-      if (m === "DELETE") {
-        if (kind === "applications") deleteApplication(ctx, record as ApplicationRecord);
-        else deleteServicePrincipal(ctx, record as ServicePrincipalRecord);
-        ctx.mutated = true;
-        ctx.send(204, undefined);
-        return true;
-      }
-      return false;
-    }
-    if (rest[0] === "owners") {
-      if (rest.length === 1 && m === "GET") {
-        list(
-          "directoryObjects",
-          record.owners.map((o) => directoryObject(state, o)).filter((o) => o !== undefined),
-        );
-        return true;
-      }
-      if (rest.length === 2 && rest[1] === "$ref" && m === "POST") {
-        const body = await jsonBody(ctx);
-        addOwners(state, record, [body["@odata.id"]], true);
-        ctx.mutated = true;
-        ctx.send(204, undefined);
-        return true;
-      }
-      if (rest.length === 3 && rest[2] === "$ref" && m === "DELETE") {
-        const owner = rest[1].toLowerCase();
-        const i = record.owners.indexOf(owner);
-        if (i < 0) throw notFound(rest[1]);
-        record.owners.splice(i, 1);
-        ctx.mutated = true;
-        ctx.send(204, undefined);
-        return true;
-      }
-      return false;
-    }
-    if (kind === "applications" && rest.length === 1 && m === "POST" && rest[0] === "addPassword") {
-      const body = await jsonBody(ctx);
-      single("microsoft.graph.passwordCredential", addPassword(ctx, record as ApplicationRecord, body), 200);
-      return true;
-    }
-    if (kind === "applications" && rest.length === 1 && m === "POST" && rest[0] === "removePassword") {
-      const body = await jsonBody(ctx);
-      removePassword(record as ApplicationRecord, body);
-      ctx.mutated = true;
-      ctx.send(204, undefined);
-      return true;
-    }
-    return false;
-  }
-
-  if (segs[0] === "oauth2PermissionGrants") {
-    ctx.op(`${m} /oauth2PermissionGrants${segs.length > 1 ? "/{id}" : ""}`);
-    if (segs.length === 1) {
-      if (m === "GET") {
-        list("oauth2PermissionGrants", topOf(ctx, filterDocs(ctx, Object.values(state.oauth2PermissionGrants))));
-        return true;
-      }
-      if (m === "POST") {
-        single("oauth2PermissionGrants", createGrant(ctx, await jsonBody(ctx)), 201);
-        return true;
-      }
-      return false;
-    }
-    if (segs.length !== 2) return false;
-    const grant = state.oauth2PermissionGrants[segs[1]];
-    if (!grant) throw notFound(segs[1]);
-    if (m === "GET") {
-      single("oauth2PermissionGrants", grant);
-      return true;
-    }
-    if (m === "PATCH") {
-      const body = await jsonBody(ctx);
-      if (body.scope !== undefined) {
-        if (body.scope !== null && typeof body.scope !== "string")
-          throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
-        grant.scope = body.scope ?? "";
-      }
-      for (const k of ["clientId", "resourceId", "consentType", "principalId"]) {
-        if (body[k] !== undefined && body[k] !== grant[k]) throw badRequest(`Property '${k}' is read-only and cannot be set.`);
-      }
-      ctx.mutated = true;
-      ctx.send(204, undefined);
-      return true;
-    }
-    if (m === "DELETE") {
-      delete state.oauth2PermissionGrants[segs[1]];
-      ctx.mutated = true;
-      ctx.send(204, undefined);
-      return true;
-    }
-    return false;
-  }
-
-  if (segs[0] === "directoryObjects" && segs.length === 2 && m === "GET") {
-    ctx.op("GET /directoryObjects/{id}");
-    const obj = directoryObject(state, segs[1].toLowerCase());
-    if (!obj) throw notFound(segs[1]);
-    ctx.send(200, { "@odata.context": `${base}/$metadata#directoryObjects/$entity`, ...obj });
+  const pathSegments = segments(ctx.path, `/${version}`);
+  if (pathSegments.length === 0) return false;
+  const call: GraphCall = { ctx, claims: authenticate(ctx), directory: ctx.core.directory, base: `${ctx.core.urls.graphAudience}/${version}` };
+  const [first] = pathSegments;
+  if (/^(applications|servicePrincipals)(\(|$)/.test(first)) return routeDirectoryObjects(call, pathSegments);
+  if (first === "oauth2PermissionGrants") return routeGrants(call, pathSegments);
+  if (first === "directoryObjects") return routeDirectoryObjectById(call, pathSegments);
+  if (first === "directory") return routeDeletedItems(call, pathSegments);
+  if (first === "organization" && pathSegments.length === 1 && ctx.method === "GET") {
+    ctx.op("GET /organization");
+    const tenant = call.directory.tenant;
+    sendList(call, "organization", [{
+      id: tenant.tenantId, displayName: tenant.displayName,
+      verifiedDomains: [{ capabilities: "Email, OfficeCommunicationsOnline", isDefault: true, isInitial: true, name: tenant.domain, type: "Managed" }],
+    }]);
     return true;
   }
+  return false;
+}
 
-  if (segs[0] === "directory" && segs[1] === "deletedItems" && segs.length === 3) {
-    ctx.op(`${m} /directory/deletedItems/{id}`);
-    const item = state.deletedItems[segs[2].toLowerCase()];
-    if (!item) throw notFound(segs[2]);
-    if (m === "GET") {
-      const type = item.kind === "application" ? "#microsoft.graph.application" : "#microsoft.graph.servicePrincipal";
-      ctx.send(200, { "@odata.type": type, ...item.record.doc, deletedDateTime: item.deletedDateTime });
+/** Whether a new object is still invisible to a read by id (replication lag). */
+function notYetReplicated(record: { replicatedAtMs?: number }): boolean {
+  return (record.replicatedAtMs ?? 0) > Date.now();
+}
+
+/** applications, applications/{id}, applications(appId='...'), and the same for servicePrincipals. */
+async function routeDirectoryObjects(call: GraphCall, pathSegments: string[]): Promise<boolean> {
+  const { ctx, directory } = call;
+  const head = /^(applications|servicePrincipals)(?:\((?:appId=)?'([^']*)'\))?$/.exec(pathSegments[0]);
+  if (!head) return false;
+  const kind = head[1] as DirectoryKind;
+  const byAppId = head[2];
+  const key = byAppId !== undefined ? undefined : pathSegments[1];
+  const rest = pathSegments.slice(byAppId !== undefined ? 1 : 2);
+  const keyText = byAppId !== undefined ? "(appId='{appId}')" : key !== undefined ? "/{id}" : "";
+  ctx.op(`${ctx.method} /${kind}${keyText}${rest.length ? "/" + rest.map((part) => (isGuid(part) ? "{id}" : part.replace(/\(.*\)$/, "(...)"))).join("/") : ""}`);
+
+  if (byAppId === undefined && key === undefined) return routeCollection(call, kind);
+  const record = byAppId !== undefined ? directory.byAppId(kind, byAppId) : directory.byId(kind, key as string);
+  if (!record) throw notFound(byAppId ?? (key as string));
+  if (ctx.method === "GET" && rest.length === 0 && notYetReplicated(record)) throw notFound(byAppId ?? (key as string));
+  if (rest.length === 0) return routeObject(call, kind, record);
+  if (rest[0] === "owners") return routeOwners(call, kind, record, rest);
+  if (kind !== "applications") return false;
+  const application = record as ApplicationRecord;
+  if (rest.length === 1 && ctx.method === "POST" && rest[0] === "addPassword") {
+    requirePermission(call, "write", application);
+    sendSingle(call, "microsoft.graph.passwordCredential", addPassword(call, application, await jsonBody(ctx)));
+    return true;
+  }
+  if (rest.length === 1 && ctx.method === "POST" && rest[0] === "removePassword") {
+    requirePermission(call, "write", application);
+    removePassword(call, application, await jsonBody(ctx));
+    ctx.send(204, undefined);
+    return true;
+  }
+  if (rest[0].startsWith("federatedIdentityCredentials")) return federatedCredentials(call, application, rest);
+  return false;
+}
+
+async function routeCollection(call: GraphCall, kind: DirectoryKind): Promise<boolean> {
+  const { ctx, directory } = call;
+  const typeName = kind === "applications" ? "Application" : "ServicePrincipal";
+  if (ctx.method === "GET") {
+    const access = requirePermission(call, "read");
+    const visible = directory.records(kind).filter((record) => access === "all" || record.owners.includes(call.claims.oid));
+    sendList(call, kind, filterDocs(ctx, visible.map((record) => record.doc)).map((doc) => select(call, typeName, doc)));
+    return true;
+  }
+  if (ctx.method === "POST") {
+    const body = await jsonBody(ctx);
+    const created = kind === "applications" ? createApplication(call, body) : createServicePrincipal(call, body);
+    sendSingle(call, kind, created.doc, 201);
+    return true;
+  }
+  return false;
+}
+
+async function routeObject(call: GraphCall, kind: DirectoryKind, record: DirectoryRecord): Promise<boolean> {
+  const { ctx, directory } = call;
+  const typeName = kind === "applications" ? "Application" : "ServicePrincipal";
+  if (ctx.method === "GET") {
+    requirePermission(call, "read", record);
+    sendSingle(call, kind, select(call, typeName, record.doc));
+    return true;
+  }
+  if (ctx.method === "PATCH") {
+    requirePermission(call, "write", record);
+    const body = await jsonBody(ctx);
+    if (ctx.core.config.strict.graphRequests) checkRequestBody(kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA, body, "update");
+    const keyCredentials = body.keyCredentials;
+    directory.update(kind, record, (target) => {
+      merge(target.doc, body);
+      if (Array.isArray(body["owners@odata.bind"])) addOwners(call, target, body["owners@odata.bind"] as unknown[], false);
+    });
+    if (kind === "applications" && Array.isArray(keyCredentials)) setKeyCredentials(call, record as ApplicationRecord, keyCredentials as Record<string, unknown>[]);
+    ctx.send(204, undefined);
+    return true;
+  }
+  if (ctx.method === "DELETE") {
+    requirePermission(call, "write", record);
+    const when = graphDateTime(ctx.core.now().getTime());
+    if (kind === "applications") directory.deleteApplication(record as ApplicationRecord, when);
+    else directory.deleteServicePrincipal(record as ServicePrincipalRecord, when);
+    ctx.send(204, undefined);
+    return true;
+  }
+  return false;
+}
+
+async function routeOwners(call: GraphCall, kind: DirectoryKind, record: DirectoryRecord, rest: string[]): Promise<boolean> {
+  const { ctx, directory } = call;
+  if (rest.length === 1 && ctx.method === "GET") {
+    requirePermission(call, "read", record);
+    sendList(call, "directoryObjects", record.owners.map((owner) => directory.directoryObject(owner)).filter((owner) => owner !== undefined));
+    return true;
+  }
+  if (rest.length === 2 && rest[1] === "$ref" && ctx.method === "POST") {
+    requirePermission(call, "write", record);
+    const body = await jsonBody(ctx);
+    directory.update(kind, record, (target) => addOwners(call, target, [body["@odata.id"]], true));
+    ctx.send(204, undefined);
+    return true;
+  }
+  if (rest.length === 3 && rest[2] === "$ref" && ctx.method === "DELETE") {
+    requirePermission(call, "write", record);
+    const owner = rest[1].toLowerCase();
+    if (!record.owners.includes(owner)) throw notFound(rest[1]);
+    directory.update(kind, record, (target) => {
+      target.owners = target.owners.filter((existing) => existing !== owner);
+    });
+    ctx.send(204, undefined);
+    return true;
+  }
+  return false;
+}
+
+async function routeGrants(call: GraphCall, pathSegments: string[]): Promise<boolean> {
+  const { ctx, directory } = call;
+  ctx.op(`${ctx.method} /oauth2PermissionGrants${pathSegments.length > 1 ? "/{id}" : ""}`);
+  if (pathSegments.length === 1) {
+    if (ctx.method === "GET") {
+      requirePermission(call, "readGrants");
+      sendList(call, "oauth2PermissionGrants", filterDocs(ctx, directory.grants()));
       return true;
     }
-    if (m === "DELETE") {
-      delete state.deletedItems[segs[2].toLowerCase()];
-      ctx.mutated = true;
-      ctx.send(204, undefined);
+    if (ctx.method === "POST") {
+      requirePermission(call, "writeGrants");
+      sendSingle(call, "oauth2PermissionGrants", createGrant(call, await jsonBody(ctx)), 201);
       return true;
     }
     return false;
   }
+  if (pathSegments.length !== 2) return false;
+  const grant = directory.grant(pathSegments[1]);
+  if (!grant) throw notFound(pathSegments[1]);
+  if (ctx.method === "GET") {
+    requirePermission(call, "readGrants");
+    sendSingle(call, "oauth2PermissionGrants", grant);
+    return true;
+  }
+  if (ctx.method === "PATCH") {
+    requirePermission(call, "writeGrants");
+    const body = await jsonBody(ctx);
+    for (const name of Object.keys(body)) {
+      if (!["scope", "clientId", "resourceId", "consentType", "principalId"].includes(name) && ctx.core.config.strict.graphRequests) {
+        throw badRequest(`Property '${name}' does not exist as a declared property or extension property.`);
+      }
+      if (name !== "scope" && body[name] !== grant[name]) throw badRequest(`Property '${name}' is read-only and cannot be set.`);
+    }
+    if (body.scope !== undefined) {
+      if (body.scope !== null && typeof body.scope !== "string") throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
+      directory.updateGrantScope(grant, (body.scope as string | null) ?? "");
+    }
+    ctx.send(204, undefined);
+    return true;
+  }
+  if (ctx.method === "DELETE") {
+    requirePermission(call, "writeGrants");
+    directory.deleteGrant(pathSegments[1]);
+    ctx.send(204, undefined);
+    return true;
+  }
+  return false;
+}
 
-  if (segs[0] === "organization" && segs.length === 1 && m === "GET") {
-    ctx.op("GET /organization");
-    list("organization", [
-      {
-        id: state.tenant.tenantId,
-        displayName: state.tenant.displayName,
-        verifiedDomains: [
-          {
-            capabilities: "Email, OfficeCommunicationsOnline",
-            isDefault: true,
-            isInitial: true,
-            name: state.tenant.domain,
-            type: "Managed",
-          },
-        ],
-      },
-    ]);
+function routeDirectoryObjectById(call: GraphCall, pathSegments: string[]): boolean {
+  if (pathSegments.length !== 2 || call.ctx.method !== "GET") return false;
+  call.ctx.op("GET /directoryObjects/{id}");
+  requirePermission(call, "read");
+  const found = call.directory.directoryObject(pathSegments[1].toLowerCase());
+  if (!found) throw notFound(pathSegments[1]);
+  call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#directoryObjects/$entity`, ...found });
+  return true;
+}
+
+function routeDeletedItems(call: GraphCall, pathSegments: string[]): boolean {
+  const { ctx, directory } = call;
+  if (pathSegments[1] !== "deletedItems" || pathSegments.length !== 3) return false;
+  ctx.op(`${ctx.method} /directory/deletedItems/{id}`);
+  const item = directory.deletedItem(pathSegments[2]);
+  if (!item) throw notFound(pathSegments[2]);
+  if (ctx.method === "GET") {
+    requirePermission(call, "read", item.record);
+    const type = item.kind === "application" ? "#microsoft.graph.application" : "#microsoft.graph.servicePrincipal";
+    ctx.send(200, { "@odata.type": type, ...item.record.doc, deletedDateTime: item.deletedDateTime });
+    return true;
+  }
+  if (ctx.method === "DELETE") {
+    requirePermission(call, "write", item.record);
+    directory.purgeDeletedItem(pathSegments[2]);
+    ctx.send(204, undefined);
     return true;
   }
   return false;
@@ -337,29 +349,20 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
 
 function authenticate(ctx: RequestContext): TokenClaims {
   const token = bearer(ctx);
-  const unauthorized = (message: string) =>
-    graphError(401, "InvalidAuthenticationToken", message, {
-      "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-    });
+  const unauthorized = (message: string) => graphError(401, "InvalidAuthenticationToken", message, {
+    "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+  });
   if (!token) throw unauthorized("Access token is empty.");
   const result = verifyToken(ctx.core, token);
-  if ("reason" in result)
-    throw unauthorized(
-      result.reason === "the token is expired"
-        ? "Lifetime validation failed, the token is expired."
-        : `Access token validation failure: ${result.reason}.`,
-    );
+  if ("reason" in result) throw unauthorized(result.reason === "the token is expired" ? "Lifetime validation failed, the token is expired." : `Access token validation failure: ${result.reason}.`);
   if (result.claims.aud !== ctx.core.urls.graphAudience) {
-    throw unauthorized(
-      `Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`,
-    );
+    throw unauthorized(`Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`);
   }
-  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId))
-    throw unauthorized("Access token validation failure. Invalid tenant.");
+  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId)) throw unauthorized("Access token validation failure. Invalid tenant.");
   return result.claims;
 }
 
-async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
+export async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
     body = await ctx.json();
@@ -371,159 +374,82 @@ async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
   return body;
 }
 
-function addOwners(state: StateData, record: { owners: string[] }, refs: unknown[], failOnDuplicate: boolean): void {
+function addOwners(call: GraphCall, record: { owners: string[] }, refs: unknown[], failOnDuplicate: boolean): void {
   for (const ref of refs) {
     const id = refId(ref);
     if (!id) throw badRequest(`Invalid object identifier '${String(ref)}'.`);
-    if (!directoryObject(state, id)) throw notFound(id);
+    if (!call.directory.directoryObject(id)) throw notFound(id);
     if (record.owners.includes(id)) {
-      if (failOnDuplicate)
-        throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
+      if (failOnDuplicate) throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
       continue;
     }
     record.owners.push(id);
   }
 }
 
-function createApplication(ctx: RequestContext, claims: TokenClaims, body: Record<string, unknown>): ApplicationRecord {
-  const state = ctx.core.store.state;
+function createApplication(call: GraphCall, body: Record<string, unknown>): ApplicationRecord {
+  const { ctx, directory, claims } = call;
+  requirePermission(call, "create");
+  if (ctx.core.config.strict.graphRequests) checkRequestBody(APPLICATION_SCHEMA, body, "create");
   if (typeof body.displayName !== "string" || body.displayName.trim() === "") {
     throw badRequest("Invalid value specified for property 'displayName' of resource 'Application'.");
   }
+  if (Array.isArray(body.passwordCredentials) && body.passwordCredentials.length > 0) {
+    throw badRequest("Property 'passwordCredentials' cannot be set when an application is created. Use the addPassword action.");
+  }
   const id = randomUUID();
-  const doc = newApplicationDoc(id, randomUUID(), ctx.core.now().toISOString(), state.tenant.domain);
+  const doc = newApplicationDoc(id, randomUUID(), graphDateTime(ctx.core.now().getTime()), directory.tenant.domain);
   merge(doc, body);
-  doc.passwordCredentials = [];
-  const record: ApplicationRecord = { doc, owners: [], secretHashes: {} };
-  const refs = Array.isArray(body["owners@odata.bind"]) ? (body["owners@odata.bind"] as unknown[]) : [];
-  addOwners(state, record, refs, false);
+  const record: ApplicationRecord = { doc, owners: [], secretHashes: {}, replicatedAtMs: Date.now() + ctx.core.config.replicationLagMs };
+  addOwners(call, record, Array.isArray(body["owners@odata.bind"]) ? (body["owners@odata.bind"] as unknown[]) : [], false);
   // An application made with an app-only token is owned by the calling service principal, as in Entra.
-  if (state.servicePrincipals[claims.oid] && !record.owners.includes(claims.oid)) record.owners.push(claims.oid);
-  state.applications[id] = record;
-  ctx.mutated = true;
+  if (directory.servicePrincipalById(claims.oid) && !record.owners.includes(claims.oid)) record.owners.push(claims.oid);
+  directory.addApplication(record);
+  if (Array.isArray(body.keyCredentials)) setKeyCredentials(call, record, body.keyCredentials as Record<string, unknown>[]);
   return record;
 }
 
-function createServicePrincipal(ctx: RequestContext, body: Record<string, unknown>): ServicePrincipalRecord {
-  const state = ctx.core.store.state;
+function createServicePrincipal(call: GraphCall, body: Record<string, unknown>): ServicePrincipalRecord {
+  const { ctx, directory } = call;
+  if (ctx.core.config.strict.graphRequests) checkRequestBody(SERVICE_PRINCIPAL_SCHEMA, body, "create");
   const appId = body.appId;
-  if (typeof appId !== "string" || appId === "")
-    throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
-  const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId));
-  if (!app) {
+  if (typeof appId !== "string" || appId === "") throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
+  const application = directory.application(appId);
+  if (!application) {
     // Graph's own text for this case; the azuread provider retries it (eventual consistency).
     throw badRequest(`The appId '${appId}' of the service principal does not reference a valid application object.`);
   }
-  if (Object.values(state.servicePrincipals).some((s) => sameId(s.doc.appId, appId))) {
-    throw graphError(
-      409,
-      "Request_MultipleObjectsWithSameKeyValue",
-      "Another object with the same value for property servicePrincipalNames already exists.",
-    );
+  requirePermission(call, "create", application);
+  if (directory.servicePrincipal(appId)) {
+    throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property servicePrincipalNames already exists.");
   }
   const id = randomUUID();
-  const doc = newServicePrincipalDoc(id, app.doc, state.tenant.tenantId);
-  doc.createdDateTime = ctx.core.now().toISOString();
-  const rest = { ...body };
-  delete rest.appId;
+  const doc = newServicePrincipalDoc(id, application.doc, directory.tenant.tenantId);
+  doc.createdDateTime = graphDateTime(ctx.core.now().getTime());
+  const { appId: _appId, ...rest } = body;
+  void _appId;
   merge(doc, rest);
-  const record: ServicePrincipalRecord = { doc, owners: [] };
-  if (Array.isArray(body["owners@odata.bind"])) addOwners(state, record, body["owners@odata.bind"] as unknown[], false);
-  state.servicePrincipals[id] = record;
-  ctx.mutated = true;
+  const record: ServicePrincipalRecord = { doc, owners: [], replicatedAtMs: Date.now() + ctx.core.config.replicationLagMs };
+  if (Array.isArray(body["owners@odata.bind"])) addOwners(call, record, body["owners@odata.bind"] as unknown[], false);
+  directory.addServicePrincipal(record);
   return record;
 }
 
-/** Graph keeps a service principal's copies of the application's roles and scopes in step. */
-function syncServicePrincipal(state: StateData, app: ApplicationRecord): void {
-  for (const sp of Object.values(state.servicePrincipals)) {
-    if (!sameId(sp.doc.appId, app.doc.appId)) continue;
-    const api = (app.doc.api ?? {}) as Record<string, unknown>;
-    sp.doc.appDisplayName = app.doc.displayName ?? null;
-    sp.doc.appRoles = structuredClone(app.doc.appRoles ?? []);
-    sp.doc.oauth2PermissionScopes = structuredClone(api.oauth2PermissionScopes ?? []);
+function createGrant(call: GraphCall, body: Record<string, unknown>): GraphDoc {
+  const { directory } = call;
+  const { clientId, resourceId, consentType, principalId, scope } = body;
+  if (call.ctx.core.config.strict.graphRequests) {
+    for (const name of Object.keys(body)) {
+      if (!["clientId", "resourceId", "consentType", "principalId", "scope", "@odata.type"].includes(name)) {
+        throw badRequest(`Property '${name}' does not exist as a declared property or extension property.`);
+      }
+    }
   }
-}
-
-function deleteApplication(ctx: RequestContext, app: ApplicationRecord): void {
-  const state = ctx.core.store.state;
-  const when = ctx.core.now().toISOString();
-  // Deleting an application deletes its service principal and that principal's grants, as Entra does.
-  for (const sp of Object.values(state.servicePrincipals)) {
-    if (sameId(sp.doc.appId, app.doc.appId)) deleteServicePrincipal(ctx, sp);
+  if (typeof clientId !== "string" || !directory.servicePrincipalById(clientId)) {
+    throw badRequest(`Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`);
   }
-  delete state.applications[app.doc.id];
-  state.deletedItems[app.doc.id] = { kind: "application", record: app, deletedDateTime: when };
-}
-
-function deleteServicePrincipal(ctx: RequestContext, sp: ServicePrincipalRecord): void {
-  const state = ctx.core.store.state;
-  for (const [gid, g] of Object.entries(state.oauth2PermissionGrants)) {
-    if (sameId(g.clientId, sp.doc.id) || sameId(g.resourceId, sp.doc.id)) delete state.oauth2PermissionGrants[gid];
-  }
-  for (const rec of [...Object.values(state.applications), ...Object.values(state.servicePrincipals)]) {
-    rec.owners = rec.owners.filter((o) => o !== sp.doc.id);
-  }
-  delete state.servicePrincipals[sp.doc.id];
-  state.deletedItems[sp.doc.id] = { kind: "servicePrincipal", record: sp, deletedDateTime: ctx.core.now().toISOString() };
-}
-
-function parseDate(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const t = typeof value === "string" ? Date.parse(value) : NaN;
-  if (Number.isNaN(t)) throw badRequest(`Invalid value specified for property '${field}' of resource 'PasswordCredential'.`);
-  return t;
-}
-
-function addPassword(ctx: RequestContext, app: ApplicationRecord, body: Record<string, unknown>): Record<string, unknown> {
-  const input = isPlainObject(body.passwordCredential) ? body.passwordCredential : {};
-  const start = parseDate(input.startDateTime, "startDateTime") ?? ctx.core.now().getTime();
-  // Default end: start + 2 years. Longer lifetimes are accepted (Graph allows them unless an app
-  // management policy forbids; the 24-month cap is the portal's).
-  const end = parseDate(input.endDateTime, "endDateTime") ?? start + TWO_YEARS_MS;
-  if (end <= start) throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
-  const secretText = newSecretText();
-  const keyId = randomUUID();
-  const cred = {
-    customKeyIdentifier: null,
-    displayName: typeof input.displayName === "string" ? input.displayName : null,
-    endDateTime: new Date(end).toISOString(),
-    hint: secretText.slice(0, 3),
-    keyId,
-    secretText: null,
-    startDateTime: new Date(start).toISOString(),
-  };
-  (app.doc.passwordCredentials as unknown[]).push(cred);
-  app.secretHashes[keyId] = hashSecret(secretText);
-  ctx.mutated = true;
-  return { ...cred, secretText };
-}
-
-function removePassword(app: ApplicationRecord, body: Record<string, unknown>): void {
-  const keyId = body.keyId;
-  if (typeof keyId !== "string" || !isGuid(keyId))
-    throw badRequest("Invalid value specified for property 'keyId' of resource 'Application'.");
-  const creds = app.doc.passwordCredentials as Array<Record<string, unknown>>;
-  const i = creds.findIndex((c) => sameId(c.keyId, keyId));
-  // G: Graph's answer for an unknown keyId is not documented; 404 lets a client treat it as gone.
-  if (i < 0) throw graphError(404, "Request_ResourceNotFound", `No password credential found with keyId '${keyId}'.`);
-  creds.splice(i, 1);
-  delete app.secretHashes[String(keyId)];
-}
-
-function createGrant(ctx: RequestContext, body: Record<string, unknown>): GraphDoc {
-  const state = ctx.core.store.state;
-  const { clientId, resourceId, consentType, principalId } = body;
-  const scope = body.scope;
-  if (typeof clientId !== "string" || !state.servicePrincipals[clientId.toLowerCase()]) {
-    throw badRequest(
-      `Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`,
-    );
-  }
-  if (typeof resourceId !== "string" || !state.servicePrincipals[resourceId.toLowerCase()]) {
-    throw badRequest(
-      `Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`,
-    );
+  if (typeof resourceId !== "string" || !directory.servicePrincipalById(resourceId)) {
+    throw badRequest(`Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`);
   }
   if (consentType !== "AllPrincipals" && consentType !== "Principal") {
     throw badRequest("Invalid value specified for property 'consentType' of resource 'OAuth2PermissionGrant'.");
@@ -534,22 +460,15 @@ function createGrant(ctx: RequestContext, body: Record<string, unknown>): GraphD
   if (scope !== undefined && scope !== null && typeof scope !== "string") {
     throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
   }
-  const pid = consentType === "Principal" ? String(principalId).toLowerCase() : null;
-  const duplicate = Object.values(state.oauth2PermissionGrants).some(
-    (g) =>
-      sameId(g.clientId, clientId) && sameId(g.resourceId, resourceId) && g.consentType === consentType && (g.principalId ?? null) === pid,
-  );
+  const principal = consentType === "Principal" ? String(principalId).toLowerCase() : null;
+  const duplicate = directory.grants().some((grant) =>
+    sameId(grant.clientId, clientId) && sameId(grant.resourceId, resourceId) && grant.consentType === consentType && (grant.principalId ?? null) === principal);
   if (duplicate) throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.");
-  const id = randomUUID();
   const grant: GraphDoc = {
-    id,
-    clientId: clientId.toLowerCase(),
-    consentType,
-    principalId: pid,
-    resourceId: resourceId.toLowerCase(),
-    scope: (scope as string | undefined) ?? "",
+    id: randomUUID(), clientId: clientId.toLowerCase(), consentType, principalId: principal, resourceId: resourceId.toLowerCase(), scope: (scope as string | undefined) ?? "",
   };
-  state.oauth2PermissionGrants[id] = grant;
-  ctx.mutated = true;
+  directory.addGrant(grant);
   return grant;
 }
+
+export type { GraphAccess };

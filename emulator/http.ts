@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmulatorConfig } from "./config";
 import type { Service } from "./errors";
+import type { DirectoryStore } from "./directory-store";
 import type { EmulatorStore } from "./store";
 
 /** The addresses of the one server, as clients must use them. */
@@ -25,6 +26,8 @@ export interface EmulatorUrls {
 /** What every handler may use. */
 export interface EmulatorCore {
   readonly store: EmulatorStore;
+  /** The Entra objects, through the interface the Graph and Entra handlers use. */
+  readonly directory: DirectoryStore;
   config: EmulatorConfig;
   readonly urls: EmulatorUrls;
   /** The emulator clock: real time plus the stored offset. */
@@ -43,8 +46,6 @@ export class RequestContext {
   readonly query: URLSearchParams;
   /** Operation name for the counters, e.g. "graph POST /applications". Set by the handler. */
   operation: string | undefined;
-  /** Whether the handler changed the state (the server then saves it). */
-  mutated = false;
   private bodyPromise: Promise<Buffer> | undefined;
 
   constructor(

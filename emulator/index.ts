@@ -6,5 +6,7 @@ export { DEFAULT_CLI_PORT, defaultConfig } from "./config";
 export type { RequestCounters, UnsupportedRequest } from "./admin";
 export { ensureCertificates, defaultTlsDir } from "./tls";
 export type { TlsFiles } from "./tls";
-export { SEED } from "./seed";
-export { DV as DATAVERSE_ERROR_CODES } from "./errors";
+export { SEEDED_IDS } from "./seed";
+/** The former name of SEEDED_IDS, kept for the tests that import it. */
+export { SEEDED_IDS as SEED } from "./seed";
+export { DataverseErrorCode, DataverseErrorCode as DATAVERSE_ERROR_CODES } from "./errors";

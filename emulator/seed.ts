@@ -4,7 +4,7 @@ import { hashSecret, newApplicationDoc, newApplicationUserRow, newServicePrincip
 import { PRIVILEGES, privilegeByName } from "./privileges";
 import type { ApplicationRecord, RoleRow, ServicePrincipalRecord, StateData } from "./store";
 
-export const SEED = {
+export const SEEDED_IDS = {
   tenantId: "3f8a2c1e-5b7d-4e9a-8c6f-0a1b2c3d4e5f",
   tenantDisplayName: "Emulated Contoso",
   tenantDomain: "emulator.onmicrosoft.com",
@@ -47,18 +47,10 @@ export const SEED = {
 
 /** Privileges of the seeded "Basic User" role (a small, ordinary role). */
 const BASIC_USER_PRIVILEGES: ReadonlyArray<[string, number]> = [
-  ["prvReadAccount", 0],
-  ["prvCreateAccount", 0],
-  ["prvWriteAccount", 0],
-  ["prvReadContact", 0],
-  ["prvCreateContact", 0],
-  ["prvWriteContact", 0],
-  ["prvReadUser", 3],
-  ["prvReadBusinessUnit", 3],
-  ["prvReadRole", 1],
-  ["prvReadOrganization", 3],
-  ["prvReadSdkMessage", 3],
-  ["prvReadPluginType", 3],
+  ["prvReadAccount", 0], ["prvCreateAccount", 0], ["prvWriteAccount", 0],
+  ["prvReadContact", 0], ["prvCreateContact", 0], ["prvWriteContact", 0],
+  ["prvReadUser", 3], ["prvReadBusinessUnit", 3], ["prvReadRole", 1], ["prvReadOrganization", 3],
+  ["prvReadSdkMessage", 3], ["prvReadPluginType", 3],
 ];
 
 /** Privileges a newly created role receives from Dataverse itself (quirk newRoleSelfPrivileges, G). */
@@ -68,114 +60,69 @@ export const NEW_ROLE_SELF_PRIVILEGES: ReadonlyArray<[string, number]> = [
   ["prvReadSdkMessageProcessingStep", 3],
 ];
 
-function role(
-  id: string,
-  name: string,
-  bu: string,
-  template: string | null,
-  parent: string | null,
-  root: string,
-  privileges: Record<string, number>,
-): RoleRow {
+function role(id: string, name: string, bu: string, template: string | null, parent: string | null, root: string, privileges: Record<string, number>): RoleRow {
   return {
-    roleid: id,
-    name,
-    description: null,
-    businessunitid: bu,
-    roletemplateid: template,
-    parentroleid: parent,
-    parentrootroleid: root,
-    ismanaged: template !== null,
-    createdon: SEED.createdOn,
-    modifiedon: SEED.createdOn,
-    privileges: parent ? {} : privileges,
-    selfPrivileges: [],
+    roleid: id, name, description: null, businessunitid: bu, roletemplateid: template, parentroleid: parent,
+    parentrootroleid: root, ismanaged: template !== null, createdon: SEEDED_IDS.createdOn, modifiedon: SEEDED_IDS.createdOn,
+    privileges: parent ? {} : privileges, selfPrivileges: [],
   };
 }
 
 export function seedState(): StateData {
-  const t = SEED.createdOn;
-  const d = SEED.deployer;
+  const t = SEEDED_IDS.createdOn;
+  const d = SEEDED_IDS.deployer;
 
-  const deployerDoc = newApplicationDoc(d.applicationObjectId, d.clientId, t, SEED.tenantDomain);
+  const deployerDoc = newApplicationDoc(d.applicationObjectId, d.clientId, t, SEEDED_IDS.tenantDomain);
   deployerDoc.displayName = d.displayName;
-  deployerDoc.passwordCredentials = [
-    {
-      customKeyIdentifier: null,
-      displayName: "emulator deployer secret",
-      endDateTime: "2099-12-31T00:00:00Z",
-      hint: d.clientSecret.slice(0, 3),
-      keyId: d.secretKeyId,
-      secretText: null,
-      startDateTime: t,
-    },
-  ];
+  deployerDoc.passwordCredentials = [{
+    customKeyIdentifier: null, displayName: "emulator deployer secret", endDateTime: "2099-12-31T00:00:00Z",
+    hint: d.clientSecret.slice(0, 3), keyId: d.secretKeyId, secretText: null, startDateTime: t,
+  }];
   const deployerApp: ApplicationRecord = { doc: deployerDoc, owners: [], secretHashes: { [d.secretKeyId]: hashSecret(d.clientSecret) } };
-  const deployerSp: ServicePrincipalRecord = { doc: newServicePrincipalDoc(d.objectId, deployerDoc, SEED.tenantId), owners: [] };
+  const deployerSp: ServicePrincipalRecord = { doc: newServicePrincipalDoc(d.objectId, deployerDoc, SEEDED_IDS.tenantId), owners: [] };
 
-  const crm = SEED.dynamicsCrm;
+  const crm = SEEDED_IDS.dynamicsCrm;
   const crmApp = newApplicationDoc("00000000-0000-0000-0000-000000000000", crm.appId, t, "microsoft.com");
   crmApp.displayName = "Dynamics CRM";
   crmApp.api = {
-    acceptMappedClaims: null,
-    knownClientApplications: [],
-    requestedAccessTokenVersion: null,
-    preAuthorizedApplications: [],
-    oauth2PermissionScopes: [
-      {
-        adminConsentDescription: "Allows the application to access Microsoft Dataverse acting as users in the organization.",
-        adminConsentDisplayName: "Access Common Data Service as organization users",
-        id: crm.userImpersonationScopeId,
-        isEnabled: true,
-        type: "User",
-        userConsentDescription: "Allows the application to access Microsoft Dataverse as you.",
-        userConsentDisplayName: "Access Common Data Service as you",
-        value: "user_impersonation",
-      },
-    ],
+    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
+    oauth2PermissionScopes: [{
+      adminConsentDescription: "Allows the application to access Microsoft Dataverse acting as users in the organization.",
+      adminConsentDisplayName: "Access Common Data Service as organization users",
+      id: crm.userImpersonationScopeId,
+      isEnabled: true,
+      type: "User",
+      userConsentDescription: "Allows the application to access Microsoft Dataverse as you.",
+      userConsentDisplayName: "Access Common Data Service as you",
+      value: "user_impersonation",
+    }],
   };
-  const crmSp = newServicePrincipalDoc(crm.servicePrincipalId, crmApp, SEED.microsoftTenantId);
+  const crmSp = newServicePrincipalDoc(crm.servicePrincipalId, crmApp, SEEDED_IDS.microsoftTenantId);
   crmSp.servicePrincipalNames = [crm.appId, "https://admin.services.crm.dynamics.com", "Microsoft.CRM"];
 
-  const g = SEED.microsoftGraph;
+  const g = SEEDED_IDS.microsoftGraph;
   const graphApp = newApplicationDoc("00000000-0000-0000-0000-000000000003", g.appId, t, "microsoft.com");
   graphApp.displayName = "Microsoft Graph";
   graphApp.api = {
-    acceptMappedClaims: null,
-    knownClientApplications: [],
-    requestedAccessTokenVersion: null,
-    preAuthorizedApplications: [],
-    oauth2PermissionScopes: [
-      {
-        adminConsentDescription: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
-        adminConsentDisplayName: "Sign in and read user profile",
-        id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
-        isEnabled: true,
-        type: "User",
-        userConsentDescription: "Allows you to sign in to the app with your organizational account and let the app read your profile.",
-        userConsentDisplayName: "Sign you in and read your profile",
-        value: "User.Read",
-      },
-    ],
+    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
+    oauth2PermissionScopes: [{
+      adminConsentDescription: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
+      adminConsentDisplayName: "Sign in and read user profile", id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", isEnabled: true,
+      type: "User", userConsentDescription: "Allows you to sign in to the app with your organizational account and let the app read your profile.",
+      userConsentDisplayName: "Sign you in and read your profile", value: "User.Read",
+    }],
   };
-  graphApp.appRoles = [
-    {
-      allowedMemberTypes: ["Application"],
-      description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
-      displayName: "Read and write all applications",
-      id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
-      isEnabled: true,
-      origin: "Application",
-      value: "Application.ReadWrite.All",
-    },
-  ];
-  const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEED.microsoftTenantId);
+  graphApp.appRoles = [{
+    allowedMemberTypes: ["Application"], description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
+    displayName: "Read and write all applications", id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", isEnabled: true, origin: "Application", value: "Application.ReadWrite.All",
+  }];
+  const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEEDED_IDS.microsoftTenantId);
   graphSp.servicePrincipalNames = [g.appId, "https://graph.microsoft.com"];
 
-  const root = SEED.rootBusinessUnit;
-  const child = SEED.childBusinessUnit;
-  const sa = SEED.systemAdministrator;
-  const bu = SEED.basicUser;
+  const root = SEEDED_IDS.rootBusinessUnit;
+  const child = SEEDED_IDS.childBusinessUnit;
+  const sa = SEEDED_IDS.systemAdministrator;
+  const bu = SEEDED_IDS.basicUser;
   const allGlobal: Record<string, number> = {};
   for (const p of PRIVILEGES) allGlobal[p.privilegeid] = 3;
   const basic: Record<string, number> = {};
@@ -189,20 +136,15 @@ export function seedState(): StateData {
   };
 
   const deployerUser = newApplicationUserRow({
-    systemuserid: d.systemUserId,
-    app: deployerApp,
-    sp: deployerSp,
-    businessunitid: root.id,
-    isdisabled: false,
-    domain: SEED.tenantDomain,
-    now: t,
+    systemuserid: d.systemUserId, app: deployerApp, sp: deployerSp, businessunitid: root.id, isdisabled: false,
+    domain: SEEDED_IDS.tenantDomain, now: t,
   });
   deployerUser.roles = [sa.rootRoleId];
 
   return {
     version: 1,
     clockOffsetMs: 0,
-    tenant: { tenantId: SEED.tenantId, displayName: SEED.tenantDisplayName, domain: SEED.tenantDomain },
+    tenant: { tenantId: SEEDED_IDS.tenantId, displayName: SEEDED_IDS.tenantDisplayName, domain: SEEDED_IDS.tenantDomain },
     applications: { [d.applicationObjectId]: deployerApp },
     servicePrincipals: {
       [d.objectId]: deployerSp,
@@ -212,7 +154,7 @@ export function seedState(): StateData {
     oauth2PermissionGrants: {},
     deletedItems: {},
     environment: {
-      organizationId: SEED.organizationId,
+      organizationId: SEEDED_IDS.organizationId,
       businessUnits: {
         [root.id]: { businessunitid: root.id, name: root.name, parentbusinessunitid: null, createdon: t, modifiedon: t },
         [child.id]: { businessunitid: child.id, name: child.name, parentbusinessunitid: root.id, createdon: t, modifiedon: t },

@@ -10,11 +10,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { handleAdmin, RequestLog, dumpState, type RequestCounters } from "./admin";
 import { applyConfigPatch, defaultConfig, type EmulatorConfig, type EmulatorConfigPatch, type EmulatorOptions } from "./config";
 import { handleDataverse, resetProtection } from "./dataverse";
-import { adminError, dataverseError, DV, entraError, graphError, ServiceError, type Service } from "./errors";
+import { adminError, dataverseError, DataverseErrorCode, entraError, graphError, ServiceError, type Service } from "./errors";
 import { handleEntra } from "./entra";
+import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
 import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
-import { SEED, seedState } from "./seed";
+import { SEEDED_IDS, seedState } from "./seed";
+import { DirectoryStore } from "./directory-store";
 import { JsonFileStore } from "./store";
 import { ensureCertificates } from "./tls";
 
@@ -59,6 +61,8 @@ export interface RunningEmulator extends EmulatorUrls {
   state(): Record<string, unknown>;
   /** Back to the seeded state. */
   reset(): void;
+  /** A token from the emulator's own federated issuer (same as POST /_emulator/issuer/token). */
+  federatedToken(subject: string, audience?: string): { token: string; issuer: string };
 }
 
 const MAX_LOG_LINES = 2000;
@@ -84,13 +88,8 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
   const h = { "Retry-After": String(retryAfter) };
   if (service === "dataverse") {
     return status === 429
-      ? dataverseError(429, DV.tooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", h)
-      : dataverseError(
-          503,
-          DV.serviceUnavailable,
-          "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.",
-          h,
-        );
+      ? dataverseError(429, DataverseErrorCode.tooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", h)
+      : dataverseError(503, DataverseErrorCode.serviceUnavailable, "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.", h);
   }
   if (service === "graph") {
     return status === 429
@@ -98,40 +97,26 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
       : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", h);
   }
   return status === 429
-    ? entraError(
-        429,
-        "temporarily_unavailable",
-        90055,
-        "The request was throttled (emulated fault). Retry after the Retry-After interval.",
-        h,
-      )
+    ? entraError(429, "temporarily_unavailable", 90055, "The request was throttled (emulated fault). Retry after the Retry-After interval.", h)
     : entraError(503, "temporarily_unavailable", 90033, "A transient error has occurred (emulated fault). Please try again.", h);
 }
 
 function unsupportedError(service: Service | "unknown", method: string, path: string): ServiceError {
   const msg = `The emulator does not support ${method} ${path}. It was logged as UNSUPPORTED; see emulator/README.md.`;
   switch (service) {
-    case "dataverse":
-      return dataverseError(501, DV.notImplemented, msg);
-    case "graph":
-      return graphError(501, "NotImplemented", msg);
-    case "admin":
-      return adminError(404, msg);
-    default:
-      return entraError(501, "invalid_request", 900561, msg);
+    case "dataverse": return dataverseError(501, DataverseErrorCode.notImplemented, msg);
+    case "graph": return graphError(501, "NotImplemented", msg);
+    case "admin": return adminError(404, msg);
+    default: return entraError(501, "invalid_request", 900561, msg);
   }
 }
 
 function internalError(service: Service | "unknown", message: string): ServiceError {
   switch (service) {
-    case "dataverse":
-      return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
-    case "graph":
-      return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
-    case "admin":
-      return adminError(500, message);
-    default:
-      return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
+    case "dataverse": return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
+    case "graph": return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
+    case "admin": return adminError(500, message);
+    default: return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
   }
 }
 
@@ -146,6 +131,14 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/** The run-time configuration fields of the start options. */
+function configPatchOf(options: EmulatorOptions): EmulatorConfigPatch {
+  const { latencyMs, faults, serviceProtection, quirks, replicationLagMs, graphPageSize, strict, deployerGraphPermissions, federatedIssuers } = options;
+  const patch: Record<string, unknown> = { latencyMs, faults, serviceProtection, quirks, replicationLagMs, graphPageSize, strict, deployerGraphPermissions, federatedIssuers };
+  for (const key of Object.keys(patch)) if (patch[key] === undefined) delete patch[key];
+  return patch as EmulatorConfigPatch;
+}
+
 /** Starts the emulator. Port 0 (the default) picks a free port; the real one is in the result. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const tls = await ensureCertificates(options.tlsDir);
@@ -153,12 +146,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const cert = readFileSync(tls.certFile);
   const store = new JsonFileStore(seedState, options.stateFile);
   if (options.clockOffsetMs !== undefined) store.state.clockOffsetMs = options.clockOffsetMs;
-  const initial = applyConfigPatch(defaultConfig(), {
-    ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
-    ...(options.faults ? { faults: options.faults } : {}),
-    ...(options.serviceProtection ? { serviceProtection: options.serviceProtection } : {}),
-    ...(options.quirks ? { quirks: options.quirks } : {}),
-  });
+  const initial = applyConfigPatch(defaultConfig(), configPatchOf(options));
 
   const logLines: string[] = [];
   const log = (line: string) => {
@@ -173,6 +161,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const urls: EmulatorUrls = { port: 0, url: "", environmentUrl: "", authorityHost: "", metadataHost: "", graphUrl: "", graphAudience: "" };
   const core: EmulatorCore = {
     store,
+    directory: new DirectoryStore(store),
     config: initial,
     urls,
     now: () => new Date(Date.now() + store.state.clockOffsetMs),
@@ -181,15 +170,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   const info = () => ({
-    port: urls.port,
-    url: urls.url,
-    environmentUrl: urls.environmentUrl,
-    authorityHost: urls.authorityHost,
-    metadataHost: urls.metadataHost,
-    graphUrl: urls.graphUrl,
-    tenantId: store.state.tenant.tenantId,
-    deployerClientId: SEED.deployer.clientId,
-    caFile: tls.caFile,
+    port: urls.port, url: urls.url, environmentUrl: urls.environmentUrl, authorityHost: urls.authorityHost,
+    metadataHost: urls.metadataHost, graphUrl: urls.graphUrl, tenantId: store.state.tenant.tenantId,
+    deployerClientId: SEEDED_IDS.deployer.clientId, caFile: tls.caFile,
   });
   const resetAll = () => {
     store.reset();
@@ -222,8 +205,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const eligible = (f.pathPrefix === null || path.startsWith(f.pathPrefix)) && (f.maxCount === null || f.maxCount > 0);
         if (eligible && f.rateDrop + f.rate429 + f.rate503 > 0) {
           const r = Math.random();
-          const kind =
-            r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
+          const kind = r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
           if (kind) {
             if (f.maxCount !== null) f.maxCount--;
             requests.fault(kind);
@@ -239,22 +221,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       let handled: boolean;
       switch (service) {
-        case "admin":
-          handled = await handleAdmin(ctx, { requests, reset: resetAll, info });
-          break;
-        case "dataverse":
-          handled = await handleDataverse(ctx);
-          break;
-        case "graph":
-          await delay();
-          handled = await handleGraph(ctx);
-          break;
-        case "entra":
-          await delay();
-          handled = await handleEntra(ctx);
-          break;
-        default:
-          handled = false;
+        case "admin": handled = await handleAdmin(ctx, { requests, reset: resetAll, info }); break;
+        case "dataverse": handled = await handleDataverse(ctx); break;
+        case "graph": await delay(); handled = await handleGraph(ctx); break;
+        case "entra": await delay(); handled = await handleEntra(ctx); break;
+        default: handled = false;
       }
       if (!handled) {
         requests.unsupported(service, ctx.method, path);
@@ -266,14 +237,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const e = err instanceof ServiceError ? err : internalError(service, (err as Error).message);
       if (!(err instanceof ServiceError)) note = ` ERROR ${(err as Error).message}`;
       ctx.send(e.status, e.body(core.now()), e.headers);
-    } finally {
-      if (ctx.mutated) {
-        try {
-          store.save();
-        } catch (err) {
-          log(`${new Date().toISOString()} emulator could not save state: ${(err as Error).message}`);
-        }
-      }
     }
   };
 
@@ -284,9 +247,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       sockets.add(sock);
       sock.on("close", () => sockets.delete(sock));
     });
-    s.on("tlsClientError", () => {
-      /* a client that refuses the certificate: nothing to answer */
-    });
+    s.on("tlsClientError", () => { /* a client that refuses the certificate: nothing to answer */ });
     return s;
   };
   const primary = makeServer();
@@ -314,11 +275,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ...urls,
     tenantId: store.state.tenant.tenantId,
     deployer: {
-      clientId: SEED.deployer.clientId,
-      clientSecret: SEED.deployer.clientSecret,
-      objectId: SEED.deployer.objectId,
-      applicationObjectId: SEED.deployer.applicationObjectId,
-      systemUserId: SEED.deployer.systemUserId,
+      clientId: SEEDED_IDS.deployer.clientId,
+      clientSecret: SEEDED_IDS.deployer.clientSecret,
+      objectId: SEEDED_IDS.deployer.objectId,
+      applicationObjectId: SEEDED_IDS.deployer.applicationObjectId,
+      systemUserId: SEEDED_IDS.deployer.systemUserId,
     },
     caFile: tls.caFile,
     env: {
@@ -326,22 +287,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       NODE_EXTRA_CA_CERTS: tls.caFile,
       AZURE_AUTHORITY_HOST: urls.authorityHost,
       AZURE_TENANT_ID: store.state.tenant.tenantId,
-      AZURE_CLIENT_ID: SEED.deployer.clientId,
-      AZURE_CLIENT_SECRET: SEED.deployer.clientSecret,
+      AZURE_CLIENT_ID: SEEDED_IDS.deployer.clientId,
+      AZURE_CLIENT_SECRET: SEEDED_IDS.deployer.clientSecret,
     },
     logLines,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeAllConnections();
-            }),
-        ),
-      );
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      })));
       for (const sock of sockets) sock.destroy();
       store.save();
     },
@@ -367,6 +323,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     state: () => dumpState(store.state, core.now()),
     reset: resetAll,
+    federatedToken: (subject, audience) => issueFederatedToken(core, subject, audience),
   };
   return running;
 }

@@ -17,11 +17,30 @@ export interface ApplicationRecord {
   owners: string[];
   /** Hashes of the password credentials' secrets, by keyId. Never returned, never logged. */
   secretHashes: Record<string, SecretHash>;
+  /** The certificates of keyCredentials (base64 DER), by keyId: Graph answers `key: null`. */
+  certificates?: Record<string, string>;
+  /** federatedIdentityCredentials (a navigation property: not part of the application document). */
+  federatedIdentityCredentials?: GraphDoc[];
+  /** Real time (ms since epoch) at which a secret, by keyId, has reached every replica. */
+  secretsReplicatedAtMs?: Record<string, number>;
+  /** Secrets removed less than the replication lag ago: they still work until `validUntilMs`. */
+  removedSecrets?: Record<string, RemovedSecret>;
+  /** Real time (ms since epoch) at which the object has reached every replica. */
+  replicatedAtMs?: number;
+}
+
+export interface RemovedSecret {
+  hash: SecretHash;
+  startDateTime: string | null;
+  endDateTime: string | null;
+  validUntilMs: number;
 }
 
 export interface ServicePrincipalRecord {
   doc: GraphDoc;
   owners: string[];
+  /** Real time (ms since epoch) at which the object has reached every replica. */
+  replicatedAtMs?: number;
 }
 
 export interface DeletedItem {
@@ -101,7 +120,7 @@ export interface StateData {
   environment: EnvironmentState;
 }
 
-/** Where the state lives. Handlers mutate `state` and call `save()` once a change is complete. */
+/** Where the state lives. A handler changes `state` and calls `save()` once its change is complete. */
 export interface EmulatorStore {
   readonly state: StateData;
   /** Persists the state when a state file is configured; a no-op in memory. */

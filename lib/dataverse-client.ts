@@ -32,6 +32,13 @@ export interface SystemUserRecord {
   readonly systemuserroles_association?: { roleid: string; name: string; _businessunitid_value?: string }[];
 }
 
+/**
+ * Dataverse's AADError: the app's service principal is not (yet) visible to Dataverse. Right after
+ * the principal is created this is replication lag, so creating the application user is retried
+ * under the retry policy (bounded); after that the error is final.
+ */
+const ENTRA_NOT_REPLICATED_YET = "0x80072559";
+
 const depthNames = ["Basic", "Local", "Deep", "Global", "RecordFilter"];
 
 /** Dataverse answers Depth as a name, but a number or numeric string is accepted too. */
@@ -233,6 +240,8 @@ export class DataverseClient {
         isdisabled: false,
         "businessunitid@odata.bind": `/businessunits(${businessUnitId})`,
       },
+      // Dataverse cannot see a service principal Entra has not replicated to it yet.
+      retryOnCodes: [ENTRA_NOT_REPLICATED_YET],
       reconcile: async () => {
         const live = (await this.findApplicationUsers(applicationId)).find((user) => !user.deletedstate);
         return live

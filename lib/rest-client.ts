@@ -27,6 +27,11 @@ export interface RestRequest<T = unknown> {
   readonly idempotent?: boolean;
   /** For creates: finds what a request lost in transit may have made, so it is not made twice. */
   readonly reconcile?: () => Promise<RestResponse<T> | undefined>;
+  /**
+   * Service error codes that mean "not yet" (Entra replication lag): the request was refused
+   * without effect and is sent again under the retry policy, so at most maxAttempts times.
+   */
+  readonly retryOnCodes?: readonly string[];
 }
 
 export interface RestResponse<T = unknown> {
@@ -151,7 +156,10 @@ export class RestClient {
         this.retryPolicy,
         {
           idempotent,
-          classify: classifyFailure,
+          classify: (error) =>
+            error instanceof RestApiError && error.code !== undefined && request.retryOnCodes?.includes(error.code)
+              ? { kind: "refused", retryAfterSeconds: error.retryAfterSeconds }
+              : classifyFailure(error),
           reconcile: request.reconcile,
           sleep: this.options.sleep,
           onRetry: (attempt, delayMs, error) =>

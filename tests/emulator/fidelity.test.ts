@@ -1,0 +1,263 @@
+// Guards the rules of issue 13 ("the emulator as the services are"): each test names the rule it
+// proves, and where a rule can be switched off, that the switch works.
+import { createSign, randomUUID, X509Certificate } from "node:crypto";
+import { generate } from "selfsigned";
+import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
+import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../../emulator/testkit";
+
+let emu: RunningEmulator;
+let c: EmulatorClient;
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0 });
+  c = emulatorClient(emu);
+});
+
+afterAll(async () => {
+  await emu?.stop();
+});
+
+afterEach(async () => {
+  emu.configure({
+    replicationLagMs: 0, graphPageSize: 100, strict: { graphRequests: true, dataverseActions: true, graphPermissions: true },
+    deployerGraphPermissions: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
+  });
+});
+
+const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+function expectGraphError(answer: { status: number; data: any }, status: number, code: string): void {
+  expect({ status: answer.status, code: answer.data?.error?.code }).toEqual({ status, code });
+}
+
+function expectAadsts(answer: { status: number; data: any }, code: number): void {
+  expect(answer.data.error_codes).toEqual([code]);
+  expect(answer.data.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
+}
+
+async function tokenWithForm(form: Record<string, string>): Promise<{ status: number; data: any }> {
+  return c.request("POST", `${emu.authorityHost}/${emu.tenantId}/oauth2/v2.0/token`, new URLSearchParams(form).toString(), {
+    "Content-Type": "application/x-www-form-urlencoded",
+  });
+}
+
+async function createAppUser(appId: string): Promise<{ status: number; data: any; headers: Record<string, string> }> {
+  return c.dataverse("POST", "systemusers", {
+    applicationid: appId, accessmode: 4, isdisabled: false, "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})`,
+  });
+}
+
+describe("dates are echoed as sent", () => {
+  test("addPassword answers whole-second dates without .000, exactly as sent", async () => {
+    const app = await c.graph("POST", "/applications", { displayName: unique("dates") });
+    const password = await c.graph("POST", `/applications/${app.data.id}/addPassword`, {
+      passwordCredential: { displayName: "d", startDateTime: "2026-01-01T00:00:00Z", endDateTime: "2027-01-01T00:00:00Z" },
+    });
+    expect(password.status).toBe(200);
+    expect(password.data.endDateTime).toBe("2027-01-01T00:00:00Z");
+    expect(password.data.startDateTime).toBe("2026-01-01T00:00:00Z");
+    const read = await c.graph("GET", `/applications/${app.data.id}`);
+    expect(read.data.passwordCredentials[0].endDateTime).toBe("2027-01-01T00:00:00Z");
+    expect(read.data.createdDateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{7})?Z$/);
+  });
+});
+
+describe("strict Graph requests", () => {
+  test("unknown property, wrong type, bad enum, read-only and passwordCredentials in PATCH are 400 Request_BadRequest", async () => {
+    const app = await c.graph("POST", "/applications", { displayName: unique("strict") });
+    const patch = (body: unknown) => c.graph("PATCH", `/applications/${app.data.id}`, body);
+    expectGraphError(await patch({ notAProperty: 1 }), 400, "Request_BadRequest");
+    expectGraphError(await patch({ displayName: 42 }), 400, "Request_BadRequest");
+    expectGraphError(await patch({ signInAudience: "Everyone" }), 400, "Request_BadRequest");
+    expectGraphError(await patch({ appId: randomUUID() }), 400, "Request_BadRequest");
+    expectGraphError(await patch({ passwordCredentials: [] }), 400, "Request_BadRequest");
+    expectGraphError(await c.graph("POST", "/applications", { displayName: unique("strict"), colour: "blue" }), 400, "Request_BadRequest");
+    expect((await patch({ signInAudience: "AzureADMultipleOrgs", tags: ["a"] })).status).toBe(204);
+    emu.configure({ strict: { graphRequests: false } });
+    expect((await patch({ notAProperty: 1 })).status).toBe(204);
+  });
+
+  test("unknown $select names are 400; $count needs ConsistencyLevel: eventual", async () => {
+    const app = await c.graph("POST", "/applications", { displayName: unique("select") });
+    expectGraphError(await c.graph("GET", `/applications/${app.data.id}?$select=displayName,nope`), 400, "Request_BadRequest");
+    expect((await c.graph("GET", `/applications/${app.data.id}?$select=displayName,appId`)).data).toMatchObject({ displayName: app.data.displayName });
+    expectGraphError(await c.graph("GET", "/applications?$count=true"), 400, "Request_BadRequest");
+    const counted = await c.graph("GET", "/applications?$count=true", undefined, undefined, { ConsistencyLevel: "eventual" });
+    expect(counted.status).toBe(200);
+    expect(counted.data["@odata.count"]).toBeGreaterThanOrEqual(1);
+  });
+
+  test("lists page with @odata.nextLink at the configured page size", async () => {
+    emu.configure({ graphPageSize: 2 });
+    const prefix = unique("page");
+    for (let index = 0; index < 5; index++) await c.graph("POST", "/applications", { displayName: `${prefix}-${index}` });
+    const names: string[] = [];
+    let url: string | undefined = `/applications?$filter=${encodeURIComponent(`startswith(displayName,'${prefix}')`)}`;
+    let pages = 0;
+    while (url) {
+      const page: { status: number; data: any } = await c.graph("GET", url);
+      expect(page.status).toBe(200);
+      expect(page.data.value.length).toBeLessThanOrEqual(2);
+      names.push(...page.data.value.map((item: { displayName: string }) => item.displayName));
+      const next: string | undefined = page.data["@odata.nextLink"];
+      url = next ? next.slice(emu.graphUrl.length) : undefined;
+      pages++;
+    }
+    expect(pages).toBe(3);
+    expect(names.sort()).toEqual([0, 1, 2, 3, 4].map((index) => `${prefix}-${index}`));
+  });
+});
+
+describe("replication lag", () => {
+  test("new app and SP 404 by id, application user 0x80072559, new secret AADSTS7000215, removed secret still works", async () => {
+    const old = await createAppWithSecret(c, unique("lag-old"));
+    emu.configure({ replicationLagMs: 1500 });
+    const app = await c.graph("POST", "/applications", { displayName: unique("lag") });
+    expect(app.status).toBe(201);
+    expectGraphError(await c.graph("GET", `/applications/${app.data.id}`), 404, "Request_ResourceNotFound");
+    const servicePrincipal = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
+    expect(servicePrincipal.status).toBe(201);
+    expectGraphError(await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`), 404, "Request_ResourceNotFound");
+    const user = await createAppUser(app.data.appId);
+    expect({ status: user.status, code: user.data.error?.code }).toEqual({ status: 400, code: "0x80072559" });
+    const password = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "new" } });
+    expect(password.status).toBe(200);
+    expectAadsts(await c.token(c.dataverseScope, app.data.appId, password.data.secretText), 7000215);
+    expect((await c.graph("POST", `/applications/${old.id}/removePassword`, { keyId: old.keyId })).status).toBe(204);
+    expect((await c.token(c.dataverseScope, old.appId, old.secret)).status).toBe(200);
+
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect((await c.graph("GET", `/applications/${app.data.id}`)).status).toBe(200);
+    expect((await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`)).status).toBe(200);
+    expect((await createAppUser(app.data.appId)).status).toBe(204);
+    expect((await c.token(c.dataverseScope, app.data.appId, password.data.secretText)).status).toBe(200);
+    expectAadsts(await c.token(c.dataverseScope, old.appId, old.secret), 7000215);
+  });
+});
+
+describe("Graph application permissions", () => {
+  test("the token carries the configured roles; routes answer 403 Authorization_RequestDenied without them", async () => {
+    emu.configure({ deployerGraphPermissions: ["Application.ReadWrite.OwnedBy"] });
+    const form = { grant_type: "client_credentials", client_id: emu.deployer.clientId, client_secret: emu.deployer.clientSecret, scope: c.graphScope };
+    const token = (await tokenWithForm(form)).data.access_token as string;
+    expect(JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).roles).toEqual(["Application.ReadWrite.OwnedBy"]);
+    // OwnedBy: the caller creates and manages its own applications only.
+    const own = await c.graph("POST", "/applications", { displayName: unique("owned") }, token);
+    expect(own.status).toBe(201);
+    expect((await c.graph("POST", `/applications/${own.data.id}/addPassword`, { passwordCredential: {} }, token)).status).toBe(200);
+    const other = await c.graph("POST", "/applications", { displayName: unique("not-owned") });
+    expect((await c.graph("DELETE", `/applications/${other.data.id}/owners/${emu.deployer.objectId}/$ref`)).status).toBe(204);
+    expectGraphError(await c.graph("PATCH", `/applications/${other.data.id}`, { notes: "x" }, token), 403, "Authorization_RequestDenied");
+    expectGraphError(await c.graph("POST", `/applications/${other.data.id}/addPassword`, { passwordCredential: {} }, token), 403, "Authorization_RequestDenied");
+    // Grants need DelegatedPermissionGrant.ReadWrite.All.
+    const grant = { clientId: emu.deployer.objectId, consentType: "AllPrincipals", resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId, scope: "user_impersonation" };
+    expectGraphError(await c.graph("POST", "/oauth2PermissionGrants", grant, token), 403, "Authorization_RequestDenied");
+
+    emu.configure({ deployerGraphPermissions: [] });
+    const bare = (await tokenWithForm(form)).data.access_token as string;
+    expectGraphError(await c.graph("POST", "/applications", { displayName: unique("none") }, bare), 403, "Authorization_RequestDenied");
+    emu.configure({ strict: { graphPermissions: false } });
+    expect((await c.graph("POST", "/applications", { displayName: unique("lenient") }, bare)).status).toBe(201);
+  });
+});
+
+describe("AADSTS7000229", () => {
+  test("a token for an app without a service principal is refused with AADSTS7000229", async () => {
+    const app = await c.graph("POST", "/applications", { displayName: unique("no-sp") });
+    const password = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: {} });
+    const answer = await c.token(c.dataverseScope, app.data.appId, password.data.secretText);
+    expect({ status: answer.status, error: answer.data.error }).toEqual({ status: 401, error: "invalid_client" });
+    expectAadsts(answer, 7000229);
+  });
+});
+
+async function selfSignedCertificate(): Promise<{ certificateDerBase64: string; privateKeyPem: string; thumbprint: string }> {
+  const generated = await generate([{ name: "commonName", value: "dataverse-s2s test" }], { keyType: "rsa", keySize: 2048, algorithm: "sha256" });
+  const certificate = new X509Certificate(generated.cert);
+  const thumbprint = Buffer.from(certificate.fingerprint.replace(/:/g, ""), "hex").toString("base64url");
+  return { certificateDerBase64: certificate.raw.toString("base64"), privateKeyPem: generated.private, thumbprint };
+}
+
+function signedAssertion(privateKeyPem: string, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const signedPart = `${encode({ alg: "RS256", typ: "JWT", ...header })}.${encode(payload)}`;
+  return `${signedPart}.${createSign("RSA-SHA256").update(signedPart).sign(privateKeyPem).toString("base64url")}`;
+}
+
+describe("certificate and federated credentials", () => {
+  test("keyCredentials via PATCH; a client assertion signed with the certificate key gets a token and WhoAmI", async () => {
+    const app = await createAppWithSecret(c, unique("cert"));
+    const certificate = await selfSignedCertificate();
+    const patch = await c.graph("PATCH", `/applications/${app.id}`, {
+      keyCredentials: [{ type: "AsymmetricX509Cert", usage: "Verify", key: certificate.certificateDerBase64, displayName: "ci" }],
+    });
+    expect(patch.status).toBe(204);
+    const read = await c.graph("GET", `/applications/${app.id}`);
+    expect(read.data.keyCredentials).toHaveLength(1);
+    expect(read.data.keyCredentials[0]).toMatchObject({ type: "AsymmetricX509Cert", usage: "Verify", key: null, displayName: "ci" });
+    expect((await createAppUser(app.appId)).status).toBe(204);
+
+    const tokenEndpoint = `${emu.authorityHost}/${emu.tenantId}/oauth2/v2.0/token`;
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { aud: tokenEndpoint, iss: app.appId, sub: app.appId, jti: randomUUID(), nbf: now, exp: now + 600 };
+    const form = (assertion: string) => ({
+      grant_type: "client_credentials", client_id: app.appId, scope: c.dataverseScope,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion,
+    });
+    const answer = await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { x5t: certificate.thumbprint }, claims)));
+    expect(answer.status).toBe(200);
+    const whoAmI = await c.dataverse("GET", "WhoAmI", undefined, answer.data.access_token);
+    expect(whoAmI.status).toBe(200);
+
+    const stranger = await selfSignedCertificate();
+    expectAadsts(await tokenWithForm(form(signedAssertion(stranger.privateKeyPem, { x5t: stranger.thumbprint }, claims))), 700027);
+    expectAadsts(await tokenWithForm(form(signedAssertion(stranger.privateKeyPem, { x5t: certificate.thumbprint }, claims))), 700027);
+  });
+
+  test("federatedIdentityCredentials CRUD; a federated assertion from a trusted issuer gets a token and WhoAmI", async () => {
+    const app = await createAppWithSecret(c, unique("federated"));
+    const base = `/applications/${app.id}/federatedIdentityCredentials`;
+    const issued = emu.federatedToken("repo:contoso/integration:ref:refs/heads/main");
+    const created = await c.graph("POST", base, { name: "main-branch", issuer: issued.issuer, subject: "repo:contoso/integration:ref:refs/heads/main", audiences: ["api://AzureADTokenExchange"] });
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({ name: "main-branch", issuer: issued.issuer, audiences: ["api://AzureADTokenExchange"] });
+    expectGraphError(await c.graph("POST", base, { name: "main-branch", issuer: "https://x", subject: "y", audiences: ["api://AzureADTokenExchange"] }), 409, "Request_MultipleObjectsWithSameKeyValue");
+    expectGraphError(await c.graph("POST", base, { name: "bad", issuer: "https://x", subject: "y", audiences: [] }), 400, "Request_BadRequest");
+    expect((await c.graph("GET", base)).data.value).toHaveLength(1);
+    expect((await c.graph("GET", `${base}/${created.data.id}`)).data.subject).toBe("repo:contoso/integration:ref:refs/heads/main");
+    expect((await c.graph("PATCH", `${base}/${created.data.id}`, { description: "CI" })).status).toBe(204);
+    expectGraphError(await c.graph("PATCH", `${base}/${created.data.id}`, { name: "renamed" }), 400, "Request_BadRequest");
+    expect((await createAppUser(app.appId)).status).toBe(204);
+
+    const form = (assertion: string) => ({
+      grant_type: "client_credentials", client_id: app.appId, scope: c.dataverseScope,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion,
+    });
+    const answer = await tokenWithForm(form(issued.token));
+    expect(answer.status).toBe(200);
+    expect((await c.dataverse("GET", "WhoAmI", undefined, answer.data.access_token)).status).toBe(200);
+    expectAadsts(await tokenWithForm(form(emu.federatedToken("repo:someone/else").token)), 70021);
+
+    const removed = await c.graph("DELETE", `${base}/${created.data.id}`);
+    expect(removed.status).toBe(204);
+    expectAadsts(await tokenWithForm(form(emu.federatedToken("repo:contoso/integration:ref:refs/heads/main").token)), 700211);
+  });
+});
+
+describe("strict Dataverse actions", () => {
+  test("unknown action parameters and a depth the privilege does not allow are 400", async () => {
+    const role = await c.dataverse("POST", "roles", { name: unique("strict-role"), "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})` });
+    const roleId = entityId(role.headers);
+    const privileges = await c.dataverse("GET", "privileges?$select=privilegeid,name&$filter=name eq 'prvReadAccount'");
+    const privilegeId = privileges.data.value[0].privilegeid as string;
+    const action = (name: string, body: unknown) => c.dataverse("POST", `roles(${roleId})/Microsoft.Dynamics.CRM.${name}`, body);
+    const rejected = await action("AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: "Global" }], Extra: true });
+    expect({ status: rejected.status, code: rejected.data.error?.code }).toEqual({ status: 400, code: "0x80040203" });
+    const recordFilter = await action("AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: "RecordFilter" }] });
+    expect(recordFilter.status).toBe(400);
+    const removeById = await action("RemovePrivilegeRole", { PrivilegeId: privilegeId });
+    expect({ status: removeById.status, code: removeById.data.error?.code }).toEqual({ status: 400, code: "0x80040203" });
+    expect((await action("AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: "Global", BusinessUnitId: SEEDED_IDS.rootBusinessUnit.id }] })).status).toBe(204);
+    expect((await action("RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } })).status).toBe(204);
+  });
+});
