@@ -3,7 +3,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig, sdkGrpcModule } from "../../offline-plugins/azuread/config";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
-import { parseGoDuration, rfc3339 } from "../../offline-plugins/azuread/resources/applicationPassword";
+import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -105,10 +105,10 @@ describe("provider without Graph", () => {
     expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, requiredResourceAccesses: [] })).toEqual({ changes: true, replaces: [] });
   });
 
-  test("diff: every password input forces a replacement; computed dates left out do not", async () => {
+  test("diff: every password input forces a replacement; computed dates left out do not; dates compare as strings", async () => {
     const olds = { applicationId: `/applications/${guid}`, displayName: "ci", startDate: "2026-01-01T00:00:00Z", endDate: "2027-01-01T00:00:00Z", keyId: guid, value: secretEnvelope("x") };
     expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci" })).toEqual({ changes: false, replaces: [] });
-    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2027-01-01T00:00:00.000Z" })).toEqual({ changes: false, replaces: [] });
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2027-01-01T00:00:00.000Z" })).toEqual({ changes: true, replaces: ["endDate"] });
     expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2028-01-01T00:00:00Z" })).toEqual({ changes: true, replaces: ["endDate"] });
     expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: unknownValue, rotateWhenChanged: { r: "1" } })).toEqual({ changes: true, replaces: ["applicationId", "rotateWhenChanged"] });
   });
@@ -125,10 +125,21 @@ describe("provider without Graph", () => {
     await expect(provider.invoke!("azuread:index/getClientConfig:getClientConfig", {})).rejects.toThrow(/does not implement the function/);
   });
 
-  test("durations and dates", () => {
-    expect(parseGoDuration("240h")).toBe(240 * 3_600_000);
-    expect(parseGoDuration("2400h30m")).toBe(2400 * 3_600_000 + 30 * 60_000);
-    expect(parseGoDuration("10 days")).toBeUndefined();
-    expect(rfc3339("2026-05-01T10:00:00.1234567Z")).toBe("2026-05-01T10:00:00Z");
+  test("dates are sent as Go's time.RFC3339 formats them", () => {
+    expect(goRfc3339("2026-05-01T10:00:00.1234567Z")).toBe("2026-05-01T10:00:00Z");
+    expect(goRfc3339("2026-05-01T10:00:00Z")).toBe("2026-05-01T10:00:00Z");
+    expect(goRfc3339("2026-05-01T10:00:00+00:00")).toBe("2026-05-01T10:00:00Z");
+    expect(goRfc3339("2026-05-01T12:00:00.5+02:00")).toBe("2026-05-01T12:00:00+02:00");
+    expect(goRfc3339("2026-05-01")).toBeUndefined();
+    expect(goRfc3339("2026-05-01 10:00:00Z")).toBeUndefined();
+  });
+
+  test("addPassword sends only what the program set, and never endDateRelative (as v3.0.2)", () => {
+    expect(passwordCredentialBody({ displayName: "ci", startDate: "2026-05-01T10:00:00.000Z", endDate: "2027-05-01T10:00:00Z" })).toEqual({
+      displayName: "ci",
+      startDateTime: "2026-05-01T10:00:00Z",
+      endDateTime: "2027-05-01T10:00:00Z",
+    });
+    expect(passwordCredentialBody({ endDateRelative: "8760h" })).toEqual({});
   });
 });
