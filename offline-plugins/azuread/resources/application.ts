@@ -1,14 +1,17 @@
 /**
- * azuread:index/application:Application, as the real provider drives Graph:
+ * azuread:index/application:Application, as the real provider (terraform-provider-azuread v3.0.2,
+ * internal/services/applications/application_resource.go) drives Graph:
  *
- * - create: POST /v1.0/applications under a temporary display name with the caller (and up to 19
- *   wanted owners) as owners; PATCH the temporary name again (retried while it answers 404, which
- *   proves the object has replicated), PATCH the real name; add the other owners; remove the caller
- *   unless wanted as an owner. The id is "/applications/<objectId>".
+ * - create: with preventDuplicateNames only, GET /v1.0/applications?$filter=displayName eq '...' must
+ *   find nothing (otherwise the provider's "An existing ... was found" error); POST /v1.0/applications
+ *   under the real name with the caller (and up to 19 wanted owners) as owners, never replayed and
+ *   never de-duplicated; PATCH a temporary name, then the real one (each retried while it answers
+ *   404, which proves the object has replicated); add the other owners; remove the caller unless
+ *   wanted as an owner; read. The id is "/applications/<objectId>".
  * - read: GET /v1.0/applications/{id} (404: gone, empty id), GET /beta/applications/{id}?$select=...,
- *   GET /v1.0/applications/{id}/owners.
+ *   GET /v1.0/applications/{id}/owners (following @odata.nextLink).
  * - update: PATCH /v1.0/applications/{id}; owners added and removed through owners/$ref.
- * - delete: DELETE /v1.0/applications/{id} (404 is done), then GET until it answers 404 consistently.
+ * - delete: DELETE /v1.0/applications/{id} (a 404 is an error), then GET until it answers 404 five times in a row.
  *
  * Managed here: displayName, signInAudience, description, notes, tags, requiredResourceAccesses,
  * owners, preventDuplicateNames. Every other input is accepted and kept in state as given.
@@ -18,48 +21,14 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import {
-  asRecord,
-  asRecords,
-  defined,
-  isGuid,
-  odataString,
-  Plain,
-  sameStringSet,
-  sameValue,
-  stringList,
-  stringOrEmpty,
-  unwrapSecrets,
-} from "../values";
+import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, sameValue, stringList, stringOrEmpty, unwrapSecrets } from "../values";
 
 export const applicationToken = "azuread:index/application:Application";
 
 /** Inputs this stand-in writes to Graph; any other input is kept as given. */
-const managedInputs = [
-  "displayName",
-  "signInAudience",
-  "description",
-  "notes",
-  "tags",
-  "requiredResourceAccesses",
-  "owners",
-  "preventDuplicateNames",
-];
+const managedInputs = ["displayName", "signInAudience", "description", "notes", "tags", "requiredResourceAccesses", "owners", "preventDuplicateNames"];
 /** Outputs that are not inputs. */
-const computedOutputs = [
-  "id",
-  "objectId",
-  "clientId",
-  "featureTags",
-  "appRoleIds",
-  "oauth2PermissionScopeIds",
-  "identifierUris",
-  "publisherDomain",
-  "disabledByMicrosoft",
-  "logoUrl",
-  "templateId",
-  "oauth2PostResponseRequired",
-];
+const computedOutputs = ["id", "objectId", "clientId", "featureTags", "appRoleIds", "oauth2PermissionScopeIds", "identifierUris", "publisherDomain", "disabledByMicrosoft", "logoUrl", "templateId", "oauth2PostResponseRequired"];
 const signInAudiences = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"];
 const idPrefix = "/applications/";
 
@@ -80,10 +49,7 @@ export function applicationObjectId(id: string): string | undefined {
 function requiredResourceAccesses(value: unknown): RequiredResourceAccess[] {
   return asRecords(value).map((entry) => ({
     resourceAppId: stringOrEmpty(entry.resourceAppId),
-    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({
-      id: stringOrEmpty(access.id),
-      type: stringOrEmpty(access.type),
-    })),
+    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
   }));
 }
 
@@ -163,10 +129,7 @@ function outputs(app: Plain, beta: Plain, owners: string[], inputs: Plain): Plai
     tags,
     requiredResourceAccesses: asRecords(app.requiredResourceAccess).map((entry) => ({
       resourceAppId: stringOrEmpty(entry.resourceAppId),
-      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({
-        id: stringOrEmpty(access.id),
-        type: stringOrEmpty(access.type),
-      })),
+      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
     })),
     owners,
     preventDuplicateNames: inputs.preventDuplicateNames === true,
@@ -220,27 +183,19 @@ export const application: ResourceHandler = {
     if (failures.known(plain.requiredResourceAccesses)) {
       asRecords(plain.requiredResourceAccesses).forEach((entry, index) => {
         if (failures.known(entry.resourceAppId) && !isGuid(entry.resourceAppId)) {
-          failures.add(
-            `requiredResourceAccesses[${index}].resourceAppId`,
-            `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`,
-          );
+          failures.add(`requiredResourceAccesses[${index}].resourceAppId`, `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`);
         }
         asRecords(entry.resourceAccesses).forEach((access, accessIndex) => {
           const where = `requiredResourceAccesses[${index}].resourceAccesses[${accessIndex}]`;
-          if (failures.known(access.id) && !isGuid(access.id))
-            failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
+          if (failures.known(access.id) && !isGuid(access.id)) failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
           if (failures.known(access.type) && access.type !== "Scope" && access.type !== "Role") {
-            failures.add(
-              `${where}.type`,
-              `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`,
-            );
+            failures.add(`${where}.type`, `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`);
           }
         });
       });
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner))
-        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs, failures: failures.list };
   },
@@ -259,58 +214,44 @@ export const application: ResourceHandler = {
     const caller = session.callerObjectId;
     const displayName = String(inputs.displayName);
     if (inputs.preventDuplicateNames === true) {
-      const existing = await session.list(
-        `look for applications named '${displayName}'`,
-        `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`,
-      );
+      const existing = (
+        await session.list(`look for applications named '${displayName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`)
+      ).filter((app) => app.displayName === displayName);
       if (existing.length > 0) {
         throw new Error(
-          `An application named '${displayName}' already exists (object id ${existing[0].id}); choose another displayName or set preventDuplicateNames: false`,
+          `An existing "azuread_application" with name "${displayName}" (ID: "${existing[0].id}") was found and \`prevent_duplicate_names\` was specified: ` +
+            `To be managed via Terraform, this resource needs to be imported into the State. Please see the resource documentation for "azuread_application" for more information.`,
         );
       }
     }
     const wantedOwners = stringList(inputs.owners);
     const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
-    const temporaryName = `TERRAFORM_UPDATE_${randomUUID()}`;
+    const initialOwners = [caller, ...otherOwners.slice(0, 19)];
+    // One POST, never replayed and never matched to an existing application: like the real provider,
+    // a create whose answer is lost is an error, and running it again makes a second application.
     const created = await session.request({
       operation: `create application '${displayName}'`,
       method: "POST",
       path: "v1.0/applications",
-      body: {
-        ...graphBody(inputs),
-        displayName: temporaryName,
-        "owners@odata.bind": [caller, ...otherOwners.slice(0, 19)].map((owner) => session.directoryObjectReference(owner)),
-      },
-      // A create lost in transit is found by its unique temporary name rather than made twice.
-      reconcile: async () => {
-        const found = await session.list(
-          `look for application '${temporaryName}'`,
-          `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(temporaryName)}`)}`,
-        );
-        return found.length > 0 ? { status: 201, data: found[0], headers: {} } : undefined;
-      },
+      body: { ...graphBody(inputs), "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)) },
     });
     const objectId = String(created.data.id ?? "");
     const clientId = String(created.data.appId ?? "");
-    if (!isGuid(objectId) || !isGuid(clientId))
-      throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
+    if (!isGuid(objectId) || !isGuid(clientId)) throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
     const id = `${idPrefix}${objectId}`;
     try {
-      const patch = (name: string) =>
-        session.request({
-          operation: `set the display name of application ${objectId}`,
-          method: "PATCH",
-          path: `v1.0/applications/${objectId}`,
-          body: { displayName: name },
-        });
-      await retryWhileNotFound(context.timing.notFound, () => patch(temporaryName));
-      await patch(displayName);
-      await session.setOwners("applications", objectId, wantedOwners, [caller, ...otherOwners.slice(0, 19)]);
-      const outs = await retryWhileNotFound(context.timing.notFound, async () => {
-        const read = await readApplication(session, objectId, inputs);
-        if (!read) throw new Error(`application ${objectId} disappeared right after it was created`);
-        return read;
-      });
+      // A temporary name and then the real one, each PATCH retried while it answers 404: the first
+      // success proves the new object has replicated.
+      const temporaryName = `TERRAFORM_UPDATE_${randomUUID()}`;
+      for (const name of [temporaryName, displayName]) {
+        await retryWhileNotFound(context.timing.notFound, () =>
+          session.request({ operation: `set the display name of application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: { displayName: name } }),
+        );
+      }
+      // Owners past the first 20 are added, and the caller is removed unless wanted.
+      await session.setOwners("applications", objectId, wantedOwners, initialOwners);
+      const outs = await readApplication(session, objectId, inputs);
+      if (!outs) throw new Error(`application ${objectId} answered 404 right after it was created`);
       return { id, outs };
     } catch (error) {
       throw new PartialCreateError(`application ${objectId} was created but not finished: ${(error as Error).message}`, id, {
@@ -337,12 +278,7 @@ export const application: ResourceHandler = {
     if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
     const session = await context.session();
     await context.applicationLocks.run(objectId, async () => {
-      await session.request({
-        operation: `update application ${objectId}`,
-        method: "PATCH",
-        path: `v1.0/applications/${objectId}`,
-        body: graphBody(news),
-      });
+      await session.request({ operation: `update application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: graphBody(news) });
       if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
     });
     const outs = await readApplication(session, objectId, news);
@@ -352,18 +288,12 @@ export const application: ResourceHandler = {
 
   async delete(context: ProviderContext, id: string): Promise<void> {
     const objectId = applicationObjectId(id);
-    if (!objectId) return;
+    if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
     const session = await context.session();
-    await session.request({
-      operation: `delete application ${objectId}`,
-      method: "DELETE",
-      path: `v1.0/applications/${objectId}`,
-      acceptStatus: [404],
-    });
-    await waitUntil(
-      `delete application ${objectId}`,
-      context.timing.deletion,
-      async () => (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
+    // A 404 is an error, as in the real provider: refresh first to drop what was deleted outside Pulumi.
+    await session.request({ operation: `delete application ${objectId}`, method: "DELETE", path: `v1.0/applications/${objectId}` });
+    await waitUntil(`delete application ${objectId}`, context.timing.deletion, async () =>
+      (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
     );
   },
 };

@@ -1,13 +1,18 @@
 /**
  * azuread:index/applicationPassword:ApplicationPassword (a client secret), as the real provider
- * drives Graph. Every input forces a new password; there is no update.
+ * (terraform-provider-azuread v3.0.2, internal/services/applications/application_password_resource.go
+ * and internal/helpers/credentials/credentials.go) drives Graph. Every input forces a new password.
  *
- * - create: GET /v1.0/applications/{id} (it must exist), POST /v1.0/applications/{id}/addPassword
- *   {passwordCredential:{displayName,startDateTime,endDateTime}} -> keyId and secretText, then GET the
- *   application until the key is listed consistently. The id is "<appObjectId>/password/<keyId>".
- * - read: GET /v1.0/applications/{id}; a missing application or key is gone (empty id). Graph never
- *   returns the secret again, so `value` is carried over from state.
- * - delete: POST /v1.0/applications/{id}/removePassword {keyId}, then GET until the key is gone.
+ * - create: GET /v1.0/applications/{id} (404: "was not found"), POST .../addPassword with
+ *   {passwordCredential:{displayName,startDateTime,endDateTime}}, the dates re-formatted as Go's
+ *   time.RFC3339 does (whole seconds, "Z" for UTC); then GET the application until the new key is
+ *   listed five times in a row (any failed GET fails the create), then read. The id is
+ *   "<appObjectId>/password/<keyId>". `endDateRelative` is not sent, as in v3.0.2 (Graph's default end applies).
+ * - read: GET /v1.0/applications/{id}; a missing application or key is gone (empty id). startDate and
+ *   endDate are stored exactly as Graph returns them. Graph never returns the secret again, so
+ *   `value` is carried over from state.
+ * - delete: POST .../removePassword {keyId} (any error fails), then GET the application until the key
+ *   is absent five times in a row.
  *
  * `value` is always returned wrapped as a secret, on top of the SDK's additionalSecretOutputs.
  */
@@ -27,41 +32,53 @@ export function parsePasswordId(id: string): { objectId: string; keyId: string }
   return { objectId: parts[0], keyId: parts[2] };
 }
 
-/** Graph writes fractions of seconds; state keeps RFC 3339 to the second, as the real provider does. */
-export function rfc3339(value: unknown): string {
-  if (typeof value !== "string" || value === "") return "";
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? value : new Date(time).toISOString().replace(/\.\d{3}Z$/, "Z");
+/**
+ * A date as Go's time.Parse(time.RFC3339) then Format(time.RFC3339) would send it: fractions of a
+ * second dropped, a zero offset written "Z", any other offset kept. Undefined when not RFC 3339.
+ */
+export function goRfc3339(value: string): string | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.exec(value);
+  if (!match || Number.isNaN(Date.parse(value))) return undefined;
+  const zone = match[3].toUpperCase() === "Z" || /^[+-]00:00$/.test(match[3]) ? "Z" : match[3];
+  return `${match[1]}${zone}`;
 }
 
-const sameInstant = (a: unknown, b: unknown) => {
-  const left = typeof a === "string" ? Date.parse(a) : NaN;
-  const right = typeof b === "string" ? Date.parse(b) : NaN;
-  return (Number.isNaN(left) && Number.isNaN(right) && (a ?? "") === (b ?? "")) || left === right;
-};
-
-/** A Go duration ("240h", "2400h30m", "90m", "1h30m15s") in milliseconds; undefined when malformed. */
-export function parseGoDuration(value: string): number | undefined {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
-  const pattern = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/gy;
-  if (!/^(\d+(\.\d+)?(h|ms|m|s|us|µs|ns))+$/.test(value)) return undefined;
-  let total = 0;
-  for (const match of value.matchAll(pattern)) total += Number(match[1]) * units[match[2]];
-  return total;
-}
-
+// Strings compare as strings, as Terraform compares them: a date Graph writes differently from the
+// program's input is a change, and every change is a replacement.
 const diffRules: FieldRule[] = [
   { name: "applicationId", replace: true },
   { name: "displayName", replace: true, computed: true },
-  { name: "startDate", replace: true, computed: true, equal: sameInstant },
-  { name: "endDate", replace: true, computed: true, equal: sameInstant },
+  { name: "startDate", replace: true, computed: true },
+  { name: "endDate", replace: true, computed: true },
   { name: "endDateRelative", replace: true },
   { name: "rotateWhenChanged", replace: true },
 ];
 
-async function listedKeyIds(session: GraphSession, objectId: string): Promise<string[] | undefined> {
-  const app = await session.getOrUndefined(`read the passwords of application ${objectId}`, `v1.0/applications/${objectId}`);
-  return app ? asRecords(app.passwordCredentials).map((credential) => stringOrEmpty(credential.keyId).toLowerCase()) : undefined;
+/** The application's password credential with this key id; a failed GET (404 included) throws. */
+async function listedCredential(session: GraphSession, objectId: string, keyId: string): Promise<Plain | undefined> {
+  const app = await session.request({ operation: `read the passwords of application ${objectId}`, method: "GET", path: `v1.0/applications/${objectId}` });
+  return findCredential(app.data, keyId);
+}
+
+function findCredential(app: Plain | undefined, keyId: string): Plain | undefined {
+  return asRecords(app?.passwordCredentials).find((credential) => stringOrEmpty(credential.keyId).toLowerCase() === keyId.toLowerCase());
+}
+
+/** Graph's own strings, unchanged; a display name only in customKeyIdentifier (base64) is decoded. */
+function credentialDisplayName(credential: Plain): string {
+  if (typeof credential.displayName === "string") return credential.displayName;
+  if (typeof credential.customKeyIdentifier === "string") return Buffer.from(credential.customKeyIdentifier, "base64").toString("utf8");
+  return "";
+}
+
+/** The addPassword body: only what the program set, dates as Go formats them. */
+export function passwordCredentialBody(inputs: Plain): Plain {
+  const date = (value: unknown) => (typeof value === "string" && value !== "" ? goRfc3339(value) : undefined);
+  return defined({
+    displayName: typeof inputs.displayName === "string" ? inputs.displayName : undefined,
+    startDateTime: date(inputs.startDate),
+    endDateTime: date(inputs.endDate),
+  });
 }
 
 function outputs(objectId: string, credential: Plain, value: unknown, inputs: Plain): Plain {
@@ -69,9 +86,9 @@ function outputs(objectId: string, credential: Plain, value: unknown, inputs: Pl
     id: `${objectId}/password/${credential.keyId}`,
     applicationId: `/applications/${objectId}`,
     keyId: credential.keyId,
-    displayName: stringOrEmpty(credential.displayName),
-    startDate: rfc3339(credential.startDateTime),
-    endDate: rfc3339(credential.endDateTime),
+    displayName: credentialDisplayName(credential),
+    startDate: stringOrEmpty(credential.startDateTime),
+    endDate: stringOrEmpty(credential.endDateTime),
     endDateRelative: inputs.endDateRelative ?? undefined,
     rotateWhenChanged: inputs.rotateWhenChanged ?? undefined,
     value: isSecretEnvelope(value) ? value : secretEnvelope(value ?? ""),
@@ -84,26 +101,18 @@ export const applicationPassword: ResourceHandler = {
     const plain = unwrapSecrets<Plain>(news);
     if (plain.applicationId === undefined || plain.applicationId === null) {
       failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    } else if (
-      failures.known(plain.applicationId) &&
-      !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))
-    ) {
-      failures.add(
-        "applicationId",
-        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
-      );
+    } else if (failures.known(plain.applicationId) && !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))) {
+      failures.add("applicationId", `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`);
     }
     for (const field of ["startDate", "endDate"]) {
       const value = plain[field];
-      if (failures.known(value) && (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))) {
+      if (failures.known(value) && (typeof value !== "string" || goRfc3339(value) === undefined)) {
         failures.add(field, `${field} must be an RFC 3339 date such as 2027-01-31T00:00:00Z; got '${value}'`);
       }
     }
-    if (
-      failures.known(plain.endDateRelative) &&
-      (typeof plain.endDateRelative !== "string" || parseGoDuration(plain.endDateRelative) === undefined)
-    ) {
-      failures.add("endDateRelative", `endDateRelative must be a duration such as 8760h (one year); got '${plain.endDateRelative}'`);
+    // v3.0.2 only checks that it is not empty, and then does not send it.
+    if (failures.known(plain.endDateRelative) && (typeof plain.endDateRelative !== "string" || plain.endDateRelative === "")) {
+      failures.add("endDateRelative", `endDateRelative must not be empty; got '${plain.endDateRelative}'`);
     }
     if (failures.known(plain.endDate) && failures.known(plain.endDateRelative)) {
       failures.add("endDateRelative", "set endDate or endDateRelative, not both");
@@ -118,11 +127,6 @@ export const applicationPassword: ResourceHandler = {
   async create(context: ProviderContext, inputs: Plain): Promise<CreateResult> {
     const objectId = applicationObjectId(String(inputs.applicationId))!;
     const session = await context.session();
-    const start = typeof inputs.startDate === "string" ? new Date(inputs.startDate) : undefined;
-    let end: Date | undefined = typeof inputs.endDate === "string" ? new Date(inputs.endDate) : undefined;
-    if (!end && typeof inputs.endDateRelative === "string") {
-      end = new Date((start ?? new Date()).getTime() + (parseGoDuration(inputs.endDateRelative) ?? 0));
-    }
     return context.applicationLocks.run(objectId, async () => {
       const app = await session.getOrUndefined(`read application ${objectId}`, `v1.0/applications/${objectId}`);
       if (!app) throw new Error(`azuread: application ${objectId} was not found, so no password can be added to it; check applicationId`);
@@ -130,23 +134,19 @@ export const applicationPassword: ResourceHandler = {
         operation: `add a password to application ${objectId}`,
         method: "POST",
         path: `v1.0/applications/${objectId}/addPassword`,
-        body: {
-          passwordCredential: defined({
-            displayName: typeof inputs.displayName === "string" ? inputs.displayName : undefined,
-            startDateTime: start?.toISOString(),
-            endDateTime: end?.toISOString(),
-          }),
-        },
+        body: { passwordCredential: passwordCredentialBody(inputs) },
       });
       const keyId = stringOrEmpty(added.data.keyId);
       const secretText = added.data.secretText;
       if (!isGuid(keyId)) throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no keyId`);
-      if (typeof secretText !== "string" || secretText === "")
-        throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
-      await waitUntil(`add a password to application ${objectId}`, context.timing.update, async () =>
-        ((await listedKeyIds(session, objectId)) ?? []).includes(keyId.toLowerCase()),
-      );
-      const outs = outputs(objectId, added.data, secretText, inputs);
+      if (typeof secretText !== "string" || secretText === "") throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
+      let credential: Plain | undefined;
+      await waitUntil(`add a password to application ${objectId}`, context.timing.update, async () => {
+        credential = await listedCredential(session, objectId, keyId);
+        return credential !== undefined;
+      });
+      // The state is what the last consistent read shows, not the addPassword answer.
+      const outs = outputs(objectId, credential!, secretText, inputs);
       return { id: String(outs.id), outs };
     });
   },
@@ -156,9 +156,7 @@ export const applicationPassword: ResourceHandler = {
     if (!parsed) throw new Error(`azuread: '${id}' is not an application password id; expected <applicationObjectId>/password/<keyId>`);
     const session = await context.session();
     const app = await session.getOrUndefined(`read application ${parsed.objectId}`, `v1.0/applications/${parsed.objectId}`);
-    const credential = asRecords(app?.passwordCredentials).find(
-      (entry) => stringOrEmpty(entry.keyId).toLowerCase() === parsed.keyId.toLowerCase(),
-    );
+    const credential = findCredential(app, parsed.keyId);
     if (!app || !credential) return { id: "", props: {}, inputs: {} };
     // Graph never shows a secret again: the value in state (still wrapped as a secret) is kept.
     const outs = outputs(parsed.objectId, credential, props.value, props);
@@ -167,6 +165,7 @@ export const applicationPassword: ResourceHandler = {
       displayName: outs.displayName,
       startDate: outs.startDate,
       endDate: outs.endDate,
+      endDateRelative: props.endDateRelative ?? undefined,
       rotateWhenChanged: props.rotateWhenChanged ?? undefined,
     });
     return { id, props: outs, inputs };
@@ -179,24 +178,19 @@ export const applicationPassword: ResourceHandler = {
 
   async delete(context: ProviderContext, id: string): Promise<void> {
     const parsed = parsePasswordId(id);
-    if (!parsed) return;
+    if (!parsed) throw new Error(`azuread: '${id}' is not an application password id; expected <applicationObjectId>/password/<keyId>`);
     const session = await context.session();
     await context.applicationLocks.run(parsed.objectId, async () => {
-      const listed = await listedKeyIds(session, parsed.objectId);
-      if (!listed || !listed.includes(parsed.keyId.toLowerCase())) return;
+      // As the real provider: no look first, and a failed removal (an unknown key included) is an error.
       await session.request({
         operation: `remove password ${parsed.keyId} from application ${parsed.objectId}`,
         method: "POST",
         path: `v1.0/applications/${parsed.objectId}/removePassword`,
         body: { keyId: parsed.keyId },
-        // Removing is idempotent: a replay finds the key already gone.
-        idempotent: true,
-        acceptStatus: [404],
       });
-      await waitUntil(`remove password ${parsed.keyId} from application ${parsed.objectId}`, context.timing.update, async () => {
-        const keys = await listedKeyIds(session, parsed.objectId);
-        return !keys || !keys.includes(parsed.keyId.toLowerCase());
-      });
+      await waitUntil(`remove password ${parsed.keyId} from application ${parsed.objectId}`, context.timing.deletion, async () =>
+        (await listedCredential(session, parsed.objectId, parsed.keyId)) === undefined,
+      );
     });
   },
 };

@@ -1,31 +1,30 @@
 /**
- * azuread:index/servicePrincipal:ServicePrincipal, as the real provider drives Graph:
+ * azuread:index/servicePrincipal:ServicePrincipal, as the real provider (terraform-provider-azuread
+ * v3.0.2, internal/services/serviceprincipals/service_principal_resource.go) drives Graph:
  *
- * - create: GET /v1.0/servicePrincipals?$filter=appId eq '<clientId>' must find nothing (or, with
- *   useExisting, the one found is adopted); POST /v1.0/servicePrincipals with the caller (and up to
- *   19 wanted owners) as owners; PATCH the description (retried while the new object answers 404);
- *   add the other owners and remove the caller unless wanted. The id is "/servicePrincipals/<objectId>".
+ * - create: GET /v1.0/servicePrincipals?$filter=appId eq '<clientId>'. More than one is an error. One
+ *   found: without useExisting, the provider's error `A resource with the ID "<objectId>" already
+ *   exists: To be managed via Terraform, this resource needs to be imported into the State...`; with
+ *   useExisting, it is adopted and updated as an update would (PATCH, owners only when set).
+ *   None found: POST /v1.0/servicePrincipals with a temporary description "TERRAFORM_UPDATE_<uuid>"
+ *   and the caller (and up to 19 wanted owners) as owners, retried while Graph answers that the
+ *   application is not there yet (400 "does not reference a valid application object", 403 "backing
+ *   application ... local tenant"), never replayed otherwise; PATCH the real description (retried
+ *   while it answers 404); add the other owners; remove the caller unless wanted; read.
+ *   The id is "/servicePrincipals/<objectId>".
  * - read: GET /v1.0/servicePrincipals/{id} (404: gone, empty id),
  *   GET /beta/servicePrincipals/{id}?$select=samlMetadataUrl, GET /v1.0/servicePrincipals/{id}/owners.
  * - update: PATCH /v1.0/servicePrincipals/{id}; owners through owners/$ref.
- * - delete: DELETE /v1.0/servicePrincipals/{id} (404 is done), then GET until it answers 404 consistently.
+ * - delete: DELETE /v1.0/servicePrincipals/{id}, then GET until it answers 404 five times in a row.
+ *   With useExisting, a failed DELETE is ignored and there is no wait.
  */
 import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
-import { retryWhileNotFound, waitUntil } from "../consistency";
+import { randomUUID } from "crypto";
+import { RestApiError } from "../../../lib/rest-client";
+import { PollTiming, retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import {
-  asRecord,
-  asRecords,
-  defined,
-  isGuid,
-  odataString,
-  Plain,
-  sameStringSet,
-  stringList,
-  stringOrEmpty,
-  unwrapSecrets,
-} from "../values";
+import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, stringList, stringOrEmpty, unwrapSecrets } from "../values";
 import { featureTagsFromTags } from "./application";
 
 export const servicePrincipalToken = "azuread:index/servicePrincipal:ServicePrincipal";
@@ -82,8 +81,7 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
     userConsentDisplayName: stringOrEmpty(scope.userConsentDisplayName),
     value: stringOrEmpty(scope.value),
   }));
-  const ids = (items: { value: string; id: string }[]) =>
-    Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
+  const ids = (items: { value: string; id: string }[]) => Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
   const features = featureTagsFromTags(tags, {
     customSingleSignOnApp: "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
     enterpriseApplication: "WindowsAzureActiveDirectoryIntegratedApp",
@@ -124,11 +122,7 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
 export async function readServicePrincipal(session: GraphSession, objectId: string): Promise<Plain | undefined> {
   const sp = await session.getOrUndefined(`read service principal ${objectId}`, `v1.0/servicePrincipals/${objectId}`);
   if (!sp) return undefined;
-  const beta =
-    (await session.getOrUndefined(
-      `read service principal ${objectId} (beta)`,
-      `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`,
-    )) ?? {};
+  const beta = (await session.getOrUndefined(`read service principal ${objectId} (beta)`, `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`)) ?? {};
   return servicePrincipalOutputs(sp, beta);
 }
 
@@ -158,6 +152,56 @@ const diffRules: FieldRule[] = [
   { name: "samlSingleSignOn" },
 ];
 
+/** The real provider's answer when the application already has a service principal and useExisting is not set. */
+export function servicePrincipalExistsError(objectId: string): Error {
+  return new Error(
+    `A resource with the ID "${objectId}" already exists: To be managed via Terraform, this resource needs to be imported into the State. ` +
+      `Please see the resource documentation for "azuread_service_principal" for more information. ` +
+      `(In Pulumi: set useExisting: true on the ServicePrincipal to adopt it, or import it.)`,
+  );
+}
+
+/** Graph's answers while a new application has not replicated to where service principals are made. */
+export function isApplicationNotReplicated(error: unknown): boolean {
+  if (!(error instanceof RestApiError)) return false;
+  if (error.status === 400) return /The appId '.+' of the service principal does not reference a valid application object/.test(error.serviceMessage);
+  if (error.status === 403) return /When using this permission, the backing application of the service principal being created must in the local tenant/.test(error.serviceMessage);
+  return false;
+}
+
+/** Sends the POST again while Graph says the application is not there yet (the real provider's RetryFunc). */
+export async function retryWhileApplicationNotReplicated<T>(timing: PollTiming, action: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timing.timeoutMs;
+  for (;;) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!isApplicationNotReplicated(error) || Date.now() >= deadline) throw error;
+      await new Promise<void>((resolve) => setTimeout(resolve, timing.intervalMs));
+    }
+  }
+}
+
+/** PATCH every writable field (explicit nulls clear), then owners when asked, then read. */
+async function updateServicePrincipal(session: GraphSession, objectId: string, news: Plain, changeOwners: boolean): Promise<Plain> {
+  const body: Plain = {};
+  for (const [field, graphName] of Object.entries(writableFields)) {
+    const value = news[field];
+    // Clearing an optional field sends an explicit null (or an empty list), as Graph expects.
+    if (value === undefined || value === null) {
+      if (["accountEnabled", "appRoleAssignmentRequired", "tags"].includes(field)) continue;
+      body[graphName] = ["alternativeNames", "notificationEmailAddresses"].includes(field) ? [] : null;
+    } else {
+      body[graphName] = value;
+    }
+  }
+  await session.request({ operation: `update service principal ${objectId}`, method: "PATCH", path: `v1.0/servicePrincipals/${objectId}`, body });
+  if (changeOwners) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
+  const outs = await outputs(session, objectId, news);
+  if (!outs) throw new Error(`service principal ${objectId} was deleted while it was being updated`);
+  return outs;
+}
+
 export const servicePrincipal: ResourceHandler = {
   check(_olds: Plain, news: Plain): CheckResult {
     const failures = new Failures();
@@ -168,8 +212,7 @@ export const servicePrincipal: ResourceHandler = {
       failures.add("clientId", `clientId must be the application's client id (a GUID); got '${plain.clientId}'`);
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner))
-        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs: news, failures: failures.list };
   },
@@ -186,48 +229,38 @@ export const servicePrincipal: ResourceHandler = {
       `look for a service principal of application ${clientId}`,
       `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odataString(clientId)}`)}`,
     );
-    const found = existing.find((sp) => stringOrEmpty(sp.appId).toLowerCase() === clientId.toLowerCase());
-    if (found) {
-      const objectId = String(found.id);
-      if (inputs.useExisting !== true) {
-        throw new Error(
-          `A service principal for application ${clientId} already exists (object id ${objectId}); ` +
-            `set useExisting: true to adopt it, or delete it first`,
-        );
-      }
-      const outs = await outputs(session, objectId, inputs);
-      if (!outs) throw new Error(`service principal ${objectId} disappeared while it was being adopted`);
+    if (existing.length > 1) {
+      throw new Error(`Could not list existing service principals: unexpected number of service principals returned (expected: 1, received: ${existing.length})`);
+    }
+    if (existing.length === 1) {
+      const objectId = stringOrEmpty(existing[0].id);
+      if (!objectId) throw new Error("API error: service principal returned with nil or empty object ID");
+      if (inputs.useExisting !== true) throw servicePrincipalExistsError(objectId);
+      // Adopted as the real provider does: the update path, owners changed only when the program sets them.
+      const outs = await updateServicePrincipal(session, objectId, inputs, inputs.owners !== undefined && inputs.owners !== null);
       return { id: `${idPrefix}${objectId}`, outs };
     }
     const wantedOwners = stringList(inputs.owners);
     const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
     const initialOwners = [caller, ...otherOwners.slice(0, 19)];
-    const created = await session.request({
-      operation: `create the service principal of application ${clientId}`,
-      method: "POST",
-      path: "v1.0/servicePrincipals",
-      body: {
-        ...graphBody(
-          inputs,
-          Object.keys(writableFields).filter((field) => field !== "description"),
-        ),
-        appId: clientId,
-        "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
-      },
-      // There is one service principal per application: a create lost in transit is found by appId.
-      reconcile: async () => {
-        const again = await session.list(
-          `look for a service principal of application ${clientId}`,
-          `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odataString(clientId)}`)}`,
-        );
-        return again.length > 0 ? { status: 201, data: again[0], headers: {} } : undefined;
-      },
-    });
+    const created = await retryWhileApplicationNotReplicated(context.timing.notFound, () =>
+      session.request({
+        operation: `create the service principal of application ${clientId}`,
+        method: "POST",
+        path: "v1.0/servicePrincipals",
+        body: {
+          ...graphBody(inputs, Object.keys(writableFields).filter((field) => field !== "description")),
+          appId: clientId,
+          description: `TERRAFORM_UPDATE_${randomUUID()}`,
+          "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
+        },
+      }),
+    );
     const objectId = String(created.data.id ?? "");
     if (!isGuid(objectId)) throw new Error(`Microsoft Graph: create the service principal of application ${clientId} returned no id`);
     const id = `${idPrefix}${objectId}`;
     try {
-      // The description is set after the create, which also proves the object has replicated.
+      // The real description is set after the create, which also proves the object has replicated.
       await retryWhileNotFound(context.timing.notFound, () =>
         session.request({
           operation: `set the description of service principal ${objectId}`,
@@ -238,7 +271,7 @@ export const servicePrincipal: ResourceHandler = {
       );
       await session.setOwners("servicePrincipals", objectId, wantedOwners, initialOwners);
       const outs = await outputs(session, objectId, inputs);
-      if (!outs) throw new Error(`service principal ${objectId} disappeared right after it was created`);
+      if (!outs) throw new Error(`service principal ${objectId} answered 404 right after it was created`);
       return { id, outs };
     } catch (error) {
       throw new PartialCreateError(`service principal ${objectId} was created but not finished: ${(error as Error).message}`, id, {
@@ -265,50 +298,23 @@ export const servicePrincipal: ResourceHandler = {
     const objectId = servicePrincipalObjectId(id);
     if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
     const session = await context.session();
-    const body: Plain = {};
-    for (const [field, graphName] of Object.entries(writableFields)) {
-      const value = news[field];
-      // Clearing an optional field sends an explicit null (or an empty list), as Graph expects.
-      if (value === undefined || value === null) {
-        if (["accountEnabled", "appRoleAssignmentRequired", "tags"].includes(field)) continue;
-        body[graphName] = ["alternativeNames", "notificationEmailAddresses"].includes(field) ? [] : null;
-      } else {
-        body[graphName] = value;
-      }
-    }
-    await session.request({
-      operation: `update service principal ${objectId}`,
-      method: "PATCH",
-      path: `v1.0/servicePrincipals/${objectId}`,
-      body,
-    });
-    if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
-    const outs = await outputs(session, objectId, news);
-    if (!outs) throw new Error(`service principal ${objectId} was deleted while it was being updated`);
-    return { outs };
+    return { outs: await updateServicePrincipal(session, objectId, news, !sameStringSet(olds.owners, news.owners)) };
   },
 
   async delete(context: ProviderContext, id: string, props: Plain): Promise<void> {
     const objectId = servicePrincipalObjectId(id);
-    if (!objectId) return;
+    if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
     const session = await context.session();
-    try {
-      await session.request({
-        operation: `delete service principal ${objectId}`,
-        method: "DELETE",
-        path: `v1.0/servicePrincipals/${objectId}`,
-        acceptStatus: [404],
-      });
-    } catch (error) {
-      // Adopted principals of Microsoft's own APIs usually cannot be deleted; the real provider ignores that.
-      if (asRecord(unwrapSecrets(props)).useExisting === true) return;
-      throw error;
+    const request = session.request({ operation: `delete service principal ${objectId}`, method: "DELETE", path: `v1.0/servicePrincipals/${objectId}` });
+    // An adopted principal (useExisting) may be one that cannot be deleted: the real provider
+    // ignores the answer then, and does not wait.
+    if (asRecord(unwrapSecrets(props)).useExisting === true) {
+      await request.catch(() => undefined);
+      return;
     }
-    await waitUntil(
-      `delete service principal ${objectId}`,
-      context.timing.deletion,
-      async () =>
-        (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
+    await request;
+    await waitUntil(`delete service principal ${objectId}`, context.timing.deletion, async () =>
+      (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
     );
   },
 };

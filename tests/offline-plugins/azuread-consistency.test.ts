@@ -1,0 +1,211 @@
+// The stand-in's request sequences and consistency waits against a scripted Graph, for what the
+// emulator cannot show on demand: replication lag (404s and "not there yet" answers right after a
+// create), keys that take several reads to appear, objects that come back after a delete, and
+// paged lists. Each script answers by "METHOD path" in order; an unscripted request fails the test.
+import { RestApiError, RestRequest, RestResponse } from "../../lib/rest-client";
+import { KeyedLock } from "../../offline-plugins/azuread/consistency";
+import { GraphSession } from "../../offline-plugins/azuread/graph";
+import { ProviderContext } from "../../offline-plugins/azuread/resource";
+import { application } from "../../offline-plugins/azuread/resources/application";
+import { applicationPassword } from "../../offline-plugins/azuread/resources/applicationPassword";
+import { servicePrincipal } from "../../offline-plugins/azuread/resources/servicePrincipal";
+import { Plain, unwrapSecrets } from "../../offline-plugins/azuread/values";
+
+const graphBase = "https://graph.example.test/";
+const caller = "cccccccc-0000-0000-0000-000000000001";
+const appObjectId = "aaaaaaaa-0000-0000-0000-000000000001";
+const clientId = "bbbbbbbb-0000-0000-0000-000000000001";
+const spObjectId = "dddddddd-0000-0000-0000-000000000001";
+const keyId = "eeeeeeee-0000-0000-0000-000000000001";
+
+type Answer = { status: number; data?: Plain; code?: string; message?: string };
+const ok = (data: Plain = {}, status = 200): Answer => ({ status, data });
+const notFound: Answer = { status: 404, code: "Request_ResourceNotFound", message: "Resource does not exist" };
+
+/** A Graph that answers each "METHOD path" from its queue (the last answer repeats) and records every call. */
+class ScriptedGraph {
+  readonly calls: string[] = [];
+  private readonly script = new Map<string, Answer[]>();
+
+  on(method: string, path: string, ...answers: Answer[]): this {
+    this.script.set(`${method} ${path}`, answers);
+    return this;
+  }
+
+  async request<T>(request: RestRequest<T>): Promise<RestResponse<T>> {
+    const key = `${request.method} ${request.path}`;
+    this.calls.push(key);
+    const queue = this.script.get(key);
+    if (!queue) throw new Error(`unscripted request ${key}`);
+    const answer = queue.length > 1 ? queue.shift()! : queue[0];
+    if ((answer.status >= 200 && answer.status < 300) || request.acceptStatus?.includes(answer.status)) {
+      return { status: answer.status, data: (answer.data ?? {}) as T, headers: {} };
+    }
+    throw new RestApiError("Microsoft Graph", request.operation, request.method, request.path, answer.status, answer.code, answer.message ?? "");
+  }
+}
+
+function contextFor(graph: ScriptedGraph): ProviderContext {
+  // The real GraphSession (lists, owners, 404 handling) over the scripted client.
+  const session = Object.assign(Object.create(GraphSession.prototype), {
+    endpoints: { graphResource: graphBase, loginEndpoint: "https://login.example.test/" },
+    tenantId: "tenant",
+    client: graph,
+    callerObjectId: caller,
+  }) as GraphSession;
+  const fast = { consecutive: 2, intervalMs: 1, timeoutMs: 2000 };
+  return {
+    session: async () => session,
+    timing: { update: fast, deletion: fast, notFound: { consecutive: 1, intervalMs: 1, timeoutMs: 2000 } },
+    applicationLocks: new KeyedLock(),
+  };
+}
+
+const appDoc = (extra: Plain = {}) => ({ id: appObjectId, appId: clientId, displayName: "etl", signInAudience: "AzureADMyOrg", passwordCredentials: [], ...extra });
+const spDoc = { id: spObjectId, appId: clientId, displayName: "etl", accountEnabled: true };
+const spFilter = `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`;
+
+describe("application create under replication lag", () => {
+  test("POSTs once under the real name, then PATCHes the temporary and the real name, each retried while 404", async () => {
+    const graph = new ScriptedGraph()
+      .on("POST", "v1.0/applications", ok(appDoc(), 201))
+      .on("PATCH", `v1.0/applications/${appObjectId}`, notFound, notFound, ok({}, 204))
+      .on("DELETE", `v1.0/applications/${appObjectId}/owners/${caller}/$ref`, ok({}, 204))
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()))
+      .on("GET", `beta/applications/${appObjectId}?$select=applicationTemplateId,oauth2RequirePostResponse`, ok({}))
+      .on("GET", `v1.0/applications/${appObjectId}/owners`, ok({ value: [] }));
+    const created = await application.create(contextFor(graph), { displayName: "etl", signInAudience: "AzureADMyOrg" });
+    expect(created.id).toBe(`/applications/${appObjectId}`);
+    expect(graph.calls).toEqual([
+      "POST v1.0/applications",
+      `PATCH v1.0/applications/${appObjectId}`,
+      `PATCH v1.0/applications/${appObjectId}`,
+      `PATCH v1.0/applications/${appObjectId}`,
+      `PATCH v1.0/applications/${appObjectId}`,
+      // owners not set: the caller, an owner at creation, is removed.
+      `DELETE v1.0/applications/${appObjectId}/owners/${caller}/$ref`,
+      `GET v1.0/applications/${appObjectId}`,
+      `GET beta/applications/${appObjectId}?$select=applicationTemplateId,oauth2RequirePostResponse`,
+      `GET v1.0/applications/${appObjectId}/owners`,
+    ]);
+  });
+
+  test("a lost POST answer is an error, not a search for what it may have made", async () => {
+    const graph = new ScriptedGraph().on("POST", "v1.0/applications", { status: 400, code: "Request_BadRequest", message: "bad" });
+    await expect(application.create(contextFor(graph), { displayName: "etl" })).rejects.toThrow(/create application 'etl' failed/);
+    expect(graph.calls).toEqual(["POST v1.0/applications"]);
+  });
+});
+
+describe("service principal create", () => {
+  test("retries the POST while Graph says the application is not there yet, and the PATCH while 404", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [] }))
+      .on(
+        "POST",
+        "v1.0/servicePrincipals",
+        { status: 400, code: "Request_BadRequest", message: `The appId '${clientId}' of the service principal does not reference a valid application object.` },
+        { status: 403, code: "Authorization_RequestDenied", message: "When using this permission, the backing application of the service principal being created must in the local tenant" },
+        ok(spDoc, 201),
+      )
+      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, notFound, ok({}, 204))
+      .on("DELETE", `v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`, ok({}, 204))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}`, ok(spDoc))
+      .on("GET", `beta/servicePrincipals/${spObjectId}?$select=samlMetadataUrl`, ok({}))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}/owners`, ok({ value: [] }));
+    const created = await servicePrincipal.create(contextFor(graph), { clientId });
+    expect(created.id).toBe(`/servicePrincipals/${spObjectId}`);
+    expect(graph.calls.filter((call) => call === "POST v1.0/servicePrincipals")).toHaveLength(3);
+    expect(graph.calls.filter((call) => call === `PATCH v1.0/servicePrincipals/${spObjectId}`)).toHaveLength(2);
+  });
+
+  test("any other POST failure is not retried", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [] }))
+      .on("POST", "v1.0/servicePrincipals", { status: 400, code: "Request_BadRequest", message: "Invalid property 'x'." });
+    await expect(servicePrincipal.create(contextFor(graph), { clientId })).rejects.toThrow(/Invalid property/);
+    expect(graph.calls.filter((call) => call === "POST v1.0/servicePrincipals")).toHaveLength(1);
+  });
+
+  test("an existing principal is the real provider's error without useExisting, and found across pages", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [], "@odata.nextLink": `${graphBase}v1.0/servicePrincipals?page=2` }))
+      .on("GET", "v1.0/servicePrincipals?page=2", ok({ value: [spDoc] }));
+    await expect(servicePrincipal.create(contextFor(graph), { clientId })).rejects.toThrow(
+      `A resource with the ID "${spObjectId}" already exists: To be managed via Terraform, this resource needs to be imported into the State`,
+    );
+    expect(graph.calls).toEqual([`GET ${spFilter}`, "GET v1.0/servicePrincipals?page=2"]);
+  });
+
+  test("two principals for one application are an error, as in the real provider", async () => {
+    const graph = new ScriptedGraph().on("GET", spFilter, ok({ value: [spDoc, { ...spDoc, id: caller }] }));
+    await expect(servicePrincipal.create(contextFor(graph), { clientId, useExisting: true })).rejects.toThrow(/unexpected number of service principals returned \(expected: 1, received: 2/);
+  });
+
+  test("useExisting adopts through the update path and leaves owners alone when they are not set", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [spDoc] }))
+      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, ok({}, 204))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}`, ok(spDoc))
+      .on("GET", `beta/servicePrincipals/${spObjectId}?$select=samlMetadataUrl`, ok({}))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}/owners`, ok({ value: [{ id: caller }] }));
+    const adopted = await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true });
+    expect(adopted.id).toBe(`/servicePrincipals/${spObjectId}`);
+    expect(adopted.outs).toMatchObject({ owners: [caller], useExisting: true });
+    expect(graph.calls.some((call) => call.startsWith("POST"))).toBe(false);
+    expect(graph.calls.some((call) => call.includes("/owners/") && call.startsWith("DELETE"))).toBe(false);
+  });
+});
+
+describe("password create and delete", () => {
+  const credential = { keyId, displayName: "ci", startDateTime: "2026-11-30T10:00:00Z", endDateTime: "2027-11-30T10:00:00.000Z", hint: "abc" };
+
+  test("GET, addPassword, then reads until the key is listed in consecutive answers; state is the last read", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })))
+      .on("POST", `v1.0/applications/${appObjectId}/addPassword`, ok({ ...credential, endDateTime: "2027-11-30T10:00:00Z", secretText: "s3cret" }));
+    const created = await applicationPassword.create(contextFor(graph), { applicationId: `/applications/${appObjectId}`, displayName: "ci", endDate: "2027-11-30T10:00:00Z" });
+    // before; addPassword; missing, seen, missing (a lagging replica), seen, seen.
+    expect(graph.calls).toEqual([
+      `GET v1.0/applications/${appObjectId}`,
+      `POST v1.0/applications/${appObjectId}/addPassword`,
+      ...Array(5).fill(`GET v1.0/applications/${appObjectId}`),
+    ]);
+    expect(created.id).toBe(`${appObjectId}/password/${keyId}`);
+    // Stored as the read returned it, milliseconds and all.
+    expect(created.outs.endDate).toBe("2027-11-30T10:00:00.000Z");
+    expect(unwrapSecrets(created.outs.value)).toBe("s3cret");
+  });
+
+  test("a failed read while waiting fails the create, as the real provider's poll does", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()), notFound)
+      .on("POST", `v1.0/applications/${appObjectId}/addPassword`, ok({ ...credential, secretText: "s3cret" }));
+    await expect(applicationPassword.create(contextFor(graph), { applicationId: `/applications/${appObjectId}` })).rejects.toThrow(/404/);
+  });
+
+  test("delete: removePassword without a look first, then reads until the key is absent in consecutive answers", async () => {
+    const graph = new ScriptedGraph()
+      .on("POST", `v1.0/applications/${appObjectId}/removePassword`, ok({}, 204))
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc()));
+    await applicationPassword.delete(contextFor(graph), `${appObjectId}/password/${keyId}`, {});
+    expect(graph.calls).toEqual([`POST v1.0/applications/${appObjectId}/removePassword`, ...Array(5).fill(`GET v1.0/applications/${appObjectId}`)]);
+  });
+});
+
+describe("deletes wait for consistent 404s", () => {
+  test("an application that comes back after a 404 is waited for", async () => {
+    const graph = new ScriptedGraph()
+      .on("DELETE", `v1.0/applications/${appObjectId}`, ok({}, 204))
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()), notFound, ok(appDoc()), notFound, notFound);
+    await application.delete(contextFor(graph), `/applications/${appObjectId}`, {});
+    expect(graph.calls).toEqual([`DELETE v1.0/applications/${appObjectId}`, ...Array(5).fill(`GET v1.0/applications/${appObjectId}`)]);
+  });
+
+  test("a service principal adopted with useExisting: a failed DELETE is ignored and not waited for", async () => {
+    const graph = new ScriptedGraph().on("DELETE", `v1.0/servicePrincipals/${spObjectId}`, { status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges" });
+    await servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, { useExisting: true });
+    expect(graph.calls).toEqual([`DELETE v1.0/servicePrincipals/${spObjectId}`]);
+    await expect(servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, {})).rejects.toThrow(/Insufficient privileges/);
+  });
+});
