@@ -41,7 +41,17 @@ class ScriptedGraph {
     if ((answer.status >= 200 && answer.status < 300) || request.acceptStatus?.includes(answer.status)) {
       return { status: answer.status, data: (answer.data ?? {}) as T, headers: {} };
     }
-    throw new RestApiError("Microsoft Graph", request.operation, request.method, request.path, answer.status, answer.code, answer.message ?? "");
+    throw new RestApiError({
+      service: "Microsoft Graph",
+      host: "graph.example",
+      operation: request.operation,
+      method: request.method,
+      path: request.path,
+      status: answer.status,
+      code: answer.code,
+      serviceMessage: answer.message ?? "",
+      attempts: 1,
+    });
   }
 }
 
