@@ -496,8 +496,6 @@ async function rolesCollection(call: Call): Promise<boolean> {
     return true;
   }
   return false;
-
-  return false;
 }
 
 /** One row of roles: get, patch, delete. */
@@ -549,7 +547,7 @@ async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
 
 /** Actions and navigation properties of one row of roles. */
 async function rolesNavigation(call: Call, role: RoleRow, tail: string[]): Promise<boolean> {
-  const { ctx, state } = call;
+  const { ctx } = call;
   const m = ctx.method;
   if (tail.length === 1) {
     const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
