@@ -74,7 +74,7 @@ export interface RestClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const networkErrorCodes = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
+const networkErrorCodes = ["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"];
 
 export class RestClient {
   private readonly http: AxiosInstance;
@@ -181,7 +181,7 @@ function classifyFailure(error: unknown): AttemptFailure {
   if (!(error instanceof RestApiError)) return { kind: "final" };
   if (error.status === 429 || error.status === 503) return { kind: "refused", retryAfterSeconds: error.retryAfterSeconds };
   if (error.status === 408 || error.status === 502 || error.status === 504) return { kind: "ambiguous", retryAfterSeconds: error.retryAfterSeconds };
-  if (error.status === undefined && error.code && networkErrorCodes.has(error.code)) return { kind: "ambiguous" };
+  if (error.status === undefined && error.code && networkErrorCodes.includes(error.code)) return { kind: "ambiguous" };
   if (error.status === undefined && error.code === "ERR_BAD_RESPONSE") return { kind: "ambiguous" };
   return { kind: "final" };
 }
