@@ -92,8 +92,8 @@ const unreachableCheck =
   "(AZURE_CLIENT_ID) is an enabled application user of that environment";
 
 function reason(error: unknown): string {
-  if (error instanceof RestApiError) return error.message;
-  return error instanceof Error ? error.message.split("\n")[0] : String(error);
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === "string" && message !== "" ? message.split("\n")[0] : `unexpected failure: ${String(error)}`;
 }
 
 /** Looks up everything; never throws for what the environment lacks, only lists it. */
@@ -118,9 +118,8 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
     problems.push({
       setting: environmentUrlSetting,
       problem: `${lookups.environmentUrl} did not answer WhoAmI with the deployer's token (${reason(error)})`,
-      check: authentication
-        ? "that the deploying identity (AZURE_CLIENT_ID) is an enabled application user of this environment with the System Administrator role, and that its secret is current"
-        : unreachableCheck,
+      // A token refused for a mistyped host looks like an authentication failure: name both causes.
+      check: authentication ? `${unreachableCheck}, with the System Administrator role and a current secret` : unreachableCheck,
     });
   }
 
