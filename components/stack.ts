@@ -5,11 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config/stack-config";
 import { DataverseIntegration, IntegrationRole } from "./integration";
+import { environmentCheck } from "./environment-check";
 
 export function declareStack(config: StackConfig) {
   // A cloned role named by several integrations is made once, by the first, and shared.
   const sharedRoles = new Map<string, pulumi.Output<string>>();
   const integrations: Record<string, ReturnType<typeof connectionValues>> = {};
+  // Every Entra and Dataverse resource waits for the environment's lookups: a failed one writes nothing.
+  const checked = environmentCheck(config);
 
   for (const integration of config.integrations) {
     let role: IntegrationRole;
@@ -33,7 +36,7 @@ export function declareStack(config: StackConfig) {
       adminConsent: integration.adminConsent,
       removeUnmanagedRoles: integration.removeUnmanagedRoles,
       keepUserOnDestroy: integration.keepUserOnDestroy,
-    });
+    }, { dependsOn: [checked] });
     if (sharedKey && !sharedRoles.has(sharedKey)) sharedRoles.set(sharedKey, component.securityRoleId);
     integrations[integration.name] = connectionValues(component);
   }

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     .option("--rate-503 <p>", "probability of an injected 503", rate, 0)
     .option("--rate-drop <p>", "probability of a dropped connection", rate, 0)
     .option("--fault-path-prefix <prefix>", "inject faults only under this path prefix (e.g. /api/data)")
+    .option("--fault-seed <n>", "seed of the fault dice: the same seed replays the same faults", int("--fault-seed", 0, 0xffffffff))
     .option("--service-protection", "enforce Dataverse service protection limits", false)
     .option("--no-new-role-self-privileges", "turn off the quirk: new roles get privileges of their own")
     .option("--no-add-privileges-keeps-depth", "turn off the quirk: AddPrivilegesRole keeps an existing depth")
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   program.parse(process.argv);
   const o = program.opts<{
     port: number; json: boolean; stateFile?: string; tlsDir: string; ensureCa: boolean; latencyMs: number;
-    rate429: number; rate503: number; rateDrop: number; faultPathPrefix?: string; serviceProtection: boolean;
+    rate429: number; rate503: number; rateDrop: number; faultPathPrefix?: string; faultSeed?: number; serviceProtection: boolean;
     newRoleSelfPrivileges: boolean; addPrivilegesKeepsDepth: boolean; quiet: boolean;
     replicationLagMs: number; graphPageSize: number; strictGraphRequests: boolean; strictDataverseActions: boolean;
     graphPermissions: boolean; deployerGraphPermissions?: string[];
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     tlsDir: o.tlsDir,
     stateFile: o.stateFile,
     latencyMs: o.latencyMs,
-    faults: { rate429: o.rate429, rate503: o.rate503, rateDrop: o.rateDrop, pathPrefix: o.faultPathPrefix ?? null },
+    faults: { rate429: o.rate429, rate503: o.rate503, rateDrop: o.rateDrop, pathPrefix: o.faultPathPrefix ?? null, seed: o.faultSeed ?? null },
     serviceProtection: { enabled: o.serviceProtection },
     quirks: { newRoleSelfPrivileges: o.newRoleSelfPrivileges, addPrivilegesKeepsExistingDepth: o.addPrivilegesKeepsDepth },
     replicationLagMs: o.replicationLagMs,

@@ -16,6 +16,8 @@ export interface FaultConfig {
   pathPrefix: string | null;
   /** Only this many faults are injected, then faults stop (e.g. 2 = "the next 2 requests"); null = no limit. */
   maxCount: number | null;
+  /** Seed of the fault dice: the same seed gives the same sequence of faults; null = Math.random. */
+  seed: number | null;
 }
 
 /** Dataverse service protection limits, per user (token appid) or per server. */
@@ -120,7 +122,7 @@ export const DEFAULT_GRAPH_PAGE_SIZE = 100;
 export function defaultConfig(): EmulatorConfig {
   return {
     latencyMs: 0,
-    faults: { rate429: 0, rate503: 0, rateDrop: 0, retryAfterSeconds: 1, pathPrefix: null, maxCount: null },
+    faults: { rate429: 0, rate503: 0, rateDrop: 0, retryAfterSeconds: 1, pathPrefix: null, maxCount: null, seed: null },
     serviceProtection: {
       enabled: false,
       maxRequestsPerWindow: DATAVERSE_REQUEST_LIMIT,
@@ -190,6 +192,9 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
           break;
         case "maxCount":
           next.faults.maxCount = v === null ? null : num(v, "faults.maxCount", 0);
+          break;
+        case "seed":
+          next.faults.seed = v === null ? null : Math.trunc(num(v, "faults.seed", 0, 0xffffffff));
           break;
         default:
           throw new Error(`unknown config field faults.${k}`);

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { handleAdmin, RequestLog, dumpState, type RequestCounters } from "./admin";
+import { FaultDice } from "./fault-dice";
 import { applyConfigPatch, defaultConfig, type EmulatorConfig, type EmulatorConfigPatch, type EmulatorOptions } from "./config";
 import { handleDataverse, resetProtection } from "./dataverse";
 import { adminError, dataverseError, DataverseErrorCode, entraError, graphError, ServiceError, type Service } from "./errors";
@@ -156,6 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   const requests = new RequestLog();
   const sockets = new Set<Socket>();
+  const faultDice = new FaultDice();
 
   // The URLs depend on the port, known only after listen: the core is completed then.
   const urls: EmulatorUrls = { port: 0, url: "", environmentUrl: "", authorityHost: "", metadataHost: "", graphUrl: "", graphAudience: "" };
@@ -175,6 +177,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     deployerClientId: SEEDED_IDS.deployer.clientId, caFile: tls.caFile,
   });
   const resetAll = () => {
+    faultDice.reseed(core.config.faults.seed);
     store.reset();
     requests.reset();
     resetProtection(core);
@@ -204,7 +207,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const f = core.config.faults;
         const eligible = (f.pathPrefix === null || path.startsWith(f.pathPrefix)) && (f.maxCount === null || f.maxCount > 0);
         if (eligible && f.rateDrop + f.rate429 + f.rate503 > 0) {
-          const r = Math.random();
+          const r = faultDice.roll(f.seed);
           const kind = r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
           if (kind) {
             if (f.maxCount !== null) f.maxCount--;

@@ -1,0 +1,29 @@
+/**
+ * The one EnvironmentCheck of a stack, from its configuration: which settings name the environment,
+ * the business unit and the roles, so that a problem found is reported against the setting to fix.
+ */
+import { StackConfig } from "../config/stack-config";
+import { EnvironmentCheck } from "../dynamic-providers/environment-check";
+
+export function environmentCheck(config: StackConfig): EnvironmentCheck {
+  const setting = (index: number, field: string) => `dataverse-s2s:integrations[${index}].role.${field}`;
+  const rolesToClone = config.integrations.flatMap((integration, index) =>
+    integration.role.kind === "clone" ? [{ setting: setting(index, "cloneFrom"), name: integration.role.cloneFrom }] : [],
+  );
+  const existingRoles = config.integrations.flatMap((integration, index) =>
+    integration.role.kind === "existing" ? [{ setting: setting(index, "existing"), name: integration.role.name }] : [],
+  );
+  return new EnvironmentCheck("environment-check", {
+    environmentUrl: config.environmentUrl,
+    businessUnit: config.businessUnit ?? "",
+    rolesToClone: distinct(rolesToClone),
+    existingRoles: distinct(existingRoles),
+    metadataHost: config.entraCloud.metadataHost ?? "",
+    cloudEnvironment: config.entraCloud.environment ?? "",
+  });
+}
+
+/** Each role once (the first setting that names it), compared as Dataverse compares names. */
+function distinct<T extends { name: string }>(entries: T[]): T[] {
+  return entries.filter((entry, index) => entries.findIndex((other) => other.name.toLowerCase() === entry.name.toLowerCase()) === index);
+}

@@ -1,0 +1,49 @@
+/**
+ * A preflight of the environment (issue 15): its provider's `check`, which Pulumi runs in every
+ * preview and every up before anything is created, looks up what the stack needs (see
+ * lib/environment-checks.ts) and fails with one message listing every problem. Every Entra and
+ * Dataverse resource of the stack depends on it, so a run whose lookups fail writes nothing.
+ *
+ *   check          -> the lookups; fails listing every problem (skipped, with a warning from the
+ *                     program, in a preview that has no credential for Dataverse)
+ *   create/update  -> nothing more: the lookups passed in check
+ *   read/delete    -> nothing: it is not an object anywhere
+ *
+ * The provider is a thin shell (see provider-shell.ts); its implementation is
+ * implementation/environment-check.ts, the lookups live in lib/environment-checks.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfiguredName, dataverseCredentialProblem } from "../lib/environment-checks";
+import type { EnvironmentCheckInputs } from "./implementation/environment-check";
+import { providerShell } from "./provider-shell";
+
+export interface EnvironmentCheckArgs {
+  readonly environmentUrl: pulumi.Input<string>;
+  readonly businessUnit?: pulumi.Input<string>;
+  readonly rolesToClone: readonly ConfiguredName[];
+  readonly existingRoles: readonly ConfiguredName[];
+  readonly metadataHost?: pulumi.Input<string>;
+  readonly cloudEnvironment?: pulumi.Input<string>;
+}
+
+export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", ["check", "diff", "read", "delete"]);
+
+/** Fails preview and up, before any write, when the environment lacks what the stack needs. */
+export class EnvironmentCheck extends pulumi.dynamic.Resource {
+  constructor(name: string, args: EnvironmentCheckArgs, opts?: pulumi.CustomResourceOptions) {
+    const previewWithoutCredential = pulumi.runtime.isDryRun()
+      ? pulumi.output(args.environmentUrl).apply(async (url) => {
+          const problem = await dataverseCredentialProblem(url);
+          if (problem) {
+            await pulumi.log.warn(
+              `No credential for Dataverse in this preview (${problem}), so the environment was not checked: ` +
+                "the business unit, the roles and the deployer's privileges are checked by 'pulumi up'. " +
+                "Set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID to check them in preview.",
+            );
+          }
+          return problem ?? "";
+        })
+      : "";
+    super(environmentCheckProvider, name, { ...args, previewWithoutCredential }, opts, "dataverse-s2s", "EnvironmentCheck");
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Implementation of the EnvironmentCheck provider (see ../environment-check.ts): the lookups run in
+ * `check`, which Pulumi calls in every preview and every up before anything is created.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { ConfiguredName, describeEnvironmentProblems, lookUpEnvironment } from "../../lib/environment-checks";
+import { isUnknown, stateOf } from "./provider-support";
+
+export interface EnvironmentCheckInputs {
+  environmentUrl: string;
+  businessUnit: string;
+  rolesToClone: ConfiguredName[];
+  existingRoles: ConfiguredName[];
+  metadataHost: string;
+  cloudEnvironment: string;
+  /** Set by the program in a preview without a Dataverse credential: the lookups are skipped. */
+  previewWithoutCredential: string;
+}
+
+const names = (value: unknown): ConfiguredName[] =>
+  Array.isArray(value) ? value.map((entry: { setting?: unknown; name?: unknown }) => ({ setting: String(entry?.setting ?? ""), name: String(entry?.name ?? "") })) : [];
+
+const recorded = (inputs: EnvironmentCheckInputs) => ({ ...inputs, previewWithoutCredential: "" });
+
+export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, EnvironmentCheckInputs> = {
+  async check(_olds: EnvironmentCheckInputs, news: Partial<EnvironmentCheckInputs>) {
+    const inputs: EnvironmentCheckInputs = {
+      environmentUrl: String(news.environmentUrl ?? ""),
+      businessUnit: String(news.businessUnit ?? "").trim(),
+      rolesToClone: names(news.rolesToClone),
+      existingRoles: names(news.existingRoles),
+      metadataHost: String(news.metadataHost ?? ""),
+      cloudEnvironment: String(news.cloudEnvironment ?? ""),
+      previewWithoutCredential: String(news.previewWithoutCredential ?? ""),
+    };
+    const unknown = [inputs.environmentUrl, inputs.businessUnit, inputs.metadataHost, inputs.cloudEnvironment, inputs.previewWithoutCredential].some(isUnknown);
+    if (unknown || inputs.previewWithoutCredential !== "") return { inputs };
+    const report = await lookUpEnvironment(inputs);
+    if (report.problems.length > 0) throw new Error(describeEnvironmentProblems(inputs.environmentUrl, report.problems));
+    return { inputs };
+  },
+
+  async diff() {
+    // Nothing to change anywhere: the check itself ran in `check`.
+    return { changes: false };
+  },
+
+  async create(inputs: EnvironmentCheckInputs) {
+    return { id: "environment-check", outs: recorded(inputs) };
+  },
+
+  async read(id: string, props?: EnvironmentCheckInputs) {
+    return { id, props: stateOf(props, id) };
+  },
+
+  async delete() {
+    // Nothing was made.
+  },
+};

@@ -1,0 +1,236 @@
+/**
+ * What the stack needs from the environment before it writes anything, looked up with the deployer's
+ * own tokens: the Dataverse environment answering (WhoAmI), the business unit, every role to clone
+ * and every existing role, the privileges to create roles and users, and the Dynamics CRM service
+ * principal in the tenant (Graph). Every problem found is listed with the setting it concerns and what
+ * to check, so that one failed preview names them all.
+ *
+ * Plain functions only, no module-level Set, Map or class instance: the EnvironmentCheck dynamic
+ * provider that calls them is serialized by Pulumi, and such values do not survive it.
+ */
+import { discoverEndpoints } from "./cloud-endpoints";
+import { defaultScope, isMicrosoftAuthorityHost } from "./credentials";
+import { DataverseClient, RoleRecord } from "./dataverse-client";
+import { RestApiError, RestClient } from "./rest-client";
+
+/** A value read from the stack's configuration, with the setting it came from. */
+export interface ConfiguredName {
+  /** The setting as a user writes it: "dataverse-s2s:integrations[0].role.cloneFrom". */
+  readonly setting: string;
+  readonly name: string;
+}
+
+export interface EnvironmentLookups {
+  readonly environmentUrl: string;
+  /** Business unit name; empty for the root business unit. */
+  readonly businessUnit: string;
+  /** Roles to copy (names or template ids). */
+  readonly rolesToClone: readonly ConfiguredName[];
+  /** Roles used as they are. */
+  readonly existingRoles: readonly ConfiguredName[];
+  /** The azuread provider's cloud; empty for the global cloud. */
+  readonly metadataHost: string;
+  readonly cloudEnvironment: string;
+}
+
+export interface EnvironmentProblem {
+  readonly setting: string;
+  readonly problem: string;
+  /** What the user should check or change. */
+  readonly check: string;
+}
+
+export interface EnvironmentReport {
+  readonly problems: EnvironmentProblem[];
+  /** Set when no credential for Dataverse was found at all (a pull-request job without secrets). */
+  readonly noCredential?: string;
+}
+
+/** The Dynamics CRM first-party application; Dataverse application users need it in the tenant. */
+export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
+
+export const environmentUrlSetting = "dataverse-s2s:environmentUrl";
+export const businessUnitSetting = "dataverse-s2s:businessUnit";
+
+/** Privileges the stack's own writes need; the role ones only when a role is cloned. */
+export function requiredPrivileges(clonesRoles: boolean): string[] {
+  const always = ["prvReadBusinessUnit", "prvReadRole", "prvReadUser", "prvCreateUser", "prvWriteUser", "prvAssignRole"];
+  return clonesRoles ? [...always, "prvCreateRole", "prvWriteRole", "prvDeleteRole"] : always;
+}
+
+/** True when the credential chain found no credential at all (as opposed to a wrong one). */
+export function isMissingCredential(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  return /CredentialUnavailableError|credential(s)? (is |are )?unavailable|EnvironmentCredential is unavailable/i.test(text);
+}
+
+/**
+ * Gets a Dataverse token with the environment's credential; resolves to the reason when there is no
+ * credential at all. The program calls this in preview, so it builds a credential of its own rather
+ * than the providers' shared one (lib/credentials.ts), which must stay empty in the program for the
+ * providers to serialize.
+ */
+export async function dataverseCredentialProblem(environmentUrl: string): Promise<string | undefined> {
+  const identity: typeof import("@azure/identity") = require("@azure/identity");
+  const authorityHost = process.env.AZURE_AUTHORITY_HOST;
+  const credential = new identity.DefaultAzureCredential({
+    ...(authorityHost ? { authorityHost } : {}),
+    disableInstanceDiscovery: authorityHost ? !isMicrosoftAuthorityHost(authorityHost) : false,
+  });
+  try {
+    const token = await credential.getToken(defaultScope(environmentUrl));
+    return token ? undefined : "the credential returned no token";
+  } catch (error) {
+    if (!isMissingCredential(error)) return undefined; // a wrong credential is reported by the lookups
+    return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  }
+}
+
+const unreachableCheck =
+  "check the org name in the URL (https://<org>.crm<N>.dynamics.com, from the Power Platform admin center), " +
+  "that its host name resolves (DNS) and is reachable from this machine, and that the deploying identity " +
+  "(AZURE_CLIENT_ID) is an enabled application user of that environment";
+
+function reason(error: unknown): string {
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === "string" && message !== "" ? message.split("\n")[0] : `unexpected failure: ${String(error)}`;
+}
+
+/** Looks up everything; never throws for what the environment lacks, only lists it. */
+export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<EnvironmentReport> {
+  const problems: EnvironmentProblem[] = [];
+  const credentialProblem = await dataverseCredentialProblem(lookups.environmentUrl);
+  if (credentialProblem) {
+    problems.push({
+      setting: environmentUrlSetting,
+      problem: `no credential for Dataverse: ${credentialProblem}`,
+      check: "set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or workload identity, or 'az login') for the deploying identity",
+    });
+    return { problems, noCredential: credentialProblem };
+  }
+
+  const dataverse = new DataverseClient(lookups.environmentUrl);
+  let whoAmI: { UserId: string } | undefined;
+  try {
+    whoAmI = await dataverse.whoAmI();
+  } catch (error) {
+    const authentication = error instanceof RestApiError && (error.status === 401 || error.status === 403 || error.code === "TOKEN");
+    problems.push({
+      setting: environmentUrlSetting,
+      problem: `${lookups.environmentUrl} did not answer WhoAmI with the deployer's token (${reason(error)})`,
+      // A token refused for a mistyped host looks like an authentication failure: name both causes.
+      check: authentication ? `${unreachableCheck}, with the System Administrator role and a current secret` : unreachableCheck,
+    });
+  }
+
+  // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
+  problems.push(...(await dynamicsCrmProblems(lookups)));
+  if (!whoAmI) return { problems };
+
+  let businessUnitId: string | undefined;
+  let rootBusinessUnitId: string | undefined;
+  try {
+    rootBusinessUnitId = await dataverse.businessUnitId();
+    businessUnitId = lookups.businessUnit ? await dataverse.businessUnitId(lookups.businessUnit) : rootBusinessUnitId;
+  } catch (error) {
+    problems.push({
+      setting: businessUnitSetting,
+      problem: lookups.businessUnit ? `no business unit named '${lookups.businessUnit}' could be found (${reason(error)})` : `the root business unit could not be read (${reason(error)})`,
+      check: "the business unit's name in Settings > Users + permissions > Business units, or leave dataverse-s2s:businessUnit out for the root business unit",
+    });
+  }
+
+  if (businessUnitId && rootBusinessUnitId) {
+    for (const role of lookups.rolesToClone) {
+      const found = await findRole(dataverse, role, problems, async () =>
+        (await dataverse.findSourceRole(role.name, businessUnitId!)) ?? (await dataverse.findSourceRole(role.name, rootBusinessUnitId!)),
+      );
+      if (found === null) {
+        problems.push({
+          setting: role.setting,
+          problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
+          check: "the role's name as shown in Settings > Security > Security roles, or a role template id (System Administrator is 627090ff-40a3-4053-8790-584edc5be201)",
+        });
+      }
+    }
+    for (const role of lookups.existingRoles) {
+      const found = await findRole(dataverse, role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
+      if (found === null) {
+        problems.push({
+          setting: role.setting,
+          problem: `there is no security role named '${role.name}' in ${lookups.environmentUrl}${lookups.businessUnit ? ` (business unit '${lookups.businessUnit}')` : ""}`,
+          check: "the role's name as shown in Settings > Security > Security roles, or clone a role instead with role.cloneFrom",
+        });
+      }
+    }
+  }
+
+  problems.push(...(await privilegeProblems(dataverse, whoAmI.UserId, lookups.rolesToClone.length > 0)));
+  return { problems };
+}
+
+/** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */
+async function findRole(
+  dataverse: DataverseClient,
+  role: ConfiguredName,
+  problems: EnvironmentProblem[],
+  find: () => Promise<RoleRecord | undefined>,
+): Promise<RoleRecord | null | undefined> {
+  try {
+    return (await find()) ?? null;
+  } catch (error) {
+    problems.push({ setting: role.setting, problem: `the role '${role.name}' could not be looked up (${reason(error)})`, check: "that the deploying identity may read security roles (prvReadRole)" });
+    return undefined;
+  }
+}
+
+/** Whether the deployer's own roles hold what the stack's writes need. */
+async function privilegeProblems(dataverse: DataverseClient, userId: string, clonesRoles: boolean): Promise<EnvironmentProblem[]> {
+  const check = "give the deploying identity's application user the System Administrator security role in this environment";
+  try {
+    const user = await dataverse.getUser(userId);
+    const held: string[] = [];
+    for (const role of user?.systemuserroles_association ?? []) {
+      for (const privilege of await dataverse.rolePrivileges(role.roleid)) held.push(privilege.name.toLowerCase());
+    }
+    const missing = requiredPrivileges(clonesRoles).filter((name) => !held.includes(name.toLowerCase()));
+    if (missing.length === 0) return [];
+    return [{ setting: environmentUrlSetting, problem: `the deploying identity lacks ${missing.join(", ")} in this environment (it cannot create the stack's roles and users)`, check }];
+  } catch (error) {
+    return [{ setting: environmentUrlSetting, problem: `the deploying identity's privileges could not be read (${reason(error)})`, check }];
+  }
+}
+
+async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
+  const setting = lookups.metadataHost ? "azuread:metadataHost" : "azuread:tenantId";
+  try {
+    const endpoints = await discoverEndpoints({ metadataHost: lookups.metadataHost || undefined, environment: lookups.cloudEnvironment || undefined });
+    const graph = new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
+    const response = await graph.request<{ value: unknown[] }>({
+      operation: "find the Dynamics CRM service principal",
+      method: "GET",
+      path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${dynamicsCrmAppId}'`)}&$select=id,appId`,
+    });
+    if ((response.data.value ?? []).length > 0) return [];
+    return [{
+      setting,
+      problem: `the tenant has no service principal for Dynamics CRM (appId ${dynamicsCrmAppId})`,
+      check: "that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id 00000007-0000-0000-c000-000000000000'",
+    }];
+  } catch (error) {
+    return [{
+      setting,
+      problem: `Microsoft Graph could not be asked for the Dynamics CRM service principal (${reason(error)})`,
+      check: "the azuread provider's tenant and cloud settings, and that the deploying identity may read service principals (Application.Read.All)",
+    }];
+  }
+}
+
+/** One message for every problem, each with its setting and what to check. */
+export function describeEnvironmentProblems(environmentUrl: string, problems: readonly EnvironmentProblem[]): string {
+  const lines = problems.map((problem, index) => `  ${index + 1}. ${problem.setting}: ${problem.problem}. Check ${problem.check}.`);
+  return (
+    `The environment ${environmentUrl} is not ready for this stack; nothing was written. ` +
+    `${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${lines.join("\n")}`
+  );
+}
