@@ -69,7 +69,7 @@ export class StackLockedError extends Error {
       `Stack '${stackName}' is locked: another deployment holds it, so this run stopped before changing anything. ` +
         `Wait for that deployment to end, then run again. ` +
         `'pulumi cancel --stack ${stackName}' is safe only once no deployment of this stack is running any more (its job ended or was killed): ` +
-        `it deletes every lock of the stack, a live one's too; then 'pulumi up --refresh' brings the state back in line.` +
+        `it deletes every lock of the stack, a live one's too; then 'pulumi refresh --clear-pending-creates' and 'pulumi up' finish what it left (README, "State for teams").` +
         (locks.length ? `\nHeld by:\n${locks.map((lock) => `  ${lock}`).join("\n")}` : ""),
     );
     this.name = "StackLockedError";

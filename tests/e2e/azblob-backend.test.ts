@@ -104,7 +104,7 @@ describe("two deployments at the same time", () => {
     expect(errorB.message).toContain("'pulumi cancel --stack team' is safe only once no deployment of this stack is running any more");
     // The lock it met: A's, in the container, with who made it and when.
     expect((errorB as StackLockedError).locks).toHaveLength(1);
-    expect((errorB as StackLockedError).locks[0]).toMatch(/^azblob:\/\/concurrency\?.*\/\.pulumi\/locks\/organization\/dataverse-s2s\/team\/[0-9a-f-]+\.json: created by \S+ \(pid \d+\) at /);
+    expect((errorB as StackLockedError).locks[0]).toMatch(/^azblob:\/\/concurrency\/\.pulumi\/locks\/organization\/dataverse-s2s\/team\/[0-9a-f-]+\.json\?domain=127\.0\.0\.1:\d+&protocol=http: created by \S+ \(pid \d+\) at /);
     // B stopped before the engine ran: no step, no output, no change.
     expect(engineEventsB).toBe(0);
     expect(eventsB.changes).toEqual([]);
@@ -160,7 +160,8 @@ describe("a job killed halfway on the azblob backend", () => {
       },
     });
     backend = await azuriteTestBackend(azurite, "killed-job");
-    project = await createTestProject(test_.emulator, "ops", [{ name: "etl", displayName: "Ops ETL" }], backend);
+    // First deployed with an existing role, so that the killed job only creates on the Dataverse side.
+    project = await createTestProject(test_.emulator, "ops", [{ name: "etl", displayName: "Ops ETL", role: { existing: "System Administrator" } }], backend);
   });
   afterAll(async () => {
     if (engine?.pid && engine.exitCode === null) killProcessTree(engine.pid);
@@ -168,22 +169,16 @@ describe("a job killed halfway on the azblob backend", () => {
     await test_?.stop();
   });
 
-  test("cancel then up --refresh converges, and the previous checkpoint stays in the history", async () => {
+  test("cancel, refresh, up converges, and the previous checkpoint stays in the history", async () => {
     expect((await project.stack.up()).summary.result).toBe("succeeded");
     const before = await readStoredStack(backend, "ops");
     const [previousCheckpointName] = historyCheckpoints(before);
     const previousCheckpoint = before.history.get(previousCheckpointName)!;
-    expect(parseCheckpoint(previousCheckpoint).resources.some((resource) => resource.urn.endsWith("::etl-role"))).toBe(true);
+    expect(parseCheckpoint(previousCheckpoint).resources.some((resource) => resource.urn.endsWith("::etl-user"))).toBe(true);
 
-    // A second integration, deployed by a job that dies right after Dataverse made its role.
-    await project.stack.setAllConfig(
-      {
-        "dataverse-s2s:integrations[1].name": { value: "bi" },
-        "dataverse-s2s:integrations[1].displayName": { value: "Ops BI" },
-        "dataverse-s2s:integrations[1].role.name": { value: "BI API User" },
-      },
-      true,
-    );
+    // The integration moves to a cloned role, deployed by a job that dies right after Dataverse made it.
+    await project.stack.removeConfig("dataverse-s2s:integrations[0].role.existing", true);
+    await project.stack.setConfig("dataverse-s2s:integrations[0].role.name", { value: "Ops API User" }, true);
     killArmed = true;
     const exit = await new Promise<number | null>((resolve) => {
       engine = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", "ops"], {
@@ -202,32 +197,34 @@ describe("a job killed halfway on the azblob backend", () => {
     // and the history untouched (the previous checkpoint byte for byte).
     const afterKill = await readStoredStack(backend, "ops");
     expect(afterKill.locks.size).toBe(1);
-    expect(parseCheckpoint(afterKill.checkpoint!).pendingOperations.map((op) => `${op.type} ${op.resource.urn.split("::").pop()}`)).toContain("creating bi-role");
+    expect(parseCheckpoint(afterKill.checkpoint!).pendingOperations.map((op) => `${op.type} ${op.resource.urn.split("::").pop()}`)).toEqual(["creating etl-role"]);
     expect(historyCheckpoints(afterKill)).toEqual([previousCheckpointName]);
     expect(afterKill.history.get(previousCheckpointName)).toBe(previousCheckpoint);
     expect(afterKill.backup).toBeDefined();
-    expect(await objectsNamed(test_, "Ops BI", "BI API User")).toMatchObject({ roles: 1 });
+    expect(await objectsNamed(test_, "Ops ETL", "Ops API User")).toEqual(oneOfEach);
 
     // The next job meets the dead job's lock and says what to do.
     await expect(withStackLockExplained("ops", () => project.stack.up())).rejects.toThrow(/^Stack 'ops' is locked: another deployment holds it/);
 
-    // The documented recovery (README, "State for teams"): the dead job's lock released, then up --refresh.
+    // The documented recovery (README, "State for teams"): the dead job's lock released, its
+    // interrupted create cleared by refresh, then up adopts the role the dead job made.
     await project.stack.cancel();
-    const recovered = await withStackLockExplained("ops", () => project.stack.up({ refresh: true }));
+    await project.stack.refresh({ clearPendingCreates: true });
+    const recovered = await withStackLockExplained("ops", () => project.stack.up());
     expect(recovered.summary.result).toBe("succeeded");
     await project.stack.preview({ refresh: true, expectNoChanges: true });
 
-    expect(await objectsNamed(test_, "Ops ETL", "API User")).toEqual(oneOfEach);
-    expect(await objectsNamed(test_, "Ops BI", "BI API User")).toEqual(oneOfEach);
+    expect(await objectsNamed(test_, "Ops ETL", "Ops API User")).toEqual(oneOfEach);
     const final = await readStoredStack(backend, "ops");
     expect(final.locks.size).toBe(0);
     const finalCheckpoint = parseCheckpoint(final.checkpoint!);
     expect(finalCheckpoint.pendingOperations).toEqual([]);
-    const biRoles = finalCheckpoint.resources.filter((resource) => resource.urn.endsWith("::bi-role"));
-    expect(biRoles).toHaveLength(1);
+    const storedRoles = finalCheckpoint.resources.filter((resource) => resource.urn.endsWith("::etl-role"));
+    expect(storedRoles).toHaveLength(1);
     const client = test_.dataverse();
-    const [biRole] = await client.findRoleByName("BI API User", await client.businessUnitId());
-    expect(biRoles[0].id).toBe(biRole.roleid); // the role the dead job made, adopted, not a second one
+    const [role] = await client.findRoleByName("Ops API User", await client.businessUnitId());
+    expect(storedRoles[0].id).toBe(role.roleid); // the role the dead job made, adopted, not a second one
+    expect(recovered.outputs.securityRoleId.value).toBe(role.roleid);
     // Nothing lost: the checkpoint from before the killed job is still in the history, unchanged.
     expect(historyCheckpoints(final)[0]).toBe(previousCheckpointName);
     expect(final.history.get(previousCheckpointName)).toBe(previousCheckpoint);
