@@ -1,8 +1,9 @@
 // A crash: the engine and all its plugins are killed right after Dataverse answered the role's
 // creation, before Pulumi recorded it. The next `up` must converge with no duplicate or orphaned
 // role, user or app registration, and destroy must then leave nothing behind.
-import { execFileSync, spawn, ChildProcess } from "child_process";
+import { spawn, ChildProcess } from "child_process";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { killProcessTree } from "../support/process-tree";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -18,36 +19,17 @@ beforeAll(async () => {
       // The role's POST answered: kill the whole process group (engine, language host, program, plugins).
       if (engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {
         killedAfter = line;
-        killTree(engine.pid);
+        killProcessTree(engine.pid);
       }
     },
   });
   project = await createTestProject(test_.emulator, "crash", [{ name: "etl", displayName: "Crash Test ETL" }]);
 });
 afterAll(async () => {
-  if (engine?.pid && engine.exitCode === null) killTree(engine.pid);
+  if (engine?.pid && engine.exitCode === null) killProcessTree(engine.pid);
   project?.cleanUp();
   await test_?.stop();
 });
-
-/** Kills a process and every descendant at once, as a power cut would (plugins run in their own process groups). */
-function killTree(rootPid: number) {
-  const table = execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .map((row) => row.trim().split(/\s+/).map(Number));
-  const doomed = [rootPid];
-  for (let index = 0; index < doomed.length; index++) {
-    for (const [pid, ppid] of table) if (ppid === doomed[index]) doomed.push(pid);
-  }
-  for (const pid of doomed) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-}
 
 async function stackObjects() {
   const client = test_.dataverse();

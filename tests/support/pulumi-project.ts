@@ -1,7 +1,8 @@
 /**
  * Test support for end-to-end runs: the project's program in a temporary folder (its sources
- * linked, so the real program runs unchanged), a fresh file backend, and stack config pointing the
- * azuread provider and the Dataverse providers at an emulator.
+ * linked, so the real program runs unchanged), a state backend (a fresh file backend unless the
+ * suite passes one or PULUMI_BACKEND_URL is set, see state-backends.ts), and stack config pointing
+ * the azuread provider and the Dataverse providers at an emulator.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -9,30 +10,34 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { emulatorRunEnvironment, repoRoot } from "../../scripts/emulator-environment";
 import type { RunningEmulator } from "./emulator";
+import { defaultTestBackend, TestBackend } from "./state-backends";
 
 const linkedEntries = ["index.ts", "components", "config", "dynamic-providers", "lib", "node_modules", "package.json", "tsconfig.json"];
 
 export interface TestProject {
   readonly workDir: string;
-  readonly backendDir: string;
+  readonly backend: TestBackend;
   readonly stack: Stack;
   readonly env: Record<string, string>;
+  /** Removes the work folder, and the backend when the project made it (a folder: removed at once). */
   cleanUp(): void;
 }
 
+/** `backend`: where the state goes; when absent, the project makes (and cleans up) the default one. */
 export async function createTestProject(
   emulator: RunningEmulator,
   stackName: string,
   integrations: Record<string, unknown>[],
+  backend?: TestBackend,
 ): Promise<TestProject> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-e2e-"));
-  const backendDir = path.join(workDir, ".state");
-  fs.mkdirSync(backendDir);
+  const ownBackend = backend ? undefined : defaultTestBackend();
+  const state = backend ?? ownBackend!;
   for (const entry of linkedEntries) fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
   fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
   const env = {
     ...emulatorRunEnvironment(emulator),
-    PULUMI_BACKEND_URL: `file://${backendDir}`,
+    ...state.env,
     PULUMI_CONFIG_PASSPHRASE: "end-to-end-tests",
   };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars: env });
@@ -46,14 +51,16 @@ export async function createTestProject(
     for (const [key, value] of flatten(integration)) config[`dataverse-s2s:integrations[${index}]${key}`] = { value: String(value) };
   });
   await stack.setAllConfig(config, true);
-  return { workDir, backendDir, stack, env, cleanUp: () => fs.rmSync(workDir, { recursive: true, force: true }) };
+  const cleanUp = () => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    void ownBackend?.cleanUp();
+  };
+  return { workDir, backend: state, stack, env, cleanUp };
 }
 
 function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
   return Object.entries(value).flatMap(([key, inner]) =>
-    inner !== null && typeof inner === "object"
-      ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`)
-      : [[`${prefix}.${key}`, inner] as [string, unknown]],
+    inner !== null && typeof inner === "object" ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`) : [[`${prefix}.${key}`, inner] as [string, unknown]],
   );
 }
 
@@ -71,16 +78,7 @@ export function changeRecorder() {
   };
 }
 
-/** Every file under the backend folder, concatenated: what a secret must never appear in. */
-export function backendText(project: TestProject): string {
-  const texts: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else texts.push(fs.readFileSync(full, "utf8"));
-    }
-  };
-  walk(project.backendDir);
-  return texts.join("\n");
+/** Everything stored in the project's backend, concatenated: what a secret must never appear in. */
+export async function backendText(project: TestProject): Promise<string> {
+  return [...(await project.backend.objects()).values()].join("\n");
 }
