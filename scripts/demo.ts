@@ -12,11 +12,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { startEmulator } from "../emulator";
-import { emulatorRunEnvironment, repoRoot } from "./emulator-environment";
+import { emulatorRunEnvironment, localStackPassphrase, repoRoot } from "./emulator-environment";
 import { whoAmIAs } from "./verify-connection";
 
-/** The demo stack's secrets provider passphrase; it matches the salt committed in Pulumi.local.yaml. */
-export const localStackPassphrase = "dataverse-s2s-local-emulator";
 const stateDir = path.join(repoRoot, ".pulumi-local");
 
 const program = new Command()
