@@ -15,7 +15,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Command } from "commander";
 import { LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 import { applyIntegrationOverrides } from "../config/overrides";
 import { parseStackConfig } from "../config/stack-config";
@@ -242,6 +241,8 @@ export function renderMarkdown(reports: StackReport[]): string {
 }
 
 async function main() {
+  // Loaded here, not at the top: commander is an ES module that the unit tests' runner cannot load.
+  const { Command } = await import("commander");
   const program = new Command()
     .name("npm run report --")
     .description("Each integration's client id, environment, secret expiry, rotation state and last drift check, per stack")
