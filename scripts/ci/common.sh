@@ -3,6 +3,8 @@
 # this repository); `pulumi` comes from PATH (in CI, the pipeline installs it; here the offline
 # toolchain is used when it is built). Credentials come from the environment (OIDC in CI).
 set -euo pipefail
+STACK="${1:-}"
+[ -n "$STACK" ] || { echo "usage: $(basename "$0") <stack>   (e.g. dev, test, prod)" >&2; exit 2; }
 CI_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$CI_SCRIPTS/../.." && pwd)"
 PROJECT_DIR="${PROJECT_DIR:-$REPO_ROOT}"
@@ -12,8 +14,6 @@ if [ -f "$REPO_ROOT/scripts/toolchain-env.sh" ] && ! command -v pulumi >/dev/nul
   source "$REPO_ROOT/scripts/toolchain-env.sh"
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
-STACK="${1:-}"
-[ -n "$STACK" ] || { echo "usage: $(basename "$0") <stack>   (e.g. dev, test, prod)" >&2; exit 2; }
 
 # Appends Markdown (stdin) to the job summary: GitHub's GITHUB_STEP_SUMMARY, or on Azure DevOps
 # (TF_BUILD) a file published with ##vso[task.uploadsummary]; elsewhere it is printed.
