@@ -21,6 +21,7 @@ import {
 } from "../components/alternative-credentials";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../components/key-vault-export";
 import { environmentUrlProblem } from "../lib/validators";
+import { applyIntegrationOverrides } from "./overrides";
 
 export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
 
@@ -391,7 +392,8 @@ export function readStackConfig(config: pulumi.Config = new pulumi.Config("datav
   return parseStackConfig({
     environmentUrl: config.get("environmentUrl"),
     businessUnit: config.get("businessUnit"),
-    integrations: config.getObject<unknown>("integrations"),
+    // Declared once in Pulumi.yaml; a stack may override fields per integration (config/overrides.ts).
+    integrations: applyIntegrationOverrides(config.getObject<unknown>("integrations"), config.getObject<unknown>("integrationOverrides")),
     entraMetadataHost: new pulumi.Config("azuread").get("metadataHost"),
     entraEnvironment: new pulumi.Config("azuread").get("environment"),
   });

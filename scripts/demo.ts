@@ -15,12 +15,10 @@ import * as path from "path";
 import { Command, Option } from "commander";
 import { startEmulator } from "../emulator";
 import { readBlobs, RunningAzurite, startAzurite } from "./azurite";
-import { emulatorRunEnvironment, repoRoot } from "./emulator-environment";
 import { azuriteStateBackend, chooseStateBackend, explainStackLock, fileStateBackend, StateBackend } from "./state-backend";
+import { emulatorRunEnvironment, localStackPassphrase, repoRoot } from "./emulator-environment";
 import { whoAmIAs } from "./verify-connection";
 
-/** The demo stack's secrets provider passphrase; it matches the salt committed in Pulumi.local.yaml. */
-export const localStackPassphrase = "dataverse-s2s-local-emulator";
 const stateDir = path.join(repoRoot, ".pulumi-local");
 const stackName = "local";
 /** The demo's container in Azurite (`--backend azblob`). */

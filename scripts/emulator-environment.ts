@@ -13,6 +13,9 @@ export interface EmulatorConnection {
 
 export const repoRoot = path.resolve(__dirname, "..");
 
+/** The demo stack's secrets provider passphrase; it matches the salt committed in Pulumi.local.yaml. */
+export const localStackPassphrase = "dataverse-s2s-local-emulator";
+
 /** Environment for `pulumi` and its plugins; secrets travel in variables, never in config or state. */
 export function emulatorRunEnvironment(emulator: EmulatorConnection): Record<string, string> {
   return {
