@@ -77,7 +77,11 @@ export class AppRegistration extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    this.servicePrincipal = new azuread.ServicePrincipal(`${name}-sp`, { clientId: application.clientId, useExisting: true }, { parent: this });
+    this.servicePrincipal = new azuread.ServicePrincipal(
+      `${name}-sp`,
+      { clientId: application.clientId, useExisting: true },
+      { parent: this },
+    );
 
     const credential = args.credential ?? { kind: "secret" };
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);

@@ -22,21 +22,25 @@ export function declareStack(config: StackConfig) {
     else
       role = { clone: { name: integration.role.name, cloneFrom: integration.role.cloneFrom, followSource: integration.role.followSource } };
 
-    const component = new DataverseIntegration(integration.name, {
-      environmentUrl: config.environmentUrl,
-      displayName: integration.displayName,
-      role,
-      businessUnit: config.businessUnit,
-      secretLifetimeDays: integration.secret.lifetimeDays,
-      secretRotateBeforeDays: integration.secret.rotateBeforeDays,
-      secretOverlapDays: integration.secret.overlapDays,
-      credential: integration.credential,
-      keyVault: integration.keyVault,
-      entraCloud: config.entraCloud,
-      adminConsent: integration.adminConsent,
-      removeUnmanagedRoles: integration.removeUnmanagedRoles,
-      keepUserOnDestroy: integration.keepUserOnDestroy,
-    }, { dependsOn: [checked] });
+    const component = new DataverseIntegration(
+      integration.name,
+      {
+        environmentUrl: config.environmentUrl,
+        displayName: integration.displayName,
+        role,
+        businessUnit: config.businessUnit,
+        secretLifetimeDays: integration.secret.lifetimeDays,
+        secretRotateBeforeDays: integration.secret.rotateBeforeDays,
+        secretOverlapDays: integration.secret.overlapDays,
+        credential: integration.credential,
+        keyVault: integration.keyVault,
+        entraCloud: config.entraCloud,
+        adminConsent: integration.adminConsent,
+        removeUnmanagedRoles: integration.removeUnmanagedRoles,
+        keepUserOnDestroy: integration.keepUserOnDestroy,
+      },
+      { dependsOn: [checked] },
+    );
     if (sharedKey && !sharedRoles.has(sharedKey)) sharedRoles.set(sharedKey, component.securityRoleId);
     integrations[integration.name] = connectionValues(component);
   }

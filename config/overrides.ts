@@ -35,10 +35,14 @@ export function applyIntegrationOverrides(integrations: unknown, overrides: unkn
   if (overrides === undefined || overrides === null) return integrations;
   const problems: string[] = [];
   if (!isRecord(overrides)) {
-    throw new StackConfigError([`${integrationOverridesKey} must map integration names to the fields that differ, e.g. { etl: { displayName: "ETL (prod)" } }.`]);
+    throw new StackConfigError([
+      `${integrationOverridesKey} must map integration names to the fields that differ, e.g. { etl: { displayName: "ETL (prod)" } }.`,
+    ]);
   }
   const declared = Array.isArray(integrations) ? integrations : [];
-  const declaredNames = declared.map((entry) => (isRecord(entry) ? entry.name : undefined)).filter((name): name is string => typeof name === "string");
+  const declaredNames = declared
+    .map((entry) => (isRecord(entry) ? entry.name : undefined))
+    .filter((name): name is string => typeof name === "string");
   for (const [name, override] of Object.entries(overrides)) {
     if (!declaredNames.includes(name)) {
       problems.push(
@@ -46,11 +50,17 @@ export function applyIntegrationOverrides(integrations: unknown, overrides: unkn
           `(declared: ${declaredNames.length > 0 ? declaredNames.join(", ") : "none"}); fix the name or declare it in dataverse-s2s:integrations.`,
       );
     } else if (!isRecord(override)) {
-      problems.push(`${integrationOverridesKey}.${name} must be an object with the fields that differ, e.g. { displayName: "ETL (prod)" }.`);
+      problems.push(
+        `${integrationOverridesKey}.${name} must be an object with the fields that differ, e.g. { displayName: "ETL (prod)" }.`,
+      );
     } else if (override.name !== undefined) {
       problems.push(`${integrationOverridesKey}.${name}.name cannot be overridden: the name identifies the integration's resources.`);
     }
   }
   if (problems.length > 0) throw new StackConfigError(problems);
-  return declared.map((entry) => (isRecord(entry) && typeof entry.name === "string" && overrides[entry.name] !== undefined ? mergeFields(entry, overrides[entry.name]) : entry));
+  return declared.map((entry) =>
+    isRecord(entry) && typeof entry.name === "string" && overrides[entry.name] !== undefined
+      ? mergeFields(entry, overrides[entry.name])
+      : entry,
+  );
 }

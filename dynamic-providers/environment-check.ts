@@ -26,7 +26,12 @@ export interface EnvironmentCheckArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", ["check", "diff", "read", "delete"]);
+export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [
+  "check",
+  "diff",
+  "read",
+  "delete",
+]);
 
 /** Fails preview and up, before any write, when the environment lacks what the stack needs. */
 export class EnvironmentCheck extends pulumi.dynamic.Resource {

@@ -38,21 +38,46 @@ async function main(): Promise<void> {
     .option("--service-protection", "enforce Dataverse service protection limits", false)
     .option("--no-new-role-self-privileges", "turn off the quirk: new roles get privileges of their own")
     .option("--no-add-privileges-keeps-depth", "turn off the quirk: AddPrivilegesRole keeps an existing depth")
-    .option("--replication-lag-ms <ms>", "how long new objects, secrets and removals take to replicate", int("--replication-lag-ms", 0, 600000), 0)
+    .option(
+      "--replication-lag-ms <ms>",
+      "how long new objects, secrets and removals take to replicate",
+      int("--replication-lag-ms", 0, 600000),
+      0,
+    )
     .option("--graph-page-size <n>", "items per Graph list page before @odata.nextLink", int("--graph-page-size", 1, 999), 100)
     .option("--no-strict-graph-requests", "accept unknown Graph properties, $select names and $count without ConsistencyLevel")
     .option("--no-strict-dataverse-actions", "accept unknown Dataverse action parameters and any privilege depth")
     .option("--no-graph-permissions", "do not check the Graph application permissions of tokens")
-    .option("--deployer-graph-permissions <list>", "comma-separated Graph application permissions of the deployer",
-      (value: string) => value.split(",").map((item) => item.trim()).filter((item) => item.length > 0))
+    .option("--deployer-graph-permissions <list>", "comma-separated Graph application permissions of the deployer", (value: string) =>
+      value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    )
     .option("--quiet", "do not print request log lines", false);
   program.parse(process.argv);
   const o = program.opts<{
-    port: number; json: boolean; stateFile?: string; tlsDir: string; ensureCa: boolean; latencyMs: number;
-    rate429: number; rate503: number; rateDrop: number; faultPathPrefix?: string; faultSeed?: number; serviceProtection: boolean;
-    newRoleSelfPrivileges: boolean; addPrivilegesKeepsDepth: boolean; quiet: boolean;
-    replicationLagMs: number; graphPageSize: number; strictGraphRequests: boolean; strictDataverseActions: boolean;
-    graphPermissions: boolean; deployerGraphPermissions?: string[];
+    port: number;
+    json: boolean;
+    stateFile?: string;
+    tlsDir: string;
+    ensureCa: boolean;
+    latencyMs: number;
+    rate429: number;
+    rate503: number;
+    rateDrop: number;
+    faultPathPrefix?: string;
+    faultSeed?: number;
+    serviceProtection: boolean;
+    newRoleSelfPrivileges: boolean;
+    addPrivilegesKeepsDepth: boolean;
+    quiet: boolean;
+    replicationLagMs: number;
+    graphPageSize: number;
+    strictGraphRequests: boolean;
+    strictDataverseActions: boolean;
+    graphPermissions: boolean;
+    deployerGraphPermissions?: string[];
   }>();
 
   if (o.ensureCa) {
@@ -66,7 +91,13 @@ async function main(): Promise<void> {
     tlsDir: o.tlsDir,
     stateFile: o.stateFile,
     latencyMs: o.latencyMs,
-    faults: { rate429: o.rate429, rate503: o.rate503, rateDrop: o.rateDrop, pathPrefix: o.faultPathPrefix ?? null, seed: o.faultSeed ?? null },
+    faults: {
+      rate429: o.rate429,
+      rate503: o.rate503,
+      rateDrop: o.rateDrop,
+      pathPrefix: o.faultPathPrefix ?? null,
+      seed: o.faultSeed ?? null,
+    },
     serviceProtection: { enabled: o.serviceProtection },
     quirks: { newRoleSelfPrivileges: o.newRoleSelfPrivileges, addPrivilegesKeepsExistingDepth: o.addPrivilegesKeepsDepth },
     replicationLagMs: o.replicationLagMs,
@@ -115,10 +146,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`received ${signal}, stopping\n`);
-    emu.stop().then(() => process.exit(0), (err: Error) => {
-      process.stderr.write(`emulator stop failed: ${err.message}\n`);
-      process.exit(1);
-    });
+    emu.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`emulator stop failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -166,7 +166,8 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   if (p.latencyMs !== undefined) next.latencyMs = num(p.latencyMs, "latencyMs", 0, 600_000);
   if (p.replicationLagMs !== undefined) next.replicationLagMs = num(p.replicationLagMs, "replicationLagMs", 0, 600_000);
   if (p.graphPageSize !== undefined) next.graphPageSize = num(p.graphPageSize, "graphPageSize", 1, 999);
-  if (p.deployerGraphPermissions !== undefined) next.deployerGraphPermissions = stringList(p.deployerGraphPermissions, "deployerGraphPermissions");
+  if (p.deployerGraphPermissions !== undefined)
+    next.deployerGraphPermissions = stringList(p.deployerGraphPermissions, "deployerGraphPermissions");
   if (p.federatedIssuers !== undefined) next.federatedIssuers = federatedIssuers(p.federatedIssuers);
   const section = (name: string): Record<string, unknown> | undefined => {
     const v = p[name];
@@ -240,19 +241,34 @@ export function applyConfigPatch(base: EmulatorConfig, patch: unknown): Emulator
   if (strict) {
     for (const [k, v] of Object.entries(strict)) {
       switch (k) {
-        case "graphRequests": case "dataverseActions": case "graphPermissions":
-          next.strict[k] = bool(v, `strict.${k}`); break;
-        default: throw new Error(`unknown config field strict.${k}`);
+        case "graphRequests":
+        case "dataverseActions":
+        case "graphPermissions":
+          next.strict[k] = bool(v, `strict.${k}`);
+          break;
+        default:
+          throw new Error(`unknown config field strict.${k}`);
       }
     }
   }
   return next;
 }
 
-const CONFIG_FIELDS = ["latencyMs", "faults", "serviceProtection", "quirks", "replicationLagMs", "graphPageSize", "strict", "deployerGraphPermissions", "federatedIssuers"];
+const CONFIG_FIELDS = [
+  "latencyMs",
+  "faults",
+  "serviceProtection",
+  "quirks",
+  "replicationLagMs",
+  "graphPageSize",
+  "strict",
+  "deployerGraphPermissions",
+  "federatedIssuers",
+];
 
 function stringList(value: unknown, name: string): string[] {
-  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw new Error(`config field ${name} must be an array of strings`);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string"))
+    throw new Error(`config field ${name} must be an array of strings`);
   return [...(value as string[])];
 }
 
@@ -260,7 +276,12 @@ function federatedIssuers(value: unknown): FederatedIssuerConfig[] {
   if (!Array.isArray(value)) throw new Error("config field federatedIssuers must be an array of {issuer, publicKeyPem}");
   return value.map((item, index) => {
     const entry = item as Record<string, unknown> | null;
-    if (!entry || typeof entry.issuer !== "string" || typeof entry.publicKeyPem !== "string" || !entry.publicKeyPem.includes("PUBLIC KEY")) {
+    if (
+      !entry ||
+      typeof entry.issuer !== "string" ||
+      typeof entry.publicKeyPem !== "string" ||
+      !entry.publicKeyPem.includes("PUBLIC KEY")
+    ) {
       throw new Error(`config field federatedIssuers[${index}] must be {issuer: string, publicKeyPem: PEM public key}`);
     }
     return { issuer: entry.issuer, publicKeyPem: entry.publicKeyPem };

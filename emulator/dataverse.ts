@@ -57,8 +57,11 @@ function invalid(message: string): ServiceError {
 }
 
 function undeclared(entity: string, property: string): ServiceError {
-  return dataverseError(400, DataverseErrorCode.invalidProperty,
-    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${entity}'. Make sure to only use property names that are defined by the type.`);
+  return dataverseError(
+    400,
+    DataverseErrorCode.invalidProperty,
+    `The property '${property}' does not exist on type 'Microsoft.Dynamics.CRM.${entity}'. Make sure to only use property names that are defined by the type.`,
+  );
 }
 
 function etag(modifiedon: string): string {
@@ -131,7 +134,7 @@ function userWire(state: StateData, u: SystemUserRow): Row {
 
 /** Root role of an inherited copy (or the role itself). */
 function rootRole(state: StateData, r: RoleRow): RoleRow {
-  return r.parentroleid ? state.environment.roles[r.parentrootroleid] ?? r : r;
+  return r.parentroleid ? (state.environment.roles[r.parentrootroleid] ?? r) : r;
 }
 
 function effectivePrivileges(state: StateData, r: RoleRow): Record<string, number> {
@@ -159,8 +162,11 @@ function requirePrivilege(call: Call, name: string): void {
   if (held.has(p.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
   const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
-  throw dataverseError(403, DataverseErrorCode.missingPrivilege,
-    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`);
+  throw dataverseError(
+    403,
+    DataverseErrorCode.missingPrivilege,
+    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`,
+  );
 }
 
 /** An assigner cannot hand out more than it holds (real rule; for role writes and assignments). */
@@ -170,8 +176,11 @@ function requireHolds(call: Call, privileges: Record<string, number>): void {
     const have = held.get(pid);
     if (have === undefined || have < depth) {
       const p = privilegeById(pid);
-      throw dataverseError(403, DataverseErrorCode.missingPrivilege,
-        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`);
+      throw dataverseError(
+        403,
+        DataverseErrorCode.missingPrivilege,
+        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
+      );
     }
   }
 }
@@ -210,7 +219,10 @@ function descendants(state: StateData, buId: string): string[] {
   const out: string[] = [];
   const walk = (id: string) => {
     for (const bu of Object.values(state.environment.businessUnits)) {
-      if (bu.parentbusinessunitid === id) { out.push(bu.businessunitid); walk(bu.businessunitid); }
+      if (bu.parentbusinessunitid === id) {
+        out.push(bu.businessunitid);
+        walk(bu.businessunitid);
+      }
     }
   };
   walk(buId);
@@ -249,13 +261,22 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
     const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
     if (inFlight >= sp.maxConcurrent) {
       ctx.op("service protection (concurrency)");
-      throw dataverseError(429, DataverseErrorCode.tooManyConcurrent, `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`, retry);
+      throw dataverseError(
+        429,
+        DataverseErrorCode.tooManyConcurrent,
+        `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`,
+        retry,
+      );
     }
     if (window.length >= sp.maxRequestsPerWindow) {
       prot.windows.set(user, window);
       ctx.op("service protection (requests)");
-      throw dataverseError(429, DataverseErrorCode.tooManyRequests,
-        `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`, retry);
+      throw dataverseError(
+        429,
+        DataverseErrorCode.tooManyRequests,
+        `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
+        retry,
+      );
     }
     window.push(now);
     prot.windows.set(user, window);
@@ -284,25 +305,36 @@ function authenticate(ctx: RequestContext): SystemUserRow {
   if ("reason" in v) throw unauthorized(`Bearer token rejected: ${v.reason}.`);
   const aud = v.claims.aud.replace(/\/+$/, "").toLowerCase();
   if (aud !== env.toLowerCase()) {
-    throw unauthorized(`The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`);
+    throw unauthorized(
+      `The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`,
+    );
   }
   if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
   const users = Object.values(core.store.state.environment.systemUsers);
   const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
   if (!u) {
-    throw dataverseError(403, DataverseErrorCode.notMemberOfOrganization,
-      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`);
+    throw dataverseError(
+      403,
+      DataverseErrorCode.notMemberOfOrganization,
+      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`,
+    );
   }
   if (u.isdisabled) {
-    throw dataverseError(403, DataverseErrorCode.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`);
+    throw dataverseError(
+      403,
+      DataverseErrorCode.callerDisabled,
+      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
+    );
   }
   return u;
 }
 
 /** Splits "systemusers(<id>)/rest" into collection, key and the rest. */
 function parsePath(rest: string): { collection: string; key?: string; args?: string; tail: string[] } {
-  const parts = rest.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
+  const parts = rest
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
   const first = parts[0] ?? "";
   const m = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
   if (!m) return { collection: first, tail: parts.slice(1) };
@@ -317,7 +349,7 @@ function parsePath(rest: string): { collection: string; key?: string; args?: str
 }
 
 function resolveAlias(ctx: RequestContext, value: string): string {
-  return value.startsWith("@") ? ctx.query.get(value) ?? value : value;
+  return value.startsWith("@") ? (ctx.query.get(value) ?? value) : value;
 }
 
 async function route(call: Call, rest: string): Promise<boolean> {
@@ -329,12 +361,16 @@ async function route(call: Call, rest: string): Promise<boolean> {
   ctx.op(`${m} ${p.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
 
   if (p.collection === "WhoAmI" && m === "GET" && p.tail.length === 0) {
-    ctx.send(200, {
-      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-      BusinessUnitId: call.caller.businessunitid,
-      UserId: call.caller.systemuserid,
-      OrganizationId: call.state.environment.organizationId,
-    }, headers());
+    ctx.send(
+      200,
+      {
+        "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: call.caller.businessunitid,
+        UserId: call.caller.systemuserid,
+        OrganizationId: call.state.environment.organizationId,
+      },
+      headers(),
+    );
     return true;
   }
   if (p.collection === "RetrieveRolePrivilegesRole" && m === "GET" && p.tail.length === 0) {
@@ -345,11 +381,16 @@ async function route(call: Call, rest: string): Promise<boolean> {
     return true;
   }
   switch (p.collection) {
-    case "businessunits": return businessUnits(call, p.key, p.tail);
-    case "roles": return roles(call, p.key, p.tail);
-    case "systemusers": return systemUsers(call, p.key, p.tail);
-    case "privileges": return privileges(call, p.key, p.tail);
-    default: return false;
+    case "businessunits":
+      return businessUnits(call, p.key, p.tail);
+    case "roles":
+      return roles(call, p.key, p.tail);
+    case "systemusers":
+      return systemUsers(call, p.key, p.tail);
+    case "privileges":
+      return privileges(call, p.key, p.tail);
+    default:
+      return false;
   }
 }
 
@@ -357,10 +398,14 @@ function list(call: Call, entitySet: string, rows: Row[]): void {
   const top = call.ctx.query.get("$top");
   const value = top && /^\d+$/.test(top) ? rows.slice(0, Number(top)) : rows;
   const select = call.ctx.query.get("$select");
-  call.ctx.send(200, {
-    "@odata.context": `${call.base}/$metadata#${entitySet}${select ? `(${select})` : ""}`,
-    value,
-  }, headers());
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#${entitySet}${select ? `(${select})` : ""}`,
+      value,
+    },
+    headers(),
+  );
 }
 
 function filterRows(call: Call, rows: Row[], entity: string): Row[] {
@@ -388,11 +433,26 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   if (key) {
     const bu = call.state.environment.businessUnits[key];
     if (!bu) throw notExist("businessunit", key);
-    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#businessunits/$entity`, ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid") }, headers());
+    call.ctx.send(
+      200,
+      {
+        "@odata.context": `${call.base}/$metadata#businessunits/$entity`,
+        ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid"),
+      },
+      headers(),
+    );
     return true;
   }
-  const rows = filterRows(call, Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)), "businessunit");
-  list(call, "businessunits", rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")));
+  const rows = filterRows(
+    call,
+    Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)),
+    "businessunit",
+  );
+  list(
+    call,
+    "businessunits",
+    rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")),
+  );
   return true;
 }
 
@@ -406,17 +466,34 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   if (key) {
     const p = privilegeById(key);
     if (!p) throw notExist("privilege", key);
-    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") }, headers());
+    call.ctx.send(
+      200,
+      { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") },
+      headers(),
+    );
     return true;
   }
   const rows = filterRows(call, PRIVILEGES.map(wire), "privilege");
-  list(call, "privileges", rows.map((r) => applySelect(r, select, "privilege", "privilegeid")));
+  list(
+    call,
+    "privileges",
+    rows.map((r) => applySelect(r, select, "privilege", "privilegeid")),
+  );
   return true;
 }
 
 // ---- roles ----------------------------------------------------------------------------------
 
-const ROLE_CREATE_FIELDS = ["roleid", "name", "description", "businessunitid@odata.bind", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
+const ROLE_CREATE_FIELDS = [
+  "roleid",
+  "name",
+  "description",
+  "businessunitid@odata.bind",
+  "appliesto",
+  "summaryofcoreactions",
+  "isautoassigned",
+  "isinherited",
+];
 const ROLE_UPDATE_FIELDS = ["name", "description", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
 
 function getRole(call: Call, id: string): RoleRow {
@@ -427,7 +504,9 @@ function getRole(call: Call, id: string): RoleRow {
 
 function inheritedGuard(r: RoleRow): void {
   if (r.parentroleid) {
-    throw invalid(`Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`);
+    throw invalid(
+      `Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`,
+    );
   }
 }
 
@@ -446,8 +525,16 @@ async function rolesCollection(call: Call): Promise<boolean> {
     unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
     requirePrivilege(call, "prvReadRole");
     const select = parseSelect(ctx.query.get("$select"));
-    const rows = filterRows(call, Object.values(state.environment.roles).map((r) => roleWire(state, r)), "role");
-    list(call, "roles", rows.map((r) => applySelect(r, select, "role", "roleid")));
+    const rows = filterRows(
+      call,
+      Object.values(state.environment.roles).map((r) => roleWire(state, r)),
+      "role",
+    );
+    list(
+      call,
+      "roles",
+      rows.map((r) => applySelect(r, select, "role", "roleid")),
+    );
     return true;
   }
   if (m === "POST") {
@@ -455,7 +542,8 @@ async function rolesCollection(call: Call): Promise<boolean> {
     const b = await body(ctx);
     checkProperties("role", b, ROLE_CREATE_FIELDS);
     if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
-    if (b.description !== undefined && b.description !== null && typeof b.description !== "string") throw invalid("Attribute 'description' must be a string.");
+    if (b.description !== undefined && b.description !== null && typeof b.description !== "string")
+      throw invalid("Attribute 'description' must be a string.");
     // G: a role without a business unit goes to the root business unit.
     const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
     let buId = rootBu.businessunitid;
@@ -469,13 +557,23 @@ async function rolesCollection(call: Call): Promise<boolean> {
     if (b.roleid !== undefined) {
       if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
       roleid = b.roleid.toLowerCase();
-      if (state.environment.roles[roleid]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+      if (state.environment.roles[roleid])
+        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
     }
     const now = ctx.core.now().toISOString();
     const role: RoleRow = {
-      roleid, name: b.name, description: (b.description as string | null | undefined) ?? null, businessunitid: buId,
-      roletemplateid: null, parentroleid: null, parentrootroleid: roleid, ismanaged: false, createdon: now, modifiedon: now,
-      privileges: {}, selfPrivileges: [],
+      roleid,
+      name: b.name,
+      description: (b.description as string | null | undefined) ?? null,
+      businessunitid: buId,
+      roletemplateid: null,
+      parentroleid: null,
+      parentrootroleid: roleid,
+      ismanaged: false,
+      createdon: now,
+      modifiedon: now,
+      privileges: {},
+      selfPrivileges: [],
     };
     if (ctx.core.config.quirks.newRoleSelfPrivileges) {
       for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
@@ -489,7 +587,15 @@ async function rolesCollection(call: Call): Promise<boolean> {
     for (const child of descendants(state, buId)) {
       const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
       const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
-      state.environment.roles[cid] = { ...role, roleid: cid, businessunitid: child, parentroleid: roleid, parentrootroleid: roleid, privileges: {}, selfPrivileges: [] };
+      state.environment.roles[cid] = {
+        ...role,
+        roleid: cid,
+        businessunitid: child,
+        parentroleid: roleid,
+        parentrootroleid: roleid,
+        privileges: {},
+        selfPrivileges: [],
+      };
     }
     ctx.core.store.save();
     created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
@@ -507,7 +613,11 @@ async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
     unsupportedQueryOptions(call, ["$select"]);
     requirePrivilege(call, "prvReadRole");
     const select = parseSelect(ctx.query.get("$select"));
-    ctx.send(200, { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") }, headers());
+    ctx.send(
+      200,
+      { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") },
+      headers(),
+    );
     return true;
   }
   if (m === "PATCH") {
@@ -533,7 +643,12 @@ async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
     requirePrivilege(call, "prvDeleteRole");
     inheritedGuard(role);
     if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
-    const gone = new Set([role.roleid, ...Object.values(state.environment.roles).filter((r) => r.parentroleid === role.roleid).map((r) => r.roleid)]);
+    const gone = new Set([
+      role.roleid,
+      ...Object.values(state.environment.roles)
+        .filter((r) => r.parentroleid === role.roleid)
+        .map((r) => r.roleid),
+    ]);
     for (const id of gone) delete state.environment.roles[id];
     for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
     ctx.core.store.save();
@@ -602,8 +717,9 @@ function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unkn
   const strict = ctx.core.config.strict.dataverseActions;
   if (strict) checkActionParameters("RemovePrivilegeRole", parameters, ["Privilege", "SolutionUniqueName"]);
   const privilege = parameters.Privilege as Record<string, unknown> | undefined;
-  const raw = privilege?.privilegeid ?? (strict ? undefined : parameters.PrivilegeId ?? privilege?.PrivilegeId);
-  if (typeof raw !== "string" || !isGuid(raw)) throw invalid("RemovePrivilegeRole needs Privilege: {\"@odata.type\": \"Microsoft.Dynamics.CRM.privilege\", \"privilegeid\": <GUID>}.");
+  const raw = privilege?.privilegeid ?? (strict ? undefined : (parameters.PrivilegeId ?? privilege?.PrivilegeId));
+  if (typeof raw !== "string" || !isGuid(raw))
+    throw invalid('RemovePrivilegeRole needs Privilege: {"@odata.type": "Microsoft.Dynamics.CRM.privilege", "privilegeid": <GUID>}.');
   const pid = raw.toLowerCase();
   if (!privilegeById(pid)) throw notExist("privilege", pid);
   return pid;
@@ -614,7 +730,11 @@ function checkActionParameters(action: string, parameters: Record<string, unknow
   for (const name of Object.keys(parameters)) {
     if (name.startsWith("@odata.")) continue;
     if (!declared.includes(name)) {
-      throw dataverseError(400, DataverseErrorCode.invalidArgument, `The parameter '${name}' is not declared by the action '${action}'. Its parameters are: ${declared.join(", ")}.`);
+      throw dataverseError(
+        400,
+        DataverseErrorCode.invalidArgument,
+        `The parameter '${name}' is not declared by the action '${action}'. Its parameters are: ${declared.join(", ")}.`,
+      );
     }
   }
 }
@@ -641,7 +761,8 @@ function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<strin
     const e = item as Record<string, unknown>;
     if (strict) {
       for (const name of Object.keys(e)) {
-        if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name)) throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
+        if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name))
+          throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
       }
     }
     const raw = e.PrivilegeId;
@@ -664,15 +785,19 @@ function retrievePrivileges(call: Call, roleId: string): void {
   requirePrivilege(call, "prvReadRole");
   const role = getRole(call, roleId);
   const privs = effectivePrivileges(call.state, role);
-  call.ctx.send(200, {
-    "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
-    RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
-      Depth: DEPTH_NAMES[depth],
-      PrivilegeId: pid,
-      BusinessUnitId: role.businessunitid,
-      PrivilegeName: privilegeById(pid)?.name ?? "",
-    })),
-  }, headers());
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
+      RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
+        Depth: DEPTH_NAMES[depth],
+        PrivilegeId: pid,
+        BusinessUnitId: role.businessunitid,
+        PrivilegeName: privilegeById(pid)?.name ?? "",
+      })),
+    },
+    headers(),
+  );
 }
 
 // ---- create / update answers ----------------------------------------------------------------
@@ -681,8 +806,11 @@ function created(call: Call, set: string, id: string, row: Row, entity: string, 
   const location = `${call.base}/${set}(${id})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
-    call.ctx.send(201, { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
-      headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }));
+    call.ctx.send(
+      201,
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }),
+    );
   } else {
     call.ctx.send(204, undefined, headers({ "OData-EntityId": location }));
   }
@@ -692,8 +820,11 @@ function updated(call: Call, set: string, row: Row, entity: string, pk: string):
   const location = `${call.base}/${set}(${String(row[pk])})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
-    call.ctx.send(200, { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
-      headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }));
+    call.ctx.send(
+      200,
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }),
+    );
   } else {
     call.ctx.send(204, undefined, headers({ "OData-EntityId": location }));
   }
@@ -701,7 +832,18 @@ function updated(call: Call, set: string, row: Row, entity: string, pk: string):
 
 // ---- systemusers ----------------------------------------------------------------------------
 
-const USER_CREATE_FIELDS = ["systemuserid", "applicationid", "accessmode", "isdisabled", "businessunitid@odata.bind", "firstname", "lastname", "internalemailaddress", "domainname", "azureactivedirectoryobjectid"];
+const USER_CREATE_FIELDS = [
+  "systemuserid",
+  "applicationid",
+  "accessmode",
+  "isdisabled",
+  "businessunitid@odata.bind",
+  "firstname",
+  "lastname",
+  "internalemailaddress",
+  "domainname",
+  "azureactivedirectoryobjectid",
+];
 const USER_UPDATE_FIELDS = ["isdisabled", "firstname", "lastname", "internalemailaddress", "businessunitid@odata.bind"];
 
 function getUser(call: Call, id: string): SystemUserRow {
@@ -714,9 +856,16 @@ function userRow(call: Call, u: SystemUserRow, expand: ExpandItem[]): Row {
   const row = userWire(call.state, u);
   for (const e of expand) {
     if (e.name !== "systemuserroles_association") {
-      throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`);
+      throw dataverseError(
+        400,
+        DataverseErrorCode.invalidProperty,
+        `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
+      );
     }
-    let roleRows = u.roles.map((rid) => call.state.environment.roles[rid]).filter((r): r is RoleRow => r !== undefined).map((r) => roleWire(call.state, r));
+    let roleRows = u.roles
+      .map((rid) => call.state.environment.roles[rid])
+      .filter((r): r is RoleRow => r !== undefined)
+      .map((r) => roleWire(call.state, r));
     if (e.filter) roleRows = roleRows.filter((r) => evaluate(e.filter!, r, "role"));
     row.systemuserroles_association = roleRows.map((r) => applySelect(r, e.select, "role", "roleid"));
   }
@@ -745,8 +894,16 @@ async function systemUsersCollection(call: Call): Promise<boolean> {
     requirePrivilege(call, "prvReadUser");
     const select = parseSelect(ctx.query.get("$select"));
     const expand = parseExpand(ctx.query.get("$expand"));
-    const rows = filterRows(call, Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)), "systemuser");
-    list(call, "systemusers", rows.map((r) => selectUser(r, select, expand)));
+    const rows = filterRows(
+      call,
+      Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)),
+      "systemuser",
+    );
+    list(
+      call,
+      "systemusers",
+      rows.map((r) => selectUser(r, select, expand)),
+    );
     return true;
   }
   if (m === "POST") {
@@ -755,7 +912,11 @@ async function systemUsersCollection(call: Call): Promise<boolean> {
     checkProperties("systemuser", b, USER_CREATE_FIELDS);
     const buBind = b["businessunitid@odata.bind"];
     if (buBind === undefined || buBind === null) {
-      throw dataverseError(400, DataverseErrorCode.missingBusinessUnit, "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).");
+      throw dataverseError(
+        400,
+        DataverseErrorCode.missingBusinessUnit,
+        "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
+      );
     }
     const buId = bindId(buBind, "businessunits");
     if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
@@ -773,19 +934,28 @@ async function systemUsersCollection(call: Call): Promise<boolean> {
     const sp = ctx.core.directory.servicePrincipal(appId);
     // A service principal younger than the replication lag is not yet visible to Dataverse.
     if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
-      throw dataverseError(400, DataverseErrorCode.aadError,
-        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`);
+      throw dataverseError(
+        400,
+        DataverseErrorCode.aadError,
+        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
+      );
     }
     const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
     let id: string = randomUUID();
     if (b.systemuserid !== undefined) {
       if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
       id = b.systemuserid.toLowerCase();
-      if (state.environment.systemUsers[id]) throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
+      if (state.environment.systemUsers[id])
+        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
     }
     const row = newApplicationUserRow({
-      systemuserid: id, app, sp, businessunitid: buId, isdisabled: b.isdisabled === true,
-      domain: state.tenant.domain, now: ctx.core.now().toISOString(),
+      systemuserid: id,
+      app,
+      sp,
+      businessunitid: buId,
+      isdisabled: b.isdisabled === true,
+      domain: state.tenant.domain,
+      now: ctx.core.now().toISOString(),
     });
     if (typeof b.firstname === "string") row.firstname = b.firstname;
     if (typeof b.lastname === "string") row.lastname = b.lastname;
@@ -809,7 +979,11 @@ async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boole
     requirePrivilege(call, "prvReadUser");
     const select = parseSelect(ctx.query.get("$select"));
     const expand = parseExpand(ctx.query.get("$expand"));
-    ctx.send(200, { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) }, headers());
+    ctx.send(
+      200,
+      { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
+      headers(),
+    );
     return true;
   }
   if (m === "PATCH") {
@@ -843,8 +1017,11 @@ async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boole
   if (m === "DELETE") {
     requirePrivilege(call, "prvDeleteUser");
     if (!user.isdisabled) {
-      throw dataverseError(400, DataverseErrorCode.deleteEnabledUser,
-        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`);
+      throw dataverseError(
+        400,
+        DataverseErrorCode.deleteEnabledUser,
+        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
+      );
     }
     if (user.deletedstate === 0) {
       user.deletedstate = 1;
@@ -868,15 +1045,22 @@ async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: stri
   if (tail[0] === "systemuserroles_association" && tail.length === 1 && m === "GET") {
     requirePrivilege(call, "prvReadUser");
     const select = parseSelect(ctx.query.get("$select"));
-    const rows = user.roles.map((rid) => state.environment.roles[rid]).filter((r): r is RoleRow => r !== undefined).map((r) => roleWire(state, r));
-    list(call, "roles", filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")));
+    const rows = user.roles
+      .map((rid) => state.environment.roles[rid])
+      .filter((r): r is RoleRow => r !== undefined)
+      .map((r) => roleWire(state, r));
+    list(
+      call,
+      "roles",
+      filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")),
+    );
     return true;
   }
   if (tail[0] === "systemuserroles_association" && tail[1] === "$ref" && tail.length === 2) {
     if (m === "POST") {
       const b = await body(ctx);
       const rid = bindId(b["@odata.id"], "roles");
-      if (!rid) throw invalid("The body must be {\"@odata.id\":\"<base>/roles(<guid>)\"}.");
+      if (!rid) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
       associate(call, user, rid);
       return true;
     }
@@ -900,8 +1084,11 @@ function associate(call: Call, user: SystemUserRow, roleId: string): void {
   requirePrivilege(call, "prvAssignRole");
   const role = getRole(call, roleId);
   if (role.businessunitid !== user.businessunitid) {
-    throw dataverseError(400, DataverseErrorCode.roleNotInUserBusinessUnit,
-      `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`);
+    throw dataverseError(
+      400,
+      DataverseErrorCode.roleNotInUserBusinessUnit,
+      `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`,
+    );
   }
   requireHolds(call, effectivePrivileges(call.state, role));
   // G: associating an already assigned role is accepted and changes nothing.
@@ -920,4 +1107,3 @@ function disassociate(call: Call, user: SystemUserRow, roleId: string): void {
   call.ctx.core.store.save();
   call.ctx.send(204, undefined, headers());
 }
-

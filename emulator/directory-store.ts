@@ -121,7 +121,12 @@ export class DirectoryStore {
 
   // ---- password credentials ----------------------------------------------------------------
 
-  addPassword(application: ApplicationRecord, credential: GraphDoc | Record<string, unknown>, hash: SecretHash, replicatedAtMs: number): void {
+  addPassword(
+    application: ApplicationRecord,
+    credential: GraphDoc | Record<string, unknown>,
+    hash: SecretHash,
+    replicatedAtMs: number,
+  ): void {
     const keyId = String(credential.keyId);
     (application.doc.passwordCredentials as unknown[]).push(credential);
     application.secretHashes[keyId] = hash;

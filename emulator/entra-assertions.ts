@@ -26,7 +26,8 @@ interface DecodedJwt {
 
 function decodeJwt(token: string): DecodedJwt {
   const parts = token.split(".");
-  if (parts.length !== 3) throw entraError(400, "invalid_client", 50027, "JWT token is invalid or malformed: the client assertion is not a JWT.");
+  if (parts.length !== 3)
+    throw entraError(400, "invalid_client", 50027, "JWT token is invalid or malformed: the client assertion is not a JWT.");
   try {
     return {
       header: JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8")) as Record<string, unknown>,
@@ -35,7 +36,12 @@ function decodeJwt(token: string): DecodedJwt {
       signature: Buffer.from(parts[2], "base64url"),
     };
   } catch {
-    throw entraError(400, "invalid_client", 50027, "JWT token is invalid or malformed: the client assertion header or payload is not JSON.");
+    throw entraError(
+      400,
+      "invalid_client",
+      50027,
+      "JWT token is invalid or malformed: the client assertion header or payload is not JSON.",
+    );
   }
 }
 
@@ -58,7 +64,12 @@ function checkLifetime(core: EmulatorCore, payload: Record<string, unknown>): vo
 }
 
 /** Verifies a client assertion for an application; returns normally when it authenticates the app. */
-export function verifyClientAssertion(core: EmulatorCore, application: ApplicationRecord, assertion: string, tokenEndpoints: string[]): void {
+export function verifyClientAssertion(
+  core: EmulatorCore,
+  application: ApplicationRecord,
+  assertion: string,
+  tokenEndpoints: string[],
+): void {
   const jwt = decodeJwt(assertion);
   const appId = String(application.doc.appId);
   if (typeof jwt.header.x5t === "string") {
@@ -72,8 +83,12 @@ function verifyCertificateAssertion(core: EmulatorCore, application: Application
   const appId = String(application.doc.appId);
   const found = certificateByThumbprint(application, String(jwt.header.x5t));
   if (!found) {
-    throw entraError(401, "invalid_client", 700027,
-      `Client assertion failed signature validation. The key was not found: no certificate with thumbprint (x5t) '${String(jwt.header.x5t)}' is registered on application '${appId}'.`);
+    throw entraError(
+      401,
+      "invalid_client",
+      700027,
+      `Client assertion failed signature validation. The key was not found: no certificate with thumbprint (x5t) '${String(jwt.header.x5t)}' is registered on application '${appId}'.`,
+    );
   }
   const publicKey = new X509Certificate(Buffer.from(found.certificate, "base64")).publicKey;
   if (!verifySignature(jwt, publicKey)) {
@@ -81,17 +96,35 @@ function verifyCertificateAssertion(core: EmulatorCore, application: Application
   }
   const { payload } = jwt;
   if (payload.iss !== appId || payload.sub !== appId) {
-    throw entraError(401, "invalid_client", 700021, `Client assertion application identifier doesn't match 'client_id' parameter: iss and sub must be '${appId}'.`);
+    throw entraError(
+      401,
+      "invalid_client",
+      700021,
+      `Client assertion application identifier doesn't match 'client_id' parameter: iss and sub must be '${appId}'.`,
+    );
   }
-  if (typeof payload.aud !== "string" || !tokenEndpoints.some((endpoint) => endpoint.toLowerCase() === (payload.aud as string).toLowerCase())) {
-    throw entraError(401, "invalid_client", 700016, `Client assertion audience claim does not match the token endpoint: aud must be ${tokenEndpoints[0]}.`);
+  if (
+    typeof payload.aud !== "string" ||
+    !tokenEndpoints.some((endpoint) => endpoint.toLowerCase() === (payload.aud as string).toLowerCase())
+  ) {
+    throw entraError(
+      401,
+      "invalid_client",
+      700016,
+      `Client assertion audience claim does not match the token endpoint: aud must be ${tokenEndpoints[0]}.`,
+    );
   }
   checkLifetime(core, payload);
   const now = core.now().getTime();
   const start = Date.parse(String(found.credential.startDateTime));
   const end = Date.parse(String(found.credential.endDateTime));
   if (now < start || now >= end) {
-    throw entraError(401, "invalid_client", 700027, `The certificate with thumbprint '${String(jwt.header.x5t)}' of application '${appId}' is outside its validity period.`);
+    throw entraError(
+      401,
+      "invalid_client",
+      700027,
+      `The certificate with thumbprint '${String(jwt.header.x5t)}' of application '${appId}' is outside its validity period.`,
+    );
   }
 }
 
@@ -100,16 +133,33 @@ function verifyFederatedAssertion(core: EmulatorCore, application: ApplicationRe
   const issuer = String(payload.iss ?? "");
   const candidates = (application.federatedIdentityCredentials ?? []).filter((credential) => credential.issuer === issuer);
   if (candidates.length === 0) {
-    throw entraError(400, "invalid_client", 700211, `No matching federated identity record found for presented assertion issuer '${issuer}'.`);
+    throw entraError(
+      400,
+      "invalid_client",
+      700211,
+      `No matching federated identity record found for presented assertion issuer '${issuer}'.`,
+    );
   }
   const audience = Array.isArray(payload.aud) ? payload.aud.map(String) : [String(payload.aud ?? "")];
-  const match = candidates.find((credential) => credential.subject === payload.sub && (credential.audiences as string[]).some((wanted) => audience.includes(wanted)));
+  const match = candidates.find(
+    (credential) => credential.subject === payload.sub && (credential.audiences as string[]).some((wanted) => audience.includes(wanted)),
+  );
   if (!match) {
-    throw entraError(400, "invalid_client", 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${issuer}'. Assertion Subject: '${String(payload.sub)}'. Assertion Audience: '${audience.join(",")}'.`);
+    throw entraError(
+      400,
+      "invalid_client",
+      70021,
+      `No matching federated identity record found for presented assertion. Assertion Issuer: '${issuer}'. Assertion Subject: '${String(payload.sub)}'. Assertion Audience: '${audience.join(",")}'.`,
+    );
   }
   const publicKey = trustedIssuerKey(core, issuer);
   if (!publicKey) {
-    throw entraError(400, "invalid_client", 700212, `The issuer '${issuer}' of the federated assertion for application '${appId}' is not a trusted issuer of the emulator (config federatedIssuers).`);
+    throw entraError(
+      400,
+      "invalid_client",
+      700212,
+      `The issuer '${issuer}' of the federated assertion for application '${appId}' is not a trusted issuer of the emulator (config federatedIssuers).`,
+    );
   }
   if (!verifySignature(jwt, publicKey)) throw entraError(400, "invalid_client", 700027, "Client assertion failed signature validation.");
   checkLifetime(core, payload);
@@ -144,7 +194,9 @@ export function issueFederatedToken(core: EmulatorCore, subject: string, audienc
   const issuer = emulatorIssuer(core);
   const now = Math.floor(core.now().getTime() / 1000);
   const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "emulator-issuer" })).toString("base64url");
-  const payload = Buffer.from(JSON.stringify({ iss: issuer, sub: subject, aud: audience, iat: now, nbf: now, exp: now + 600, jti: randomUUID() })).toString("base64url");
+  const payload = Buffer.from(
+    JSON.stringify({ iss: issuer, sub: subject, aud: audience, iat: now, nbf: now, exp: now + 600, jti: randomUUID() }),
+  ).toString("base64url");
   const signature = createSign("RSA-SHA256").update(`${header}.${payload}`).sign(emulatorIssuerKeys(core).privateKey).toString("base64url");
   return { token: `${header}.${payload}.${signature}`, issuer };
 }

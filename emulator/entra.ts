@@ -47,7 +47,8 @@ export function verifyToken(core: EmulatorCore, token: string): { claims: TokenC
   if (parts.length !== 3) return { reason: "the token is not a JWT (three dot-separated parts expected)" };
   const expected = createHmac("sha256", core.tokenKey).update(`${parts[0]}.${parts[1]}`).digest();
   const actual = Buffer.from(parts[2], "base64url");
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return { reason: "the token signature is invalid (not issued by this emulator)" };
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
+    return { reason: "the token signature is invalid (not issued by this emulator)" };
   let claims: TokenClaims;
   try {
     claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as TokenClaims;
@@ -106,7 +107,10 @@ function openIdConfiguration(core: EmulatorCore, tenantSegment: string): Record<
 /** Routes Entra requests. Returns false when no route matches (the server answers 501). */
 export async function handleEntra(ctx: RequestContext): Promise<boolean> {
   const core = ctx.core;
-  const segs = ctx.path.split("/").filter((s) => s.length > 0).map(decodeURIComponent);
+  const segs = ctx.path
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
 
   if (ctx.method === "GET" && segs.length === 2 && segs[0] === "metadata" && segs[1] === "endpoints") {
     ctx.op("GET /metadata/endpoints");
@@ -134,7 +138,12 @@ export async function handleEntra(ctx: RequestContext): Promise<boolean> {
   }
 
   // /{tenant}/v2.0/.well-known/openid-configuration and /{tenant}/.well-known/openid-configuration
-  if (ctx.method === "GET" && segs.length >= 3 && segs[segs.length - 2] === ".well-known" && segs[segs.length - 1] === "openid-configuration") {
+  if (
+    ctx.method === "GET" &&
+    segs.length >= 3 &&
+    segs[segs.length - 2] === ".well-known" &&
+    segs[segs.length - 1] === "openid-configuration"
+  ) {
     ctx.op("GET /{tenant}/v2.0/.well-known/openid-configuration");
     const tenant = segs[0];
     if (!["common", "organizations", "consumers"].includes(tenant.toLowerCase()) && !tenantMatches(core, tenant)) {
@@ -161,8 +170,12 @@ export async function handleEntra(ctx: RequestContext): Promise<boolean> {
 
 function unknownTenant(core: EmulatorCore, tenant: string): ServiceError {
   void core;
-  return entraError(400, "invalid_request", 90002,
-    `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+  return entraError(
+    400,
+    "invalid_request",
+    90002,
+    `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  );
 }
 
 const OIDC_SCOPES = new Set(["openid", "profile", "offline_access", "email"]);
@@ -179,7 +192,12 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
   const grantType = form.get("grant_type");
   if (!grantType) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
   if (grantType !== "client_credentials") {
-    throw entraError(400, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grantType}'. The emulator supports client_credentials only.`);
+    throw entraError(
+      400,
+      "unsupported_grant_type",
+      70003,
+      `The app requested an unsupported grant type '${grantType}'. The emulator supports client_credentials only.`,
+    );
   }
   // client_secret_basic is allowed too: credentials in an Authorization: Basic header.
   let clientId = form.get("client_id") ?? undefined;
@@ -200,41 +218,73 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
     if (form.get("client_assertion_type") !== CLIENT_ASSERTION_TYPE) {
       throw entraError(400, "invalid_request", 90025, `The client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
     }
-    const tokenEndpoints = [tenant, state.tenant.tenantId, state.tenant.domain].map((name) => `${core.urls.authorityHost}/${name}/oauth2/v2.0/token`);
+    const tokenEndpoints = [tenant, state.tenant.tenantId, state.tenant.domain].map(
+      (name) => `${core.urls.authorityHost}/${name}/oauth2/v2.0/token`,
+    );
     verifyClientAssertion(core, app, assertion, tokenEndpoints);
   } else if (!secret) {
-    throw entraError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    throw entraError(
+      401,
+      "invalid_client",
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   } else {
     checkSecret(core, app, secret);
   }
 
   const scopes = scopeRaw.split(/\s+/).filter((s) => s.length > 0 && !OIDC_SCOPES.has(s.toLowerCase()));
   if (scopes.length !== 1 || !/\/\.default$/i.test(scopes[0])) {
-    throw entraError(400, "invalid_scope", 1002012,
-      `The provided value for scope ${scopeRaw} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    throw entraError(
+      400,
+      "invalid_scope",
+      1002012,
+      `The provided value for scope ${scopeRaw} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    );
   }
   const audience = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
   const known = [core.urls.graphAudience, core.urls.environmentUrl];
   const aud = known.find((k) => k.toLowerCase() === audience.toLowerCase());
   if (!aud) {
-    throw entraError(400, "invalid_resource", 500011,
-      `The resource principal named ${audience} was not found in the tenant named ${state.tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+    throw entraError(
+      400,
+      "invalid_resource",
+      500011,
+      `The resource principal named ${audience} was not found in the tenant named ${state.tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+    );
   }
 
   const now = Math.floor(core.now().getTime() / 1000);
   const tid = state.tenant.tenantId;
   const issuer = `${core.urls.authorityHost}/${tid}/`;
   const accessToken = signToken(core, {
-    aud, iss: issuer, iat: now, nbf: now, exp: now + TOKEN_LIFETIME_S,
-    appid: String(app.doc.appId), azp: String(app.doc.appId), appidacr: "1", idp: issuer, idtyp: "app",
-    oid: sp.doc.id, sub: sp.doc.id, tid, roles: tokenRoles(core, String(app.doc.appId), aud), uti: randomUUID().replace(/-/g, ""), ver: "1.0",
+    aud,
+    iss: issuer,
+    iat: now,
+    nbf: now,
+    exp: now + TOKEN_LIFETIME_S,
+    appid: String(app.doc.appId),
+    azp: String(app.doc.appId),
+    appidacr: "1",
+    idp: issuer,
+    idtyp: "app",
+    oid: sp.doc.id,
+    sub: sp.doc.id,
+    tid,
+    roles: tokenRoles(core, String(app.doc.appId), aud),
+    uti: randomUUID().replace(/-/g, ""),
+    ver: "1.0",
   });
-  ctx.send(200, {
-    token_type: "Bearer",
-    expires_in: TOKEN_LIFETIME_S - 1,
-    ext_expires_in: TOKEN_LIFETIME_S - 1,
-    access_token: accessToken,
-  }, { "Cache-Control": "no-store, no-cache", Pragma: "no-cache" });
+  ctx.send(
+    200,
+    {
+      token_type: "Bearer",
+      expires_in: TOKEN_LIFETIME_S - 1,
+      ext_expires_in: TOKEN_LIFETIME_S - 1,
+      access_token: accessToken,
+    },
+    { "Cache-Control": "no-store, no-cache", Pragma: "no-cache" },
+  );
 }
 
 /**
@@ -245,16 +295,29 @@ function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRe
   const tenant = core.store.state.tenant;
   const app = core.directory.application(clientId);
   if (!app) {
-    throw entraError(400, "unauthorized_client", 700016,
-      `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+    throw entraError(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${tenant.displayName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
   }
   const sp = core.directory.servicePrincipal(clientId);
   if (!sp) {
-    throw entraError(401, "invalid_client", 7000229,
-      `The client application ${clientId} is missing service principal in the tenant ${tenant.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`);
+    throw entraError(
+      401,
+      "invalid_client",
+      7000229,
+      `The client application ${clientId} is missing service principal in the tenant ${tenant.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+    );
   }
   if (sp.doc.accountEnabled === false) {
-    throw entraError(400, "unauthorized_client", 7000112, `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`);
+    throw entraError(
+      400,
+      "unauthorized_client",
+      7000112,
+      `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`,
+    );
   }
   return { app, sp };
 }
@@ -294,11 +357,19 @@ function checkSecret(core: EmulatorCore, app: ApplicationRecord, secret: string)
   }
   const appId = String(app.doc.appId);
   if (expired) {
-    throw entraError(401, "invalid_client", 7000222,
-      `The provided client secret keys for app '${appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`);
+    throw entraError(
+      401,
+      "invalid_client",
+      7000222,
+      `The provided client secret keys for app '${appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+    );
   }
-  throw entraError(401, "invalid_client", 7000215,
-    `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${appId}'.`);
+  throw entraError(
+    401,
+    "invalid_client",
+    7000215,
+    `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${appId}'.`,
+  );
 }
 
 /** The service principal a token's oid names, if it still exists. */

@@ -33,7 +33,9 @@ function parseDate(value: unknown, field: string, typeName: string): number | un
 export function addPassword(call: GraphCall, application: ApplicationRecord, body: Record<string, unknown>): Record<string, unknown> {
   const { ctx } = call;
   if (ctx.core.config.strict.graphRequests) {
-    for (const name of Object.keys(body)) if (name !== "passwordCredential") throw badRequest(`Property '${name}' does not exist as a declared parameter of the action addPassword.`);
+    for (const name of Object.keys(body))
+      if (name !== "passwordCredential")
+        throw badRequest(`Property '${name}' does not exist as a declared parameter of the action addPassword.`);
   }
   const input = (body.passwordCredential ?? {}) as Record<string, unknown>;
   const start = parseDate(input.startDateTime, "startDateTime", "PasswordCredential") ?? ctx.core.now().getTime();
@@ -57,7 +59,8 @@ export function addPassword(call: GraphCall, application: ApplicationRecord, bod
 
 export function removePassword(call: GraphCall, application: ApplicationRecord, body: Record<string, unknown>): void {
   const keyId = body.keyId;
-  if (typeof keyId !== "string" || !isGuid(keyId)) throw badRequest("Invalid value specified for property 'keyId' of resource 'Application'.");
+  if (typeof keyId !== "string" || !isGuid(keyId))
+    throw badRequest("Invalid value specified for property 'keyId' of resource 'Application'.");
   const removed = call.directory.removePassword(application, keyId, Date.now() + call.ctx.core.config.replicationLagMs);
   // G: Graph's answer for an unknown keyId is not documented; 404 lets a client treat it as gone.
   if (!removed) throw graphError(404, "Request_ResourceNotFound", `No password credential found with keyId '${keyId}'.`);
@@ -76,7 +79,10 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
     if (typeof entry.key !== "string" || entry.key === "") {
       const kept = existing.find((credential) => sameId(credential.keyId, entry.keyId));
       const certificate = kept ? application.certificates?.[String(kept.keyId)] : undefined;
-      if (!kept || !certificate) throw badRequest(`Invalid value specified for property 'keyCredentials[${index}].key' of resource 'Application': a new key credential needs its certificate.`);
+      if (!kept || !certificate)
+        throw badRequest(
+          `Invalid value specified for property 'keyCredentials[${index}].key' of resource 'Application': a new key credential needs its certificate.`,
+        );
       certificates[String(kept.keyId)] = certificate;
       return kept;
     }
@@ -87,7 +93,9 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
       throw badRequest(`Key credential's key is invalid: keyCredentials[${index}].key must be a base64 DER X.509 certificate.`);
     }
     if (entry.type !== "AsymmetricX509Cert" || entry.usage !== "Verify") {
-      throw badRequest(`Invalid value specified for property 'keyCredentials[${index}]': a certificate needs type AsymmetricX509Cert and usage Verify.`);
+      throw badRequest(
+        `Invalid value specified for property 'keyCredentials[${index}]': a certificate needs type AsymmetricX509Cert and usage Verify.`,
+      );
     }
     const keyId = typeof entry.keyId === "string" && isGuid(entry.keyId) ? entry.keyId.toLowerCase() : randomUUID();
     certificates[keyId] = certificate.raw.toString("base64");
@@ -107,7 +115,10 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
 }
 
 /** The certificate (base64 DER) of a key credential whose SHA-1 thumbprint is `x5t` (base64url). */
-export function certificateByThumbprint(application: ApplicationRecord, x5t: string): { certificate: string; credential: Record<string, unknown> } | undefined {
+export function certificateByThumbprint(
+  application: ApplicationRecord,
+  x5t: string,
+): { certificate: string; credential: Record<string, unknown> } | undefined {
   for (const credential of (application.doc.keyCredentials as Array<Record<string, unknown>> | undefined) ?? []) {
     const certificate = application.certificates?.[String(credential.keyId)];
     if (!certificate) continue;
@@ -138,7 +149,9 @@ export async function federatedCredentials(call: GraphCall, application: Applica
     ctx.send(201, { "@odata.context": `${call.base}/$metadata#${entity}/$entity`, ...created });
     return true;
   }
-  const credential = directory.federatedCredentials(application).find((candidate) => (byName !== undefined ? candidate.name === byName : sameId(candidate.id, key)));
+  const credential = directory
+    .federatedCredentials(application)
+    .find((candidate) => (byName !== undefined ? candidate.name === byName : sameId(candidate.id, key)));
   if (!credential) throw notFound(key);
   if (ctx.method === "GET") {
     requirePermission(call, "read", application);
@@ -172,11 +185,15 @@ function checkFederatedFields(fields: Record<string, unknown>): void {
   }
   // V: "a maximum length of 120 characters and must be URL friendly" (URL-friendly read as RFC 3986 unreserved: G).
   if (!/^[A-Za-z0-9._~-]{1,120}$/.test(String(fields.name))) {
-    throw badRequest("Invalid value specified for property 'name' of resource 'FederatedIdentityCredential': at most 120 URL-friendly characters (letters, digits, '-', '_', '.', '~').");
+    throw badRequest(
+      "Invalid value specified for property 'name' of resource 'FederatedIdentityCredential': at most 120 URL-friendly characters (letters, digits, '-', '_', '.', '~').",
+    );
   }
   const audiences = fields.audiences;
   if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== "string") {
-    throw badRequest("Invalid value specified for property 'audiences' of resource 'FederatedIdentityCredential': exactly one audience is required.");
+    throw badRequest(
+      "Invalid value specified for property 'audiences' of resource 'FederatedIdentityCredential': exactly one audience is required.",
+    );
   }
 }
 
@@ -188,10 +205,18 @@ function createFederatedCredential(call: GraphCall, application: ApplicationReco
     throw badRequest(`An application can have at most ${MAX_FEDERATED_CREDENTIALS} federated identity credentials.`);
   }
   if (existing.some((credential) => credential.name === body.name)) {
-    throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", `FederatedIdentityCredential with name ${String(body.name)} already exists.`);
+    throw graphError(
+      409,
+      "Request_MultipleObjectsWithSameKeyValue",
+      `FederatedIdentityCredential with name ${String(body.name)} already exists.`,
+    );
   }
   if (existing.some((credential) => credential.issuer === body.issuer && credential.subject === body.subject)) {
-    throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "FederatedIdentityCredential with the same issuer and subject already exists.");
+    throw graphError(
+      409,
+      "Request_MultipleObjectsWithSameKeyValue",
+      "FederatedIdentityCredential with the same issuer and subject already exists.",
+    );
   }
   return call.directory.addFederatedCredential(application, {
     audiences: [...(body.audiences as string[])],

@@ -17,7 +17,12 @@ export type GraphAccess = "all" | "owned";
 const READ_ALL = ["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const WRITE_ALL = ["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const OWNED_BY = "Application.ReadWrite.OwnedBy";
-const READ_GRANTS = ["DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const READ_GRANTS = [
+  "DelegatedPermissionGrant.Read.All",
+  "DelegatedPermissionGrant.ReadWrite.All",
+  "Directory.Read.All",
+  "Directory.ReadWrite.All",
+];
 const WRITE_GRANTS = ["DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"];
 
 function denied(): Error {

@@ -6,14 +6,7 @@ import { graphError, type ServiceError } from "./errors";
 import { isGuid } from "./http";
 
 type PropertyType =
-  | "string"
-  | "boolean"
-  | "guid"
-  | "dateTime"
-  | "stringArray"
-  | "object"
-  | "objectArray"
-  | { enumeration: readonly string[] };
+  "string" | "boolean" | "guid" | "dateTime" | "stringArray" | "object" | "objectArray" | { enumeration: readonly string[] };
 
 export interface ResourceSchema {
   /** Graph's type name, as its errors spell it (e.g. "Application"). */
@@ -27,23 +20,60 @@ export interface ResourceSchema {
   patchRefused?: Readonly<Record<string, string>>;
 }
 
-const SIGN_IN_AUDIENCES = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"] as const;
+const SIGN_IN_AUDIENCES = [
+  "AzureADMyOrg",
+  "AzureADMultipleOrgs",
+  "AzureADandPersonalMicrosoftAccount",
+  "PersonalMicrosoftAccount",
+] as const;
 
 /** V: learn.microsoft.com/graph/api/resources/application (v1.0 properties). */
 export const APPLICATION_SCHEMA: ResourceSchema = {
   typeName: "Application",
   writable: {
-    addIns: "objectArray", api: "object", appRoles: "objectArray", authenticationBehaviors: "object",
-    defaultRedirectUri: "string", description: "string", displayName: "string", groupMembershipClaims: "string",
-    identifierUris: "stringArray", info: "object", isDeviceOnlyAuthSupported: "boolean", isFallbackPublicClient: "boolean",
-    keyCredentials: "objectArray", nativeAuthenticationApisEnabled: { enumeration: ["none", "all"] }, notes: "string",
-    oauth2RequirePostResponse: "boolean", optionalClaims: "object", parentalControlSettings: "object",
-    passwordCredentials: "objectArray", publicClient: "object", requestSignatureVerification: "object",
-    requiredResourceAccess: "objectArray", samlMetadataUrl: "string", serviceManagementReference: "string",
-    servicePrincipalLockConfiguration: "object", signInAudience: { enumeration: SIGN_IN_AUDIENCES }, spa: "object",
-    tags: "stringArray", tokenEncryptionKeyId: "guid", uniqueName: "string", web: "object",
+    addIns: "objectArray",
+    api: "object",
+    appRoles: "objectArray",
+    authenticationBehaviors: "object",
+    defaultRedirectUri: "string",
+    description: "string",
+    displayName: "string",
+    groupMembershipClaims: "string",
+    identifierUris: "stringArray",
+    info: "object",
+    isDeviceOnlyAuthSupported: "boolean",
+    isFallbackPublicClient: "boolean",
+    keyCredentials: "objectArray",
+    nativeAuthenticationApisEnabled: { enumeration: ["none", "all"] },
+    notes: "string",
+    oauth2RequirePostResponse: "boolean",
+    optionalClaims: "object",
+    parentalControlSettings: "object",
+    passwordCredentials: "objectArray",
+    publicClient: "object",
+    requestSignatureVerification: "object",
+    requiredResourceAccess: "objectArray",
+    samlMetadataUrl: "string",
+    serviceManagementReference: "string",
+    servicePrincipalLockConfiguration: "object",
+    signInAudience: { enumeration: SIGN_IN_AUDIENCES },
+    spa: "object",
+    tags: "stringArray",
+    tokenEncryptionKeyId: "guid",
+    uniqueName: "string",
+    web: "object",
   },
-  readOnly: ["id", "appId", "applicationTemplateId", "certification", "createdDateTime", "deletedDateTime", "disabledByMicrosoftStatus", "publisherDomain", "verifiedPublisher"],
+  readOnly: [
+    "id",
+    "appId",
+    "applicationTemplateId",
+    "certification",
+    "createdDateTime",
+    "deletedDateTime",
+    "disabledByMicrosoftStatus",
+    "publisherDomain",
+    "verifiedPublisher",
+  ],
   patchRefused: { passwordCredentials: "Use the addPassword and removePassword actions to change passwordCredentials." },
 };
 
@@ -51,15 +81,46 @@ export const APPLICATION_SCHEMA: ResourceSchema = {
 export const SERVICE_PRINCIPAL_SCHEMA: ResourceSchema = {
   typeName: "ServicePrincipal",
   writable: {
-    accountEnabled: "boolean", addIns: "objectArray", alternativeNames: "stringArray", appDescription: "string",
-    appId: "string", appRoleAssignmentRequired: "boolean", appRoles: "objectArray", customSecurityAttributes: "object",
-    description: "string", displayName: "string", homepage: "string", info: "object", keyCredentials: "objectArray",
-    loginUrl: "string", logoutUrl: "string", notes: "string", notificationEmailAddresses: "stringArray",
-    oauth2PermissionScopes: "objectArray", preferredSingleSignOnMode: "string", preferredTokenSigningKeyThumbprint: "string",
-    replyUrls: "stringArray", samlSingleSignOnSettings: "object", servicePrincipalNames: "stringArray",
-    servicePrincipalType: "string", tags: "stringArray", tokenEncryptionKeyId: "guid",
+    accountEnabled: "boolean",
+    addIns: "objectArray",
+    alternativeNames: "stringArray",
+    appDescription: "string",
+    appId: "string",
+    appRoleAssignmentRequired: "boolean",
+    appRoles: "objectArray",
+    customSecurityAttributes: "object",
+    description: "string",
+    displayName: "string",
+    homepage: "string",
+    info: "object",
+    keyCredentials: "objectArray",
+    loginUrl: "string",
+    logoutUrl: "string",
+    notes: "string",
+    notificationEmailAddresses: "stringArray",
+    oauth2PermissionScopes: "objectArray",
+    preferredSingleSignOnMode: "string",
+    preferredTokenSigningKeyThumbprint: "string",
+    replyUrls: "stringArray",
+    samlSingleSignOnSettings: "object",
+    servicePrincipalNames: "stringArray",
+    servicePrincipalType: "string",
+    tags: "stringArray",
+    tokenEncryptionKeyId: "guid",
   },
-  readOnly: ["id", "appDisplayName", "applicationTemplateId", "appOwnerOrganizationId", "createdDateTime", "deletedDateTime", "disabledByMicrosoftStatus", "passwordCredentials", "resourceSpecificApplicationPermissions", "signInAudience", "verifiedPublisher"],
+  readOnly: [
+    "id",
+    "appDisplayName",
+    "applicationTemplateId",
+    "appOwnerOrganizationId",
+    "createdDateTime",
+    "deletedDateTime",
+    "disabledByMicrosoftStatus",
+    "passwordCredentials",
+    "resourceSpecificApplicationPermissions",
+    "signInAudience",
+    "verifiedPublisher",
+  ],
   createOnly: ["appId"],
 };
 
@@ -75,8 +136,13 @@ export const FEDERATED_CREDENTIAL_SCHEMA: ResourceSchema = {
 const KEY_CREDENTIAL_SCHEMA: ResourceSchema = {
   typeName: "KeyCredential",
   writable: {
-    customKeyIdentifier: "string", displayName: "string", endDateTime: "dateTime", key: "string", keyId: "guid",
-    startDateTime: "dateTime", type: { enumeration: ["AsymmetricX509Cert", "X509CertAndPassword", "Symmetric"] },
+    customKeyIdentifier: "string",
+    displayName: "string",
+    endDateTime: "dateTime",
+    key: "string",
+    keyId: "guid",
+    startDateTime: "dateTime",
+    type: { enumeration: ["AsymmetricX509Cert", "X509CertAndPassword", "Symmetric"] },
     usage: { enumeration: ["Verify", "Sign"] },
   },
   readOnly: [],
@@ -94,13 +160,20 @@ function hasType(value: unknown, type: PropertyType): boolean {
   if (value === null) return true;
   if (typeof type === "object") return typeof value === "string" && type.enumeration.includes(value);
   switch (type) {
-    case "string": return typeof value === "string";
-    case "boolean": return typeof value === "boolean";
-    case "guid": return typeof value === "string" && isGuid(value);
-    case "dateTime": return typeof value === "string" && !Number.isNaN(Date.parse(value));
-    case "stringArray": return Array.isArray(value) && value.every((item) => typeof item === "string");
-    case "object": return typeof value === "object" && !Array.isArray(value);
-    case "objectArray": return Array.isArray(value) && value.every((item) => item !== null && typeof item === "object" && !Array.isArray(item));
+    case "string":
+      return typeof value === "string";
+    case "boolean":
+      return typeof value === "boolean";
+    case "guid":
+      return typeof value === "string" && isGuid(value);
+    case "dateTime":
+      return typeof value === "string" && !Number.isNaN(Date.parse(value));
+    case "stringArray":
+      return Array.isArray(value) && value.every((item) => typeof item === "string");
+    case "object":
+      return typeof value === "object" && !Array.isArray(value);
+    case "objectArray":
+      return Array.isArray(value) && value.every((item) => item !== null && typeof item === "object" && !Array.isArray(item));
   }
 }
 
@@ -136,7 +209,9 @@ export function checkRequestBody(schema: ResourceSchema, body: Record<string, un
 export function checkSelect(typeName: string, names: string[], known: ReadonlySet<string>): void {
   for (const name of names) {
     if (!known.has(name)) {
-      throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${name}' on type 'microsoft.graph.${typeName.charAt(0).toLowerCase()}${typeName.slice(1)}'.`);
+      throw badRequest(
+        `Parsing OData Select and Expand failed: Could not find a property named '${name}' on type 'microsoft.graph.${typeName.charAt(0).toLowerCase()}${typeName.slice(1)}'.`,
+      );
     }
   }
 }

@@ -14,7 +14,15 @@ import { requirePermission, type GraphAccess } from "./graph-permissions";
 import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord } from "./store";
 
 /** Fields the emulator never takes from a request body (Graph sets them itself). */
-const SERVER_SET = new Set(["id", "appId", "createdDateTime", "deletedDateTime", "publisherDomain", "passwordCredentials", "keyCredentials"]);
+const SERVER_SET = new Set([
+  "id",
+  "appId",
+  "createdDateTime",
+  "deletedDateTime",
+  "publisherDomain",
+  "passwordCredentials",
+  "keyCredentials",
+]);
 
 /** One Graph request, with what every route needs. */
 export interface GraphCall {
@@ -26,7 +34,11 @@ export interface GraphCall {
 }
 
 export function notFound(id: string): ServiceError {
-  return graphError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  return graphError(
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
 }
 
 export function badRequest(message: string): ServiceError {
@@ -55,11 +67,17 @@ function filterDocs(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
     const startsWith = /^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
     const match = equals ?? startsWith;
     if (!match) {
-      throw graphError(400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`);
+      throw graphError(
+        400,
+        "Request_UnsupportedQuery",
+        `Unsupported or invalid query filter clause specified for property '${clause.trim()}'.`,
+      );
     }
     const field = match[1];
     const value = match[2].replace(/''/g, "'").toLowerCase();
-    return (doc: GraphDoc) => typeof doc[field] === "string" && (equals ? (doc[field] as string).toLowerCase() === value : (doc[field] as string).toLowerCase().startsWith(value));
+    return (doc: GraphDoc) =>
+      typeof doc[field] === "string" &&
+      (equals ? (doc[field] as string).toLowerCase() === value : (doc[field] as string).toLowerCase().startsWith(value));
   });
   return docs.filter((doc) => predicates.every((predicate) => predicate(doc)));
 }
@@ -67,7 +85,10 @@ function filterDocs(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
 function selectedNames(ctx: RequestContext): string[] | undefined {
   const raw = ctx.query.get("$select");
   if (!raw) return undefined;
-  return raw.split(",").map((name) => name.trim()).filter((name) => name.length > 0);
+  return raw
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
 }
 
 /** $select: id is always kept; an unknown name is refused (strict) or ignored (lenient). */
@@ -132,7 +153,12 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   const version = ctx.path.startsWith("/beta/") || ctx.path === "/beta" ? "beta" : "v1.0";
   const pathSegments = segments(ctx.path, `/${version}`);
   if (pathSegments.length === 0) return false;
-  const call: GraphCall = { ctx, claims: authenticate(ctx), directory: ctx.core.directory, base: `${ctx.core.urls.graphAudience}/${version}` };
+  const call: GraphCall = {
+    ctx,
+    claims: authenticate(ctx),
+    directory: ctx.core.directory,
+    base: `${ctx.core.urls.graphAudience}/${version}`,
+  };
   const [first] = pathSegments;
   if (/^(applications|servicePrincipals)(\(|$)/.test(first)) return routeDirectoryObjects(call, pathSegments);
   if (first === "oauth2PermissionGrants") return routeGrants(call, pathSegments);
@@ -141,10 +167,15 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   if (first === "organization" && pathSegments.length === 1 && ctx.method === "GET") {
     ctx.op("GET /organization");
     const tenant = call.directory.tenant;
-    sendList(call, "organization", [{
-      id: tenant.tenantId, displayName: tenant.displayName,
-      verifiedDomains: [{ capabilities: "Email, OfficeCommunicationsOnline", isDefault: true, isInitial: true, name: tenant.domain, type: "Managed" }],
-    }]);
+    sendList(call, "organization", [
+      {
+        id: tenant.tenantId,
+        displayName: tenant.displayName,
+        verifiedDomains: [
+          { capabilities: "Email, OfficeCommunicationsOnline", isDefault: true, isInitial: true, name: tenant.domain, type: "Managed" },
+        ],
+      },
+    ]);
     return true;
   }
   return false;
@@ -165,7 +196,9 @@ async function routeDirectoryObjects(call: GraphCall, pathSegments: string[]): P
   const key = byAppId !== undefined ? undefined : pathSegments[1];
   const rest = pathSegments.slice(byAppId !== undefined ? 1 : 2);
   const keyText = byAppId !== undefined ? "(appId='{appId}')" : key !== undefined ? "/{id}" : "";
-  ctx.op(`${ctx.method} /${kind}${keyText}${rest.length ? "/" + rest.map((part) => (isGuid(part) ? "{id}" : part.replace(/\(.*\)$/, "(...)"))).join("/") : ""}`);
+  ctx.op(
+    `${ctx.method} /${kind}${keyText}${rest.length ? "/" + rest.map((part) => (isGuid(part) ? "{id}" : part.replace(/\(.*\)$/, "(...)"))).join("/") : ""}`,
+  );
 
   if (byAppId === undefined && key === undefined) return routeCollection(call, kind);
   const record = byAppId !== undefined ? directory.byAppId(kind, byAppId) : directory.byId(kind, key as string);
@@ -196,7 +229,14 @@ async function routeCollection(call: GraphCall, kind: DirectoryKind): Promise<bo
   if (ctx.method === "GET") {
     const access = requirePermission(call, "read");
     const visible = directory.records(kind).filter((record) => access === "all" || record.owners.includes(call.claims.oid));
-    sendList(call, kind, filterDocs(ctx, visible.map((record) => record.doc)).map((doc) => select(call, typeName, doc)));
+    sendList(
+      call,
+      kind,
+      filterDocs(
+        ctx,
+        visible.map((record) => record.doc),
+      ).map((doc) => select(call, typeName, doc)),
+    );
     return true;
   }
   if (ctx.method === "POST") {
@@ -219,13 +259,15 @@ async function routeObject(call: GraphCall, kind: DirectoryKind, record: Directo
   if (ctx.method === "PATCH") {
     requirePermission(call, "write", record);
     const body = await jsonBody(ctx);
-    if (ctx.core.config.strict.graphRequests) checkRequestBody(kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA, body, "update");
+    if (ctx.core.config.strict.graphRequests)
+      checkRequestBody(kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA, body, "update");
     const keyCredentials = body.keyCredentials;
     directory.update(kind, record, (target) => {
       merge(target.doc, body);
       if (Array.isArray(body["owners@odata.bind"])) addOwners(call, target, body["owners@odata.bind"] as unknown[], false);
     });
-    if (kind === "applications" && Array.isArray(keyCredentials)) setKeyCredentials(call, record as ApplicationRecord, keyCredentials as Record<string, unknown>[]);
+    if (kind === "applications" && Array.isArray(keyCredentials))
+      setKeyCredentials(call, record as ApplicationRecord, keyCredentials as Record<string, unknown>[]);
     ctx.send(204, undefined);
     return true;
   }
@@ -244,7 +286,11 @@ async function routeOwners(call: GraphCall, kind: DirectoryKind, record: Directo
   const { ctx, directory } = call;
   if (rest.length === 1 && ctx.method === "GET") {
     requirePermission(call, "read", record);
-    sendList(call, "directoryObjects", record.owners.map((owner) => directory.directoryObject(owner)).filter((owner) => owner !== undefined));
+    sendList(
+      call,
+      "directoryObjects",
+      record.owners.map((owner) => directory.directoryObject(owner)).filter((owner) => owner !== undefined),
+    );
     return true;
   }
   if (rest.length === 2 && rest[1] === "$ref" && ctx.method === "POST") {
@@ -301,7 +347,8 @@ async function routeGrants(call: GraphCall, pathSegments: string[]): Promise<boo
       if (name !== "scope" && body[name] !== grant[name]) throw badRequest(`Property '${name}' is read-only and cannot be set.`);
     }
     if (body.scope !== undefined) {
-      if (body.scope !== null && typeof body.scope !== "string") throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
+      if (body.scope !== null && typeof body.scope !== "string")
+        throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
       directory.updateGrantScope(grant, (body.scope as string | null) ?? "");
     }
     ctx.send(204, undefined);
@@ -349,16 +396,25 @@ function routeDeletedItems(call: GraphCall, pathSegments: string[]): boolean {
 
 function authenticate(ctx: RequestContext): TokenClaims {
   const token = bearer(ctx);
-  const unauthorized = (message: string) => graphError(401, "InvalidAuthenticationToken", message, {
-    "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-  });
+  const unauthorized = (message: string) =>
+    graphError(401, "InvalidAuthenticationToken", message, {
+      "WWW-Authenticate": `Bearer realm="", authorization_uri="${ctx.core.urls.authorityHost}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
   if (!token) throw unauthorized("Access token is empty.");
   const result = verifyToken(ctx.core, token);
-  if ("reason" in result) throw unauthorized(result.reason === "the token is expired" ? "Lifetime validation failed, the token is expired." : `Access token validation failure: ${result.reason}.`);
+  if ("reason" in result)
+    throw unauthorized(
+      result.reason === "the token is expired"
+        ? "Lifetime validation failed, the token is expired."
+        : `Access token validation failure: ${result.reason}.`,
+    );
   if (result.claims.aud !== ctx.core.urls.graphAudience) {
-    throw unauthorized(`Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`);
+    throw unauthorized(
+      `Access token validation failure. Invalid audience. Expected '${ctx.core.urls.graphAudience}', got '${result.claims.aud}'.`,
+    );
   }
-  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId)) throw unauthorized("Access token validation failure. Invalid tenant.");
+  if (!sameId(result.claims.tid, ctx.core.store.state.tenant.tenantId))
+    throw unauthorized("Access token validation failure. Invalid tenant.");
   return result.claims;
 }
 
@@ -380,7 +436,8 @@ function addOwners(call: GraphCall, record: { owners: string[] }, refs: unknown[
     if (!id) throw badRequest(`Invalid object identifier '${String(ref)}'.`);
     if (!call.directory.directoryObject(id)) throw notFound(id);
     if (record.owners.includes(id)) {
-      if (failOnDuplicate) throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
+      if (failOnDuplicate)
+        throw badRequest("One or more added object references already exist for the following modified properties: 'owners'.");
       continue;
     }
     record.owners.push(id);
@@ -413,7 +470,8 @@ function createServicePrincipal(call: GraphCall, body: Record<string, unknown>):
   const { ctx, directory } = call;
   if (ctx.core.config.strict.graphRequests) checkRequestBody(SERVICE_PRINCIPAL_SCHEMA, body, "create");
   const appId = body.appId;
-  if (typeof appId !== "string" || appId === "") throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
+  if (typeof appId !== "string" || appId === "")
+    throw badRequest("Invalid value specified for property 'appId' of resource 'ServicePrincipal'.");
   const application = directory.application(appId);
   if (!application) {
     // Graph's own text for this case; the azuread provider retries it (eventual consistency).
@@ -421,7 +479,11 @@ function createServicePrincipal(call: GraphCall, body: Record<string, unknown>):
   }
   requirePermission(call, "create", application);
   if (directory.servicePrincipal(appId)) {
-    throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property servicePrincipalNames already exists.");
+    throw graphError(
+      409,
+      "Request_MultipleObjectsWithSameKeyValue",
+      "Another object with the same value for property servicePrincipalNames already exists.",
+    );
   }
   const id = randomUUID();
   const doc = newServicePrincipalDoc(id, application.doc, directory.tenant.tenantId);
@@ -446,10 +508,14 @@ function createGrant(call: GraphCall, body: Record<string, unknown>): GraphDoc {
     }
   }
   if (typeof clientId !== "string" || !directory.servicePrincipalById(clientId)) {
-    throw badRequest(`Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`);
+    throw badRequest(
+      `Invalid value specified for property 'clientId' of resource 'OAuth2PermissionGrant': no service principal '${String(clientId)}'.`,
+    );
   }
   if (typeof resourceId !== "string" || !directory.servicePrincipalById(resourceId)) {
-    throw badRequest(`Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`);
+    throw badRequest(
+      `Invalid value specified for property 'resourceId' of resource 'OAuth2PermissionGrant': no service principal '${String(resourceId)}'.`,
+    );
   }
   if (consentType !== "AllPrincipals" && consentType !== "Principal") {
     throw badRequest("Invalid value specified for property 'consentType' of resource 'OAuth2PermissionGrant'.");
@@ -461,11 +527,23 @@ function createGrant(call: GraphCall, body: Record<string, unknown>): GraphDoc {
     throw badRequest("Invalid value specified for property 'scope' of resource 'OAuth2PermissionGrant'.");
   }
   const principal = consentType === "Principal" ? String(principalId).toLowerCase() : null;
-  const duplicate = directory.grants().some((grant) =>
-    sameId(grant.clientId, clientId) && sameId(grant.resourceId, resourceId) && grant.consentType === consentType && (grant.principalId ?? null) === principal);
+  const duplicate = directory
+    .grants()
+    .some(
+      (grant) =>
+        sameId(grant.clientId, clientId) &&
+        sameId(grant.resourceId, resourceId) &&
+        grant.consentType === consentType &&
+        (grant.principalId ?? null) === principal,
+    );
   if (duplicate) throw graphError(409, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.");
   const grant: GraphDoc = {
-    id: randomUUID(), clientId: clientId.toLowerCase(), consentType, principalId: principal, resourceId: resourceId.toLowerCase(), scope: (scope as string | undefined) ?? "",
+    id: randomUUID(),
+    clientId: clientId.toLowerCase(),
+    consentType,
+    principalId: principal,
+    resourceId: resourceId.toLowerCase(),
+    scope: (scope as string | undefined) ?? "",
   };
   directory.addGrant(grant);
   return grant;

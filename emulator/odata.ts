@@ -23,15 +23,26 @@ function tokenize(src: string): string[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i];
-    if (/\s/.test(c)) { i++; continue; }
-    if (c === "(" || c === ")" || c === ",") { out.push(c); i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "(" || c === ")" || c === ",") {
+      out.push(c);
+      i++;
+      continue;
+    }
     if (c === "'") {
       let j = i + 1;
       let s = "";
       for (;;) {
         if (j >= src.length) throw syntax(`Syntax error: unterminated string literal at position ${i} in '${src}'.`);
         if (src[j] === "'") {
-          if (src[j + 1] === "'") { s += "'"; j += 2; continue; }
+          if (src[j + 1] === "'") {
+            s += "'";
+            j += 2;
+            continue;
+          }
           break;
         }
         s += src[j++];
@@ -87,17 +98,24 @@ export function parseFilter(src: string): Node {
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw syntax(`Syntax error at '${t}' in $filter '${src}'.`);
     const op = next();
-    if (!op || !["eq", "ne", "gt", "ge", "lt", "le"].includes(op)) throw syntax(`Syntax error: comparison expected after '${t}' in $filter '${src}'.`);
+    if (!op || !["eq", "ne", "gt", "ge", "lt", "le"].includes(op))
+      throw syntax(`Syntax error: comparison expected after '${t}' in $filter '${src}'.`);
     return { kind: "cmp", op, field: t, value: literal(next()) };
   };
   const andExpr = (): Node => {
     let left = primary();
-    while (peek() === "and") { next(); left = { kind: "and", left, right: primary() }; }
+    while (peek() === "and") {
+      next();
+      left = { kind: "and", left, right: primary() };
+    }
     return left;
   };
   const orExpr = (): Node => {
     let left = andExpr();
-    while (peek() === "or") { next(); left = { kind: "or", left, right: andExpr() }; }
+    while (peek() === "or") {
+      next();
+      left = { kind: "or", left, right: andExpr() };
+    }
     return left;
   };
   const tree = orExpr();
@@ -110,7 +128,11 @@ function resolveField(row: Row, field: string, entity: string): unknown {
   if (field in row) return row[field];
   const lookup = `_${field}_value`;
   if (lookup in row) return row[lookup];
-  throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+  throw dataverseError(
+    400,
+    DataverseErrorCode.invalidProperty,
+    `Could not find a property named '${field}' on type 'Microsoft.Dynamics.CRM.${entity}'.`,
+  );
 }
 
 function norm(v: unknown): unknown {
@@ -119,9 +141,12 @@ function norm(v: unknown): unknown {
 
 export function evaluate(node: Node, row: Row, entity: string): boolean {
   switch (node.kind) {
-    case "and": return evaluate(node.left, row, entity) && evaluate(node.right, row, entity);
-    case "or": return evaluate(node.left, row, entity) || evaluate(node.right, row, entity);
-    case "not": return !evaluate(node.expr, row, entity);
+    case "and":
+      return evaluate(node.left, row, entity) && evaluate(node.right, row, entity);
+    case "or":
+      return evaluate(node.left, row, entity) || evaluate(node.right, row, entity);
+    case "not":
+      return !evaluate(node.expr, row, entity);
     case "fn": {
       const v = resolveField(row, node.field, entity);
       if (typeof v !== "string") return false;
@@ -133,8 +158,10 @@ export function evaluate(node: Node, row: Row, entity: string): boolean {
       const a = norm(resolveField(row, node.field, entity));
       const b = norm(node.value);
       switch (node.op) {
-        case "eq": return a === b;
-        case "ne": return a !== b;
+        case "eq":
+          return a === b;
+        case "ne":
+          return a !== b;
         default: {
           if (a === null || b === null) return false;
           const x = a as number | string;
@@ -162,7 +189,11 @@ function splitTop(src: string, sep: string): string[] {
     if (c === "'") quote = !quote;
     if (!quote && c === "(") depth++;
     if (!quote && c === ")") depth--;
-    if (!quote && depth === 0 && c === sep) { out.push(cur); cur = ""; continue; }
+    if (!quote && depth === 0 && c === sep) {
+      out.push(cur);
+      cur = "";
+      continue;
+    }
     cur += c;
   }
   if (cur.trim() !== "") out.push(cur);
@@ -171,7 +202,10 @@ function splitTop(src: string, sep: string): string[] {
 
 export function parseSelect(src: string | null): string[] | undefined {
   if (src === null || src === undefined) return undefined;
-  return src.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return src
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export function parseExpand(src: string | null): ExpandItem[] {
@@ -202,7 +236,12 @@ export function applySelect(row: Row, select: string[] | undefined, entity: stri
   for (const name of select) {
     if (name in row) out[name] = row[name];
     else if (`_${name}_value` in row) out[`_${name}_value`] = row[`_${name}_value`];
-    else throw dataverseError(400, DataverseErrorCode.invalidProperty, `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`);
+    else
+      throw dataverseError(
+        400,
+        DataverseErrorCode.invalidProperty,
+        `Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${entity}'.`,
+      );
   }
   out[primaryKey] = row[primaryKey];
   return out;

@@ -47,10 +47,18 @@ export const SEEDED_IDS = {
 
 /** Privileges of the seeded "Basic User" role (a small, ordinary role). */
 const BASIC_USER_PRIVILEGES: ReadonlyArray<[string, number]> = [
-  ["prvReadAccount", 0], ["prvCreateAccount", 0], ["prvWriteAccount", 0],
-  ["prvReadContact", 0], ["prvCreateContact", 0], ["prvWriteContact", 0],
-  ["prvReadUser", 3], ["prvReadBusinessUnit", 3], ["prvReadRole", 1], ["prvReadOrganization", 3],
-  ["prvReadSdkMessage", 3], ["prvReadPluginType", 3],
+  ["prvReadAccount", 0],
+  ["prvCreateAccount", 0],
+  ["prvWriteAccount", 0],
+  ["prvReadContact", 0],
+  ["prvCreateContact", 0],
+  ["prvWriteContact", 0],
+  ["prvReadUser", 3],
+  ["prvReadBusinessUnit", 3],
+  ["prvReadRole", 1],
+  ["prvReadOrganization", 3],
+  ["prvReadSdkMessage", 3],
+  ["prvReadPluginType", 3],
 ];
 
 /** Privileges a newly created role receives from Dataverse itself (quirk newRoleSelfPrivileges, G). */
@@ -60,11 +68,28 @@ export const NEW_ROLE_SELF_PRIVILEGES: ReadonlyArray<[string, number]> = [
   ["prvReadSdkMessageProcessingStep", 3],
 ];
 
-function role(id: string, name: string, bu: string, template: string | null, parent: string | null, root: string, privileges: Record<string, number>): RoleRow {
+function role(
+  id: string,
+  name: string,
+  bu: string,
+  template: string | null,
+  parent: string | null,
+  root: string,
+  privileges: Record<string, number>,
+): RoleRow {
   return {
-    roleid: id, name, description: null, businessunitid: bu, roletemplateid: template, parentroleid: parent,
-    parentrootroleid: root, ismanaged: template !== null, createdon: SEEDED_IDS.createdOn, modifiedon: SEEDED_IDS.createdOn,
-    privileges: parent ? {} : privileges, selfPrivileges: [],
+    roleid: id,
+    name,
+    description: null,
+    businessunitid: bu,
+    roletemplateid: template,
+    parentroleid: parent,
+    parentrootroleid: root,
+    ismanaged: template !== null,
+    createdon: SEEDED_IDS.createdOn,
+    modifiedon: SEEDED_IDS.createdOn,
+    privileges: parent ? {} : privileges,
+    selfPrivileges: [],
   };
 }
 
@@ -74,10 +99,17 @@ export function seedState(): StateData {
 
   const deployerDoc = newApplicationDoc(d.applicationObjectId, d.clientId, t, SEEDED_IDS.tenantDomain);
   deployerDoc.displayName = d.displayName;
-  deployerDoc.passwordCredentials = [{
-    customKeyIdentifier: null, displayName: "emulator deployer secret", endDateTime: "2099-12-31T00:00:00Z",
-    hint: d.clientSecret.slice(0, 3), keyId: d.secretKeyId, secretText: null, startDateTime: t,
-  }];
+  deployerDoc.passwordCredentials = [
+    {
+      customKeyIdentifier: null,
+      displayName: "emulator deployer secret",
+      endDateTime: "2099-12-31T00:00:00Z",
+      hint: d.clientSecret.slice(0, 3),
+      keyId: d.secretKeyId,
+      secretText: null,
+      startDateTime: t,
+    },
+  ];
   const deployerApp: ApplicationRecord = { doc: deployerDoc, owners: [], secretHashes: { [d.secretKeyId]: hashSecret(d.clientSecret) } };
   const deployerSp: ServicePrincipalRecord = { doc: newServicePrincipalDoc(d.objectId, deployerDoc, SEEDED_IDS.tenantId), owners: [] };
 
@@ -85,17 +117,22 @@ export function seedState(): StateData {
   const crmApp = newApplicationDoc("00000000-0000-0000-0000-000000000000", crm.appId, t, "microsoft.com");
   crmApp.displayName = "Dynamics CRM";
   crmApp.api = {
-    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
-    oauth2PermissionScopes: [{
-      adminConsentDescription: "Allows the application to access Microsoft Dataverse acting as users in the organization.",
-      adminConsentDisplayName: "Access Common Data Service as organization users",
-      id: crm.userImpersonationScopeId,
-      isEnabled: true,
-      type: "User",
-      userConsentDescription: "Allows the application to access Microsoft Dataverse as you.",
-      userConsentDisplayName: "Access Common Data Service as you",
-      value: "user_impersonation",
-    }],
+    acceptMappedClaims: null,
+    knownClientApplications: [],
+    requestedAccessTokenVersion: null,
+    preAuthorizedApplications: [],
+    oauth2PermissionScopes: [
+      {
+        adminConsentDescription: "Allows the application to access Microsoft Dataverse acting as users in the organization.",
+        adminConsentDisplayName: "Access Common Data Service as organization users",
+        id: crm.userImpersonationScopeId,
+        isEnabled: true,
+        type: "User",
+        userConsentDescription: "Allows the application to access Microsoft Dataverse as you.",
+        userConsentDisplayName: "Access Common Data Service as you",
+        value: "user_impersonation",
+      },
+    ],
   };
   const crmSp = newServicePrincipalDoc(crm.servicePrincipalId, crmApp, SEEDED_IDS.microsoftTenantId);
   crmSp.servicePrincipalNames = [crm.appId, "https://admin.services.crm.dynamics.com", "Microsoft.CRM"];
@@ -104,18 +141,34 @@ export function seedState(): StateData {
   const graphApp = newApplicationDoc("00000000-0000-0000-0000-000000000003", g.appId, t, "microsoft.com");
   graphApp.displayName = "Microsoft Graph";
   graphApp.api = {
-    acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, preAuthorizedApplications: [],
-    oauth2PermissionScopes: [{
-      adminConsentDescription: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
-      adminConsentDisplayName: "Sign in and read user profile", id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", isEnabled: true,
-      type: "User", userConsentDescription: "Allows you to sign in to the app with your organizational account and let the app read your profile.",
-      userConsentDisplayName: "Sign you in and read your profile", value: "User.Read",
-    }],
+    acceptMappedClaims: null,
+    knownClientApplications: [],
+    requestedAccessTokenVersion: null,
+    preAuthorizedApplications: [],
+    oauth2PermissionScopes: [
+      {
+        adminConsentDescription: "Allows users to sign-in to the app, and allows the app to read the profile of signed-in users.",
+        adminConsentDisplayName: "Sign in and read user profile",
+        id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+        isEnabled: true,
+        type: "User",
+        userConsentDescription: "Allows you to sign in to the app with your organizational account and let the app read your profile.",
+        userConsentDisplayName: "Sign you in and read your profile",
+        value: "User.Read",
+      },
+    ],
   };
-  graphApp.appRoles = [{
-    allowedMemberTypes: ["Application"], description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
-    displayName: "Read and write all applications", id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", isEnabled: true, origin: "Application", value: "Application.ReadWrite.All",
-  }];
+  graphApp.appRoles = [
+    {
+      allowedMemberTypes: ["Application"],
+      description: "Allows the app to create, read, update and delete applications and service principals without a signed-in user.",
+      displayName: "Read and write all applications",
+      id: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+      isEnabled: true,
+      origin: "Application",
+      value: "Application.ReadWrite.All",
+    },
+  ];
   const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEEDED_IDS.microsoftTenantId);
   graphSp.servicePrincipalNames = [g.appId, "https://graph.microsoft.com"];
 
@@ -136,8 +189,13 @@ export function seedState(): StateData {
   };
 
   const deployerUser = newApplicationUserRow({
-    systemuserid: d.systemUserId, app: deployerApp, sp: deployerSp, businessunitid: root.id, isdisabled: false,
-    domain: SEEDED_IDS.tenantDomain, now: t,
+    systemuserid: d.systemUserId,
+    app: deployerApp,
+    sp: deployerSp,
+    businessunitid: root.id,
+    isdisabled: false,
+    domain: SEEDED_IDS.tenantDomain,
+    now: t,
   });
   deployerUser.roles = [sa.rootRoleId];
 

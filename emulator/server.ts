@@ -89,8 +89,18 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
   const h = { "Retry-After": String(retryAfter) };
   if (service === "dataverse") {
     return status === 429
-      ? dataverseError(429, DataverseErrorCode.tooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", h)
-      : dataverseError(503, DataverseErrorCode.serviceUnavailable, "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.", h);
+      ? dataverseError(
+          429,
+          DataverseErrorCode.tooManyRequests,
+          "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+          h,
+        )
+      : dataverseError(
+          503,
+          DataverseErrorCode.serviceUnavailable,
+          "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.",
+          h,
+        );
   }
   if (service === "graph") {
     return status === 429
@@ -98,26 +108,40 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
       : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", h);
   }
   return status === 429
-    ? entraError(429, "temporarily_unavailable", 90055, "The request was throttled (emulated fault). Retry after the Retry-After interval.", h)
+    ? entraError(
+        429,
+        "temporarily_unavailable",
+        90055,
+        "The request was throttled (emulated fault). Retry after the Retry-After interval.",
+        h,
+      )
     : entraError(503, "temporarily_unavailable", 90033, "A transient error has occurred (emulated fault). Please try again.", h);
 }
 
 function unsupportedError(service: Service | "unknown", method: string, path: string): ServiceError {
   const msg = `The emulator does not support ${method} ${path}. It was logged as UNSUPPORTED; see emulator/README.md.`;
   switch (service) {
-    case "dataverse": return dataverseError(501, DataverseErrorCode.notImplemented, msg);
-    case "graph": return graphError(501, "NotImplemented", msg);
-    case "admin": return adminError(404, msg);
-    default: return entraError(501, "invalid_request", 900561, msg);
+    case "dataverse":
+      return dataverseError(501, DataverseErrorCode.notImplemented, msg);
+    case "graph":
+      return graphError(501, "NotImplemented", msg);
+    case "admin":
+      return adminError(404, msg);
+    default:
+      return entraError(501, "invalid_request", 900561, msg);
   }
 }
 
 function internalError(service: Service | "unknown", message: string): ServiceError {
   switch (service) {
-    case "dataverse": return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
-    case "graph": return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
-    case "admin": return adminError(500, message);
-    default: return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
+    case "dataverse":
+      return dataverseError(500, "0x80040216", `An unexpected error occurred: ${message}`);
+    case "graph":
+      return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
+    case "admin":
+      return adminError(500, message);
+    default:
+      return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
   }
 }
 
@@ -134,8 +158,28 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 /** The run-time configuration fields of the start options. */
 function configPatchOf(options: EmulatorOptions): EmulatorConfigPatch {
-  const { latencyMs, faults, serviceProtection, quirks, replicationLagMs, graphPageSize, strict, deployerGraphPermissions, federatedIssuers } = options;
-  const patch: Record<string, unknown> = { latencyMs, faults, serviceProtection, quirks, replicationLagMs, graphPageSize, strict, deployerGraphPermissions, federatedIssuers };
+  const {
+    latencyMs,
+    faults,
+    serviceProtection,
+    quirks,
+    replicationLagMs,
+    graphPageSize,
+    strict,
+    deployerGraphPermissions,
+    federatedIssuers,
+  } = options;
+  const patch: Record<string, unknown> = {
+    latencyMs,
+    faults,
+    serviceProtection,
+    quirks,
+    replicationLagMs,
+    graphPageSize,
+    strict,
+    deployerGraphPermissions,
+    federatedIssuers,
+  };
   for (const key of Object.keys(patch)) if (patch[key] === undefined) delete patch[key];
   return patch as EmulatorConfigPatch;
 }
@@ -172,9 +216,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 
   const info = () => ({
-    port: urls.port, url: urls.url, environmentUrl: urls.environmentUrl, authorityHost: urls.authorityHost,
-    metadataHost: urls.metadataHost, graphUrl: urls.graphUrl, tenantId: store.state.tenant.tenantId,
-    deployerClientId: SEEDED_IDS.deployer.clientId, caFile: tls.caFile,
+    port: urls.port,
+    url: urls.url,
+    environmentUrl: urls.environmentUrl,
+    authorityHost: urls.authorityHost,
+    metadataHost: urls.metadataHost,
+    graphUrl: urls.graphUrl,
+    tenantId: store.state.tenant.tenantId,
+    deployerClientId: SEEDED_IDS.deployer.clientId,
+    caFile: tls.caFile,
   });
   const resetAll = () => {
     faultDice.reseed(core.config.faults.seed);
@@ -208,7 +258,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const eligible = (f.pathPrefix === null || path.startsWith(f.pathPrefix)) && (f.maxCount === null || f.maxCount > 0);
         if (eligible && f.rateDrop + f.rate429 + f.rate503 > 0) {
           const r = faultDice.roll(f.seed);
-          const kind = r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
+          const kind =
+            r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
           if (kind) {
             if (f.maxCount !== null) f.maxCount--;
             requests.fault(kind);
@@ -224,11 +275,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       let handled: boolean;
       switch (service) {
-        case "admin": handled = await handleAdmin(ctx, { requests, reset: resetAll, info }); break;
-        case "dataverse": handled = await handleDataverse(ctx); break;
-        case "graph": await delay(); handled = await handleGraph(ctx); break;
-        case "entra": await delay(); handled = await handleEntra(ctx); break;
-        default: handled = false;
+        case "admin":
+          handled = await handleAdmin(ctx, { requests, reset: resetAll, info });
+          break;
+        case "dataverse":
+          handled = await handleDataverse(ctx);
+          break;
+        case "graph":
+          await delay();
+          handled = await handleGraph(ctx);
+          break;
+        case "entra":
+          await delay();
+          handled = await handleEntra(ctx);
+          break;
+        default:
+          handled = false;
       }
       if (!handled) {
         requests.unsupported(service, ctx.method, path);
@@ -250,7 +312,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       sockets.add(sock);
       sock.on("close", () => sockets.delete(sock));
     });
-    s.on("tlsClientError", () => { /* a client that refuses the certificate: nothing to answer */ });
+    s.on("tlsClientError", () => {
+      /* a client that refuses the certificate: nothing to answer */
+    });
     return s;
   };
   const primary = makeServer();
@@ -297,10 +361,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       for (const sock of sockets) sock.destroy();
       store.save();
     },

@@ -12,6 +12,7 @@ import { discoverEndpoints } from "./cloud-endpoints";
 import { defaultScope, isMicrosoftAuthorityHost } from "./credentials";
 import { DataverseClient, RoleRecord } from "./dataverse-client";
 import { RestApiError, RestClient } from "./rest-client";
+import { DefaultAzureCredential } from "@azure/identity";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -71,9 +72,8 @@ export function isMissingCredential(error: unknown): boolean {
  * providers to serialize.
  */
 export async function dataverseCredentialProblem(environmentUrl: string): Promise<string | undefined> {
-  const identity: typeof import("@azure/identity") = require("@azure/identity");
   const authorityHost = process.env.AZURE_AUTHORITY_HOST;
-  const credential = new identity.DefaultAzureCredential({
+  const credential = new DefaultAzureCredential({
     ...(authorityHost ? { authorityHost } : {}),
     disableInstanceDiscovery: authorityHost ? !isMicrosoftAuthorityHost(authorityHost) : false,
   });
@@ -104,7 +104,8 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
     problems.push({
       setting: environmentUrlSetting,
       problem: `no credential for Dataverse: ${credentialProblem}`,
-      check: "set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or workload identity, or 'az login') for the deploying identity",
+      check:
+        "set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or workload identity, or 'az login') for the deploying identity",
     });
     return { problems, noCredential: credentialProblem };
   }
@@ -135,21 +136,29 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   } catch (error) {
     problems.push({
       setting: businessUnitSetting,
-      problem: lookups.businessUnit ? `no business unit named '${lookups.businessUnit}' could be found (${reason(error)})` : `the root business unit could not be read (${reason(error)})`,
-      check: "the business unit's name in Settings > Users + permissions > Business units, or leave dataverse-s2s:businessUnit out for the root business unit",
+      problem: lookups.businessUnit
+        ? `no business unit named '${lookups.businessUnit}' could be found (${reason(error)})`
+        : `the root business unit could not be read (${reason(error)})`,
+      check:
+        "the business unit's name in Settings > Users + permissions > Business units, or leave dataverse-s2s:businessUnit out for the root business unit",
     });
   }
 
   if (businessUnitId && rootBusinessUnitId) {
     for (const role of lookups.rolesToClone) {
-      const found = await findRole(dataverse, role, problems, async () =>
-        (await dataverse.findSourceRole(role.name, businessUnitId!)) ?? (await dataverse.findSourceRole(role.name, rootBusinessUnitId!)),
+      const found = await findRole(
+        dataverse,
+        role,
+        problems,
+        async () =>
+          (await dataverse.findSourceRole(role.name, businessUnitId!)) ?? (await dataverse.findSourceRole(role.name, rootBusinessUnitId!)),
       );
       if (found === null) {
         problems.push({
           setting: role.setting,
           problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
-          check: "the role's name as shown in Settings > Security > Security roles, or a role template id (System Administrator is 627090ff-40a3-4053-8790-584edc5be201)",
+          check:
+            "the role's name as shown in Settings > Security > Security roles, or a role template id (System Administrator is 627090ff-40a3-4053-8790-584edc5be201)",
         });
       }
     }
@@ -179,7 +188,11 @@ async function findRole(
   try {
     return (await find()) ?? null;
   } catch (error) {
-    problems.push({ setting: role.setting, problem: `the role '${role.name}' could not be looked up (${reason(error)})`, check: "that the deploying identity may read security roles (prvReadRole)" });
+    problems.push({
+      setting: role.setting,
+      problem: `the role '${role.name}' could not be looked up (${reason(error)})`,
+      check: "that the deploying identity may read security roles (prvReadRole)",
+    });
     return undefined;
   }
 }
@@ -195,7 +208,13 @@ async function privilegeProblems(dataverse: DataverseClient, userId: string, clo
     }
     const missing = requiredPrivileges(clonesRoles).filter((name) => !held.includes(name.toLowerCase()));
     if (missing.length === 0) return [];
-    return [{ setting: environmentUrlSetting, problem: `the deploying identity lacks ${missing.join(", ")} in this environment (it cannot create the stack's roles and users)`, check }];
+    return [
+      {
+        setting: environmentUrlSetting,
+        problem: `the deploying identity lacks ${missing.join(", ")} in this environment (it cannot create the stack's roles and users)`,
+        check,
+      },
+    ];
   } catch (error) {
     return [{ setting: environmentUrlSetting, problem: `the deploying identity's privileges could not be read (${reason(error)})`, check }];
   }
@@ -204,7 +223,10 @@ async function privilegeProblems(dataverse: DataverseClient, userId: string, clo
 async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
   const setting = lookups.metadataHost ? "azuread:metadataHost" : "azuread:tenantId";
   try {
-    const endpoints = await discoverEndpoints({ metadataHost: lookups.metadataHost || undefined, environment: lookups.cloudEnvironment || undefined });
+    const endpoints = await discoverEndpoints({
+      metadataHost: lookups.metadataHost || undefined,
+      environment: lookups.cloudEnvironment || undefined,
+    });
     const graph = new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
     const response = await graph.request<{ value: unknown[] }>({
       operation: "find the Dynamics CRM service principal",
@@ -212,17 +234,23 @@ async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<Environ
       path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${dynamicsCrmAppId}'`)}&$select=id,appId`,
     });
     if ((response.data.value ?? []).length > 0) return [];
-    return [{
-      setting,
-      problem: `the tenant has no service principal for Dynamics CRM (appId ${dynamicsCrmAppId})`,
-      check: "that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id 00000007-0000-0000-c000-000000000000'",
-    }];
+    return [
+      {
+        setting,
+        problem: `the tenant has no service principal for Dynamics CRM (appId ${dynamicsCrmAppId})`,
+        check:
+          "that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id 00000007-0000-0000-c000-000000000000'",
+      },
+    ];
   } catch (error) {
-    return [{
-      setting,
-      problem: `Microsoft Graph could not be asked for the Dynamics CRM service principal (${reason(error)})`,
-      check: "the azuread provider's tenant and cloud settings, and that the deploying identity may read service principals (Application.Read.All)",
-    }];
+    return [
+      {
+        setting,
+        problem: `Microsoft Graph could not be asked for the Dynamics CRM service principal (${reason(error)})`,
+        check:
+          "the azuread provider's tenant and cloud settings, and that the deploying identity may read service principals (Application.Read.All)",
+      },
+    ];
   }
 }
 

@@ -15,7 +15,10 @@ async function main() {
     .option("--location <dir>", "folder for the blobs (in memory if not given)")
     .parse()
     .opts<{ container: string; location?: string }>();
-  const azurite = await startAzurite({ location: options.location && path.resolve(repoRoot, options.location), log: (line) => console.error(`[azurite] ${line}`) });
+  const azurite = await startAzurite({
+    location: options.location && path.resolve(repoRoot, options.location),
+    log: (line) => console.error(`[azurite] ${line}`),
+  });
   await azurite.ensureContainer(options.container);
   const backend = azuriteStateBackend(azurite, options.container);
   console.log(`# ${backend.description}. In another shell:`);

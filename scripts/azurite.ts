@@ -10,6 +10,8 @@ import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from "
 
 /** Azurite's development account: its name and key are published constants of the emulator itself. */
 function developmentAccount(): { name: string; key: string } {
+  // Azurite ships no types for its constants module: a plain require is the way in.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const constants = require("azurite/dist/src/blob/utils/constants") as { EMULATOR_ACCOUNT_NAME: string; EMULATOR_ACCOUNT_KEY_STR: string };
   return { name: constants.EMULATOR_ACCOUNT_NAME, key: constants.EMULATOR_ACCOUNT_KEY_STR };
 }
@@ -39,7 +41,15 @@ const startTimeoutMs = 120_000;
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const account = developmentAccount();
-  const args = [require.resolve("azurite/dist/src/blob/main.js"), "--blobHost", "127.0.0.1", "--blobPort", "0", "--disableTelemetry", "--silent"];
+  const args = [
+    require.resolve("azurite/dist/src/blob/main.js"),
+    "--blobHost",
+    "127.0.0.1",
+    "--blobPort",
+    "0",
+    "--disableTelemetry",
+    "--silent",
+  ];
   if (options.location) {
     fs.mkdirSync(options.location, { recursive: true });
     args.push("--location", options.location);

@@ -45,7 +45,7 @@ function integrationsConfig(count: number): Record<string, unknown>[] {
 
 async function stateFigures(project: TestProject): Promise<{ stateBytes: number; largestResourceBytes: Record<string, number> }> {
   const deployment = await project.stack.exportStack();
-  const resources = ((deployment.deployment as { resources?: { type: string }[] }).resources ?? []);
+  const resources = (deployment.deployment as { resources?: { type: string }[] }).resources ?? [];
   const largestResourceBytes: Record<string, number> = {};
   for (const resource of resources) {
     const bytes = Buffer.byteLength(JSON.stringify(resource));

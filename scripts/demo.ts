@@ -30,10 +30,10 @@ const program = new Command()
   .option("--destroy", "tear the stack down at the end (pulumi destroy)", false)
   .option("--show-secret", "print the client secret in clear text", false)
   .addOption(
-    new Option("--backend <kind>", "state backend: 'file' (.pulumi-local/state) or 'azblob' (Azurite under .pulumi-local/azurite); default: PULUMI_BACKEND_URL if set, else file").choices([
-      "file",
-      "azblob",
-    ]),
+    new Option(
+      "--backend <kind>",
+      "state backend: 'file' (.pulumi-local/state) or 'azblob' (Azurite under .pulumi-local/azurite); default: PULUMI_BACKEND_URL if set, else file",
+    ).choices(["file", "azblob"]),
   )
   .parse();
 const options = program.opts<{ destroy: boolean; showSecret: boolean; backend?: "file" | "azblob" }>();

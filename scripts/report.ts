@@ -60,11 +60,18 @@ export function pickBackend(projectDir: string, env: NodeJS.ProcessEnv = process
   const demoState = path.join(projectDir, ".pulumi-local", "state");
   if (!fs.existsSync(demoState)) return {};
   // The demo's emulator-only stack has a fixed passphrase (see scripts/demo.ts).
-  return { PULUMI_BACKEND_URL: `file://${demoState}`, ...(env.PULUMI_CONFIG_PASSPHRASE || env.PULUMI_CONFIG_PASSPHRASE_FILE ? {} : { PULUMI_CONFIG_PASSPHRASE: localStackPassphrase }) };
+  return {
+    PULUMI_BACKEND_URL: `file://${demoState}`,
+    ...(env.PULUMI_CONFIG_PASSPHRASE || env.PULUMI_CONFIG_PASSPHRASE_FILE ? {} : { PULUMI_CONFIG_PASSPHRASE: localStackPassphrase }),
+  };
 }
 
 /** Days left (floored; negative once expired) and the rotation state of a secret. */
-export function rotationOf(expiresAt: string | null, rotateBeforeDays: number | null, now: Date): { daysLeft: number | null; state: RotationState } {
+export function rotationOf(
+  expiresAt: string | null,
+  rotateBeforeDays: number | null,
+  now: Date,
+): { daysLeft: number | null; state: RotationState } {
   if (!expiresAt) return { daysLeft: null, state: "no secret" };
   const expiry = Date.parse(expiresAt);
   if (Number.isNaN(expiry)) return { daysLeft: null, state: "unknown" };
@@ -84,7 +91,8 @@ export function lastDriftCheckOf(history: UpdateSummary[], tags: Record<string, 
     else if (entry.kind === "update" && entry.environment?.["pulumi.flag.refresh"] === "true") candidates.push({ at, by: "up --refresh" });
   }
   const stamped = tags[driftCheckedAtTag];
-  if (stamped && !Number.isNaN(Date.parse(stamped))) candidates.push({ at: new Date(stamped).toISOString(), by: `drift-check: ${tags[driftResultTag] ?? "unknown"}` });
+  if (stamped && !Number.isNaN(Date.parse(stamped)))
+    candidates.push({ at: new Date(stamped).toISOString(), by: `drift-check: ${tags[driftResultTag] ?? "unknown"}` });
   return candidates.sort((a, b) => b.at.localeCompare(a.at))[0];
 }
 
@@ -129,13 +137,17 @@ async function reportStack(workspace: LocalWorkspace, stackName: string, now: Da
   const rawIntegrations = root?.outputs?.integrations;
   // A plain map; a secret-wrapped value (only if a whole output were secret) is not readable without the key.
   const deployed: IntegrationOutputs =
-    rawIntegrations && typeof rawIntegrations === "object" && !("ciphertext" in rawIntegrations) ? (rawIntegrations as IntegrationOutputs) : {};
+    rawIntegrations && typeof rawIntegrations === "object" && !("ciphertext" in rawIntegrations)
+      ? (rawIntegrations as IntegrationOutputs)
+      : {};
 
   let config: ConfigValues = {};
   try {
     config = await workspace.getAllConfig(stackName);
   } catch (error) {
-    problems.push(`could not read the stack's config (${(error as Error).message.split("\n")[0]}); set PULUMI_CONFIG_PASSPHRASE or log in as for 'pulumi up'`);
+    problems.push(
+      `could not read the stack's config (${(error as Error).message.split("\n")[0]}); set PULUMI_CONFIG_PASSPHRASE or log in as for 'pulumi up'`,
+    );
   }
   const rotateBeforeDays = rotateBeforeDaysOf(config, problems);
 
@@ -190,7 +202,14 @@ export async function collectReport(options: ReportOptions): Promise<StackReport
   try {
     for (const name of names) {
       if (!listed.some((summary) => summary.name === name)) {
-        reports.push({ stack: name, deployed: false, integrations: [], problems: [`no stack named '${name}' in ${backendUrl ?? "the backend the CLI is logged in to"} (stacks: ${listed.map((s) => s.name).join(", ") || "none"})`] });
+        reports.push({
+          stack: name,
+          deployed: false,
+          integrations: [],
+          problems: [
+            `no stack named '${name}' in ${backendUrl ?? "the backend the CLI is logged in to"} (stacks: ${listed.map((s) => s.name).join(", ") || "none"})`,
+          ],
+        });
         continue;
       }
       reports.push(await reportStack(workspace, name, now));
@@ -213,13 +232,18 @@ const columns: [string, (row: IntegrationReport) => string][] = [
   ["Last drift check", (row) => (row.lastDriftCheckBy ? `${row.lastDriftCheck} (${row.lastDriftCheckBy})` : row.lastDriftCheck)],
 ];
 
-const problemLines = (reports: StackReport[]) => reports.flatMap((report) => report.problems.map((problem) => `stack ${report.stack}: ${problem}`));
+const problemLines = (reports: StackReport[]) =>
+  reports.flatMap((report) => report.problems.map((problem) => `stack ${report.stack}: ${problem}`));
 
 export function renderTable(reports: StackReport[]): string {
   const rows = reports.flatMap((report) => report.integrations).map((row) => columns.map(([, cell]) => cell(row)));
   const header = columns.map(([title]) => title);
   const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index].length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]))
+      .join("  ")
+      .trimEnd();
   const lines = [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)];
   if (rows.length === 0) lines.push("(no integrations deployed in these stacks)");
   return [...lines, ...problemLines(reports).map((problem) => `! ${problem}`)].join("\n");
@@ -228,11 +252,19 @@ export function renderTable(reports: StackReport[]): string {
 export function renderMarkdown(reports: StackReport[]): string {
   const escape = (cell: string) => cell.replace(/\|/g, "\\|");
   const rows = reports.flatMap((report) => report.integrations);
-  const icon: Record<RotationState, string> = { ok: "ok", "in rotation window": "⚠️ in rotation window", expired: "❌ expired", "no secret": "no secret", unknown: "unknown" };
+  const icon: Record<RotationState, string> = {
+    ok: "ok",
+    "in rotation window": "⚠️ in rotation window",
+    expired: "❌ expired",
+    "no secret": "no secret",
+    unknown: "unknown",
+  };
   const lines = [
     `| ${columns.map(([title]) => title).join(" | ")} |`,
     `|${columns.map(() => " --- ").join("|")}|`,
-    ...rows.map((row) => `| ${columns.map(([title, cell]) => escape(title === "Rotation" ? icon[row.rotationState] : cell(row))).join(" | ")} |`),
+    ...rows.map(
+      (row) => `| ${columns.map(([title, cell]) => escape(title === "Rotation" ? icon[row.rotationState] : cell(row))).join(" | ")} |`,
+    ),
   ];
   if (rows.length === 0) lines.push("", "_No integrations deployed in these stacks._");
   const problems = problemLines(reports);

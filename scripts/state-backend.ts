@@ -20,7 +20,11 @@ export interface StateBackend {
 export function chooseStateBackend(localStateDir: string, environment: NodeJS.ProcessEnv = process.env): StateBackend {
   const fromEnvironment = environment.PULUMI_BACKEND_URL?.trim();
   if (fromEnvironment) {
-    return { url: fromEnvironment, env: { PULUMI_BACKEND_URL: fromEnvironment }, description: `${redactBackendUrl(fromEnvironment)} (from PULUMI_BACKEND_URL)` };
+    return {
+      url: fromEnvironment,
+      env: { PULUMI_BACKEND_URL: fromEnvironment },
+      description: `${redactBackendUrl(fromEnvironment)} (from PULUMI_BACKEND_URL)`,
+    };
   }
   return fileStateBackend(localStateDir);
 }

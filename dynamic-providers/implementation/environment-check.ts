@@ -18,7 +18,12 @@ export interface EnvironmentCheckInputs {
 }
 
 const names = (value: unknown): ConfiguredName[] =>
-  Array.isArray(value) ? value.map((entry: { setting?: unknown; name?: unknown }) => ({ setting: String(entry?.setting ?? ""), name: String(entry?.name ?? "") })) : [];
+  Array.isArray(value)
+    ? value.map((entry: { setting?: unknown; name?: unknown }) => ({
+        setting: String(entry?.setting ?? ""),
+        name: String(entry?.name ?? ""),
+      }))
+    : [];
 
 const recorded = (inputs: EnvironmentCheckInputs) => ({ ...inputs, previewWithoutCredential: "" });
 
@@ -33,7 +38,13 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
       previewWithoutCredential: String(news.previewWithoutCredential ?? ""),
     };
-    const unknown = [inputs.environmentUrl, inputs.businessUnit, inputs.metadataHost, inputs.cloudEnvironment, inputs.previewWithoutCredential].some(isUnknown);
+    const unknown = [
+      inputs.environmentUrl,
+      inputs.businessUnit,
+      inputs.metadataHost,
+      inputs.cloudEnvironment,
+      inputs.previewWithoutCredential,
+    ].some(isUnknown);
     if (unknown || inputs.previewWithoutCredential !== "") return { inputs };
     const report = await lookUpEnvironment(inputs);
     if (report.problems.length > 0) throw new Error(describeEnvironmentProblems(inputs.environmentUrl, report.problems));

@@ -39,38 +39,63 @@ async function main() {
   const onEvent = (event: EngineEvent) => {
     const metadata = event.resourcePreEvent?.metadata;
     if (!metadata || !changingOps.has(metadata.op)) return;
-    changes.push({ op: metadata.op, name: metadata.urn.split("::").pop() ?? metadata.urn, type: metadata.type, properties: metadata.diffs ?? [] });
+    changes.push({
+      op: metadata.op,
+      name: metadata.urn.split("::").pop() ?? metadata.urn,
+      type: metadata.type,
+      properties: metadata.diffs ?? [],
+    });
   };
 
   const stack = await LocalWorkspace.selectStack({ stackName: options.stack, workDir: projectDir }, { envVars });
   let failure: string | undefined;
   try {
-    await stack.preview({ refresh: true, expectNoChanges: true, diff: true, color: "never", onEvent, onOutput: (text) => process.stdout.write(text) });
+    await stack.preview({
+      refresh: true,
+      expectNoChanges: true,
+      diff: true,
+      color: "never",
+      onEvent,
+      onOutput: (text) => process.stdout.write(text),
+    });
   } catch (error) {
     // With --expect-no-changes a planned change also fails the preview: only other failures are errors.
-    if (changes.length === 0) failure = ((error as Error).message ?? String(error)).split("\n").filter((line) => /error/i.test(line)).slice(0, 5).join("\n") || String(error);
+    if (changes.length === 0)
+      failure =
+        ((error as Error).message ?? String(error))
+          .split("\n")
+          .filter((line) => /error/i.test(line))
+          .slice(0, 5)
+          .join("\n") || String(error);
   }
 
   const checkedAt = currentTime().toISOString();
   const lines = [`## Drift check of stack \`${options.stack}\` at ${checkedAt}`, ""];
-  let exitCode = 0;
+  let exitCode: number;
   if (failure) {
     lines.push("❌ The check could not run:", "", "```", failure, "```");
     exitCode = 2;
   } else {
     const reports = await collectReport({ projectDir, stacks: [options.stack], env: envVars });
-    const due = reports.flatMap((report) => report.integrations).filter((row) => row.rotationState === "in rotation window" || row.rotationState === "expired");
+    const due = reports
+      .flatMap((report) => report.integrations)
+      .filter((row) => row.rotationState === "in rotation window" || row.rotationState === "expired");
     if (changes.length === 0) lines.push("✅ No drift: the resources match the stack.");
     else {
-      lines.push(`❌ Drift: ${changes.length} resource${changes.length === 1 ? "" : "s"} differ from the stack; \`pulumi up\` would change:`, "");
+      lines.push(
+        `❌ Drift: ${changes.length} resource${changes.length === 1 ? "" : "s"} differ from the stack; \`pulumi up\` would change:`,
+        "",
+      );
       lines.push("| Resource | Type | Change | Properties |", "| --- | --- | --- | --- |");
-      for (const change of changes) lines.push(`| ${change.name} | ${change.type} | ${change.op} | ${change.properties.join(", ") || "-"} |`);
+      for (const change of changes)
+        lines.push(`| ${change.name} | ${change.type} | ${change.op} | ${change.properties.join(", ") || "-"} |`);
     }
     lines.push("");
     if (due.length === 0) lines.push("✅ No secret is inside its rotation window.");
     else {
       lines.push(`⚠️ Secrets inside their rotation window or expired (\`pulumi up\` rotates them):`, "");
-      for (const row of due) lines.push(`- ${row.integration}: ${row.rotationState}, expires ${row.secretExpiresAt} (${row.daysLeft} days left)`);
+      for (const row of due)
+        lines.push(`- ${row.integration}: ${row.rotationState}, expires ${row.secretExpiresAt} (${row.daysLeft} days left)`);
     }
     lines.push("", "### All integrations of the stack", "", renderMarkdown(reports));
     exitCode = changes.length > 0 || due.length > 0 ? 1 : 0;

@@ -36,12 +36,21 @@ async function objectsNamed(test_: TestEmulator, appDisplayName: string, roleNam
   });
   const servicePrincipals = (
     await Promise.all(
-      apps.data.value.map(async (app) =>
-        (await graph.request<{ value: unknown[] }>({ operation: "list sps", method: "GET", path: `v1.0/servicePrincipals?$filter=${filter(`appId eq '${app.appId}'`)}` })).data.value,
+      apps.data.value.map(
+        async (app) =>
+          (
+            await graph.request<{ value: unknown[] }>({
+              operation: "list sps",
+              method: "GET",
+              path: `v1.0/servicePrincipals?$filter=${filter(`appId eq '${app.appId}'`)}`,
+            })
+          ).data.value,
       ),
     )
   ).flat();
-  const users = (await Promise.all(apps.data.value.map((app) => client.findApplicationUsers(app.appId)))).flat().filter((user) => !user.deletedstate);
+  const users = (await Promise.all(apps.data.value.map((app) => client.findApplicationUsers(app.appId))))
+    .flat()
+    .filter((user) => !user.deletedstate);
   return { roles: roles.length, apps: apps.data.value.length, servicePrincipals: servicePrincipals.length, users: users.length };
 }
 
@@ -72,7 +81,10 @@ describe("two deployments at the same time", () => {
   test("two ups of one stack: one deploys, the other stops before any write and says why", async () => {
     // Two CI jobs of the same environment: two checkouts, one stack in one container.
     const integrations = [{ name: "etl", displayName: "Team ETL" }];
-    const [jobA, jobB] = [await createTestProject(test_.emulator, "team", integrations, backend), await createTestProject(test_.emulator, "team", integrations, backend)];
+    const [jobA, jobB] = [
+      await createTestProject(test_.emulator, "team", integrations, backend),
+      await createTestProject(test_.emulator, "team", integrations, backend),
+    ];
     projects.push(jobA, jobB);
     const eventsA = changeRecorder();
     const eventsB = changeRecorder();
@@ -104,7 +116,9 @@ describe("two deployments at the same time", () => {
     expect(errorB.message).toContain("'pulumi cancel --stack team' is safe only once no deployment of this stack is running any more");
     // The lock it met: A's, in the container, with who made it and when.
     expect((errorB as StackLockedError).locks).toHaveLength(1);
-    expect((errorB as StackLockedError).locks[0]).toMatch(/^azblob:\/\/concurrency\/\.pulumi\/locks\/organization\/dataverse-s2s\/team\/[0-9a-f-]+\.json\?domain=127\.0\.0\.1:\d+&protocol=http: created by \S+ \(pid \d+\) at /);
+    expect((errorB as StackLockedError).locks[0]).toMatch(
+      /^azblob:\/\/concurrency\/\.pulumi\/locks\/organization\/dataverse-s2s\/team\/[0-9a-f-]+\.json\?domain=127\.0\.0\.1:\d+&protocol=http: created by \S+ \(pid \d+\) at /,
+    );
     // B stopped before the engine ran: no step, no output, no change.
     expect(engineEventsB).toBe(0);
     expect(eventsB.changes).toEqual([]);
@@ -122,14 +136,30 @@ describe("two deployments at the same time", () => {
   });
 
   test("two stacks (two environments) deployed at once both succeed", async () => {
-    const dev = await createTestProject(test_.emulator, "dev", [{ name: "etl", displayName: "Dev ETL", role: { name: "API User dev" } }], backend);
-    const prod = await createTestProject(test_.emulator, "prod", [{ name: "etl", displayName: "Prod ETL", role: { name: "API User prod" } }], backend);
+    const dev = await createTestProject(
+      test_.emulator,
+      "dev",
+      [{ name: "etl", displayName: "Dev ETL", role: { name: "API User dev" } }],
+      backend,
+    );
+    const prod = await createTestProject(
+      test_.emulator,
+      "prod",
+      [{ name: "etl", displayName: "Prod ETL", role: { name: "API User prod" } }],
+      backend,
+    );
     projects.push(dev, prod);
 
-    const results = await Promise.all([withStackLockExplained("dev", () => dev.stack.up()), withStackLockExplained("prod", () => prod.stack.up())]);
+    const results = await Promise.all([
+      withStackLockExplained("dev", () => dev.stack.up()),
+      withStackLockExplained("prod", () => prod.stack.up()),
+    ]);
     expect(results.map((result) => result.summary.result)).toEqual(["succeeded", "succeeded"]);
 
-    for (const [stackName, app, role] of [["dev", "Dev ETL", "API User dev"], ["prod", "Prod ETL", "API User prod"]]) {
+    for (const [stackName, app, role] of [
+      ["dev", "Dev ETL", "API User dev"],
+      ["prod", "Prod ETL", "API User prod"],
+    ]) {
       const stored = await readStoredStack(backend, stackName);
       expect(stored.locks.size).toBe(0);
       const roles = parseCheckpoint(stored.checkpoint!).resources.filter((resource) => resource.urn.endsWith("::etl-role"));
@@ -161,7 +191,12 @@ describe("a job killed halfway on the azblob backend", () => {
     });
     backend = await azuriteTestBackend(azurite, "killed-job");
     // First deployed with an existing role, so that the killed job only creates on the Dataverse side.
-    project = await createTestProject(test_.emulator, "ops", [{ name: "etl", displayName: "Ops ETL", role: { existing: "System Administrator" } }], backend);
+    project = await createTestProject(
+      test_.emulator,
+      "ops",
+      [{ name: "etl", displayName: "Ops ETL", role: { existing: "System Administrator" } }],
+      backend,
+    );
   });
   afterAll(async () => {
     if (engine?.pid && engine.exitCode === null) killProcessTree(engine.pid);
@@ -197,14 +232,18 @@ describe("a job killed halfway on the azblob backend", () => {
     // and the history untouched (the previous checkpoint byte for byte).
     const afterKill = await readStoredStack(backend, "ops");
     expect(afterKill.locks.size).toBe(1);
-    expect(parseCheckpoint(afterKill.checkpoint!).pendingOperations.map((op) => `${op.type} ${op.resource.urn.split("::").pop()}`)).toEqual(["creating etl-role"]);
+    expect(parseCheckpoint(afterKill.checkpoint!).pendingOperations.map((op) => `${op.type} ${op.resource.urn.split("::").pop()}`)).toEqual(
+      ["creating etl-role"],
+    );
     expect(historyCheckpoints(afterKill)).toEqual([previousCheckpointName]);
     expect(afterKill.history.get(previousCheckpointName)).toBe(previousCheckpoint);
     expect(afterKill.backup).toBeDefined();
     expect(await objectsNamed(test_, "Ops ETL", "Ops API User")).toEqual(oneOfEach);
 
     // The next job meets the dead job's lock and says what to do.
-    await expect(withStackLockExplained("ops", () => project.stack.up())).rejects.toThrow(/^Stack 'ops' is locked: another deployment holds it/);
+    await expect(withStackLockExplained("ops", () => project.stack.up())).rejects.toThrow(
+      /^Stack 'ops' is locked: another deployment holds it/,
+    );
 
     // The documented recovery (README, "State for teams"): the dead job's lock released, its
     // interrupted create cleared by refresh, then up adopts the role the dead job made.

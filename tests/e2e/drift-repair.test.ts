@@ -33,7 +33,11 @@ afterAll(async () => {
 });
 
 const application = async () =>
-  (await test_.graph().request<GraphApplication>({ operation: "read app", method: "GET", path: `v1.0/applications(appId='${outputs.clientId.value}')` })).data;
+  (
+    await test_
+      .graph()
+      .request<GraphApplication>({ operation: "read app", method: "GET", path: `v1.0/applications(appId='${outputs.clientId.value}')` })
+  ).data;
 
 const servicePrincipals = async () =>
   (
@@ -95,9 +99,16 @@ test("service principal deleted, role deleted: shown by preview, made again by u
   const roles = await dataverse.findRoleByName("API User", await dataverse.businessUnitId());
   expect(roles.map((role) => role.roleid.toLowerCase())).toEqual([String(outputs.securityRoleId.value).toLowerCase()]);
   const user = await dataverse.getUser(outputs.applicationUserId.value);
-  expect(user!.systemuserroles_association!.map((role) => role.roleid.toLowerCase())).toEqual([String(outputs.securityRoleId.value).toLowerCase()]);
+  expect(user!.systemuserroles_association!.map((role) => role.roleid.toLowerCase())).toEqual([
+    String(outputs.securityRoleId.value).toLowerCase(),
+  ]);
   const whoAmI = await whoAmIAs(
-    { environmentUrl: outputs.environmentUrl.value, tenantId: outputs.tenantId.value, clientId: outputs.clientId.value, clientSecret: outputs.clientSecret.value },
+    {
+      environmentUrl: outputs.environmentUrl.value,
+      tenantId: outputs.tenantId.value,
+      clientId: outputs.clientId.value,
+      clientSecret: outputs.clientSecret.value,
+    },
     test_.emulator.authorityHost,
   );
   expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());

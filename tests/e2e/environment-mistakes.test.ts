@@ -19,7 +19,9 @@ afterAll(async () => {
 /** Writes made anywhere (Graph and Dataverse), from the emulator's counters. */
 async function writesSince(): Promise<Record<string, number>> {
   const counters = test_.emulator.requests();
-  return Object.fromEntries(Object.entries(counters.operations).filter(([operation]) => /^(graph|dataverse) (POST|PATCH|PUT|DELETE) /.test(operation)));
+  return Object.fromEntries(
+    Object.entries(counters.operations).filter(([operation]) => /^(graph|dataverse) (POST|PATCH|PUT|DELETE) /.test(operation)),
+  );
 }
 
 async function resetCounters() {
@@ -99,7 +101,11 @@ test("a preview without a Dataverse credential warns instead of failing; up fail
   const project = await createTestProject(test_.emulator, "no-credential", [{ name: "etl", displayName: "No credential" }]);
   try {
     // A pull-request job without secrets: the azuread side keeps its ARM_* settings, Dataverse has none.
-    Object.assign((project.stack.workspace as LocalWorkspace).envVars, { AZURE_CLIENT_ID: "", AZURE_CLIENT_SECRET: "", AZURE_TENANT_ID: "" });
+    Object.assign((project.stack.workspace as LocalWorkspace).envVars, {
+      AZURE_CLIENT_ID: "",
+      AZURE_CLIENT_SECRET: "",
+      AZURE_TENANT_ID: "",
+    });
     await resetCounters();
     const preview = await project.stack.preview();
     expect(preview.stdout + preview.stderr).toMatch(/No credential for Dataverse in this preview/);

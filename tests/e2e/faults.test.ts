@@ -56,7 +56,13 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
     });
     const appIds = apps.data.value.map((app) => app.appId);
     const sps = await Promise.all(
-      appIds.map((appId) => graph.request<{ value: unknown[] }>({ operation: "list sps", method: "GET", path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}` })),
+      appIds.map((appId) =>
+        graph.request<{ value: unknown[] }>({
+          operation: "list sps",
+          method: "GET",
+          path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}`,
+        }),
+      ),
     );
     const dataverse = test_.dataverse();
     const roles = await dataverse.findRoleByName("API User", await dataverse.businessUnitId());
@@ -81,7 +87,12 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
     outputs = result.outputs;
     expect(await countObjects()).toEqual({ applications: 1, servicePrincipals: 1, secrets: 1, roles: 1, applicationUsers: 1 });
     const whoAmI = await whoAmIAs(
-      { environmentUrl: outputs.environmentUrl.value, tenantId: outputs.tenantId.value, clientId: outputs.clientId.value, clientSecret: outputs.clientSecret.value },
+      {
+        environmentUrl: outputs.environmentUrl.value,
+        tenantId: outputs.tenantId.value,
+        clientId: outputs.clientId.value,
+        clientSecret: outputs.clientSecret.value,
+      },
       test_.emulator.authorityHost,
     );
     expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
@@ -105,7 +116,9 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
     expect(Object.values(faults).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
     expect(await countObjects()).toEqual({ applications: 0, servicePrincipals: 0, secrets: 0, roles: 0, applicationUsers: 0 });
     const state = await project.stack.exportStack();
-    expect((state.deployment.resources ?? []).filter((resource: { type: string }) => !/^pulumi:(pulumi:Stack|providers:)/.test(resource.type))).toEqual([]);
+    expect(
+      (state.deployment.resources ?? []).filter((resource: { type: string }) => !/^pulumi:(pulumi:Stack|providers:)/.test(resource.type)),
+    ).toEqual([]);
     expect(test_.emulator.requests().unsupported).toEqual([]);
   });
 });

@@ -52,7 +52,9 @@ async function reportJson() {
   const result = await run("ts-node", ["--transpile-only", path.join(repoRoot, "scripts/report.ts"), "--dir", project.workDir, "--json"]);
   expect(result.stderr).not.toMatch(/report failed/);
   expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as { stacks: { stack: string; deployed: boolean; problems: string[]; integrations: Record<string, any>[] }[] };
+  return JSON.parse(result.stdout) as {
+    stacks: { stack: string; deployed: boolean; problems: string[]; integrations: Record<string, any>[] }[];
+  };
 }
 
 test("a stack without its own list deploys the project's integrations with its overrides", async () => {
@@ -61,7 +63,8 @@ test("a stack without its own list deploys the project's integrations with its o
   expect(Object.keys(outputs.integrations.value).sort()).toEqual(["etl", "tests"]);
   const graph = test_.graph();
   const displayNameOf = async (clientId: string) =>
-    (await graph.request<{ displayName: string }>({ operation: "read app", method: "GET", path: `v1.0/applications(appId='${clientId}')` })).data.displayName;
+    (await graph.request<{ displayName: string }>({ operation: "read app", method: "GET", path: `v1.0/applications(appId='${clientId}')` }))
+      .data.displayName;
   expect(await displayNameOf(outputs.integrations.value.etl.clientId)).toBe("KingswaySoft ETL (ci)");
   // Not overridden in this stack: the name declared once in Pulumi.yaml.
   expect(await displayNameOf(outputs.integrations.value.tests.clientId)).toBe("Stack Moxie tests");

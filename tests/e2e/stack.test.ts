@@ -53,7 +53,15 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
     const result = await project.stack.up();
     expect(result.summary.result).toBe("succeeded");
     outputs = result.outputs;
-    for (const key of ["environmentUrl", "tenantId", "clientId", "clientSecret", "secretExpiresAt", "applicationUserId", "securityRoleId"]) {
+    for (const key of [
+      "environmentUrl",
+      "tenantId",
+      "clientId",
+      "clientSecret",
+      "secretExpiresAt",
+      "applicationUserId",
+      "securityRoleId",
+    ]) {
       expect(outputs[key]?.value).toBeTruthy();
     }
     expect(outputs.environmentUrl.value).toBe(test_.emulator.environmentUrl);
@@ -114,7 +122,12 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
         path: `v1.0/applications(appId='${outputs.clientId.value}')`,
       });
       for (const credential of app.data.passwordCredentials) {
-        await graph.request({ operation: "remove password", method: "POST", path: `v1.0/applications/${app.data.id}/removePassword`, body: { keyId: credential.keyId } });
+        await graph.request({
+          operation: "remove password",
+          method: "POST",
+          path: `v1.0/applications/${app.data.id}/removePassword`,
+          body: { keyId: credential.keyId },
+        });
       }
       await expect(whoAmIAs(connection(), test_.emulator.authorityHost)).rejects.toThrow(/AADSTS7000215|invalid_client|401/);
       // A new secret, and the rotation tracker noting the key change (the removed key needs no overlap).
@@ -131,9 +144,17 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
     const result = await project.stack.destroy();
     expect(result.summary.result).toBe("succeeded");
     const graph = test_.graph();
-    const apps = await graph.request<{ value: unknown[] }>({ operation: "list apps", method: "GET", path: `v1.0/applications?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}` });
+    const apps = await graph.request<{ value: unknown[] }>({
+      operation: "list apps",
+      method: "GET",
+      path: `v1.0/applications?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`,
+    });
     expect(apps.data.value).toEqual([]);
-    const sps = await graph.request<{ value: unknown[] }>({ operation: "list sps", method: "GET", path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}` });
+    const sps = await graph.request<{ value: unknown[] }>({
+      operation: "list sps",
+      method: "GET",
+      path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`,
+    });
     expect(sps.data.value).toEqual([]);
     const client = test_.dataverse();
     expect(await client.getRole(roleId)).toBeUndefined();

@@ -51,7 +51,12 @@ async function createRole(name: string, bu = ROOT_BU): Promise<string> {
 }
 
 async function createAppUser(appId: string, bu = ROOT_BU): Promise<string> {
-  const r = await c.dataverse("POST", "systemusers", { applicationid: appId, accessmode: 4, isdisabled: false, "businessunitid@odata.bind": `/businessunits(${bu})` });
+  const r = await c.dataverse("POST", "systemusers", {
+    applicationid: appId,
+    accessmode: 4,
+    isdisabled: false,
+    "businessunitid@odata.bind": `/businessunits(${bu})`,
+  });
   expect(r.status).toBe(204);
   return entityId(r.headers);
 }
@@ -89,7 +94,9 @@ describe("authentication rules", () => {
   test("a caller without System Administrator cannot create roles or users (403 0x80040220)", async () => {
     const app = await createAppWithSecret(c, unique("basic-user-app"));
     const uid = await createAppUser(app.appId);
-    const assoc = await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, { "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})` });
+    const assoc = await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
+      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})`,
+    });
     expect(assoc.status).toBe(204);
     const token = await c.accessToken(c.dataverseScope, app.appId, app.secret);
     expect((await c.dataverse("GET", "roles?$select=name", undefined, token)).status).toBe(200);
@@ -97,7 +104,12 @@ describe("authentication rules", () => {
     expectDvError(role, 403, "0x80040220");
     expect(role.data.error.message).toMatch(/missing prvCreateRole privilege/);
     const other = await createAppWithSecret(c, unique("other-app"));
-    const user = await c.dataverse("POST", "systemusers", { applicationid: other.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` }, token);
+    const user = await c.dataverse(
+      "POST",
+      "systemusers",
+      { applicationid: other.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` },
+      token,
+    );
     expectDvError(user, 403, "0x80040220");
     expect(user.data.error.message).toMatch(/missing prvCreateUser privilege/);
   });
@@ -105,7 +117,10 @@ describe("authentication rules", () => {
 
 describe("business units and roles", () => {
   test("exactly one root business unit", async () => {
-    const r = await c.dataverse("GET", `businessunits?$select=businessunitid,name&$filter=${encodeURIComponent("parentbusinessunitid eq null")}`);
+    const r = await c.dataverse(
+      "GET",
+      `businessunits?$select=businessunitid,name&$filter=${encodeURIComponent("parentbusinessunitid eq null")}`,
+    );
     expect(r.status).toBe(200);
     expect(r.data.value).toHaveLength(1);
     expect(r.data.value[0].businessunitid).toBe(ROOT_BU);
@@ -117,11 +132,19 @@ describe("business units and roles", () => {
     const r = await c.dataverse("GET", `roles?$select=roleid,name&$filter=${encodeURIComponent(f)}`);
     expect(r.data.value).toHaveLength(1);
     const id = r.data.value[0].roleid;
-    const all = await c.dataverse("GET", `roles?$select=roleid&$filter=${encodeURIComponent(`_roletemplateid_value eq ${SYSADMIN_TEMPLATE}`)}`);
+    const all = await c.dataverse(
+      "GET",
+      `roles?$select=roleid&$filter=${encodeURIComponent(`_roletemplateid_value eq ${SYSADMIN_TEMPLATE}`)}`,
+    );
     expect(all.data.value).toHaveLength(2); // one copy per business unit
     const privs = await c.dataverse("GET", `RetrieveRolePrivilegesRole(RoleId=${id})`);
     expect(privs.data.RolePrivileges.length).toBeGreaterThanOrEqual(1000);
-    expect(privs.data.RolePrivileges[0]).toEqual({ Depth: "Global", PrivilegeId: expect.any(String), BusinessUnitId: ROOT_BU, PrivilegeName: "prvCreateAccount" });
+    expect(privs.data.RolePrivileges[0]).toEqual({
+      Depth: "Global",
+      PrivilegeId: expect.any(String),
+      BusinessUnitId: ROOT_BU,
+      PrivilegeName: "prvCreateAccount",
+    });
     const bound = await c.dataverse("GET", `roles(${id})/Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRole()`);
     expect(bound.data.RolePrivileges).toHaveLength(privs.data.RolePrivileges.length);
   });
@@ -131,10 +154,19 @@ describe("business units and roles", () => {
     const r = await c.dataverse("POST", "roles", { name, description: "api", "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` });
     expect(r.status).toBe(204);
     expect(r.headers["odata-entityid"]).toMatch(new RegExp(`^${emu.environmentUrl}/api/data/v9.2/roles\\([0-9a-f-]{36}\\)$`));
-    const rep = await c.dataverse("POST", "roles?$select=roleid,name", { name: unique("rep"), "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` }, undefined, { Prefer: "return=representation" });
+    const rep = await c.dataverse(
+      "POST",
+      "roles?$select=roleid,name",
+      { name: unique("rep"), "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` },
+      undefined,
+      { Prefer: "return=representation" },
+    );
     expect(rep.status).toBe(201);
     expect(rep.data.roleid).toMatch(/^[0-9a-f-]{36}$/);
-    const copies = await c.dataverse("GET", `roles?$select=roleid,_businessunitid_value,_parentroleid_value&$filter=${encodeURIComponent(`name eq '${name}'`)}`);
+    const copies = await c.dataverse(
+      "GET",
+      `roles?$select=roleid,_businessunitid_value,_parentroleid_value&$filter=${encodeURIComponent(`name eq '${name}'`)}`,
+    );
     expect(copies.data.value.map((x: any) => x._businessunitid_value).sort()).toEqual([ROOT_BU, CHILD_BU].sort());
     const byId = await c.dataverse("GET", `roles?$select=name&$filter=${encodeURIComponent(`roleid eq ${entityId(r.headers)}`)}`);
     expect(byId.data.value.map((x: any) => x.name)).toEqual([name]);
@@ -166,8 +198,12 @@ describe("business units and roles", () => {
     });
     expect(replace.status).toBe(204);
     expect(await rolePrivileges(id)).toEqual({
-      prvReadAccount: "Global", prvWriteAccount: "Local", prvCreateContact: "Deep",
-      prvReadPluginType: "Global", prvReadSdkMessage: "Global", prvReadSdkMessageProcessingStep: "Global",
+      prvReadAccount: "Global",
+      prvWriteAccount: "Local",
+      prvCreateContact: "Deep",
+      prvReadPluginType: "Global",
+      prvReadSdkMessage: "Global",
+      prvReadSdkMessageProcessingStep: "Global",
     });
   });
 
@@ -185,7 +221,9 @@ describe("business units and roles", () => {
     const id = await createRole(unique("adder"));
     const ids = await privilegeIds(["prvReadAccount", "prvReadContact"]);
     const add = (depth: unknown, pid = ids.prvReadAccount) =>
-      c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.AddPrivilegesRole`, { Privileges: [{ PrivilegeId: pid, Depth: depth, BusinessUnitId: ROOT_BU }] });
+      c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.AddPrivilegesRole`, {
+        Privileges: [{ PrivilegeId: pid, Depth: depth, BusinessUnitId: ROOT_BU }],
+      });
     expect((await add("Basic")).status).toBe(204);
     expect((await add("Global")).status).toBe(204);
     expect((await rolePrivileges(id)).prvReadAccount).toBe("Basic");
@@ -201,7 +239,11 @@ describe("business units and roles", () => {
 
     expect((await add(0, ids.prvReadContact)).status).toBe(204);
     // Strict (the default): RemovePrivilegeRole's one parameter is Privilege; a top-level PrivilegeId is 400.
-    expectDvError(await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { PrivilegeId: ids.prvReadAccount }), 400, "0x80040203");
+    expectDvError(
+      await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { PrivilegeId: ids.prvReadAccount }),
+      400,
+      "0x80040203",
+    );
     expect((await rolePrivileges(id)).prvReadAccount).toBe("Global");
     await c.admin("POST", "config", { strict: { dataverseActions: false } });
     try {
@@ -210,7 +252,9 @@ describe("business units and roles", () => {
     } finally {
       await c.admin("POST", "config", { strict: { dataverseActions: true } });
     }
-    const rm2 = await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: ids.prvReadContact } });
+    const rm2 = await c.dataverse("POST", `roles(${id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole`, {
+      Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: ids.prvReadContact },
+    });
     expect(rm2.status).toBe(204);
     const left = await rolePrivileges(id);
     expect(left.prvReadAccount).toBeUndefined();
@@ -223,7 +267,14 @@ describe("application users", () => {
     const app = await createAppWithSecret(c, unique("bu-check"));
     expectDvError(await c.dataverse("POST", "systemusers", { applicationid: app.appId, accessmode: 4 }), 400, "0x80040530");
     const noSp = await c.graph("POST", "/applications", { displayName: unique("no-sp") });
-    expectDvError(await c.dataverse("POST", "systemusers", { applicationid: noSp.data.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` }), 400, "0x80072559");
+    expectDvError(
+      await c.dataverse("POST", "systemusers", {
+        applicationid: noSp.data.appId,
+        "businessunitid@odata.bind": `/businessunits(${ROOT_BU})`,
+      }),
+      400,
+      "0x80072559",
+    );
   });
 
   test("full life: create, fields filled in, duplicate 412, roles in the same BU only, expand, disassociate, disable, soft delete, purge", async () => {
@@ -232,32 +283,69 @@ describe("application users", () => {
     const uid = await createAppUser(app.appId);
 
     const filter = encodeURIComponent(`applicationid eq ${app.appId}`);
-    const found = await c.dataverse("GET", `systemusers?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value&$expand=systemuserroles_association($select=roleid,name)&$filter=${filter}`);
+    const found = await c.dataverse(
+      "GET",
+      `systemusers?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value&$expand=systemuserroles_association($select=roleid,name)&$filter=${filter}`,
+    );
     expect(found.status).toBe(200);
     expect(found.data.value).toHaveLength(1);
-    expect(found.data.value[0]).toMatchObject({ systemuserid: uid, applicationid: app.appId, fullname: `# ${name}`, isdisabled: false, deletedstate: 0, _businessunitid_value: ROOT_BU, systemuserroles_association: [] });
+    expect(found.data.value[0]).toMatchObject({
+      systemuserid: uid,
+      applicationid: app.appId,
+      fullname: `# ${name}`,
+      isdisabled: false,
+      deletedstate: 0,
+      _businessunitid_value: ROOT_BU,
+      systemuserroles_association: [],
+    });
     const full = await c.dataverse("GET", `systemusers(${uid})`);
-    expect(full.data).toMatchObject({ firstname: "#", lastname: name, accessmode: 4, azureactivedirectoryobjectid: app.spId, deletedstate: 0 });
+    expect(full.data).toMatchObject({
+      firstname: "#",
+      lastname: name,
+      accessmode: 4,
+      azureactivedirectoryobjectid: app.spId,
+      deletedstate: 0,
+    });
     expect(full.data.domainname).toContain(app.appId);
     expect(full.data.internalemailaddress).toContain(app.appId);
 
-    const dup = await c.dataverse("POST", "systemusers", { applicationid: app.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` });
+    const dup = await c.dataverse("POST", "systemusers", {
+      applicationid: app.appId,
+      "businessunitid@odata.bind": `/businessunits(${ROOT_BU})`,
+    });
     expectDvError(dup, 412, "0x80040237");
     expect(dup.data.error.message).toBe("A record with matching key values already exists.");
 
     const rid = await createRole(unique("assign"));
     const ref = (r: string) => ({ "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${r})` });
     expect((await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(rid))).status).toBe(204);
-    expect((await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.rootRoleId))).status).toBe(204);
-    expectDvError(await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.childRoleId)), 400, "0x80040227");
+    expect(
+      (await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.rootRoleId))).status,
+    ).toBe(204);
+    expectDvError(
+      await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.childRoleId)),
+      400,
+      "0x80040227",
+    );
 
-    const expanded = await c.dataverse("GET", `systemusers(${uid})?$select=fullname&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)`);
-    expect(expanded.data.systemuserroles_association.map((r: any) => r.roleid).sort()).toEqual([rid, SEED.systemAdministrator.rootRoleId].sort());
+    const expanded = await c.dataverse(
+      "GET",
+      `systemusers(${uid})?$select=fullname&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)`,
+    );
+    expect(expanded.data.systemuserroles_association.map((r: any) => r.roleid).sort()).toEqual(
+      [rid, SEED.systemAdministrator.rootRoleId].sort(),
+    );
     expect(expanded.data.systemuserroles_association[0]._businessunitid_value).toBe(ROOT_BU);
 
-    const del1 = await c.dataverse("DELETE", `systemusers(${uid})/systemuserroles_association/$ref?$id=${emu.environmentUrl}/api/data/v9.2/roles(${rid})`);
+    const del1 = await c.dataverse(
+      "DELETE",
+      `systemusers(${uid})/systemuserroles_association/$ref?$id=${emu.environmentUrl}/api/data/v9.2/roles(${rid})`,
+    );
     expect(del1.status).toBe(204);
-    const del2 = await c.dataverse("DELETE", `systemusers(${uid})/systemuserroles_association(${SEED.systemAdministrator.rootRoleId})/$ref`);
+    const del2 = await c.dataverse(
+      "DELETE",
+      `systemusers(${uid})/systemuserroles_association(${SEED.systemAdministrator.rootRoleId})/$ref`,
+    );
     expect(del2.status).toBe(204);
     expect((await c.dataverse("GET", `systemusers(${uid})/systemuserroles_association`)).data.value).toEqual([]);
 
@@ -267,7 +355,11 @@ describe("application users", () => {
     const soft = await c.dataverse("GET", `systemusers?$select=systemuserid,deletedstate&$filter=${filter}`);
     expect(soft.data.value).toEqual([expect.objectContaining({ systemuserid: uid, deletedstate: 1 })]);
     // A soft-deleted user still blocks a new one for the same app.
-    expectDvError(await c.dataverse("POST", "systemusers", { applicationid: app.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` }), 412, "0x80040237");
+    expectDvError(
+      await c.dataverse("POST", "systemusers", { applicationid: app.appId, "businessunitid@odata.bind": `/businessunits(${ROOT_BU})` }),
+      412,
+      "0x80040237",
+    );
     expect((await c.dataverse("DELETE", `systemusers(${uid})`)).status).toBe(204);
     expectDvError(await c.dataverse("GET", `systemusers(${uid})`), 404, "0x80040217");
     expectDvError(await c.dataverse("DELETE", `systemusers(${uid})`), 404, "0x80040217");
@@ -280,12 +372,25 @@ describe("application users", () => {
     const uid = await createAppUser(app.appId);
     const f = encodeURIComponent(`systemuserid eq ${uid} and isdisabled eq false and _businessunitid_value eq ${ROOT_BU}`);
     expect((await c.dataverse("GET", `systemusers?$select=systemuserid&$filter=${f}`)).data.value).toHaveLength(1);
-    await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, { "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})` });
-    expect((await c.dataverse("PATCH", `systemusers(${uid})`, { "businessunitid@odata.bind": `/businessunits(${CHILD_BU})` })).status).toBe(204);
-    const moved = await c.dataverse("GET", `systemusers(${uid})?$select=_businessunitid_value&$expand=systemuserroles_association($select=roleid)`);
+    await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
+      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})`,
+    });
+    expect((await c.dataverse("PATCH", `systemusers(${uid})`, { "businessunitid@odata.bind": `/businessunits(${CHILD_BU})` })).status).toBe(
+      204,
+    );
+    const moved = await c.dataverse(
+      "GET",
+      `systemusers(${uid})?$select=_businessunitid_value&$expand=systemuserroles_association($select=roleid)`,
+    );
     expect(moved.data._businessunitid_value).toBe(CHILD_BU);
     expect(moved.data.systemuserroles_association).toEqual([]);
-    expect((await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, { "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.childRoleId})` })).status).toBe(204);
+    expect(
+      (
+        await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
+          "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.childRoleId})`,
+        })
+      ).status,
+    ).toBe(204);
   });
 });
 
@@ -301,7 +406,9 @@ describe("faults, service protection, counters", () => {
   test("the next 2 requests to /api/data get 429 0x80072322 with Retry-After, then it recovers; Graph unaffected", async () => {
     await c.accessToken(c.dataverseScope);
     await c.accessToken(c.graphScope);
-    expect((await c.admin("POST", "config", { faults: { rate429: 1, pathPrefix: "/api/data", maxCount: 2, retryAfterSeconds: 7 } })).status).toBe(200);
+    expect(
+      (await c.admin("POST", "config", { faults: { rate429: 1, pathPrefix: "/api/data", maxCount: 2, retryAfterSeconds: 7 } })).status,
+    ).toBe(200);
     expect((await c.graph("GET", "/applications?$top=1")).status).toBe(200);
     for (let i = 0; i < 2; i++) {
       const r = await c.dataverse("GET", "WhoAmI");
@@ -338,7 +445,9 @@ describe("faults, service protection, counters", () => {
   test("service protection: requests per window (0x80072322) and concurrent requests (0x80072326)", async () => {
     await c.accessToken(c.dataverseScope);
     await c.admin("DELETE", "requests");
-    await c.admin("POST", "config", { serviceProtection: { enabled: true, maxRequestsPerWindow: 3, windowMs: 60000, retryAfterSeconds: 9 } });
+    await c.admin("POST", "config", {
+      serviceProtection: { enabled: true, maxRequestsPerWindow: 3, windowMs: 60000, retryAfterSeconds: 9 },
+    });
     for (let i = 0; i < 3; i++) expect((await c.dataverse("GET", "WhoAmI")).status).toBe(200);
     const over = await c.dataverse("GET", "WhoAmI");
     expectDvError(over, 429, "0x80072322");
@@ -350,7 +459,11 @@ describe("faults, service protection, counters", () => {
     const both = await Promise.all([c.dataverse("GET", "WhoAmI"), c.dataverse("GET", "WhoAmI")]);
     const statuses = both.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 429]);
-    expectDvError(both.find((r) => r.status === 429)!, 429, "0x80072326");
+    expectDvError(
+      both.find((r) => r.status === 429)!,
+      429,
+      "0x80072326",
+    );
   });
 
   test("counters per service and operation, reset, and unsupported requests answered 501 and listed", async () => {
@@ -369,10 +482,12 @@ describe("faults, service protection, counters", () => {
     expect(counters.services.dataverse).toBe(4);
     expect(counters.operations["dataverse GET roles"]).toBe(2);
     expect(counters.operations["dataverse GET WhoAmI"]).toBe(1);
-    expect(counters.unsupported).toEqual(expect.arrayContaining([
-      { service: "dataverse", method: "GET", path: "/api/data/v9.2/accounts", count: 1 },
-      { service: "graph", method: "GET", path: "/v1.0/users", count: 1 },
-    ]));
+    expect(counters.unsupported).toEqual(
+      expect.arrayContaining([
+        { service: "dataverse", method: "GET", path: "/api/data/v9.2/accounts", count: 1 },
+        { service: "graph", method: "GET", path: "/v1.0/users", count: 1 },
+      ]),
+    );
     expect(lines.some((l) => l.includes("/api/data/v9.2/accounts") && l.includes("UNSUPPORTED"))).toBe(true);
     await c.admin("DELETE", "requests");
     const after = (await c.admin("GET", "requests")).data;
@@ -389,7 +504,9 @@ describe("faults, service protection, counters", () => {
     expect(Math.abs(Date.parse(set.data.now) - Date.parse(target))).toBeLessThan(2000);
     await c.admin("POST", "clock", { offsetMs: 0 });
     const state = (await c.admin("GET", "state")).data;
-    expect(state.environment.roles.find((r: any) => r.roleid === SEED.systemAdministrator.rootRoleId).privilegeCount).toBeGreaterThanOrEqual(1000);
+    expect(
+      state.environment.roles.find((r: any) => r.roleid === SEED.systemAdministrator.rootRoleId).privilegeCount,
+    ).toBeGreaterThanOrEqual(1000);
     expect(JSON.stringify(state)).not.toMatch(/"salt"|"hash"|secretHashes/);
   });
 });

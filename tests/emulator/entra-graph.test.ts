@@ -59,7 +59,10 @@ describe("Entra metadata and discovery", () => {
     expect(r.data.authorization_endpoint).toBeDefined();
     const common = await c.request("GET", `${emu.authorityHost}/common/v2.0/.well-known/openid-configuration`);
     expect(common.status).toBe(200);
-    const unknown = await c.request("GET", `${emu.authorityHost}/11111111-2222-4333-8444-555555555555/v2.0/.well-known/openid-configuration`);
+    const unknown = await c.request(
+      "GET",
+      `${emu.authorityHost}/11111111-2222-4333-8444-555555555555/v2.0/.well-known/openid-configuration`,
+    );
     expectAadsts(unknown, 400, "invalid_request", 90002);
   });
 });
@@ -112,7 +115,12 @@ describe("Entra token endpoint", () => {
   });
 
   test("unknown tenant: AADSTS90002", async () => {
-    expectAadsts(await c.token(c.graphScope, emu.deployer.clientId, emu.deployer.clientSecret, "00000000-1111-4222-8333-444444444444"), 400, "invalid_request", 90002);
+    expectAadsts(
+      await c.token(c.graphScope, emu.deployer.clientId, emu.deployer.clientSecret, "00000000-1111-4222-8333-444444444444"),
+      400,
+      "invalid_request",
+      90002,
+    );
   });
 
   test("scope without /.default: AADSTS1002012; unknown resource: AADSTS500011", async () => {
@@ -121,8 +129,16 @@ describe("Entra token endpoint", () => {
   });
 
   test("unsupported grant type and missing client_id", async () => {
-    const form = (f: Record<string, string>) => c.request("POST", `${emu.authorityHost}/${emu.tenantId}/oauth2/v2.0/token`, new URLSearchParams(f).toString(), { "Content-Type": "application/x-www-form-urlencoded" });
-    expectAadsts(await form({ grant_type: "password", client_id: emu.deployer.clientId, scope: c.graphScope }), 400, "unsupported_grant_type", 70003);
+    const form = (f: Record<string, string>) =>
+      c.request("POST", `${emu.authorityHost}/${emu.tenantId}/oauth2/v2.0/token`, new URLSearchParams(f).toString(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+      });
+    expectAadsts(
+      await form({ grant_type: "password", client_id: emu.deployer.clientId, scope: c.graphScope }),
+      400,
+      "unsupported_grant_type",
+      70003,
+    );
     expectAadsts(await form({ grant_type: "client_credentials", scope: c.graphScope }), 400, "invalid_request", 900144);
   });
 });
@@ -169,7 +185,9 @@ describe("Graph applications as the azuread provider calls them", () => {
     const created = await c.graph("POST", "/applications", {
       displayName: "tf-temp-name",
       signInAudience: "AzureADMyOrg",
-      requiredResourceAccess: [{ resourceAppId: CRM_APP_ID, resourceAccess: [{ id: "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4", type: "Scope" }] }],
+      requiredResourceAccess: [
+        { resourceAppId: CRM_APP_ID, resourceAccess: [{ id: "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4", type: "Scope" }] },
+      ],
       "owners@odata.bind": [owner],
     });
     expect(created.status).toBe(201);
@@ -180,8 +198,18 @@ describe("Graph applications as the azuread provider calls them", () => {
 
     // Graph refuses a property it does not declare (issue 13: no silent drop).
     expect((await c.graph("PATCH", `/applications/${id}`, { displayName: "integration-a", someFutureField: { x: 1 } })).status).toBe(400);
-    expect((await c.graph("PATCH", `/applications/${id}`, { displayName: "integration-a", description: null, notes: null })).status).toBe(204);
-    expect((await c.graph("PATCH", `/applications/${id}`, { displayName: "integration-a", web: { redirectUris: [] }, api: { requestedAccessTokenVersion: 2 } })).status).toBe(204);
+    expect((await c.graph("PATCH", `/applications/${id}`, { displayName: "integration-a", description: null, notes: null })).status).toBe(
+      204,
+    );
+    expect(
+      (
+        await c.graph("PATCH", `/applications/${id}`, {
+          displayName: "integration-a",
+          web: { redirectUris: [] },
+          api: { requestedAccessTokenVersion: 2 },
+        })
+      ).status,
+    ).toBe(204);
 
     const got = await c.graph("GET", `/applications/${id}`);
     expect(got.status).toBe(200);
@@ -204,7 +232,9 @@ describe("Graph applications as the azuread provider calls them", () => {
     expect(owners.data.value[0]["@odata.type"]).toBe("#microsoft.graph.servicePrincipal");
 
     const crmSpId = (await c.graph("GET", `/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${CRM_APP_ID}'`)}`)).data.value[0].id;
-    expect((await c.graph("POST", `/applications/${id}/owners/$ref`, { "@odata.id": `${emu.graphUrl}/directoryObjects/${crmSpId}` })).status).toBe(204);
+    expect(
+      (await c.graph("POST", `/applications/${id}/owners/$ref`, { "@odata.id": `${emu.graphUrl}/directoryObjects/${crmSpId}` })).status,
+    ).toBe(204);
     const dup = await c.graph("POST", `/applications/${id}/owners/$ref`, { "@odata.id": `${emu.graphUrl}/directoryObjects/${crmSpId}` });
     expect(dup.status).toBe(400);
     expect((await c.graph("DELETE", `/applications/${id}/owners/${emu.deployer.objectId}/$ref`)).status).toBe(204);
@@ -273,14 +303,37 @@ describe("Graph service principals", () => {
   test("empty list first, create copies from the application, duplicate 409, patch, owners, beta read, delete", async () => {
     const app = await c.graph("POST", "/applications", {
       displayName: "sp-owner-app",
-      api: { oauth2PermissionScopes: [{ id: "0b0b0b0b-1111-4222-8333-444455556666", value: "read", type: "User", isEnabled: true, adminConsentDisplayName: "Read", adminConsentDescription: "Read" }] },
-      appRoles: [{ id: "0c0c0c0c-1111-4222-8333-444455556666", value: "Task.Run", allowedMemberTypes: ["Application"], displayName: "Run", description: "Run", isEnabled: true }],
+      api: {
+        oauth2PermissionScopes: [
+          {
+            id: "0b0b0b0b-1111-4222-8333-444455556666",
+            value: "read",
+            type: "User",
+            isEnabled: true,
+            adminConsentDisplayName: "Read",
+            adminConsentDescription: "Read",
+          },
+        ],
+      },
+      appRoles: [
+        {
+          id: "0c0c0c0c-1111-4222-8333-444455556666",
+          value: "Task.Run",
+          allowedMemberTypes: ["Application"],
+          displayName: "Run",
+          description: "Run",
+          isEnabled: true,
+        },
+      ],
     });
     const appId: string = app.data.appId;
     const filter = `/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${appId}'`)}`;
     expect((await c.graph("GET", filter)).data.value).toEqual([]);
 
-    const sp = await c.graph("POST", "/servicePrincipals", { appId, "owners@odata.bind": [`${emu.graphUrl}/directoryObjects/${emu.deployer.objectId}`] });
+    const sp = await c.graph("POST", "/servicePrincipals", {
+      appId,
+      "owners@odata.bind": [`${emu.graphUrl}/directoryObjects/${emu.deployer.objectId}`],
+    });
     expect(sp.status).toBe(201);
     expect(sp.data.id).toMatch(GUID);
     expect(sp.data.displayName).toBe("sp-owner-app");
@@ -297,13 +350,17 @@ describe("Graph service principals", () => {
 
     const listed = await c.graph("GET", filter);
     expect(listed.data.value.map((s: any) => s.id)).toEqual([sp.data.id]);
-    expect((await c.graph("PATCH", `/servicePrincipals/${sp.data.id}`, { description: "managed by pulumi", notes: null })).status).toBe(204);
+    expect((await c.graph("PATCH", `/servicePrincipals/${sp.data.id}`, { description: "managed by pulumi", notes: null })).status).toBe(
+      204,
+    );
     const got = await c.graph("GET", `/servicePrincipals/${sp.data.id}`);
     expect(got.data.description).toBe("managed by pulumi");
     const beta = await c.graph("GET", `/beta/servicePrincipals/${sp.data.id}?$select=samlMetadataUrl`);
     expect(beta.status).toBe(200);
     expect(beta.data.samlMetadataUrl).toBeNull();
-    expect((await c.graph("GET", `/servicePrincipals/${sp.data.id}/owners`)).data.value.map((o: any) => o.id)).toEqual([emu.deployer.objectId]);
+    expect((await c.graph("GET", `/servicePrincipals/${sp.data.id}/owners`)).data.value.map((o: any) => o.id)).toEqual([
+      emu.deployer.objectId,
+    ]);
     expect((await c.graph("DELETE", `/servicePrincipals/${sp.data.id}/owners/${emu.deployer.objectId}/$ref`)).status).toBe(204);
     expect((await c.graph("GET", `/servicePrincipals(appId='${appId}')`)).data.id).toBe(sp.data.id);
 

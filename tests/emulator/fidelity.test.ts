@@ -19,7 +19,9 @@ afterAll(async () => {
 
 afterEach(async () => {
   emu.configure({
-    replicationLagMs: 0, graphPageSize: 100, strict: { graphRequests: true, dataverseActions: true, graphPermissions: true },
+    replicationLagMs: 0,
+    graphPageSize: 100,
+    strict: { graphRequests: true, dataverseActions: true, graphPermissions: true },
     deployerGraphPermissions: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
   });
 });
@@ -43,7 +45,10 @@ async function tokenWithForm(form: Record<string, string>): Promise<{ status: nu
 
 async function createAppUser(appId: string): Promise<{ status: number; data: any; headers: Record<string, string> }> {
   return c.dataverse("POST", "systemusers", {
-    applicationid: appId, accessmode: 4, isdisabled: false, "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})`,
+    applicationid: appId,
+    accessmode: 4,
+    isdisabled: false,
+    "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})`,
   });
 }
 
@@ -80,7 +85,9 @@ describe("strict Graph requests", () => {
   test("unknown $select names are 400; $count needs ConsistencyLevel: eventual", async () => {
     const app = await c.graph("POST", "/applications", { displayName: unique("select") });
     expectGraphError(await c.graph("GET", `/applications/${app.data.id}?$select=displayName,nope`), 400, "Request_BadRequest");
-    expect((await c.graph("GET", `/applications/${app.data.id}?$select=displayName,appId`)).data).toMatchObject({ displayName: app.data.displayName });
+    expect((await c.graph("GET", `/applications/${app.data.id}?$select=displayName,appId`)).data).toMatchObject({
+      displayName: app.data.displayName,
+    });
     expectGraphError(await c.graph("GET", "/applications?$count=true"), 400, "Request_BadRequest");
     const counted = await c.graph("GET", "/applications?$count=true", undefined, undefined, { ConsistencyLevel: "eventual" });
     expect(counted.status).toBe(200);
@@ -138,7 +145,12 @@ describe("replication lag", () => {
 describe("Graph application permissions", () => {
   test("the token carries the configured roles; routes answer 403 Authorization_RequestDenied without them", async () => {
     emu.configure({ deployerGraphPermissions: ["Application.ReadWrite.OwnedBy"] });
-    const form = { grant_type: "client_credentials", client_id: emu.deployer.clientId, client_secret: emu.deployer.clientSecret, scope: c.graphScope };
+    const form = {
+      grant_type: "client_credentials",
+      client_id: emu.deployer.clientId,
+      client_secret: emu.deployer.clientSecret,
+      scope: c.graphScope,
+    };
     const token = (await tokenWithForm(form)).data.access_token as string;
     expect(JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).roles).toEqual(["Application.ReadWrite.OwnedBy"]);
     // OwnedBy: the caller creates and manages its own applications only.
@@ -148,9 +160,18 @@ describe("Graph application permissions", () => {
     const other = await c.graph("POST", "/applications", { displayName: unique("not-owned") });
     expect((await c.graph("DELETE", `/applications/${other.data.id}/owners/${emu.deployer.objectId}/$ref`)).status).toBe(204);
     expectGraphError(await c.graph("PATCH", `/applications/${other.data.id}`, { notes: "x" }, token), 403, "Authorization_RequestDenied");
-    expectGraphError(await c.graph("POST", `/applications/${other.data.id}/addPassword`, { passwordCredential: {} }, token), 403, "Authorization_RequestDenied");
+    expectGraphError(
+      await c.graph("POST", `/applications/${other.data.id}/addPassword`, { passwordCredential: {} }, token),
+      403,
+      "Authorization_RequestDenied",
+    );
     // Grants need DelegatedPermissionGrant.ReadWrite.All.
-    const grant = { clientId: emu.deployer.objectId, consentType: "AllPrincipals", resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId, scope: "user_impersonation" };
+    const grant = {
+      clientId: emu.deployer.objectId,
+      consentType: "AllPrincipals",
+      resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
+      scope: "user_impersonation",
+    };
     expectGraphError(await c.graph("POST", "/oauth2PermissionGrants", grant, token), 403, "Authorization_RequestDenied");
 
     emu.configure({ deployerGraphPermissions: [] });
@@ -172,7 +193,11 @@ describe("AADSTS7000229", () => {
 });
 
 async function selfSignedCertificate(): Promise<{ certificateDerBase64: string; privateKeyPem: string; thumbprint: string }> {
-  const generated = await generate([{ name: "commonName", value: "dataverse-s2s test" }], { keyType: "rsa", keySize: 2048, algorithm: "sha256" });
+  const generated = await generate([{ name: "commonName", value: "dataverse-s2s test" }], {
+    keyType: "rsa",
+    keySize: 2048,
+    algorithm: "sha256",
+  });
   const certificate = new X509Certificate(generated.cert);
   const thumbprint = Buffer.from(certificate.fingerprint.replace(/:/g, ""), "hex").toString("base64url");
   return { certificateDerBase64: certificate.raw.toString("base64"), privateKeyPem: generated.private, thumbprint };
@@ -201,8 +226,11 @@ describe("certificate and federated credentials", () => {
     const now = Math.floor(Date.now() / 1000);
     const claims = { aud: tokenEndpoint, iss: app.appId, sub: app.appId, jti: randomUUID(), nbf: now, exp: now + 600 };
     const form = (assertion: string) => ({
-      grant_type: "client_credentials", client_id: app.appId, scope: c.dataverseScope,
-      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion,
+      grant_type: "client_credentials",
+      client_id: app.appId,
+      scope: c.dataverseScope,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
     });
     const answer = await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { x5t: certificate.thumbprint }, claims)));
     expect(answer.status).toBe(200);
@@ -218,11 +246,24 @@ describe("certificate and federated credentials", () => {
     const app = await createAppWithSecret(c, unique("federated"));
     const base = `/applications/${app.id}/federatedIdentityCredentials`;
     const issued = emu.federatedToken("repo:contoso/integration:ref:refs/heads/main");
-    const created = await c.graph("POST", base, { name: "main-branch", issuer: issued.issuer, subject: "repo:contoso/integration:ref:refs/heads/main", audiences: ["api://AzureADTokenExchange"] });
+    const created = await c.graph("POST", base, {
+      name: "main-branch",
+      issuer: issued.issuer,
+      subject: "repo:contoso/integration:ref:refs/heads/main",
+      audiences: ["api://AzureADTokenExchange"],
+    });
     expect(created.status).toBe(201);
     expect(created.data).toMatchObject({ name: "main-branch", issuer: issued.issuer, audiences: ["api://AzureADTokenExchange"] });
-    expectGraphError(await c.graph("POST", base, { name: "main-branch", issuer: "https://x", subject: "y", audiences: ["api://AzureADTokenExchange"] }), 409, "Request_MultipleObjectsWithSameKeyValue");
-    expectGraphError(await c.graph("POST", base, { name: "bad", issuer: "https://x", subject: "y", audiences: [] }), 400, "Request_BadRequest");
+    expectGraphError(
+      await c.graph("POST", base, { name: "main-branch", issuer: "https://x", subject: "y", audiences: ["api://AzureADTokenExchange"] }),
+      409,
+      "Request_MultipleObjectsWithSameKeyValue",
+    );
+    expectGraphError(
+      await c.graph("POST", base, { name: "bad", issuer: "https://x", subject: "y", audiences: [] }),
+      400,
+      "Request_BadRequest",
+    );
     expect((await c.graph("GET", base)).data.value).toHaveLength(1);
     expect((await c.graph("GET", `${base}/${created.data.id}`)).data.subject).toBe("repo:contoso/integration:ref:refs/heads/main");
     expect((await c.graph("PATCH", `${base}/${created.data.id}`, { description: "CI" })).status).toBe(204);
@@ -230,8 +271,11 @@ describe("certificate and federated credentials", () => {
     expect((await createAppUser(app.appId)).status).toBe(204);
 
     const form = (assertion: string) => ({
-      grant_type: "client_credentials", client_id: app.appId, scope: c.dataverseScope,
-      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: assertion,
+      grant_type: "client_credentials",
+      client_id: app.appId,
+      scope: c.dataverseScope,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
     });
     const answer = await tokenWithForm(form(issued.token));
     expect(answer.status).toBe(200);
@@ -246,7 +290,10 @@ describe("certificate and federated credentials", () => {
 
 describe("strict Dataverse actions", () => {
   test("unknown action parameters and a depth the privilege does not allow are 400", async () => {
-    const role = await c.dataverse("POST", "roles", { name: unique("strict-role"), "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})` });
+    const role = await c.dataverse("POST", "roles", {
+      name: unique("strict-role"),
+      "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})`,
+    });
     const roleId = entityId(role.headers);
     const privileges = await c.dataverse("GET", "privileges?$select=privilegeid,name&$filter=name eq 'prvReadAccount'");
     const privilegeId = privileges.data.value[0].privilegeid as string;
@@ -257,7 +304,16 @@ describe("strict Dataverse actions", () => {
     expect(recordFilter.status).toBe(400);
     const removeById = await action("RemovePrivilegeRole", { PrivilegeId: privilegeId });
     expect({ status: removeById.status, code: removeById.data.error?.code }).toEqual({ status: 400, code: "0x80040203" });
-    expect((await action("AddPrivilegesRole", { Privileges: [{ PrivilegeId: privilegeId, Depth: "Global", BusinessUnitId: SEEDED_IDS.rootBusinessUnit.id }] })).status).toBe(204);
-    expect((await action("RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } })).status).toBe(204);
+    expect(
+      (
+        await action("AddPrivilegesRole", {
+          Privileges: [{ PrivilegeId: privilegeId, Depth: "Global", BusinessUnitId: SEEDED_IDS.rootBusinessUnit.id }],
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (await action("RemovePrivilegeRole", { Privilege: { "@odata.type": "Microsoft.Dynamics.CRM.privilege", privilegeid: privilegeId } }))
+        .status,
+    ).toBe(204);
   });
 });

@@ -71,7 +71,14 @@ function contextFor(graph: ScriptedGraph): ProviderContext {
   };
 }
 
-const appDoc = (extra: Plain = {}) => ({ id: appObjectId, appId: clientId, displayName: "etl", signInAudience: "AzureADMyOrg", passwordCredentials: [], ...extra });
+const appDoc = (extra: Plain = {}) => ({
+  id: appObjectId,
+  appId: clientId,
+  displayName: "etl",
+  signInAudience: "AzureADMyOrg",
+  passwordCredentials: [],
+  ...extra,
+});
 const spDoc = { id: spObjectId, appId: clientId, displayName: "etl", accountEnabled: true };
 const spFilter = `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`;
 
@@ -114,8 +121,16 @@ describe("service principal create", () => {
       .on(
         "POST",
         "v1.0/servicePrincipals",
-        { status: 400, code: "Request_BadRequest", message: `The appId '${clientId}' of the service principal does not reference a valid application object.` },
-        { status: 403, code: "Authorization_RequestDenied", message: "When using this permission, the backing application of the service principal being created must in the local tenant" },
+        {
+          status: 400,
+          code: "Request_BadRequest",
+          message: `The appId '${clientId}' of the service principal does not reference a valid application object.`,
+        },
+        {
+          status: 403,
+          code: "Authorization_RequestDenied",
+          message: "When using this permission, the backing application of the service principal being created must in the local tenant",
+        },
         ok(spDoc, 201),
       )
       .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, notFound, ok({}, 204))
@@ -149,7 +164,9 @@ describe("service principal create", () => {
 
   test("two principals for one application are an error, as in the real provider", async () => {
     const graph = new ScriptedGraph().on("GET", spFilter, ok({ value: [spDoc, { ...spDoc, id: caller }] }));
-    await expect(servicePrincipal.create(contextFor(graph), { clientId, useExisting: true })).rejects.toThrow(/unexpected number of service principals returned \(expected: 1, received: 2/);
+    await expect(servicePrincipal.create(contextFor(graph), { clientId, useExisting: true })).rejects.toThrow(
+      /unexpected number of service principals returned \(expected: 1, received: 2/,
+    );
   });
 
   test("useExisting adopts through the update path and leaves owners alone when they are not set", async () => {
@@ -168,13 +185,35 @@ describe("service principal create", () => {
 });
 
 describe("password create and delete", () => {
-  const credential = { keyId, displayName: "ci", startDateTime: "2026-11-30T10:00:00Z", endDateTime: "2027-11-30T10:00:00.000Z", hint: "abc" };
+  const credential = {
+    keyId,
+    displayName: "ci",
+    startDateTime: "2026-11-30T10:00:00Z",
+    endDateTime: "2027-11-30T10:00:00.000Z",
+    hint: "abc",
+  };
 
   test("GET, addPassword, then reads until the key is listed in consecutive answers; state is the last read", async () => {
     const graph = new ScriptedGraph()
-      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })))
-      .on("POST", `v1.0/applications/${appObjectId}/addPassword`, ok({ ...credential, endDateTime: "2027-11-30T10:00:00Z", secretText: "s3cret" }));
-    const created = await applicationPassword.create(contextFor(graph), { applicationId: `/applications/${appObjectId}`, displayName: "ci", endDate: "2027-11-30T10:00:00Z" });
+      .on(
+        "GET",
+        `v1.0/applications/${appObjectId}`,
+        ok(appDoc()),
+        ok(appDoc()),
+        ok(appDoc({ passwordCredentials: [credential] })),
+        ok(appDoc()),
+        ok(appDoc({ passwordCredentials: [credential] })),
+      )
+      .on(
+        "POST",
+        `v1.0/applications/${appObjectId}/addPassword`,
+        ok({ ...credential, endDateTime: "2027-11-30T10:00:00Z", secretText: "s3cret" }),
+      );
+    const created = await applicationPassword.create(contextFor(graph), {
+      applicationId: `/applications/${appObjectId}`,
+      displayName: "ci",
+      endDate: "2027-11-30T10:00:00Z",
+    });
     // before; addPassword; missing, seen, missing (a lagging replica), seen, seen.
     expect(graph.calls).toEqual([
       `GET v1.0/applications/${appObjectId}`,
@@ -197,9 +236,20 @@ describe("password create and delete", () => {
   test("delete: removePassword without a look first, then reads until the key is absent in consecutive answers", async () => {
     const graph = new ScriptedGraph()
       .on("POST", `v1.0/applications/${appObjectId}/removePassword`, ok({}, 204))
-      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc({ passwordCredentials: [credential] })), ok(appDoc()), ok(appDoc()));
+      .on(
+        "GET",
+        `v1.0/applications/${appObjectId}`,
+        ok(appDoc({ passwordCredentials: [credential] })),
+        ok(appDoc()),
+        ok(appDoc({ passwordCredentials: [credential] })),
+        ok(appDoc()),
+        ok(appDoc()),
+      );
     await applicationPassword.delete(contextFor(graph), `${appObjectId}/password/${keyId}`, {});
-    expect(graph.calls).toEqual([`POST v1.0/applications/${appObjectId}/removePassword`, ...Array(5).fill(`GET v1.0/applications/${appObjectId}`)]);
+    expect(graph.calls).toEqual([
+      `POST v1.0/applications/${appObjectId}/removePassword`,
+      ...Array(5).fill(`GET v1.0/applications/${appObjectId}`),
+    ]);
   });
 });
 
@@ -213,9 +263,15 @@ describe("deletes wait for consistent 404s", () => {
   });
 
   test("a service principal adopted with useExisting: a failed DELETE is ignored and not waited for", async () => {
-    const graph = new ScriptedGraph().on("DELETE", `v1.0/servicePrincipals/${spObjectId}`, { status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges" });
+    const graph = new ScriptedGraph().on("DELETE", `v1.0/servicePrincipals/${spObjectId}`, {
+      status: 403,
+      code: "Authorization_RequestDenied",
+      message: "Insufficient privileges",
+    });
     await servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, { useExisting: true });
     expect(graph.calls).toEqual([`DELETE v1.0/servicePrincipals/${spObjectId}`]);
-    await expect(servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, {})).rejects.toThrow(/Insufficient privileges/);
+    await expect(servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, {})).rejects.toThrow(
+      /Insufficient privileges/,
+    );
   });
 });

@@ -50,7 +50,12 @@ beforeAll(async () => {
   });
   graph = test_.graph();
   const emulator = test_.emulator;
-  config = { metadataHost: emulator.metadataHost, clientId: emulator.deployer.clientId, clientSecret: emulator.deployer.clientSecret, tenantId: emulator.tenantId };
+  config = {
+    metadataHost: emulator.metadataHost,
+    clientId: emulator.deployer.clientId,
+    clientSecret: emulator.deployer.clientSecret,
+    tenantId: emulator.tenantId,
+  };
   provider = createAzureadProvider({ config: () => config, timing: fastTiming, log: () => undefined }) as Required<Provider>;
 });
 afterAll(async () => {
@@ -86,12 +91,17 @@ describe("getServicePrincipal", () => {
     expect(result.outputs.objectId).toBe(crm.servicePrincipalId);
     expect(result.outputs.clientId).toBe(crm.appId);
     expect(result.outputs.oauth2PermissionScopeIds.user_impersonation).toBe(crm.userImpersonationScopeId);
-    expect(result.outputs.oauth2PermissionScopes.find((scope: Plain) => scope.value === "user_impersonation")).toMatchObject({ id: crm.userImpersonationScopeId, enabled: true });
+    expect(result.outputs.oauth2PermissionScopes.find((scope: Plain) => scope.value === "user_impersonation")).toMatchObject({
+      id: crm.userImpersonationScopeId,
+      enabled: true,
+    });
     expectNoUndefined(result.outputs);
   });
 
   test("an unknown client id and a missing argument are clear errors", async () => {
-    await expect(provider.invoke(types.getServicePrincipal, { clientId: "12345678-0000-0000-0000-000000000000" })).rejects.toThrow(/no service principal found with clientId/);
+    await expect(provider.invoke(types.getServicePrincipal, { clientId: "12345678-0000-0000-0000-000000000000" })).rejects.toThrow(
+      /no service principal found with clientId/,
+    );
     expect((await provider.invoke(types.getServicePrincipal, {})).failures).toHaveLength(1);
   });
 });
@@ -117,12 +127,16 @@ describe("app registration lifecycle", () => {
     // The caller was an owner at creation and was removed, since owners is not set (real provider).
     const caller = test_.emulator.deployer.objectId;
     expect(requestLog).toContain(`DELETE /v1.0/applications/${app.objectId}/owners/${caller}/$ref 204`);
-    expect(app.requiredResourceAccesses).toEqual([{ resourceAppId: crm.appId, resourceAccesses: [{ id: crm.userImpersonationScopeId, type: "Scope" }] }]);
+    expect(app.requiredResourceAccesses).toEqual([
+      { resourceAppId: crm.appId, resourceAccesses: [{ id: crm.userImpersonationScopeId, type: "Scope" }] },
+    ]);
     expectNoUndefined(app);
 
     const stored = await graphGet(`v1.0/applications/${app.objectId}`);
     expect(stored.data).toMatchObject({ displayName, appId: app.clientId, signInAudience: "AzureADMyOrg" });
-    expect(stored.data.requiredResourceAccess).toEqual([{ resourceAppId: crm.appId, resourceAccess: [{ id: crm.userImpersonationScopeId, type: "Scope" }] }]);
+    expect(stored.data.requiredResourceAccess).toEqual([
+      { resourceAppId: crm.appId, resourceAccess: [{ id: crm.userImpersonationScopeId, type: "Scope" }] },
+    ]);
     expect((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value).toEqual([]);
     expect(await provider.diff(created.id, urn(types.application), app, appInputs)).toEqual({ changes: false, replaces: [] });
   });
@@ -150,13 +164,27 @@ describe("app registration lifecycle", () => {
   });
 
   test("grants admin consent for user_impersonation and updates its claims", async () => {
-    const inputs = await checked(types.grant, { servicePrincipalObjectId: sp.objectId, resourceServicePrincipalObjectId: crm.servicePrincipalId, claimValues: ["user_impersonation"] });
+    const inputs = await checked(types.grant, {
+      servicePrincipalObjectId: sp.objectId,
+      resourceServicePrincipalObjectId: crm.servicePrincipalId,
+      claimValues: ["user_impersonation"],
+    });
     const created = await provider.create(urn(types.grant), inputs);
     grant = created.outs;
     expect(created.id).toMatch(/^\/oauth2PermissionGrants\/.+/);
-    expect(grant).toEqual({ id: created.id, servicePrincipalObjectId: sp.objectId, resourceServicePrincipalObjectId: crm.servicePrincipalId, claimValues: ["user_impersonation"] });
+    expect(grant).toEqual({
+      id: created.id,
+      servicePrincipalObjectId: sp.objectId,
+      resourceServicePrincipalObjectId: crm.servicePrincipalId,
+      claimValues: ["user_impersonation"],
+    });
     const grantId = String(created.id).split("/").pop();
-    expect((await graphGet(`v1.0/oauth2PermissionGrants/${grantId}`)).data).toMatchObject({ clientId: sp.objectId, resourceId: crm.servicePrincipalId, consentType: "AllPrincipals", scope: "user_impersonation" });
+    expect((await graphGet(`v1.0/oauth2PermissionGrants/${grantId}`)).data).toMatchObject({
+      clientId: sp.objectId,
+      resourceId: crm.servicePrincipalId,
+      consentType: "AllPrincipals",
+      scope: "user_impersonation",
+    });
 
     const wider = { ...inputs, claimValues: ["user_impersonation", "offline_access"] };
     expect(await provider.diff(created.id, urn(types.grant), grant, wider)).toEqual({ changes: true, replaces: [] });
@@ -189,7 +217,10 @@ describe("app registration lifecycle", () => {
     expect(Date.parse(String(password.endDate))).toBe(Date.parse(endDate));
 
     const secret = unwrapSecrets<string>(password.value);
-    const credential = new ClientSecretCredential(test_.emulator.tenantId, String(app.clientId), secret, { authorityHost: test_.emulator.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(test_.emulator.tenantId, String(app.clientId), secret, {
+      authorityHost: test_.emulator.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const token = await credential.getToken(`${test_.emulator.url}/.default`);
     expect(token?.token).toBeTruthy();
 
@@ -200,11 +231,18 @@ describe("app registration lifecycle", () => {
     // A date Graph writes differently from the program's string is a replacement, as with the real provider.
     const expected = read.props.endDate === endDate ? { changes: false, replaces: [] } : { changes: true, replaces: ["endDate"] };
     expect(await provider.diff(created.id, urn(types.password), read.props, inputs)).toEqual(expected);
-    expect(await provider.diff(created.id, urn(types.password), read.props, { ...inputs, endDate: read.props.endDate, displayName: "ci-2" })).toEqual({ changes: true, replaces: ["displayName"] });
+    expect(
+      await provider.diff(created.id, urn(types.password), read.props, { ...inputs, endDate: read.props.endDate, displayName: "ci-2" }),
+    ).toEqual({ changes: true, replaces: ["displayName"] });
   });
 
   test("read shows an edited application, and update puts it back and changes owners", async () => {
-    await graph.request({ operation: "admin edit", method: "PATCH", path: `v1.0/applications/${app.objectId}`, body: { displayName: "renamed in the portal", requiredResourceAccess: [] } });
+    await graph.request({
+      operation: "admin edit",
+      method: "PATCH",
+      path: `v1.0/applications/${app.objectId}`,
+      body: { displayName: "renamed in the portal", requiredResourceAccess: [] },
+    });
     const drifted = await provider.read(String(app.id), urn(types.application), app);
     expect(drifted.id).toBe(app.id);
     expect(drifted.props).toMatchObject({ displayName: "renamed in the portal", requiredResourceAccesses: [] });
@@ -216,12 +254,19 @@ describe("app registration lifecycle", () => {
     expect(updated.outs.requiredResourceAccesses).toHaveLength(1);
     const stored = await graphGet(`v1.0/applications/${app.objectId}`);
     expect(stored.data.displayName).toBe(displayName);
-    expect(((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value as Plain[]).map((owner) => owner.id)).toEqual([test_.emulator.deployer.objectId]);
+    expect(((await graphGet(`v1.0/applications/${app.objectId}/owners`)).data.value as Plain[]).map((owner) => owner.id)).toEqual([
+      test_.emulator.deployer.objectId,
+    ]);
     app = updated.outs;
   });
 
   test("a password removed outside Pulumi reads as gone; deleting it without a refresh is Graph's error", async () => {
-    await graph.request({ operation: "admin remove password", method: "POST", path: `v1.0/applications/${app.objectId}/removePassword`, body: { keyId: password.keyId } });
+    await graph.request({
+      operation: "admin remove password",
+      method: "POST",
+      path: `v1.0/applications/${app.objectId}/removePassword`,
+      body: { keyId: password.keyId },
+    });
     const read = await provider.read(String(password.id), urn(types.password), password);
     expect(read.id).toBe("");
     // The real provider calls removePassword without looking first, and fails on its error.
@@ -250,7 +295,11 @@ describe("app registration lifecycle", () => {
 
     const appRemoval = await requestsDuring(() => provider.delete(String(app.id), urn(types.application), app));
     // DELETE, then GETs until 404 twice in a row (this test's timing).
-    expect(appRemoval).toEqual([`DELETE /v1.0/applications/${app.objectId} 204`, `GET /v1.0/applications/${app.objectId} 404`, `GET /v1.0/applications/${app.objectId} 404`]);
+    expect(appRemoval).toEqual([
+      `DELETE /v1.0/applications/${app.objectId} 204`,
+      `GET /v1.0/applications/${app.objectId} 404`,
+      `GET /v1.0/applications/${app.objectId} 404`,
+    ]);
     expect((await graphGet(`v1.0/applications/${app.objectId}`)).status).toBe(404);
     expect((await provider.read(String(app.id), urn(types.application), app)).id).toBe("");
     // Deleting what is already gone is Graph's 404, as with the real provider (a refresh drops it first).
@@ -260,8 +309,14 @@ describe("app registration lifecycle", () => {
 
 describe("drift on objects deleted outside Pulumi", () => {
   test("a deleted service principal and a deleted application read as gone", async () => {
-    const app = await provider.create(urn(types.application, "drift"), await checked(types.application, { displayName: `s2s-drift-${Date.now()}` }));
-    const sp = await provider.create(urn(types.servicePrincipal, "drift"), await checked(types.servicePrincipal, { clientId: app.outs.clientId }));
+    const app = await provider.create(
+      urn(types.application, "drift"),
+      await checked(types.application, { displayName: `s2s-drift-${Date.now()}` }),
+    );
+    const sp = await provider.create(
+      urn(types.servicePrincipal, "drift"),
+      await checked(types.servicePrincipal, { clientId: app.outs.clientId }),
+    );
     await graph.request({ operation: "admin delete", method: "DELETE", path: `v1.0/servicePrincipals/${sp.outs.objectId}` });
     expect((await provider.read(sp.id, urn(types.servicePrincipal), sp.outs)).id).toBe("");
     await graph.request({ operation: "admin delete", method: "DELETE", path: `v1.0/applications/${app.outs.objectId}` });
@@ -281,9 +336,12 @@ describe("no de-duplication", () => {
     const found = await graphGet(`v1.0/applications?$filter=${encodeURIComponent(`displayName eq '${name}'`)}`);
     expect((found.data.value as Plain[]).map((entry) => entry.id).sort()).toEqual([first.outs.objectId, second.outs.objectId].sort());
 
-    await expect(provider.create(urn(types.application, "third"), await checked(types.application, { displayName: name, preventDuplicateNames: true }))).rejects.toThrow(
-      `An existing "azuread_application" with name "${name}" (ID: "`,
-    );
+    await expect(
+      provider.create(
+        urn(types.application, "third"),
+        await checked(types.application, { displayName: name, preventDuplicateNames: true }),
+      ),
+    ).rejects.toThrow(`An existing "azuread_application" with name "${name}" (ID: "`);
     const after = await graphGet(`v1.0/applications?$filter=${encodeURIComponent(`displayName eq '${name}'`)}`);
     expect(after.data.value).toHaveLength(2);
     for (const app of [first, second]) await provider.delete(app.id, urn(types.application), app.outs);
@@ -292,9 +350,16 @@ describe("no de-duplication", () => {
   test("an application create is one POST under the real name, then the temporary and the real name by PATCH", async () => {
     const name = `s2s-sequence-${Date.now()}`;
     let created!: Awaited<ReturnType<typeof provider.create>>;
-    const calls = await requestsDuring(async () => (created = await provider.create(urn(types.application, "sequence"), await checked(types.application, { displayName: name }))));
+    const calls = await requestsDuring(
+      async () =>
+        (created = await provider.create(urn(types.application, "sequence"), await checked(types.application, { displayName: name }))),
+    );
     const objectId = created.outs.objectId;
-    expect(calls.slice(0, 3)).toEqual(["POST /v1.0/applications 201", `PATCH /v1.0/applications/${objectId} 204`, `PATCH /v1.0/applications/${objectId} 204`]);
+    expect(calls.slice(0, 3)).toEqual([
+      "POST /v1.0/applications 201",
+      `PATCH /v1.0/applications/${objectId} 204`,
+      `PATCH /v1.0/applications/${objectId} 204`,
+    ]);
     expect(calls.filter((line) => line.startsWith("GET /v1.0/applications?"))).toEqual([]);
     await provider.delete(created.id, urn(types.application), created.outs);
   });
@@ -305,7 +370,10 @@ describe("resilience and errors", () => {
     await test_.setFaults({ rate429: 1, retryAfterSeconds: 0, pathPrefix: "/v1.0/applications", maxCount: 2 });
     const before = test_.emulator.requests().faults["429"] ?? 0;
     try {
-      const app = await provider.create(urn(types.application, "throttled"), await checked(types.application, { displayName: `s2s-throttled-${Date.now()}` }));
+      const app = await provider.create(
+        urn(types.application, "throttled"),
+        await checked(types.application, { displayName: `s2s-throttled-${Date.now()}` }),
+      );
       expect(app.outs.displayName).toMatch(/^s2s-throttled-/);
       await provider.delete(app.id, urn(types.application), app.outs);
       expect((test_.emulator.requests().faults["429"] ?? 0) - before).toBe(2);
@@ -316,7 +384,11 @@ describe("resilience and errors", () => {
 
   test("a wrong client secret is a clear error that does not contain the secret", async () => {
     const wrongSecret = "wrong-secret-value-12345";
-    const bad = createAzureadProvider({ config: () => ({ ...config, clientSecret: wrongSecret }), timing: fastTiming, log: () => undefined }) as Required<Provider>;
+    const bad = createAzureadProvider({
+      config: () => ({ ...config, clientSecret: wrongSecret }),
+      timing: fastTiming,
+      log: () => undefined,
+    }) as Required<Provider>;
     const failure = await bad.invoke(types.getServicePrincipal, { clientId: crm.appId }).then(
       () => undefined,
       (error: Error) => error,
@@ -327,7 +399,10 @@ describe("resilience and errors", () => {
 
   test("a password for a missing application is a clear error", async () => {
     await expect(
-      provider.create(urn(types.password, "orphan"), await checked(types.password, { applicationId: "/applications/00000000-1111-2222-3333-444444444444" })),
+      provider.create(
+        urn(types.password, "orphan"),
+        await checked(types.password, { applicationId: "/applications/00000000-1111-2222-3333-444444444444" }),
+      ),
     ).rejects.toThrow(/application 00000000-1111-2222-3333-444444444444 was not found/);
   });
 });

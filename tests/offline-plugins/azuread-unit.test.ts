@@ -1,7 +1,13 @@
 // Guards the parts of the offline azuread stand-in that need no Graph: the capture of the provider
 // configuration that the SDK's provider server drops, check failures, and field-by-field diffs.
 import * as grpc from "@grpc/grpc-js";
-import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig, sdkGrpcModule } from "../../offline-plugins/azuread/config";
+import {
+  capturedConfig,
+  installConfigureCapture,
+  resetCapturedConfigure,
+  resolveConfig,
+  sdkGrpcModule,
+} from "../../offline-plugins/azuread/config";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
@@ -59,7 +65,9 @@ describe("configure capture", () => {
   });
 
   test("falls back to the ARM_* variables and ignores empty values", () => {
-    expect(resolveConfig({ "azuread:config:tenantId": " " }, {}, { ARM_TENANT_ID: "t", ARM_METADATA_HOSTNAME: "h:1", ARM_CLIENT_SECRET: "x" })).toEqual({
+    expect(
+      resolveConfig({ "azuread:config:tenantId": " " }, {}, { ARM_TENANT_ID: "t", ARM_METADATA_HOSTNAME: "h:1", ARM_CLIENT_SECRET: "x" }),
+    ).toEqual({
       tenantId: "t",
       metadataHost: "h:1",
       clientSecret: "x",
@@ -77,11 +85,28 @@ describe("provider without Graph", () => {
   });
 
   test("check explains bad input", async () => {
-    const app = await provider.check!(urn(appType), {}, { displayName: "", signInAudience: "Everyone", requiredResourceAccesses: [{ resourceAppId: "crm", resourceAccesses: [{ id: guid, type: "Delegated" }] }] });
-    expect(app.failures!.map((f) => f.property).sort()).toEqual(["displayName", "requiredResourceAccesses[0].resourceAccesses[0].type", "requiredResourceAccesses[0].resourceAppId", "signInAudience"]);
+    const app = await provider.check!(
+      urn(appType),
+      {},
+      {
+        displayName: "",
+        signInAudience: "Everyone",
+        requiredResourceAccesses: [{ resourceAppId: "crm", resourceAccesses: [{ id: guid, type: "Delegated" }] }],
+      },
+    );
+    expect(app.failures!.map((f) => f.property).sort()).toEqual([
+      "displayName",
+      "requiredResourceAccesses[0].resourceAccesses[0].type",
+      "requiredResourceAccesses[0].resourceAppId",
+      "signInAudience",
+    ]);
     const password = await provider.check!(urn(passwordType), {}, { applicationId: guid, endDate: "next year" });
     expect(password.failures!.map((f) => f.property).sort()).toEqual(["applicationId", "endDate"]);
-    const grant = await provider.check!(urn(grantType), {}, { servicePrincipalObjectId: guid, resourceServicePrincipalObjectId: guid, claimValues: [] });
+    const grant = await provider.check!(
+      urn(grantType),
+      {},
+      { servicePrincipalObjectId: guid, resourceServicePrincipalObjectId: guid, claimValues: [] },
+    );
     expect(grant.failures!.map((f) => f.property)).toEqual(["claimValues"]);
   });
 
@@ -95,33 +120,101 @@ describe("provider without Graph", () => {
 
   test("diff: application edits are updates, order of permissions does not matter", async () => {
     const olds = {
-      displayName: "a", signInAudience: "AzureADMyOrg", description: "", notes: "", tags: [], owners: [],
-      requiredResourceAccesses: [{ resourceAppId: guid, resourceAccesses: [{ id: "a", type: "Scope" }, { id: "b", type: "Role" }] }],
-      objectId: guid, clientId: guid, appRoleIds: {},
+      displayName: "a",
+      signInAudience: "AzureADMyOrg",
+      description: "",
+      notes: "",
+      tags: [],
+      owners: [],
+      requiredResourceAccesses: [
+        {
+          resourceAppId: guid,
+          resourceAccesses: [
+            { id: "a", type: "Scope" },
+            { id: "b", type: "Role" },
+          ],
+        },
+      ],
+      objectId: guid,
+      clientId: guid,
+      appRoleIds: {},
     };
-    const same = { displayName: "a", signInAudience: "AzureADMyOrg", requiredResourceAccesses: [{ resourceAppId: guid, resourceAccesses: [{ id: "b", type: "Role" }, { id: "a", type: "Scope" }] }] };
+    const same = {
+      displayName: "a",
+      signInAudience: "AzureADMyOrg",
+      requiredResourceAccesses: [
+        {
+          resourceAppId: guid,
+          resourceAccesses: [
+            { id: "b", type: "Role" },
+            { id: "a", type: "Scope" },
+          ],
+        },
+      ],
+    };
     expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, same)).toEqual({ changes: false, replaces: [] });
-    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, displayName: "b" })).toEqual({ changes: true, replaces: [] });
-    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, requiredResourceAccesses: [] })).toEqual({ changes: true, replaces: [] });
+    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, displayName: "b" })).toEqual({
+      changes: true,
+      replaces: [],
+    });
+    expect(await provider.diff!(`/applications/${guid}`, urn(appType), olds, { ...same, requiredResourceAccesses: [] })).toEqual({
+      changes: true,
+      replaces: [],
+    });
   });
 
   test("diff: every password input forces a replacement; computed dates left out do not; dates compare as strings", async () => {
-    const olds = { applicationId: `/applications/${guid}`, displayName: "ci", startDate: "2026-01-01T00:00:00Z", endDate: "2027-01-01T00:00:00Z", keyId: guid, value: secretEnvelope("x") };
-    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci" })).toEqual({ changes: false, replaces: [] });
-    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2027-01-01T00:00:00.000Z" })).toEqual({ changes: true, replaces: ["endDate"] });
-    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci", endDate: "2028-01-01T00:00:00Z" })).toEqual({ changes: true, replaces: ["endDate"] });
-    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: unknownValue, rotateWhenChanged: { r: "1" } })).toEqual({ changes: true, replaces: ["applicationId", "rotateWhenChanged"] });
+    const olds = {
+      applicationId: `/applications/${guid}`,
+      displayName: "ci",
+      startDate: "2026-01-01T00:00:00Z",
+      endDate: "2027-01-01T00:00:00Z",
+      keyId: guid,
+      value: secretEnvelope("x"),
+    };
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: `/applications/${guid}`, displayName: "ci" })).toEqual({
+      changes: false,
+      replaces: [],
+    });
+    expect(
+      await provider.diff!("x", urn(passwordType), olds, {
+        applicationId: `/applications/${guid}`,
+        displayName: "ci",
+        endDate: "2027-01-01T00:00:00.000Z",
+      }),
+    ).toEqual({ changes: true, replaces: ["endDate"] });
+    expect(
+      await provider.diff!("x", urn(passwordType), olds, {
+        applicationId: `/applications/${guid}`,
+        displayName: "ci",
+        endDate: "2028-01-01T00:00:00Z",
+      }),
+    ).toEqual({ changes: true, replaces: ["endDate"] });
+    expect(await provider.diff!("x", urn(passwordType), olds, { applicationId: unknownValue, rotateWhenChanged: { r: "1" } })).toEqual({
+      changes: true,
+      replaces: ["applicationId", "rotateWhenChanged"],
+    });
   });
 
   test("diff: service principal clientId and grant principals are replacements, claim values updates", async () => {
-    expect(await provider.diff!("x", urn(spType), { clientId: guid, owners: [] }, { clientId: "99999999-2222-3333-4444-555555555555" })).toEqual({ changes: true, replaces: ["clientId"] });
+    expect(
+      await provider.diff!("x", urn(spType), { clientId: guid, owners: [] }, { clientId: "99999999-2222-3333-4444-555555555555" }),
+    ).toEqual({ changes: true, replaces: ["clientId"] });
     const grant = { servicePrincipalObjectId: guid, resourceServicePrincipalObjectId: guid, claimValues: ["user_impersonation"] };
-    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, claimValues: ["user_impersonation", "x"] })).toEqual({ changes: true, replaces: [] });
-    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, userObjectId: guid })).toEqual({ changes: true, replaces: ["userObjectId"] });
+    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, claimValues: ["user_impersonation", "x"] })).toEqual({
+      changes: true,
+      replaces: [],
+    });
+    expect(await provider.diff!("x", urn(grantType), grant, { ...grant, userObjectId: guid })).toEqual({
+      changes: true,
+      replaces: ["userObjectId"],
+    });
   });
 
   test("unsupported types fail with a message that names the real plugin", async () => {
-    await expect(provider.check!(urn("azuread:index/group:Group"), {}, {})).rejects.toThrow(/does not implement azuread:index\/group:Group/);
+    await expect(provider.check!(urn("azuread:index/group:Group"), {}, {})).rejects.toThrow(
+      /does not implement azuread:index\/group:Group/,
+    );
     await expect(provider.invoke!("azuread:index/getClientConfig:getClientConfig", {})).rejects.toThrow(/does not implement the function/);
   });
 

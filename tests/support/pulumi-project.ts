@@ -60,7 +60,9 @@ export async function createTestProject(
 
 function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
   return Object.entries(value).flatMap(([key, inner]) =>
-    inner !== null && typeof inner === "object" ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`) : [[`${prefix}.${key}`, inner] as [string, unknown]],
+    inner !== null && typeof inner === "object"
+      ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`)
+      : [[`${prefix}.${key}`, inner] as [string, unknown]],
   );
 }
 

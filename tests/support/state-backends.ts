@@ -28,7 +28,11 @@ export function fileTestBackend(): TestBackend {
 /** A container (made here) in a running Azurite; the caller owns the Azurite. */
 export async function azuriteTestBackend(azurite: RunningAzurite, container: string): Promise<TestBackend> {
   const client = await azurite.ensureContainer(container);
-  return { ...azuriteStateBackend(azurite, container), objects: (prefix = "") => readBlobs(client, prefix), cleanUp: async () => undefined };
+  return {
+    ...azuriteStateBackend(azurite, container),
+    objects: (prefix = "") => readBlobs(client, prefix),
+    cleanUp: async () => undefined,
+  };
 }
 
 /** A backend of the given kind; for `azblob`, on an Azurite of its own that cleanUp stops. */
@@ -87,7 +91,8 @@ export interface StoredCheckpoint {
 
 /** A DIY checkpoint file (`{version, checkpoint: {latest: {resources, pending_operations}}}`). */
 export function parseCheckpoint(text: string): StoredCheckpoint {
-  const latest = (JSON.parse(text) as { checkpoint: { latest?: { resources?: unknown[]; pending_operations?: unknown[] } } }).checkpoint.latest;
+  const latest = (JSON.parse(text) as { checkpoint: { latest?: { resources?: unknown[]; pending_operations?: unknown[] } } }).checkpoint
+    .latest;
   return {
     resources: (latest?.resources ?? []) as StoredCheckpoint["resources"],
     pendingOperations: (latest?.pending_operations ?? []) as StoredCheckpoint["pendingOperations"],
@@ -111,7 +116,12 @@ export async function readStoredStack(backend: TestBackend, stackName: string): 
   const stackFile = `.pulumi/stacks/${pulumiProject}/${stackName}.json`;
   const under = (prefix: string) => new Map([...all].filter(([name]) => name.startsWith(prefix)));
   const locks = new Map([...under(".pulumi/locks/")].filter(([name]) => name.includes(`/${pulumiProject}/${stackName}/`)));
-  return { checkpoint: all.get(stackFile), backup: all.get(`${stackFile}.bak`), history: under(`.pulumi/history/${pulumiProject}/${stackName}/`), locks };
+  return {
+    checkpoint: all.get(stackFile),
+    backup: all.get(`${stackFile}.bak`),
+    history: under(`.pulumi/history/${pulumiProject}/${stackName}/`),
+    locks,
+  };
 }
 
 /** The checkpoints a stack's history keeps, oldest first (names carry the update's timestamp). */

@@ -15,10 +15,19 @@ const azurePipeline = path.join(templates, "azure-devops", "azure-pipelines.yml"
 const stacks = ["dev", "test", "prod"];
 
 let actionlint: string;
-beforeAll(() => {
-  // Builds actionlint on a fresh machine (minutes), else prints the cached binary's path.
-  actionlint = execFileSync("bash", [path.join(repoRoot, "scripts/setup-actionlint.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()!;
-}, 15 * 60 * 1000);
+beforeAll(
+  () => {
+    // Builds actionlint on a fresh machine (minutes), else prints the cached binary's path.
+    actionlint = execFileSync("bash", [path.join(repoRoot, "scripts/setup-actionlint.sh")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    })
+      .trim()
+      .split("\n")
+      .pop()!;
+  },
+  15 * 60 * 1000,
+);
 
 describe("GitHub Actions workflows", () => {
   test("lint clean with actionlint", () => {
@@ -100,7 +109,9 @@ describe("Azure DevOps pipeline", () => {
       expect(stage.condition).toMatch(/refs\/heads\/main/);
       expect(stage.dependsOn).toEqual(index === 0 ? [] : `deploy_${stacks[index - 1]}`);
       expect(stage.jobs[0].environment).toBe(`dataverse-${stack}`);
-      expect(azureCliSteps(stage.jobs[0].strategy.runOnce.deploy.steps)[0].inputs.inlineScript).toMatch(new RegExp(`bash scripts/ci/deploy.sh "${stack}"`));
+      expect(azureCliSteps(stage.jobs[0].strategy.runOnce.deploy.steps)[0].inputs.inlineScript).toMatch(
+        new RegExp(`bash scripts/ci/deploy.sh "${stack}"`),
+      );
     }
     expect(stages.drift.condition).toMatch(/Schedule/);
     expect(azureCliSteps(stages.drift.jobs[0].steps)[0].inputs.inlineScript).toMatch(/bash scripts\/ci\/drift-check.sh "\$\(stack\)"/);

@@ -4,7 +4,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
-import { driftCheckedAtTag, driftResultTag, IntegrationReport, lastDriftCheckOf, pickBackend, renderMarkdown, renderTable, rotationOf } from "../../scripts/report";
+import {
+  driftCheckedAtTag,
+  driftResultTag,
+  IntegrationReport,
+  lastDriftCheckOf,
+  pickBackend,
+  renderMarkdown,
+  renderTable,
+  rotationOf,
+} from "../../scripts/report";
 
 const now = new Date("2027-01-01T00:00:00Z");
 
@@ -26,7 +35,15 @@ test("no secret, or an unknown window, are said as such", () => {
 });
 
 const entry = (kind: string, endTime: string, environment: Record<string, string> = {}, result = "succeeded") =>
-  ({ kind, startTime: new Date(endTime), endTime: new Date(endTime), environment, result, message: "", config: {} }) as unknown as UpdateSummary;
+  ({
+    kind,
+    startTime: new Date(endTime),
+    endTime: new Date(endTime),
+    environment,
+    result,
+    message: "",
+    config: {},
+  }) as unknown as UpdateSummary;
 
 test("last drift check: the latest refresh, up --refresh or drift-check stamp", () => {
   expect(lastDriftCheckOf([entry("update", "2027-01-01T00:00:00Z")], {})).toBeUndefined();
@@ -50,7 +67,10 @@ test("backend: PULUMI_BACKEND_URL, else the demo's file backend with its passphr
     expect(pickBackend(dir, { PULUMI_BACKEND_URL: "azblob://state" })).toEqual({ PULUMI_BACKEND_URL: "azblob://state" });
     expect(pickBackend(dir, {})).toEqual({});
     fs.mkdirSync(path.join(dir, ".pulumi-local", "state"), { recursive: true });
-    expect(pickBackend(dir, {})).toEqual({ PULUMI_BACKEND_URL: `file://${dir}/.pulumi-local/state`, PULUMI_CONFIG_PASSPHRASE: expect.any(String) });
+    expect(pickBackend(dir, {})).toEqual({
+      PULUMI_BACKEND_URL: `file://${dir}/.pulumi-local/state`,
+      PULUMI_CONFIG_PASSPHRASE: expect.any(String),
+    });
     expect(pickBackend(dir, { PULUMI_CONFIG_PASSPHRASE: "mine" })).toEqual({ PULUMI_BACKEND_URL: `file://${dir}/.pulumi-local/state` });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -73,10 +93,14 @@ test("table and Markdown carry every column and the problems", () => {
   const reports = [{ stack: "prod", deployed: true, integrations: [row], problems: ["a | problem"] }];
   const table = renderTable(reports).split("\n");
   expect(table[0]).toMatch(/^Stack\s+Integration\s+Client id\s+Environment\s+Secret expires\s+Days left\s+Rotation\s+Last drift check$/);
-  expect(table[2]).toMatch(/^prod\s+etl\s+11111111-2222-3333-4444-555555555555\s+https:\/\/contoso\.crm\.dynamics\.com\s+2027-01-20T00:00:00Z\s+19\s+in rotation window\s+never$/);
+  expect(table[2]).toMatch(
+    /^prod\s+etl\s+11111111-2222-3333-4444-555555555555\s+https:\/\/contoso\.crm\.dynamics\.com\s+2027-01-20T00:00:00Z\s+19\s+in rotation window\s+never$/,
+  );
   expect(table[3]).toBe("! stack prod: a | problem");
   const markdown = renderMarkdown(reports).split("\n");
   expect(markdown[0]).toBe("| Stack | Integration | Client id | Environment | Secret expires | Days left | Rotation | Last drift check |");
-  expect(markdown[2]).toBe("| prod | etl | 11111111-2222-3333-4444-555555555555 | https://contoso.crm.dynamics.com | 2027-01-20T00:00:00Z | 19 | ⚠️ in rotation window | never |");
+  expect(markdown[2]).toBe(
+    "| prod | etl | 11111111-2222-3333-4444-555555555555 | https://contoso.crm.dynamics.com | 2027-01-20T00:00:00Z | 19 | ⚠️ in rotation window | never |",
+  );
   expect(markdown.at(-1)).toBe("- stack prod: a \\| problem");
 });

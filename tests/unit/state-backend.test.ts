@@ -2,7 +2,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chooseStateBackend, explainStackLock, redactBackendUrl, StackLockedError, withStackLockExplained } from "../../scripts/state-backend";
+import {
+  chooseStateBackend,
+  explainStackLock,
+  redactBackendUrl,
+  StackLockedError,
+  withStackLockExplained,
+} from "../../scripts/state-backend";
 
 const pulumiLockError =
   "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n" +
@@ -26,7 +32,9 @@ describe("chooseStateBackend", () => {
 
   test("descriptions never carry a password", () => {
     expect(redactBackendUrl("postgres://deployer:hunter2@db.example/state")).toBe("postgres://****@db.example/state");
-    expect(chooseStateBackend("/tmp/unused", { PULUMI_BACKEND_URL: "postgres://deployer:hunter2@db/state" }).description).not.toContain("hunter2");
+    expect(chooseStateBackend("/tmp/unused", { PULUMI_BACKEND_URL: "postgres://deployer:hunter2@db/state" }).description).not.toContain(
+      "hunter2",
+    );
   });
 });
 

@@ -21,14 +21,48 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, sameValue, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import {
+  asRecord,
+  asRecords,
+  defined,
+  isGuid,
+  odataString,
+  Plain,
+  sameStringSet,
+  sameValue,
+  stringList,
+  stringOrEmpty,
+  unwrapSecrets,
+} from "../values";
 
 export const applicationToken = "azuread:index/application:Application";
 
 /** Inputs this stand-in writes to Graph; any other input is kept as given. */
-const managedInputs = ["displayName", "signInAudience", "description", "notes", "tags", "requiredResourceAccesses", "owners", "preventDuplicateNames"];
+const managedInputs = [
+  "displayName",
+  "signInAudience",
+  "description",
+  "notes",
+  "tags",
+  "requiredResourceAccesses",
+  "owners",
+  "preventDuplicateNames",
+];
 /** Outputs that are not inputs. */
-const computedOutputs = ["id", "objectId", "clientId", "featureTags", "appRoleIds", "oauth2PermissionScopeIds", "identifierUris", "publisherDomain", "disabledByMicrosoft", "logoUrl", "templateId", "oauth2PostResponseRequired"];
+const computedOutputs = [
+  "id",
+  "objectId",
+  "clientId",
+  "featureTags",
+  "appRoleIds",
+  "oauth2PermissionScopeIds",
+  "identifierUris",
+  "publisherDomain",
+  "disabledByMicrosoft",
+  "logoUrl",
+  "templateId",
+  "oauth2PostResponseRequired",
+];
 const signInAudiences = ["AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"];
 const idPrefix = "/applications/";
 
@@ -49,7 +83,10 @@ export function applicationObjectId(id: string): string | undefined {
 function requiredResourceAccesses(value: unknown): RequiredResourceAccess[] {
   return asRecords(value).map((entry) => ({
     resourceAppId: stringOrEmpty(entry.resourceAppId),
-    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+    resourceAccesses: asRecords(entry.resourceAccesses).map((access) => ({
+      id: stringOrEmpty(access.id),
+      type: stringOrEmpty(access.type),
+    })),
   }));
 }
 
@@ -129,7 +166,10 @@ function outputs(app: Plain, beta: Plain, owners: string[], inputs: Plain): Plai
     tags,
     requiredResourceAccesses: asRecords(app.requiredResourceAccess).map((entry) => ({
       resourceAppId: stringOrEmpty(entry.resourceAppId),
-      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({ id: stringOrEmpty(access.id), type: stringOrEmpty(access.type) })),
+      resourceAccesses: asRecords(entry.resourceAccess).map((access) => ({
+        id: stringOrEmpty(access.id),
+        type: stringOrEmpty(access.type),
+      })),
     })),
     owners,
     preventDuplicateNames: inputs.preventDuplicateNames === true,
@@ -183,19 +223,27 @@ export const application: ResourceHandler = {
     if (failures.known(plain.requiredResourceAccesses)) {
       asRecords(plain.requiredResourceAccesses).forEach((entry, index) => {
         if (failures.known(entry.resourceAppId) && !isGuid(entry.resourceAppId)) {
-          failures.add(`requiredResourceAccesses[${index}].resourceAppId`, `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`);
+          failures.add(
+            `requiredResourceAccesses[${index}].resourceAppId`,
+            `resourceAppId must be the client id (a GUID) of the API, e.g. 00000007-0000-0000-c000-000000000000 for Dynamics CRM; got '${entry.resourceAppId}'`,
+          );
         }
         asRecords(entry.resourceAccesses).forEach((access, accessIndex) => {
           const where = `requiredResourceAccesses[${index}].resourceAccesses[${accessIndex}]`;
-          if (failures.known(access.id) && !isGuid(access.id)) failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
+          if (failures.known(access.id) && !isGuid(access.id))
+            failures.add(`${where}.id`, `id must be the GUID of the permission scope or app role; got '${access.id}'`);
           if (failures.known(access.type) && access.type !== "Scope" && access.type !== "Role") {
-            failures.add(`${where}.type`, `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`);
+            failures.add(
+              `${where}.type`,
+              `type must be 'Scope' (delegated permission) or 'Role' (application permission); got '${access.type}'`,
+            );
           }
         });
       });
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner))
+        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs, failures: failures.list };
   },
@@ -215,7 +263,10 @@ export const application: ResourceHandler = {
     const displayName = String(inputs.displayName);
     if (inputs.preventDuplicateNames === true) {
       const existing = (
-        await session.list(`look for applications named '${displayName}'`, `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`)
+        await session.list(
+          `look for applications named '${displayName}'`,
+          `v1.0/applications?$filter=${encodeURIComponent(`displayName eq ${odataString(displayName)}`)}`,
+        )
       ).filter((app) => app.displayName === displayName);
       if (existing.length > 0) {
         throw new Error(
@@ -237,7 +288,8 @@ export const application: ResourceHandler = {
     });
     const objectId = String(created.data.id ?? "");
     const clientId = String(created.data.appId ?? "");
-    if (!isGuid(objectId) || !isGuid(clientId)) throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
+    if (!isGuid(objectId) || !isGuid(clientId))
+      throw new Error(`Microsoft Graph: create application '${displayName}' returned no id or appId`);
     const id = `${idPrefix}${objectId}`;
     try {
       // A temporary name and then the real one, each PATCH retried while it answers 404: the first
@@ -245,7 +297,12 @@ export const application: ResourceHandler = {
       const temporaryName = `TERRAFORM_UPDATE_${randomUUID()}`;
       for (const name of [temporaryName, displayName]) {
         await retryWhileNotFound(context.timing.notFound, () =>
-          session.request({ operation: `set the display name of application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: { displayName: name } }),
+          session.request({
+            operation: `set the display name of application ${objectId}`,
+            method: "PATCH",
+            path: `v1.0/applications/${objectId}`,
+            body: { displayName: name },
+          }),
         );
       }
       // Owners past the first 20 are added, and the caller is removed unless wanted.
@@ -278,7 +335,12 @@ export const application: ResourceHandler = {
     if (!objectId) throw new Error(`azuread: '${id}' is not an application id; expected /applications/<objectId>`);
     const session = await context.session();
     await context.applicationLocks.run(objectId, async () => {
-      await session.request({ operation: `update application ${objectId}`, method: "PATCH", path: `v1.0/applications/${objectId}`, body: graphBody(news) });
+      await session.request({
+        operation: `update application ${objectId}`,
+        method: "PATCH",
+        path: `v1.0/applications/${objectId}`,
+        body: graphBody(news),
+      });
       if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
     });
     const outs = await readApplication(session, objectId, news);
@@ -292,8 +354,10 @@ export const application: ResourceHandler = {
     const session = await context.session();
     // A 404 is an error, as in the real provider: refresh first to drop what was deleted outside Pulumi.
     await session.request({ operation: `delete application ${objectId}`, method: "DELETE", path: `v1.0/applications/${objectId}` });
-    await waitUntil(`delete application ${objectId}`, context.timing.deletion, async () =>
-      (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
+    await waitUntil(
+      `delete application ${objectId}`,
+      context.timing.deletion,
+      async () => (await session.getOrUndefined(`check application ${objectId} is gone`, `v1.0/applications/${objectId}`)) === undefined,
     );
   },
 };

@@ -56,7 +56,11 @@ const diffRules: FieldRule[] = [
 
 /** The application's password credential with this key id; a failed GET (404 included) throws. */
 async function listedCredential(session: GraphSession, objectId: string, keyId: string): Promise<Plain | undefined> {
-  const app = await session.request({ operation: `read the passwords of application ${objectId}`, method: "GET", path: `v1.0/applications/${objectId}` });
+  const app = await session.request({
+    operation: `read the passwords of application ${objectId}`,
+    method: "GET",
+    path: `v1.0/applications/${objectId}`,
+  });
   return findCredential(app.data, keyId);
 }
 
@@ -101,8 +105,14 @@ export const applicationPassword: ResourceHandler = {
     const plain = unwrapSecrets<Plain>(news);
     if (plain.applicationId === undefined || plain.applicationId === null) {
       failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    } else if (failures.known(plain.applicationId) && !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))) {
-      failures.add("applicationId", `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`);
+    } else if (
+      failures.known(plain.applicationId) &&
+      !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))
+    ) {
+      failures.add(
+        "applicationId",
+        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
+      );
     }
     for (const field of ["startDate", "endDate"]) {
       const value = plain[field];
@@ -139,7 +149,8 @@ export const applicationPassword: ResourceHandler = {
       const keyId = stringOrEmpty(added.data.keyId);
       const secretText = added.data.secretText;
       if (!isGuid(keyId)) throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no keyId`);
-      if (typeof secretText !== "string" || secretText === "") throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
+      if (typeof secretText !== "string" || secretText === "")
+        throw new Error(`Microsoft Graph: add a password to application ${objectId} returned no secretText`);
       let credential: Plain | undefined;
       await waitUntil(`add a password to application ${objectId}`, context.timing.update, async () => {
         credential = await listedCredential(session, objectId, keyId);
@@ -188,8 +199,10 @@ export const applicationPassword: ResourceHandler = {
         path: `v1.0/applications/${parsed.objectId}/removePassword`,
         body: { keyId: parsed.keyId },
       });
-      await waitUntil(`remove password ${parsed.keyId} from application ${parsed.objectId}`, context.timing.deletion, async () =>
-        (await listedCredential(session, parsed.objectId, parsed.keyId)) === undefined,
+      await waitUntil(
+        `remove password ${parsed.keyId} from application ${parsed.objectId}`,
+        context.timing.deletion,
+        async () => (await listedCredential(session, parsed.objectId, parsed.keyId)) === undefined,
       );
     });
   },

@@ -24,7 +24,18 @@ import { RestApiError } from "../../../lib/rest-client";
 import { PollTiming, retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
-import { asRecord, asRecords, defined, isGuid, odataString, Plain, sameStringSet, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import {
+  asRecord,
+  asRecords,
+  defined,
+  isGuid,
+  odataString,
+  Plain,
+  sameStringSet,
+  stringList,
+  stringOrEmpty,
+  unwrapSecrets,
+} from "../values";
 import { featureTagsFromTags } from "./application";
 
 export const servicePrincipalToken = "azuread:index/servicePrincipal:ServicePrincipal";
@@ -81,7 +92,8 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
     userConsentDisplayName: stringOrEmpty(scope.userConsentDisplayName),
     value: stringOrEmpty(scope.value),
   }));
-  const ids = (items: { value: string; id: string }[]) => Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
+  const ids = (items: { value: string; id: string }[]) =>
+    Object.fromEntries(items.filter((item) => item.value).map((item) => [item.value, item.id]));
   const features = featureTagsFromTags(tags, {
     customSingleSignOnApp: "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
     enterpriseApplication: "WindowsAzureActiveDirectoryIntegratedApp",
@@ -122,7 +134,11 @@ export function servicePrincipalOutputs(sp: Plain, beta: Plain): Plain {
 export async function readServicePrincipal(session: GraphSession, objectId: string): Promise<Plain | undefined> {
   const sp = await session.getOrUndefined(`read service principal ${objectId}`, `v1.0/servicePrincipals/${objectId}`);
   if (!sp) return undefined;
-  const beta = (await session.getOrUndefined(`read service principal ${objectId} (beta)`, `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`)) ?? {};
+  const beta =
+    (await session.getOrUndefined(
+      `read service principal ${objectId} (beta)`,
+      `beta/servicePrincipals/${objectId}?$select=samlMetadataUrl`,
+    )) ?? {};
   return servicePrincipalOutputs(sp, beta);
 }
 
@@ -164,8 +180,12 @@ export function servicePrincipalExistsError(objectId: string): Error {
 /** Graph's answers while a new application has not replicated to where service principals are made. */
 export function isApplicationNotReplicated(error: unknown): boolean {
   if (!(error instanceof RestApiError)) return false;
-  if (error.status === 400) return /The appId '.+' of the service principal does not reference a valid application object/.test(error.serviceMessage);
-  if (error.status === 403) return /When using this permission, the backing application of the service principal being created must in the local tenant/.test(error.serviceMessage);
+  if (error.status === 400)
+    return /The appId '.+' of the service principal does not reference a valid application object/.test(error.serviceMessage);
+  if (error.status === 403)
+    return /When using this permission, the backing application of the service principal being created must in the local tenant/.test(
+      error.serviceMessage,
+    );
   return false;
 }
 
@@ -195,7 +215,12 @@ async function updateServicePrincipal(session: GraphSession, objectId: string, n
       body[graphName] = value;
     }
   }
-  await session.request({ operation: `update service principal ${objectId}`, method: "PATCH", path: `v1.0/servicePrincipals/${objectId}`, body });
+  await session.request({
+    operation: `update service principal ${objectId}`,
+    method: "PATCH",
+    path: `v1.0/servicePrincipals/${objectId}`,
+    body,
+  });
   if (changeOwners) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
   const outs = await outputs(session, objectId, news);
   if (!outs) throw new Error(`service principal ${objectId} was deleted while it was being updated`);
@@ -212,7 +237,8 @@ export const servicePrincipal: ResourceHandler = {
       failures.add("clientId", `clientId must be the application's client id (a GUID); got '${plain.clientId}'`);
     }
     stringList(plain.owners).forEach((owner, index) => {
-      if (failures.known(owner) && !isGuid(owner)) failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
+      if (failures.known(owner) && !isGuid(owner))
+        failures.add(`owners[${index}]`, `owners must be object ids (GUIDs) of users or service principals; got '${owner}'`);
     });
     return { inputs: news, failures: failures.list };
   },
@@ -230,7 +256,9 @@ export const servicePrincipal: ResourceHandler = {
       `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${odataString(clientId)}`)}`,
     );
     if (existing.length > 1) {
-      throw new Error(`Could not list existing service principals: unexpected number of service principals returned (expected: 1, received: ${existing.length})`);
+      throw new Error(
+        `Could not list existing service principals: unexpected number of service principals returned (expected: 1, received: ${existing.length})`,
+      );
     }
     if (existing.length === 1) {
       const objectId = stringOrEmpty(existing[0].id);
@@ -249,7 +277,10 @@ export const servicePrincipal: ResourceHandler = {
         method: "POST",
         path: "v1.0/servicePrincipals",
         body: {
-          ...graphBody(inputs, Object.keys(writableFields).filter((field) => field !== "description")),
+          ...graphBody(
+            inputs,
+            Object.keys(writableFields).filter((field) => field !== "description"),
+          ),
           appId: clientId,
           description: `TERRAFORM_UPDATE_${randomUUID()}`,
           "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
@@ -305,7 +336,11 @@ export const servicePrincipal: ResourceHandler = {
     const objectId = servicePrincipalObjectId(id);
     if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
     const session = await context.session();
-    const request = session.request({ operation: `delete service principal ${objectId}`, method: "DELETE", path: `v1.0/servicePrincipals/${objectId}` });
+    const request = session.request({
+      operation: `delete service principal ${objectId}`,
+      method: "DELETE",
+      path: `v1.0/servicePrincipals/${objectId}`,
+    });
     // An adopted principal (useExisting) may be one that cannot be deleted: the real provider
     // ignores the answer then, and does not wait.
     if (asRecord(unwrapSecrets(props)).useExisting === true) {
@@ -313,8 +348,11 @@ export const servicePrincipal: ResourceHandler = {
       return;
     }
     await request;
-    await waitUntil(`delete service principal ${objectId}`, context.timing.deletion, async () =>
-      (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
+    await waitUntil(
+      `delete service principal ${objectId}`,
+      context.timing.deletion,
+      async () =>
+        (await session.getOrUndefined(`check service principal ${objectId} is gone`, `v1.0/servicePrincipals/${objectId}`)) === undefined,
     );
   },
 };
