@@ -270,7 +270,9 @@ describe("app registration lifecycle", () => {
     const read = await provider.read(String(password.id), urn(types.password), password);
     expect(read.id).toBe("");
     // The real provider calls removePassword without looking first, and fails on its error.
-    await expect(provider.delete(String(password.id), urn(types.password), password)).rejects.toThrow(/removePassword -> 404/);
+    await expect(provider.delete(String(password.id), urn(types.password), password)).rejects.toThrow(
+      /removePassword -> HTTP 404 Request_ResourceNotFound/,
+    );
   });
 
   test("delete removes a password, the grant, the service principal and the application", async () => {
@@ -303,7 +305,9 @@ describe("app registration lifecycle", () => {
     expect((await graphGet(`v1.0/applications/${app.objectId}`)).status).toBe(404);
     expect((await provider.read(String(app.id), urn(types.application), app)).id).toBe("");
     // Deleting what is already gone is Graph's 404, as with the real provider (a refresh drops it first).
-    await expect(provider.delete(String(app.id), urn(types.application), app)).rejects.toThrow(/DELETE v1\.0\/applications\/\S+ -> 404/);
+    await expect(provider.delete(String(app.id), urn(types.application), app)).rejects.toThrow(
+      /DELETE \/v1\.0\/applications\/\S+ -> HTTP 404 Request_ResourceNotFound/,
+    );
   });
 });
 
@@ -322,8 +326,8 @@ describe("drift on objects deleted outside Pulumi", () => {
     await graph.request({ operation: "admin delete", method: "DELETE", path: `v1.0/applications/${app.outs.objectId}` });
     expect((await provider.read(app.id, urn(types.application), app.outs)).id).toBe("");
     // Without a refresh, deleting them is Graph's 404, as with the real provider.
-    await expect(provider.delete(sp.id, urn(types.servicePrincipal), sp.outs)).rejects.toThrow(/-> 404/);
-    await expect(provider.delete(app.id, urn(types.application), app.outs)).rejects.toThrow(/-> 404/);
+    await expect(provider.delete(sp.id, urn(types.servicePrincipal), sp.outs)).rejects.toThrow(/-> HTTP 404 Request_ResourceNotFound/);
+    await expect(provider.delete(app.id, urn(types.application), app.outs)).rejects.toThrow(/-> HTTP 404 Request_ResourceNotFound/);
   });
 });
 
