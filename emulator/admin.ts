@@ -6,7 +6,8 @@ import { resetProtection } from "./dataverse";
 import { adminError } from "./errors";
 import { RequestContext, type EmulatorCore } from "./http";
 import { DEPTH_NAMES, privilegeById } from "./privileges";
-import type { StateData } from "./store";
+import { DEFAULT_ENVIRONMENT_NAME } from "./seed";
+import { environmentsOf, type EnvironmentState, type StateData } from "./store";
 
 export interface UnsupportedRequest {
   service: string;
@@ -24,6 +25,8 @@ export interface RequestCounters {
   operations: Record<string, number>;
   /** Answers per HTTP status ("dropped" for destroyed connections). */
   statuses: Record<string, number>;
+  /** Dataverse requests per environment name. */
+  environments: Record<string, number>;
   /** Injected faults by kind ("429", "503", "drop"). */
   faults: Record<string, number>;
   unsupported: UnsupportedRequest[];
@@ -33,13 +36,14 @@ export class RequestLog {
   private counters: RequestCounters = RequestLog.empty();
 
   private static empty(): RequestCounters {
-    return { total: 0, services: {}, operations: {}, statuses: {}, faults: {}, unsupported: [] };
+    return { total: 0, services: {}, operations: {}, environments: {}, statuses: {}, faults: {}, unsupported: [] };
   }
 
-  record(service: string, operation: string | undefined, status: string): void {
+  record(service: string, operation: string | undefined, status: string, environment?: string): void {
     const c = this.counters;
     c.total++;
     c.services[service] = (c.services[service] ?? 0) + 1;
+    if (environment !== undefined) c.environments[environment] = (c.environments[environment] ?? 0) + 1;
     if (operation) c.operations[operation] = (c.operations[operation] ?? 0) + 1;
     c.statuses[status] = (c.statuses[status] ?? 0) + 1;
   }
@@ -65,7 +69,6 @@ export class RequestLog {
 
 /** The state without secret hashes, for tests and debugging. */
 export function dumpState(state: StateData, now: Date): Record<string, unknown> {
-  const env = state.environment;
   return {
     clock: { now: now.toISOString(), offsetMs: state.clockOffsetMs },
     tenant: state.tenant,
@@ -78,28 +81,36 @@ export function dumpState(state: StateData, now: Date): Record<string, unknown> 
       deletedDateTime: d.deletedDateTime,
       displayName: d.record.doc.displayName ?? null,
     })),
-    environment: {
-      organizationId: env.organizationId,
-      businessUnits: Object.values(env.businessUnits),
-      roles: Object.values(env.roles).map((r) => {
-        const source = r.parentroleid ? (env.roles[r.parentrootroleid] ?? r) : r;
-        const privileges: Record<string, string> = {};
-        for (const [pid, depth] of Object.entries(source.privileges)) privileges[privilegeById(pid)?.name ?? pid] = DEPTH_NAMES[depth];
-        return {
-          roleid: r.roleid,
-          name: r.name,
-          description: r.description,
-          businessunitid: r.businessunitid,
-          roletemplateid: r.roletemplateid,
-          parentroleid: r.parentroleid,
-          parentrootroleid: r.parentrootroleid,
-          privilegeCount: Object.keys(privileges).length,
-          privileges,
-          selfPrivileges: r.selfPrivileges.map((p) => privilegeById(p)?.name ?? p),
-        };
-      }),
-      systemUsers: Object.values(env.systemUsers),
-    },
+    /** The first environment (the only one by default). */
+    environment: dumpEnvironment(state.environment),
+    /** Every environment, the first one first. */
+    environments: environmentsOf(state).map(dumpEnvironment),
+  };
+}
+
+function dumpEnvironment(env: EnvironmentState): Record<string, unknown> {
+  return {
+    name: env.name ?? DEFAULT_ENVIRONMENT_NAME,
+    organizationId: env.organizationId,
+    businessUnits: Object.values(env.businessUnits),
+    roles: Object.values(env.roles).map((r) => {
+      const source = r.parentroleid ? (env.roles[r.parentrootroleid] ?? r) : r;
+      const privileges: Record<string, string> = {};
+      for (const [pid, depth] of Object.entries(source.privileges)) privileges[privilegeById(pid)?.name ?? pid] = DEPTH_NAMES[depth];
+      return {
+        roleid: r.roleid,
+        name: r.name,
+        description: r.description,
+        businessunitid: r.businessunitid,
+        roletemplateid: r.roletemplateid,
+        parentroleid: r.parentroleid,
+        parentrootroleid: r.parentrootroleid,
+        privilegeCount: Object.keys(privileges).length,
+        privileges,
+        selfPrivileges: r.selfPrivileges.map((p) => privilegeById(p)?.name ?? p),
+      };
+    }),
+    systemUsers: Object.values(env.systemUsers),
   };
 }
 

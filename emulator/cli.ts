@@ -54,6 +54,17 @@ async function main(): Promise<void> {
         .map((item) => item.trim())
         .filter((item) => item.length > 0),
     )
+    .option(
+      "--environments <count|names>",
+      "Dataverse environments of the tenant: a count (env1, env2, ...) or comma-separated names (dev,test,prod), each on its own port",
+      (value: string): number | string[] =>
+        /^\d+$/.test(value.trim())
+          ? Number(value)
+          : value
+              .split(",")
+              .map((item) => item.trim())
+              .filter((item) => item.length > 0),
+    )
     .option("--quiet", "do not print request log lines", false);
   program.parse(process.argv);
   const o = program.opts<{
@@ -78,6 +89,7 @@ async function main(): Promise<void> {
     strictDataverseActions: boolean;
     graphPermissions: boolean;
     deployerGraphPermissions?: string[];
+    environments?: number | string[];
   }>();
 
   if (o.ensureCa) {
@@ -90,6 +102,7 @@ async function main(): Promise<void> {
     port: o.port,
     tlsDir: o.tlsDir,
     stateFile: o.stateFile,
+    environments: o.environments,
     latencyMs: o.latencyMs,
     faults: {
       rate429: o.rate429,
@@ -109,6 +122,7 @@ async function main(): Promise<void> {
 
   const details = {
     environmentUrl: emu.environmentUrl,
+    environments: emu.environments,
     authorityHost: emu.authorityHost,
     metadataHost: emu.metadataHost,
     graphUrl: emu.graphUrl,
@@ -124,7 +138,7 @@ async function main(): Promise<void> {
   if (o.json) process.stdout.write(`${JSON.stringify(details)}\n`);
   const lines = [
     `dataverse-s2s emulator listening on port ${emu.port}`,
-    `  environment URL   ${emu.environmentUrl}   (Web API: ${emu.environmentUrl}/api/data/v9.2/)`,
+    ...emu.environments.map((e) => `  environment URL   ${e.url}   (${e.name}; Web API: ${e.url}/api/data/v9.2/)`),
     `  authority host    ${emu.authorityHost}`,
     `  metadata host     ${emu.metadataHost}   (azuread:metadataHost)`,
     `  Graph             ${emu.graphUrl}`,

@@ -104,6 +104,32 @@ export interface EmulatorOptions extends EmulatorConfigPatch {
   log?: (line: string) => void;
   /** Initial clock offset in milliseconds (the emulator clock is real time plus this offset). */
   clockOffsetMs?: number;
+  /**
+   * The Dataverse environments of the tenant: a count (named env1, env2, ...) or names (e.g.
+   * ["dev", "test", "prod"]). Default: one environment named "default". Each listens on its own
+   * port of localhost (the first on `port`; with a fixed `port`, the others on port+1, port+2, ...).
+   */
+  environments?: number | readonly string[];
+}
+
+/** The environment names of the `environments` start option (checked: 1 to 20 distinct names of letters, digits and dashes). */
+export function environmentNames(option: number | readonly string[] | undefined, defaultName: string): string[] {
+  if (option === undefined) return [defaultName];
+  const names =
+    typeof option === "number"
+      ? Number.isInteger(option) && option >= 1 && option <= 20
+        ? option === 1
+          ? [defaultName]
+          : Array.from({ length: option }, (_, i) => `env${i + 1}`)
+        : []
+      : [...option];
+  if (names.length < 1 || names.length > 20) throw new Error("environments: give a count from 1 to 20 or 1 to 20 names.");
+  for (const name of names) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,39}$/.test(name))
+      throw new Error(`environments: '${name}' is not a name of letters, digits and dashes.`);
+  }
+  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw new Error("environments: the names must differ.");
+  return names;
 }
 
 export const DEFAULT_CLI_PORT = 8443;

@@ -13,7 +13,7 @@ import { newApplicationUserRow } from "./model";
 import { applySelect, evaluate, parseExpand, parseFilter, parseSelect, type ExpandItem, type Row } from "./odata";
 import { DEPTH_NAMES, parseDepth, PRIVILEGES, privilegeById, privilegeByName, type Privilege } from "./privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "./seed";
-import type { BusinessUnitRow, RoleRow, StateData, SystemUserRow } from "./store";
+import { environmentsOf, type BusinessUnitRow, type RoleRow, type StateData, type SystemUserRow } from "./store";
 
 const PREFIX = /^\/api\/data\/(v9\.[0-2])(?:\/(.*))?$/;
 /** The Active solution's id, as Dataverse reports it on unmanaged components. */
@@ -248,8 +248,8 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   const version = m[1];
   const rest = m[2] ?? "";
   const core = ctx.core;
-  const state = core.store.state;
-  const caller = authenticate(ctx);
+  const { state, url } = selectEnvironment(ctx);
+  const caller = authenticate(ctx, state, url);
 
   const sp = core.config.serviceProtection;
   const prot = protection(core);
@@ -284,16 +284,37 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   prot.concurrent.set(user, (prot.concurrent.get(user) ?? 0) + 1);
   try {
     await ctx.delay();
-    const call: Call = { ctx, state, caller, base: `${core.urls.environmentUrl}/api/data/${version}`, version };
+    const call: Call = { ctx, state, caller, base: `${url}/api/data/${version}`, version };
     return await route(call, rest);
   } finally {
     prot.concurrent.set(user, (prot.concurrent.get(user) ?? 1) - 1);
   }
 }
 
-function authenticate(ctx: RequestContext): SystemUserRow {
+/**
+ * The environment a request is for: the one whose port it arrived on (each environment listens on
+ * its own port; the first one also on the main port). The handlers see it as `state.environment` of
+ * a shallow view of the state: the Entra objects stay the shared ones of the tenant, and the rows
+ * they change are the selected environment's own objects, so the store holds every change.
+ */
+function selectEnvironment(ctx: RequestContext): { state: StateData; url: string } {
   const core = ctx.core;
-  const env = core.urls.environmentUrl;
+  const port = ctx.req.socket.localPort;
+  const index = Math.max(
+    0,
+    core.urls.environments.findIndex((e) => e.port === port),
+  );
+  const all = environmentsOf(core.store.state);
+  const environment = all[index];
+  if (!environment)
+    throw new Error(`the state has no environment number ${index + 1} (a state file from a start with fewer environments?)`);
+  ctx.environmentName = core.urls.environments[index]?.name;
+  if (index === 0) return { state: core.store.state, url: core.urls.environments[0]?.url ?? core.urls.environmentUrl };
+  return { state: { ...core.store.state, environment }, url: core.urls.environments[index].url };
+}
+
+function authenticate(ctx: RequestContext, state: StateData, env: string): SystemUserRow {
+  const core = ctx.core;
   const challenge = {
     "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
   };
@@ -310,7 +331,7 @@ function authenticate(ctx: RequestContext): SystemUserRow {
     );
   }
   if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
-  const users = Object.values(core.store.state.environment.systemUsers);
+  const users = Object.values(state.environment.systemUsers);
   const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
   if (!u) {
     throw dataverseError(
@@ -323,7 +344,7 @@ function authenticate(ctx: RequestContext): SystemUserRow {
     throw dataverseError(
       403,
       DataverseErrorCode.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${core.store.state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
+      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
     );
   }
   return u;

@@ -243,7 +243,7 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
     );
   }
   const audience = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
-  const known = [core.urls.graphAudience, core.urls.environmentUrl];
+  const known = [core.urls.graphAudience, ...core.urls.environments.map((e) => e.url)];
   const aud = known.find((k) => k.toLowerCase() === audience.toLowerCase());
   if (!aud) {
     throw entraError(

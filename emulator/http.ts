@@ -6,12 +6,22 @@ import type { Service } from "./errors";
 import type { DirectoryStore } from "./directory-store";
 import type { EmulatorStore } from "./store";
 
+/** One Dataverse environment's address: its own port on localhost, so its own URL and token audience. */
+export interface EnvironmentAddress {
+  name: string;
+  /** https://localhost:<port>: the environment URL and the audience of its tokens. */
+  url: string;
+  port: number;
+}
+
 /** The addresses of the one server, as clients must use them. */
 export interface EmulatorUrls {
+  /** Every Dataverse environment, the first one (environmentUrl, on `port`) first. */
+  environments: EnvironmentAddress[];
   port: number;
   /** https://127.0.0.1:<port> */
   url: string;
-  /** https://localhost:<port>: the Dataverse environment URL and audience. */
+  /** https://localhost:<port>: the first Dataverse environment's URL and audience. */
   environmentUrl: string;
   /** https://127.0.0.1:<port>: the Entra authority host. */
   authorityHost: string;
@@ -46,6 +56,8 @@ export class RequestContext {
   readonly query: URLSearchParams;
   /** Operation name for the counters, e.g. "graph POST /applications". Set by the handler. */
   operation: string | undefined;
+  /** The Dataverse environment a Dataverse request was for (set by the Dataverse handler). */
+  environmentName: string | undefined;
   private bodyPromise: Promise<Buffer> | undefined;
 
   constructor(

@@ -1,8 +1,9 @@
 // The seeded, deterministic starting state: fixed GUIDs and a fixed deployer secret, so that a
 // script or a test can rely on them without reading anything back.
+import { createHash } from "node:crypto";
 import { hashSecret, newApplicationDoc, newApplicationUserRow, newServicePrincipalDoc } from "./model";
 import { PRIVILEGES, privilegeByName } from "./privileges";
-import type { ApplicationRecord, RoleRow, ServicePrincipalRecord, StateData } from "./store";
+import type { ApplicationRecord, EnvironmentState, RoleRow, ServicePrincipalRecord, StateData } from "./store";
 
 export const SEEDED_IDS = {
   tenantId: "3f8a2c1e-5b7d-4e9a-8c6f-0a1b2c3d4e5f",
@@ -93,7 +94,12 @@ function role(
   };
 }
 
-export function seedState(): StateData {
+/** The name of the one environment when the start option `environments` is not given. */
+export const DEFAULT_ENVIRONMENT_NAME = "default";
+
+/** The seeded state: one tenant and the named Dataverse environments (one, "default", unless told). */
+export function seedState(names: readonly string[] = [DEFAULT_ENVIRONMENT_NAME]): StateData {
+  if (names.length === 0) throw new Error("the emulator needs at least one environment");
   const t = SEEDED_IDS.createdOn;
   const d = SEEDED_IDS.deployer;
 
@@ -172,33 +178,6 @@ export function seedState(): StateData {
   const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEEDED_IDS.microsoftTenantId);
   graphSp.servicePrincipalNames = [g.appId, "https://graph.microsoft.com"];
 
-  const root = SEEDED_IDS.rootBusinessUnit;
-  const child = SEEDED_IDS.childBusinessUnit;
-  const sa = SEEDED_IDS.systemAdministrator;
-  const bu = SEEDED_IDS.basicUser;
-  const allGlobal: Record<string, number> = {};
-  for (const p of PRIVILEGES) allGlobal[p.privilegeid] = 3;
-  const basic: Record<string, number> = {};
-  for (const [name, depth] of BASIC_USER_PRIVILEGES) basic[privilegeByName(name).privilegeid] = depth;
-
-  const roles: Record<string, RoleRow> = {
-    [sa.rootRoleId]: role(sa.rootRoleId, "System Administrator", root.id, sa.templateId, null, sa.rootRoleId, allGlobal),
-    [sa.childRoleId]: role(sa.childRoleId, "System Administrator", child.id, sa.templateId, sa.rootRoleId, sa.rootRoleId, {}),
-    [bu.rootRoleId]: role(bu.rootRoleId, "Basic User", root.id, bu.templateId, null, bu.rootRoleId, basic),
-    [bu.childRoleId]: role(bu.childRoleId, "Basic User", child.id, bu.templateId, bu.rootRoleId, bu.rootRoleId, {}),
-  };
-
-  const deployerUser = newApplicationUserRow({
-    systemuserid: d.systemUserId,
-    app: deployerApp,
-    sp: deployerSp,
-    businessunitid: root.id,
-    isdisabled: false,
-    domain: SEEDED_IDS.tenantDomain,
-    now: t,
-  });
-  deployerUser.roles = [sa.rootRoleId];
-
   return {
     version: 1,
     clockOffsetMs: 0,
@@ -211,14 +190,107 @@ export function seedState(): StateData {
     },
     oauth2PermissionGrants: {},
     deletedItems: {},
-    environment: {
+    environment: seedEnvironment(names[0], environmentIds(names[0], 0), deployerApp, deployerSp),
+    ...(names.length > 1
+      ? { moreEnvironments: names.slice(1).map((name, i) => seedEnvironment(name, environmentIds(name, i + 1), deployerApp, deployerSp)) }
+      : {}),
+  };
+}
+
+/** The ids of one environment's seeded rows. */
+export interface EnvironmentIds {
+  organizationId: string;
+  rootBusinessUnit: { id: string; name: string };
+  childBusinessUnit: { id: string; name: string };
+  systemAdministrator: { rootRoleId: string; childRoleId: string };
+  basicUser: { rootRoleId: string; childRoleId: string };
+  deployerSystemUserId: string;
+}
+
+/** A GUID derived from a text (version 4 layout), so that seeded ids are the same at every start. */
+function derivedGuid(text: string): string {
+  const h = createHash("sha256").update(`dataverse-s2s emulator:${text}`).digest("hex");
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The first environment keeps the fixed SEEDED_IDS (so everything written for one environment is
+ * unchanged); the others get ids derived from their name, as real environments of one tenant have
+ * their own organization, business unit, role and user ids. Role templates and privilege ids are
+ * the same in every environment, as in Dataverse.
+ */
+export function environmentIds(name: string, index: number): EnvironmentIds {
+  if (index === 0) {
+    return {
       organizationId: SEEDED_IDS.organizationId,
-      businessUnits: {
-        [root.id]: { businessunitid: root.id, name: root.name, parentbusinessunitid: null, createdon: t, modifiedon: t },
-        [child.id]: { businessunitid: child.id, name: child.name, parentbusinessunitid: root.id, createdon: t, modifiedon: t },
+      rootBusinessUnit: { ...SEEDED_IDS.rootBusinessUnit },
+      childBusinessUnit: { ...SEEDED_IDS.childBusinessUnit },
+      systemAdministrator: {
+        rootRoleId: SEEDED_IDS.systemAdministrator.rootRoleId,
+        childRoleId: SEEDED_IDS.systemAdministrator.childRoleId,
       },
-      roles,
-      systemUsers: { [d.systemUserId]: deployerUser },
+      basicUser: { rootRoleId: SEEDED_IDS.basicUser.rootRoleId, childRoleId: SEEDED_IDS.basicUser.childRoleId },
+      deployerSystemUserId: SEEDED_IDS.deployer.systemUserId,
+    };
+  }
+  const id = (what: string) => derivedGuid(`environment ${name}:${what}`);
+  return {
+    organizationId: id("organization"),
+    rootBusinessUnit: { id: id("root business unit"), name: `${name.toLowerCase().replace(/[^a-z0-9]/g, "")}org` },
+    childBusinessUnit: { id: id("child business unit"), name: "Sales" },
+    systemAdministrator: { rootRoleId: id("System Administrator"), childRoleId: id("System Administrator in Sales") },
+    basicUser: { rootRoleId: id("Basic User"), childRoleId: id("Basic User in Sales") },
+    deployerSystemUserId: id("deployer application user"),
+  };
+}
+
+/**
+ * One environment as it is after the one-time manual step: business units, System Administrator
+ * with every privilege, Basic User, and the deployer as an application user holding System Administrator.
+ */
+function seedEnvironment(
+  name: string,
+  ids: EnvironmentIds,
+  deployerApp: ApplicationRecord,
+  deployerSp: ServicePrincipalRecord,
+): EnvironmentState {
+  const t = SEEDED_IDS.createdOn;
+  const root = ids.rootBusinessUnit;
+  const child = ids.childBusinessUnit;
+  const sa = { ...ids.systemAdministrator, templateId: SEEDED_IDS.systemAdministrator.templateId };
+  const bu = { ...ids.basicUser, templateId: SEEDED_IDS.basicUser.templateId };
+  const allGlobal: Record<string, number> = {};
+  for (const p of PRIVILEGES) allGlobal[p.privilegeid] = 3;
+  const basic: Record<string, number> = {};
+  for (const [privilege, depth] of BASIC_USER_PRIVILEGES) basic[privilegeByName(privilege).privilegeid] = depth;
+
+  const roles: Record<string, RoleRow> = {
+    [sa.rootRoleId]: role(sa.rootRoleId, "System Administrator", root.id, sa.templateId, null, sa.rootRoleId, allGlobal),
+    [sa.childRoleId]: role(sa.childRoleId, "System Administrator", child.id, sa.templateId, sa.rootRoleId, sa.rootRoleId, {}),
+    [bu.rootRoleId]: role(bu.rootRoleId, "Basic User", root.id, bu.templateId, null, bu.rootRoleId, basic),
+    [bu.childRoleId]: role(bu.childRoleId, "Basic User", child.id, bu.templateId, bu.rootRoleId, bu.rootRoleId, {}),
+  };
+
+  const deployerUser = newApplicationUserRow({
+    systemuserid: ids.deployerSystemUserId,
+    app: deployerApp,
+    sp: deployerSp,
+    businessunitid: root.id,
+    isdisabled: false,
+    domain: SEEDED_IDS.tenantDomain,
+    now: t,
+  });
+  deployerUser.roles = [sa.rootRoleId];
+
+  return {
+    name,
+    organizationId: ids.organizationId,
+    businessUnits: {
+      [root.id]: { businessunitid: root.id, name: root.name, parentbusinessunitid: null, createdon: t, modifiedon: t },
+      [child.id]: { businessunitid: child.id, name: child.name, parentbusinessunitid: root.id, createdon: t, modifiedon: t },
     },
+    roles,
+    systemUsers: { [ids.deployerSystemUserId]: deployerUser },
   };
 }

@@ -9,16 +9,23 @@ import type { AddressInfo, Socket } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { handleAdmin, RequestLog, dumpState, type RequestCounters } from "./admin";
 import { FaultDice } from "./fault-dice";
-import { applyConfigPatch, defaultConfig, type EmulatorConfig, type EmulatorConfigPatch, type EmulatorOptions } from "./config";
+import {
+  applyConfigPatch,
+  defaultConfig,
+  environmentNames,
+  type EmulatorConfig,
+  type EmulatorConfigPatch,
+  type EmulatorOptions,
+} from "./config";
 import { handleDataverse, resetProtection } from "./dataverse";
 import { adminError, dataverseError, DataverseErrorCode, entraError, graphError, ServiceError, type Service } from "./errors";
 import { handleEntra } from "./entra";
 import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
 import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
-import { SEEDED_IDS, seedState } from "./seed";
+import { DEFAULT_ENVIRONMENT_NAME, SEEDED_IDS, seedState } from "./seed";
 import { DirectoryStore } from "./directory-store";
-import { JsonFileStore } from "./store";
+import { environmentsOf, JsonFileStore } from "./store";
 import { ensureCertificates } from "./tls";
 
 export interface DeployerCredentials {
@@ -189,7 +196,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const tls = await ensureCertificates(options.tlsDir);
   const key = readFileSync(tls.keyFile);
   const cert = readFileSync(tls.certFile);
-  const store = new JsonFileStore(seedState, options.stateFile);
+  const names = environmentNames(options.environments, DEFAULT_ENVIRONMENT_NAME);
+  const store = new JsonFileStore(() => seedState(names), options.stateFile);
+  const stored = environmentsOf(store.state).length;
+  if (stored !== names.length) {
+    throw new Error(
+      `the state file ${options.stateFile ?? ""} holds ${stored} environment(s) but ${names.length} were asked for: start with the same 'environments' or another state file.`,
+    );
+  }
   if (options.clockOffsetMs !== undefined) store.state.clockOffsetMs = options.clockOffsetMs;
   const initial = applyConfigPatch(defaultConfig(), configPatchOf(options));
 
@@ -204,7 +218,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const faultDice = new FaultDice();
 
   // The URLs depend on the port, known only after listen: the core is completed then.
-  const urls: EmulatorUrls = { port: 0, url: "", environmentUrl: "", authorityHost: "", metadataHost: "", graphUrl: "", graphAudience: "" };
+  const urls: EmulatorUrls = {
+    environments: [],
+    port: 0,
+    url: "",
+    environmentUrl: "",
+    authorityHost: "",
+    metadataHost: "",
+    graphUrl: "",
+    graphAudience: "",
+  };
   const core: EmulatorCore = {
     store,
     directory: new DirectoryStore(store),
@@ -219,6 +242,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     port: urls.port,
     url: urls.url,
     environmentUrl: urls.environmentUrl,
+    environments: urls.environments,
     authorityHost: urls.authorityHost,
     metadataHost: urls.metadataHost,
     graphUrl: urls.graphUrl,
@@ -246,7 +270,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       finished = true;
       const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
       // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
-      if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status);
+      if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
       log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${ms}ms${note}`);
     };
     res.on("finish", () => done(String(res.statusCode)));
@@ -317,16 +341,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     });
     return s;
   };
-  const primary = makeServer();
-  await listen(primary, options.port ?? 0, "127.0.0.1");
-  servers.push(primary);
-  const port = (primary.address() as AddressInfo).port;
-  const secondary = makeServer();
-  try {
-    await listen(secondary, port, "::1");
-    servers.push(secondary);
-  } catch {
-    // No IPv6 loopback here: "localhost" resolves to 127.0.0.1 only.
+  // Each environment has a port of its own on 127.0.0.1 and (when the machine has it) ::1, so that
+  // "localhost" works whichever address a client resolves first. The first environment's port is
+  // also Entra's and Graph's (127.0.0.1): the host names differ, so the audiences do.
+  const listenOnLoopback = async (wanted: number): Promise<number> => {
+    const primary = makeServer();
+    await listen(primary, wanted, "127.0.0.1");
+    servers.push(primary);
+    const bound = (primary.address() as AddressInfo).port;
+    const secondary = makeServer();
+    try {
+      await listen(secondary, bound, "::1");
+      servers.push(secondary);
+    } catch {
+      // No IPv6 loopback here: "localhost" resolves to 127.0.0.1 only.
+    }
+    return bound;
+  };
+  const closeAll = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  const port = await listenOnLoopback(options.port ?? 0);
+  urls.environments.push({ name: names[0], url: `https://localhost:${port}`, port });
+  for (let i = 1; i < names.length; i++) {
+    try {
+      const envPort = await listenOnLoopback(options.port ? port + i : 0);
+      urls.environments.push({ name: names[i], url: `https://localhost:${envPort}`, port: envPort });
+    } catch (err) {
+      await closeAll();
+      throw new Error(`could not listen for environment '${names[i]}': ${(err as Error).message}`);
+    }
   }
 
   urls.port = port;

@@ -96,6 +96,8 @@ export interface SystemUserRow {
 }
 
 export interface EnvironmentState {
+  /** The environment's name in the emulator (start option `environments`); absent in older state files. */
+  name?: string;
   organizationId: string;
   businessUnits: Record<string, BusinessUnitRow>;
   roles: Record<string, RoleRow>;
@@ -117,7 +119,15 @@ export interface StateData {
   servicePrincipals: Record<string, ServicePrincipalRecord>;
   oauth2PermissionGrants: Record<string, GraphDoc>;
   deletedItems: Record<string, DeletedItem>;
+  /** The first Dataverse environment (the only one by default). */
   environment: EnvironmentState;
+  /** The second and later environments of the tenant (start option `environments`), in order. */
+  moreEnvironments?: EnvironmentState[];
+}
+
+/** Every Dataverse environment of the tenant, the first one first. */
+export function environmentsOf(state: StateData): EnvironmentState[] {
+  return [state.environment, ...(state.moreEnvironments ?? [])];
 }
 
 /** Where the state lives. A handler changes `state` and calls `save()` once its change is complete. */
