@@ -1,6 +1,7 @@
 // Pins stack configuration validation: every problem is reported at once, each naming its key and
 // what to do, and valid shapes (the emulator's https://localhost:<port> included) pass.
-import { parseStackConfig, StackConfigError, defaults } from "../../config/stack-config";
+import { parseStackConfig, StackConfigError } from "../../config/stack-config";
+import { secretDefaults } from "../../lib/defaults";
 import { environmentUrlProblem } from "../../lib/validators";
 
 const one = [{ name: "etl", displayName: "ETL connector" }];
@@ -56,7 +57,7 @@ describe("integrations", () => {
       removeUnmanagedRoles: true,
       keepUserOnDestroy: false,
     });
-    expect(defaults.maxSecretLifetimeDays).toBe(730);
+    expect(secretDefaults.maxLifetimeDays).toBe(730);
   });
 
   test("every problem is reported at once, each naming its key", () => {
