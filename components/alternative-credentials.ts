@@ -23,8 +23,16 @@ import {
 } from "../lib/credential-rules";
 import { checked } from "./input-checks";
 
-function failIf(problem: string | undefined, name: string): void {
-  if (problem) throw new Error(`${name}: ${problem}`);
+/**
+ * Fails for the component that declares the credential (the parent in `opts`): Pulumi reports a
+ * ResourceError against that resource. The message starts with the credential's name.
+ */
+function fail(message: string, name: string, opts: pulumi.CustomResourceOptions | undefined): never {
+  throw new pulumi.ResourceError(`${name}: ${message}`, opts?.parent);
+}
+
+function failIf(problem: string | undefined, name: string, opts: pulumi.CustomResourceOptions | undefined): void {
+  if (problem) fail(problem, name, opts);
 }
 
 export interface CertificateCredentialArgs {
@@ -46,7 +54,7 @@ export function certificateCredential(
   opts?: pulumi.CustomResourceOptions,
 ): azuread.ApplicationCertificate {
   const applicationId = checked(args.applicationId, (value) => {
-    failIf(applicationIdProblem(value), name);
+    failIf(applicationIdProblem(value), name, opts);
     return value;
   });
   const checkedCertificate = (pem: string, endDate: string | undefined): string => {
@@ -54,18 +62,20 @@ export function certificateCredential(
     try {
       summary = readCertificatePem(pem);
     } catch (error) {
-      throw new Error(`${name}: ${(error as Error).message}`);
+      fail((error as Error).message, name, opts);
     }
     if (endDate !== undefined) {
       const end = /^\d{4}-\d{2}-\d{2}T/.test(endDate) ? Date.parse(endDate) : NaN;
-      if (Number.isNaN(end)) throw new Error(`${name}: endDate '${endDate}' is not an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
+      if (Number.isNaN(end)) fail(`endDate '${endDate}' is not an RFC 3339 date such as 2027-01-31T00:00:00Z.`, name, opts);
       if (end > Date.parse(summary.validTo)) {
-        throw new Error(
-          `${name}: endDate ${endDate} is after the certificate expires (${summary.validTo}); leave endDate out or set it no later than that.`,
+        fail(
+          `endDate ${endDate} is after the certificate expires (${summary.validTo}); leave endDate out or set it no later than that.`,
+          name,
+          opts,
         );
       }
       if (end <= Date.parse(summary.validFrom)) {
-        throw new Error(`${name}: endDate ${endDate} is before the certificate becomes valid (${summary.validFrom}).`);
+        fail(`endDate ${endDate} is before the certificate becomes valid (${summary.validFrom}).`, name, opts);
       }
     }
     return summary.pem;
@@ -127,7 +137,7 @@ export function federatedCredential(
   const check =
     <T>(problem: (value: unknown) => string | undefined) =>
     (value: T): T => {
-      failIf(problem(value), name);
+      failIf(problem(value), name, opts);
       return value;
     };
   const audiences = args.audiences ?? [entraTokenExchangeAudience];

@@ -72,9 +72,10 @@ export class AppRegistration extends pulumi.ComponentResource {
     const userImpersonationId = dynamicsCrm.oauth2PermissionScopeIds.apply((ids) => {
       const id = ids[userImpersonationScope];
       if (!id) {
-        throw new Error(
+        throw new pulumi.ResourceError(
           `The Dynamics CRM service principal (${dynamicsCrmAppId}) in this tenant has no '${userImpersonationScope}' scope. ` +
             "Is Dynamics 365 / Dataverse provisioned in this tenant?",
+          this,
         );
       }
       return id;

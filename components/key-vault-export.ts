@@ -27,12 +27,17 @@ import {
 
 /**
  * Parses a Key Vault id: a plain string at once (throwing before anything is declared), an output
- * inside its chain (failing the run when it resolves). Errors start with `context`.
+ * inside its chain (failing the run when it resolves). Errors start with `context` and are
+ * ResourceErrors against `resource()` when given.
  */
-export function resolveKeyVaultId(id: pulumi.Input<string>, context: string): pulumi.Input<KeyVaultId> {
+export function resolveKeyVaultId(
+  id: pulumi.Input<string>,
+  context: string,
+  resource: () => pulumi.Resource | undefined = () => undefined,
+): pulumi.Input<KeyVaultId> {
   return checked(id, (value) => {
     const problem = keyVaultIdProblem(value);
-    if (problem) throw new Error(`${context}: ${problem}`);
+    if (problem) throw new pulumi.ResourceError(`${context}: ${problem}`, resource());
     return parseKeyVaultId(value);
   });
 }
@@ -75,17 +80,23 @@ export class KeyVaultExport extends pulumi.ComponentResource {
   public readonly secretUrisWithVersion: pulumi.Output<KeyVaultSecretValues<string>>;
 
   constructor(name: string, args: KeyVaultExportArgs, opts?: pulumi.ComponentResourceOptions) {
-    const vault = resolveKeyVaultId(args.keyVaultId, name);
+    // Errors name the resource at fault: the parent while plain inputs are checked (this component is
+    // not registered yet), this component for values that resolve later.
+    let owner: pulumi.Resource | undefined = opts?.parent;
+    const fail = (message: string): never => {
+      throw new pulumi.ResourceError(`${name}: ${message}`, owner);
+    };
+    const vault = resolveKeyVaultId(args.keyVaultId, name, () => owner);
     const prefix =
       args.secretNamePrefix === undefined
-        ? defaultPrefix(name)
+        ? defaultPrefix(name, fail)
         : checked(args.secretNamePrefix, (value) => {
             const problem = secretNamePrefixProblem(value);
-            if (problem) throw new Error(`${name}: ${problem}`);
+            if (problem) fail(problem);
             return value;
           });
     if ((args.clientSecret === undefined) !== (args.secretExpiresAt === undefined)) {
-      throw new Error(`${name}: give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.`);
+      fail("give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.");
     }
     const expires =
       args.secretExpiresAt === undefined
@@ -94,12 +105,14 @@ export class KeyVaultExport extends pulumi.ComponentResource {
             try {
               return epochSeconds(value);
             } catch (error) {
-              throw new Error(`${name}: ${(error as Error).message}`);
+              return fail((error as Error).message);
             }
           });
 
     // Plain inputs are validated above, before even this component is registered.
     super("dataverse-s2s:azure:KeyVaultExport", name, {}, opts);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the checks above run in output chains after this point and name this component
+    owner = this;
 
     const vaultName = pulumi.output(vault).apply((id) => id.vaultName);
     const resourceGroupName = pulumi.output(vault).apply((id) => id.resourceGroupName);
@@ -154,9 +167,8 @@ export class KeyVaultExport extends pulumi.ComponentResource {
   }
 }
 
-function defaultPrefix(name: string): string {
+function defaultPrefix(name: string, fail: (message: string) => never): string {
   const prefix = sanitizeSecretNamePrefix(name);
-  if (!prefix)
-    throw new Error(`${name}: no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).`);
+  if (!prefix) return fail("no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).");
   return prefix;
 }

@@ -11,6 +11,7 @@
 import { discoverEndpoints } from "./cloud-endpoints";
 import { defaultScope, isMicrosoftAuthorityHost } from "./credentials";
 import { DataverseClient, RoleRecord } from "./dataverse-client";
+import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { RestApiError, RestClient } from "./rest-client";
 import { DefaultAzureCredential } from "@azure/identity";
 
@@ -157,8 +158,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
         problems.push({
           setting: role.setting,
           problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
-          check:
-            "the role's name as shown in Settings > Security > Security roles, or a role template id (System Administrator is 627090ff-40a3-4053-8790-584edc5be201)",
+          check: `the role's name as shown in Settings > Security > Security roles, or a role template id (${roleDefaults.cloneFrom} is ${systemAdministratorTemplateId})`,
         });
       }
     }
