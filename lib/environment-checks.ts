@@ -148,7 +148,6 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   if (businessUnitId && rootBusinessUnitId) {
     for (const role of lookups.rolesToClone) {
       const found = await findRole(
-        dataverse,
         role,
         problems,
         async () =>
@@ -163,7 +162,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
       }
     }
     for (const role of lookups.existingRoles) {
-      const found = await findRole(dataverse, role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
+      const found = await findRole(role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
       if (found === null) {
         problems.push({
           setting: role.setting,
@@ -180,7 +179,6 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
 
 /** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */
 async function findRole(
-  dataverse: DataverseClient,
   role: ConfiguredName,
   problems: EnvironmentProblem[],
   find: () => Promise<RoleRecord | undefined>,
