@@ -13,6 +13,7 @@ import {
   aksServiceAccountIdentity,
   applicationIdProblem,
   audiencesProblem,
+  certificateEndDateProblem,
   CertificateSummary,
   credentialNameFrom,
   credentialNameProblem,
@@ -64,20 +65,7 @@ export function certificateCredential(
     } catch (error) {
       fail((error as Error).message, name, opts);
     }
-    if (endDate !== undefined) {
-      const end = /^\d{4}-\d{2}-\d{2}T/.test(endDate) ? Date.parse(endDate) : NaN;
-      if (Number.isNaN(end)) fail(`endDate '${endDate}' is not an RFC 3339 date such as 2027-01-31T00:00:00Z.`, name, opts);
-      if (end > Date.parse(summary.validTo)) {
-        fail(
-          `endDate ${endDate} is after the certificate expires (${summary.validTo}); leave endDate out or set it no later than that.`,
-          name,
-          opts,
-        );
-      }
-      if (end <= Date.parse(summary.validFrom)) {
-        fail(`endDate ${endDate} is before the certificate becomes valid (${summary.validFrom}).`, name, opts);
-      }
-    }
+    if (endDate !== undefined) failIf(certificateEndDateProblem(endDate, summary), name, opts);
     return summary.pem;
   };
   const resolved = (input: unknown) => !pulumi.Output.isInstance(input) && !(input instanceof Promise);

@@ -14,10 +14,12 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   audiencesProblem,
   aksWorkloadIdentityPreset,
+  certificateEndDateProblem,
   certificatePemProblem,
   entraTokenExchangeAudience,
   githubActionsFederation,
   issuerProblem,
+  readCertificatePem,
   subjectProblem,
 } from "../lib/credential-rules";
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
@@ -221,13 +223,14 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
   if (raw.type === "secret") return { kind: "secret" };
   if (raw.type === "certificate") {
     const problem = certificatePemProblem(raw.certificatePem);
+    const endDateProblem =
+      raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
     // The PEM is never repeated in a message.
     if (problem)
       problems.push(
         `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`,
       );
-    if (raw.endDate !== undefined && (typeof raw.endDate !== "string" || Number.isNaN(Date.parse(raw.endDate))))
-      problems.push(`${key}.endDate must be an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
+    if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
     return {
       kind: "certificate",
       certificatePem: String(raw.certificatePem ?? ""),

@@ -88,6 +88,20 @@ export function readCertificatePem(value: unknown): CertificateSummary {
   };
 }
 
+/**
+ * Why `endDate` cannot end a credential for `certificate`, or undefined when it can: an RFC 3339
+ * date inside the certificate's validity (Entra refuses a credential that outlives its certificate).
+ */
+export function certificateEndDateProblem(endDate: unknown, certificate: CertificateSummary): string | undefined {
+  const end = typeof endDate === "string" && /^\d{4}-\d{2}-\d{2}T/.test(endDate) ? Date.parse(endDate) : NaN;
+  if (Number.isNaN(end)) return `endDate '${String(endDate)}' is not an RFC 3339 date such as 2027-01-31T00:00:00Z.`;
+  if (end > Date.parse(certificate.validTo))
+    return `endDate ${String(endDate)} is after the certificate expires (${certificate.validTo}); leave endDate out or set it no later than that.`;
+  if (end <= Date.parse(certificate.validFrom))
+    return `endDate ${String(endDate)} is before the certificate becomes valid (${certificate.validFrom}).`;
+  return undefined;
+}
+
 const maxClaimLength = 600;
 const credentialNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$/;
 

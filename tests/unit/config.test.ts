@@ -147,6 +147,26 @@ describe("secret rotation, credentials and Key Vault export", () => {
     });
   });
 
+  test("a certificate's endDate is checked once, here, against the certificate", async () => {
+    const { generate } = await import("selfsigned");
+    const certificatePem = (
+      await generate([{ name: "commonName", value: "etl" }], {
+        keyType: "ec",
+        notBeforeDate: new Date("2026-01-01T00:00:00Z"),
+        notAfterDate: new Date("2027-01-01T00:00:00Z"),
+      })
+    ).cert;
+    const withEndDate = (endDate: string) => withIntegration({ credential: { type: "certificate", certificatePem, endDate } });
+    expect(problemsOf(withEndDate("2027-06-01T00:00:00Z"))).toEqual([
+      expect.stringMatching(/integrations\[0\]\.credential: endDate 2027-06-01T00:00:00Z is after the certificate expires/),
+    ]);
+    expect(problemsOf(withEndDate("next year"))).toEqual([expect.stringMatching(/endDate 'next year' is not an RFC 3339 date/)]);
+    expect(parseStackConfig(withEndDate("2026-12-01T00:00:00Z")).integrations[0].credential).toMatchObject({
+      kind: "certificate",
+      endDate: "2026-12-01T00:00:00Z",
+    });
+  });
+
   test("credential and Key Vault mistakes are reported with the key to fix", () => {
     const problems = problemsOf(
       withIntegration({
