@@ -9,9 +9,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
-import type { CredentialConfig } from "../config/stack-config";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
+import { secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 
@@ -19,17 +19,31 @@ import { certificateCredential, federatedCredential } from "./alternative-creden
 export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
 export const userImpersonationScope = "user_impersonation";
 
+/** How the app authenticates: a client secret, an uploaded public certificate, or a federated identity credential. */
+export type AppCredential =
+  | { readonly kind: "secret" }
+  /** The consumer signs client assertions with the certificate's private key, which never leaves it. */
+  | { readonly kind: "certificate"; readonly certificatePem: pulumi.Input<string>; readonly endDate?: pulumi.Input<string> }
+  /** Entra trusts tokens that another identity provider issues to one workload (see alternative-credentials.ts). */
+  | {
+      readonly kind: "federated";
+      readonly issuer: pulumi.Input<string>;
+      readonly subject: pulumi.Input<string>;
+      readonly audiences?: pulumi.Input<string>[];
+      readonly displayName?: pulumi.Input<string>;
+    };
+
 export interface AppRegistrationArgs {
   /** Display name of the app registration in Entra ID. */
   readonly displayName: pulumi.Input<string>;
-  /** Days the client secret is valid (at most 730). */
+  /** Days the client secret is valid (at most secretDefaults.maxLifetimeDays, Entra's limit). */
   readonly secretLifetimeDays: pulumi.Input<number>;
   /** Days before expiry from which `pulumi up` rotates the secret. */
   readonly secretRotateBeforeDays: pulumi.Input<number>;
-  /** Days the previous secret stays valid after a rotation (default 7). */
+  /** Days the previous secret stays valid after a rotation (default secretDefaults.overlapDays). */
   readonly secretOverlapDays?: pulumi.Input<number>;
   /** The credential; a client secret when absent. */
-  readonly credential?: CredentialConfig;
+  readonly credential?: AppCredential;
   /** The azuread provider's cloud (metadataHost, environment), for removing rotated-out secrets. */
   readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   /** Grant tenant-wide admin consent to user_impersonation (not needed for server-to-server calls). */
@@ -58,9 +72,10 @@ export class AppRegistration extends pulumi.ComponentResource {
     const userImpersonationId = dynamicsCrm.oauth2PermissionScopeIds.apply((ids) => {
       const id = ids[userImpersonationScope];
       if (!id) {
-        throw new Error(
+        throw new pulumi.ResourceError(
           `The Dynamics CRM service principal (${dynamicsCrmAppId}) in this tenant has no '${userImpersonationScope}' scope. ` +
             "Is Dynamics 365 / Dataverse provisioned in this tenant?",
+          this,
         );
       }
       return id;
@@ -83,7 +98,7 @@ export class AppRegistration extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const credential = args.credential ?? { kind: "secret" };
+    const credential: AppCredential = args.credential ?? { kind: "secret" };
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let secretExpiresAt: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (credential.kind === "secret") {
@@ -104,7 +119,7 @@ export class AppRegistration extends pulumi.ComponentResource {
         {
           applicationObjectId: application.objectId,
           currentKeyId: password.keyId,
-          overlapDays: args.secretOverlapDays ?? 7,
+          overlapDays: args.secretOverlapDays ?? secretDefaults.overlapDays,
           metadataHost: args.entraCloud?.metadataHost ?? "",
           cloudEnvironment: args.entraCloud?.environment ?? "",
         },

@@ -4,12 +4,12 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { CredentialConfig, KeyVaultConfig } from "../config/stack-config";
-import { AppRegistration } from "./app-registration";
+import { AppCredential, AppRegistration } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { ClonedSecurityRole } from "../dynamic-providers/cloned-security-role";
 import { ExistingSecurityRole } from "../dynamic-providers/existing-security-role";
+import { roleDefaults } from "../lib/defaults";
 
 /** Where the integration's security role comes from. */
 export type IntegrationRole =
@@ -19,6 +19,14 @@ export type IntegrationRole =
   | { readonly existing: string }
   /** A role made elsewhere in the stack (shared by several integrations). */
   | { readonly roleId: pulumi.Input<string> };
+
+/** The vault the connection values are written to. */
+export interface IntegrationKeyVault {
+  /** ARM resource id of the vault. */
+  readonly id: pulumi.Input<string>;
+  /** Prefix of the secret names; default: the export's name, sanitized. */
+  readonly secretNamePrefix?: pulumi.Input<string>;
+}
 
 export interface DataverseIntegrationArgs {
   /** Environment URL, e.g. https://contoso.crm.dynamics.com. */
@@ -33,9 +41,9 @@ export interface DataverseIntegrationArgs {
   /** Days the previous secret stays valid after a rotation. */
   readonly secretOverlapDays?: pulumi.Input<number>;
   /** A client secret when absent; or a certificate or a federated identity credential. */
-  readonly credential?: CredentialConfig;
+  readonly credential?: AppCredential;
   /** Write the connection values to this Key Vault (azure-native; off when absent). */
-  readonly keyVault?: KeyVaultConfig;
+  readonly keyVault?: IntegrationKeyVault;
   /** The azuread provider's cloud (metadataHost, environment). */
   readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   readonly adminConsent?: boolean;
@@ -86,7 +94,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
           name: role.clone.name,
           sourceRole: role.clone.cloneFrom,
           businessUnit: args.businessUnit,
-          followSource: role.clone.followSource ?? true,
+          followSource: role.clone.followSource ?? roleDefaults.followSource,
         },
         { parent: this },
       ).id;

@@ -15,110 +15,31 @@ import * as pulumi from "@pulumi/pulumi";
 // Only the Key Vault module: loading the package root would load every Azure service's SDK.
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { checked } from "./input-checks";
-
-/** The parts of a Key Vault's ARM resource id. */
-export interface KeyVaultId {
-  readonly subscriptionId: string;
-  readonly resourceGroupName: string;
-  readonly vaultName: string;
-}
-
-const keyVaultIdExample =
-  "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg/providers/Microsoft.KeyVault/vaults/my-vault";
-const keyVaultIdHowTo =
-  "find it in the Azure portal (Key vault > Properties > Resource ID) or with 'az keyvault show --name <vault> --query id -o tsv'";
-// ARM segment names are case-insensitive; the values follow Azure's naming rules for resource groups
-// (1-90 of letters, digits, _ . ( ) -, not ending with a dot) and vaults (3-24 of letters, digits, -).
-const keyVaultIdPattern =
-  /^\/subscriptions\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/resourceGroups\/([\p{L}\p{N}_.()-]{0,89}[\p{L}\p{N}_()-])\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/iu;
-const vaultNamePattern = /^[a-z](?!.*--)[a-z0-9-]{1,22}[a-z0-9]$/i;
-
-/** Why `value` is not a Key Vault resource id, or undefined when it is one. */
-export function keyVaultIdProblem(value: unknown): string | undefined {
-  const expected = `a Key Vault resource id such as '${keyVaultIdExample}'; ${keyVaultIdHowTo}`;
-  if (typeof value !== "string" || value.trim() === "") return `The Key Vault id is required: ${expected}.`;
-  const id = value.trim();
-  if (/^https?:\/\//i.test(id)) return `'${id}' is the vault's URI, not its resource id; use ${expected}.`;
-  if (/^[a-z0-9-]{3,24}$/i.test(id)) return `'${id}' looks like a vault name; use the whole resource id instead, ${expected}.`;
-  if (/\/providers\/Microsoft\.KeyVault\/managedHSMs\//i.test(id))
-    return `'${id}' is a Managed HSM; secrets need a Key Vault, ${expected}.`;
-  const match = keyVaultIdPattern.exec(id);
-  if (!match) return `'${id}' is not ${expected}.`;
-  if (!vaultNamePattern.test(match[3])) {
-    return `'${id}' names the vault '${match[3]}', which is not a Key Vault name (3 to 24 letters, digits and single dashes, starting with a letter); use ${expected}.`;
-  }
-  return undefined;
-}
-
-/** Splits a Key Vault resource id into its parts; throws an error saying what a correct id looks like. */
-export function parseKeyVaultId(value: string): KeyVaultId {
-  const problem = keyVaultIdProblem(value);
-  if (problem) throw new Error(problem);
-  const [, subscriptionId, resourceGroupName, vaultName] = keyVaultIdPattern.exec(value.trim())!;
-  return { subscriptionId, resourceGroupName, vaultName };
-}
+import {
+  epochSeconds,
+  KeyVaultId,
+  keyVaultIdProblem,
+  keyVaultSecretSuffixes,
+  parseKeyVaultId,
+  sanitizeSecretNamePrefix,
+  secretNamePrefixProblem,
+} from "../lib/key-vault-names";
 
 /**
  * Parses a Key Vault id: a plain string at once (throwing before anything is declared), an output
- * inside its chain (failing the run when it resolves). Errors start with `context`.
+ * inside its chain (failing the run when it resolves). Errors start with `context` and are
+ * ResourceErrors against `resource()` when given.
  */
-export function resolveKeyVaultId(id: pulumi.Input<string>, context: string): pulumi.Input<KeyVaultId> {
+export function resolveKeyVaultId(
+  id: pulumi.Input<string>,
+  context: string,
+  resource: () => pulumi.Resource | undefined = () => undefined,
+): pulumi.Input<KeyVaultId> {
   return checked(id, (value) => {
     const problem = keyVaultIdProblem(value);
-    if (problem) throw new Error(`${context}: ${problem}`);
+    if (problem) throw new pulumi.ResourceError(`${context}: ${problem}`, resource());
     return parseKeyVaultId(value);
   });
-}
-
-/** Suffixes appended to the prefix, one per secret written. */
-export const keyVaultSecretSuffixes = {
-  clientSecret: "client-secret",
-  clientId: "client-id",
-  environmentUrl: "environment-url",
-  tenantId: "tenant-id",
-} as const;
-
-const maxSecretNameLength = 127;
-const longestSuffix = Math.max(...Object.values(keyVaultSecretSuffixes).map((suffix) => suffix.length));
-/** The longest prefix that leaves room for every suffix within Key Vault's 127 characters. */
-export const maxSecretNamePrefixLength = maxSecretNameLength - longestSuffix - 1;
-
-/** Why `value` cannot prefix Key Vault secret names, or undefined when it can. */
-export function secretNamePrefixProblem(value: unknown): string | undefined {
-  if (typeof value !== "string" || value === "") {
-    return `The Key Vault secret name prefix must be 1 to ${maxSecretNamePrefixLength} letters, digits or dashes, e.g. 'etl'.`;
-  }
-  if (!/^[0-9a-zA-Z-]+$/.test(value)) {
-    const suggestion = sanitizeSecretNamePrefix(value);
-    return (
-      `The Key Vault secret name prefix '${value}' may only hold letters, digits and dashes (Key Vault's rule for secret names)` +
-      (suggestion ? `; use e.g. '${suggestion}'.` : ".")
-    );
-  }
-  if (value.length > maxSecretNamePrefixLength) {
-    return `The Key Vault secret name prefix '${value}' is ${value.length} characters; shorten it to at most ${maxSecretNamePrefixLength} so that '<prefix>-${Object.values(keyVaultSecretSuffixes).find((s) => s.length === longestSuffix)}' fits Key Vault's 127.`;
-  }
-  return undefined;
-}
-
-/** Turns any name into a valid prefix: runs of other characters become one dash; undefined if nothing is left. */
-export function sanitizeSecretNamePrefix(value: string): string | undefined {
-  const sanitized = value
-    .replace(/[^0-9a-zA-Z-]+/g, "-")
-    .replace(/-{2,}/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, maxSecretNamePrefixLength)
-    .replace(/-+$/, "");
-  return sanitized === "" ? undefined : sanitized;
-}
-
-/** Epoch seconds of an ISO 8601 date, as Key Vault's `expires` attribute wants; throws on a bad date. */
-export function epochSeconds(isoDate: string): number {
-  const millis = typeof isoDate === "string" && /^\d{4}-\d{2}-\d{2}/.test(isoDate) ? Date.parse(isoDate) : NaN;
-  if (Number.isNaN(millis)) {
-    throw new Error(`The client secret's expiry '${String(isoDate)}' is not an ISO 8601 date such as 2026-06-30T00:00:00Z.`);
-  }
-  return Math.floor(millis / 1000);
 }
 
 export interface KeyVaultExportArgs {
@@ -159,17 +80,23 @@ export class KeyVaultExport extends pulumi.ComponentResource {
   public readonly secretUrisWithVersion: pulumi.Output<KeyVaultSecretValues<string>>;
 
   constructor(name: string, args: KeyVaultExportArgs, opts?: pulumi.ComponentResourceOptions) {
-    const vault = resolveKeyVaultId(args.keyVaultId, name);
+    // Errors name the resource at fault: the parent while plain inputs are checked (this component is
+    // not registered yet), this component for values that resolve later.
+    let owner: pulumi.Resource | undefined = opts?.parent;
+    const fail = (message: string): never => {
+      throw new pulumi.ResourceError(`${name}: ${message}`, owner);
+    };
+    const vault = resolveKeyVaultId(args.keyVaultId, name, () => owner);
     const prefix =
       args.secretNamePrefix === undefined
-        ? defaultPrefix(name)
+        ? defaultPrefix(name, fail)
         : checked(args.secretNamePrefix, (value) => {
             const problem = secretNamePrefixProblem(value);
-            if (problem) throw new Error(`${name}: ${problem}`);
+            if (problem) fail(problem);
             return value;
           });
     if ((args.clientSecret === undefined) !== (args.secretExpiresAt === undefined)) {
-      throw new Error(`${name}: give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.`);
+      fail("give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.");
     }
     const expires =
       args.secretExpiresAt === undefined
@@ -178,12 +105,14 @@ export class KeyVaultExport extends pulumi.ComponentResource {
             try {
               return epochSeconds(value);
             } catch (error) {
-              throw new Error(`${name}: ${(error as Error).message}`);
+              return fail((error as Error).message);
             }
           });
 
     // Plain inputs are validated above, before even this component is registered.
     super("dataverse-s2s:azure:KeyVaultExport", name, {}, opts);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the checks above run in output chains after this point and name this component
+    owner = this;
 
     const vaultName = pulumi.output(vault).apply((id) => id.vaultName);
     const resourceGroupName = pulumi.output(vault).apply((id) => id.resourceGroupName);
@@ -238,9 +167,8 @@ export class KeyVaultExport extends pulumi.ComponentResource {
   }
 }
 
-function defaultPrefix(name: string): string {
+function defaultPrefix(name: string, fail: (message: string) => never): string {
   const prefix = sanitizeSecretNamePrefix(name);
-  if (!prefix)
-    throw new Error(`${name}: no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).`);
+  if (!prefix) return fail("no Key Vault secret name prefix can be made from this name; set secretNamePrefix (letters, digits, dashes).");
   return prefix;
 }

@@ -3,8 +3,9 @@
  * cloned roles shared between integrations that name the same role.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../config/stack-config";
-import { DataverseIntegration, IntegrationRole } from "./integration";
+import type { CredentialConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
+import type { AppCredential } from "./app-registration";
+import { DataverseIntegration, IntegrationKeyVault, IntegrationRole } from "./integration";
 import { environmentCheck } from "./environment-check";
 
 export function declareStack(config: StackConfig) {
@@ -32,8 +33,8 @@ export function declareStack(config: StackConfig) {
         secretLifetimeDays: integration.secret.lifetimeDays,
         secretRotateBeforeDays: integration.secret.rotateBeforeDays,
         secretOverlapDays: integration.secret.overlapDays,
-        credential: integration.credential,
-        keyVault: integration.keyVault,
+        credential: appCredential(integration.credential),
+        keyVault: integration.keyVault && integrationKeyVault(integration.keyVault),
         entraCloud: config.entraCloud,
         adminConsent: integration.adminConsent,
         removeUnmanagedRoles: integration.removeUnmanagedRoles,
@@ -59,4 +60,26 @@ function connectionValues(component: DataverseIntegration) {
     securityRoleId: component.securityRoleId,
     keyVaultSecretUris: component.keyVaultSecretUris,
   };
+}
+
+/** The configured credential as the app registration takes it (already validated by the config reader). */
+function appCredential(credential: CredentialConfig): AppCredential {
+  switch (credential.kind) {
+    case "secret":
+      return { kind: "secret" };
+    case "certificate":
+      return { kind: "certificate", certificatePem: credential.certificatePem, endDate: credential.endDate };
+    case "federated":
+      return {
+        kind: "federated",
+        issuer: credential.issuer,
+        subject: credential.subject,
+        audiences: credential.audiences,
+        displayName: credential.displayName,
+      };
+  }
+}
+
+function integrationKeyVault(keyVault: KeyVaultConfig): IntegrationKeyVault {
+  return { id: keyVault.id, secretNamePrefix: keyVault.secretNamePrefix };
 }

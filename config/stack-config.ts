@@ -12,18 +12,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  aksWorkloadIdentityFederation,
   audiencesProblem,
+  aksWorkloadIdentityPreset,
+  certificateEndDateProblem,
   certificatePemProblem,
+  entraTokenExchangeAudience,
   githubActionsFederation,
   issuerProblem,
+  readCertificatePem,
   subjectProblem,
-} from "../components/alternative-credentials";
-import { keyVaultIdProblem, secretNamePrefixProblem } from "../components/key-vault-export";
+} from "../lib/credential-rules";
+import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
+import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
 import { environmentUrlProblem } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
-
-export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
 
 /** How an integration gets its security role. */
 export type RoleConfig =
@@ -33,7 +35,7 @@ export type RoleConfig =
   | { readonly kind: "existing"; readonly name: string };
 
 export interface SecretConfig {
-  /** Days a client secret is valid (Entra allows at most 730). */
+  /** Days a client secret is valid (Entra allows at most secretDefaults.maxLifetimeDays). */
   readonly lifetimeDays: number;
   /** Days before expiry from which a run rotates the secret. */
   readonly rotateBeforeDays: number;
@@ -98,15 +100,6 @@ export class StackConfigError extends Error {
   }
 }
 
-export const defaults = {
-  roleName: "API User",
-  cloneFrom: "System Administrator",
-  secretLifetimeDays: 180,
-  maxSecretLifetimeDays: 730,
-  rotateBeforeDays: 30,
-  overlapDays: 7,
-} as const;
-
 const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 
 /** Normalizes a valid environment URL to https://host (no trailing slash). */
@@ -129,10 +122,16 @@ function optionalBoolean(value: unknown, key: string, fallback: boolean, problem
 }
 
 function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
-  if (raw === undefined) return { kind: "clone", name: defaults.roleName, cloneFrom: defaults.cloneFrom, followSource: true };
+  const fallback: RoleConfig = {
+    kind: "clone",
+    name: roleDefaults.name,
+    cloneFrom: roleDefaults.cloneFrom,
+    followSource: roleDefaults.followSource,
+  };
+  if (raw === undefined) return fallback;
   if (!isRecord(raw)) {
     problems.push(`${key} must be an object: { name, cloneFrom } or { existing }.`);
-    return { kind: "clone", name: defaults.roleName, cloneFrom: defaults.cloneFrom, followSource: true };
+    return fallback;
   }
   const known = new Set(["name", "cloneFrom", "existing", "followSource"]);
   for (const field of Object.keys(raw))
@@ -144,25 +143,25 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
       problems.push(`${key}.existing must be the name of a security role in the environment.`);
     return { kind: "existing", name: String(raw.existing ?? "").trim() };
   }
-  const name = raw.name === undefined ? defaults.roleName : raw.name;
-  const cloneFrom = raw.cloneFrom === undefined ? defaults.cloneFrom : raw.cloneFrom;
-  if (typeof name !== "string" || name.trim() === "" || name.length > 100)
-    problems.push(`${key}.name must be a role name of 1 to 100 characters.`);
+  const name = raw.name === undefined ? roleDefaults.name : raw.name;
+  const cloneFrom = raw.cloneFrom === undefined ? roleDefaults.cloneFrom : raw.cloneFrom;
+  if (typeof name !== "string" || name.trim() === "" || name.length > roleDefaults.maxNameLength)
+    problems.push(`${key}.name must be a role name of 1 to ${roleDefaults.maxNameLength} characters.`);
   if (typeof cloneFrom !== "string" || cloneFrom.trim() === "")
-    problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${defaults.cloneFrom}").`);
+    problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${roleDefaults.cloneFrom}").`);
   return {
     kind: "clone",
     name: String(name).trim(),
     cloneFrom: String(cloneFrom).trim(),
-    followSource: optionalBoolean(raw.followSource, `${key}.followSource`, true, problems),
+    followSource: optionalBoolean(raw.followSource, `${key}.followSource`, roleDefaults.followSource, problems),
   };
 }
 
 function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfig {
   const fallback = {
-    lifetimeDays: defaults.secretLifetimeDays,
-    rotateBeforeDays: defaults.rotateBeforeDays,
-    overlapDays: defaults.overlapDays,
+    lifetimeDays: secretDefaults.lifetimeDays,
+    rotateBeforeDays: secretDefaults.rotateBeforeDays,
+    overlapDays: secretDefaults.overlapDays,
   };
   if (raw === undefined) return fallback;
   if (!isRecord(raw)) {
@@ -171,16 +170,16 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
   }
   const wholeDays = (value: unknown, min: number): number | undefined =>
     typeof value === "number" && Number.isInteger(value) && value >= min ? value : undefined;
-  let lifetimeDays: number = defaults.secretLifetimeDays;
+  let lifetimeDays: number = secretDefaults.lifetimeDays;
   if (raw.lifetimeDays !== undefined) {
     const value = wholeDays(raw.lifetimeDays, 1);
-    if (value === undefined || value > defaults.maxSecretLifetimeDays) {
+    if (value === undefined || value > secretDefaults.maxLifetimeDays) {
       problems.push(
-        `${key}.lifetimeDays must be a whole number of days from 1 to ${defaults.maxSecretLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`,
+        `${key}.lifetimeDays must be a whole number of days from 1 to ${secretDefaults.maxLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`,
       );
     } else lifetimeDays = value;
   }
-  let rotateBeforeDays: number = Math.min(defaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
+  let rotateBeforeDays: number = Math.min(secretDefaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
   if (raw.rotateBeforeDays !== undefined) {
     const value = wholeDays(raw.rotateBeforeDays, 0);
     if (value === undefined || value >= lifetimeDays) {
@@ -190,7 +189,7 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
     } else rotateBeforeDays = value;
   }
   // The previous secret expires rotateBeforeDays after a rotation at the latest: the overlap cannot be longer.
-  let overlapDays: number = Math.min(defaults.overlapDays, rotateBeforeDays);
+  let overlapDays: number = Math.min(secretDefaults.overlapDays, rotateBeforeDays);
   if (raw.overlapDays !== undefined) {
     const value = wholeDays(raw.overlapDays, 0);
     if (value === undefined || value > rotateBeforeDays) {
@@ -224,13 +223,14 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
   if (raw.type === "secret") return { kind: "secret" };
   if (raw.type === "certificate") {
     const problem = certificatePemProblem(raw.certificatePem);
+    const endDateProblem =
+      raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
     // The PEM is never repeated in a message.
     if (problem)
       problems.push(
-        `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key.replace(/^dataverse-s2s:/, "dataverse-s2s:")}.certificatePem" < cert.pem'.`,
+        `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`,
       );
-    if (raw.endDate !== undefined && (typeof raw.endDate !== "string" || Number.isNaN(Date.parse(raw.endDate))))
-      problems.push(`${key}.endDate must be an RFC 3339 date such as 2027-01-31T00:00:00Z.`);
+    if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
     return {
       kind: "certificate",
       certificatePem: String(raw.certificatePem ?? ""),
@@ -254,11 +254,11 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
       sources[0] === "github"
         ? githubActionsFederation(source as never)
         : sources[0] === "aks"
-          ? aksWorkloadIdentityFederation(source as never)
+          ? aksWorkloadIdentityPreset(source as never)
           : {
               issuer: source.issuer,
               subject: source.subject,
-              audiences: source.audiences ?? ["api://AzureADTokenExchange"],
+              audiences: source.audiences ?? [entraTokenExchangeAudience],
               displayName: source.displayName,
             };
     for (const problem of [issuerProblem(preset.issuer), subjectProblem(preset.subject), audiencesProblem(preset.audiences)]) {
@@ -345,8 +345,10 @@ export function parseStackConfig(raw: {
         problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
       } else seenNames.add(name);
       const displayName = entry.displayName ?? name;
-      if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > 120) {
-        problems.push(`${key}.displayName must be 1 to 120 characters: the app registration's name in Entra ID.`);
+      if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > integrationDefaults.maxDisplayNameLength) {
+        problems.push(
+          `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
+        );
       }
       integrations.push({
         name: String(name),
@@ -355,9 +357,19 @@ export function parseStackConfig(raw: {
         secret: parseSecret(entry.secret, `${key}.secret`, problems),
         credential: parseCredential(entry.credential, `${key}.credential`, problems),
         keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
-        adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, false, problems),
-        removeUnmanagedRoles: optionalBoolean(entry.removeUnmanagedRoles, `${key}.removeUnmanagedRoles`, true, problems),
-        keepUserOnDestroy: optionalBoolean(entry.keepUserOnDestroy, `${key}.keepUserOnDestroy`, false, problems),
+        adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
+        removeUnmanagedRoles: optionalBoolean(
+          entry.removeUnmanagedRoles,
+          `${key}.removeUnmanagedRoles`,
+          applicationUserDefaults.removeUnmanagedRoles,
+          problems,
+        ),
+        keepUserOnDestroy: optionalBoolean(
+          entry.keepUserOnDestroy,
+          `${key}.keepUserOnDestroy`,
+          applicationUserDefaults.keepUserOnDestroy,
+          problems,
+        ),
       });
     });
 

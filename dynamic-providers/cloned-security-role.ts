@@ -24,7 +24,7 @@ export interface ClonedSecurityRoleArgs {
   readonly environmentUrl: pulumi.Input<string>;
   /** Name of the new role, e.g. "API User". */
   readonly name: pulumi.Input<string>;
-  /** Role to copy: a name ("System Administrator") or a role template id. */
+  /** Role to copy: a name or a role template id; default roleDefaults.cloneFrom (lib/defaults.ts). */
   readonly sourceRole: pulumi.Input<string>;
   /** Business unit name; empty or absent for the root business unit. */
   readonly businessUnit?: pulumi.Input<string>;

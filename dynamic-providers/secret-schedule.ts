@@ -23,7 +23,7 @@ import { providerShell } from "./provider-shell";
 export type { SecretScheduleInputs };
 
 export interface SecretScheduleArgs {
-  /** Days the secret is valid, at most 730. */
+  /** Days the secret is valid, at most secretDefaults.maxLifetimeDays (lib/defaults.ts). */
   readonly lifetimeDays: pulumi.Input<number>;
   /** Days before the end date from which a run starts a new window (and so a new secret). */
   readonly rotateBeforeDays: pulumi.Input<number>;

@@ -4,7 +4,7 @@
  * inside each provider method and never captured by a serialized provider.
  */
 import type { TokenCredential } from "@azure/identity";
-import { RestClient, RestApiError, RestResponse } from "./rest-client";
+import { RestClient, RestResponse } from "./rest-client";
 import { isGuid } from "./validators";
 
 export interface RolePrivilege {
@@ -292,5 +292,3 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
   return result;
 }
-
-export { RestApiError };

@@ -11,6 +11,7 @@
 import { discoverEndpoints } from "./cloud-endpoints";
 import { defaultScope, isMicrosoftAuthorityHost } from "./credentials";
 import { DataverseClient, RoleRecord } from "./dataverse-client";
+import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { RestApiError, RestClient } from "./rest-client";
 import { DefaultAzureCredential } from "@azure/identity";
 
@@ -147,7 +148,6 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   if (businessUnitId && rootBusinessUnitId) {
     for (const role of lookups.rolesToClone) {
       const found = await findRole(
-        dataverse,
         role,
         problems,
         async () =>
@@ -157,13 +157,12 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
         problems.push({
           setting: role.setting,
           problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
-          check:
-            "the role's name as shown in Settings > Security > Security roles, or a role template id (System Administrator is 627090ff-40a3-4053-8790-584edc5be201)",
+          check: `the role's name as shown in Settings > Security > Security roles, or a role template id (${roleDefaults.cloneFrom} is ${systemAdministratorTemplateId})`,
         });
       }
     }
     for (const role of lookups.existingRoles) {
-      const found = await findRole(dataverse, role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
+      const found = await findRole(role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
       if (found === null) {
         problems.push({
           setting: role.setting,
@@ -180,7 +179,6 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
 
 /** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */
 async function findRole(
-  dataverse: DataverseClient,
   role: ConfiguredName,
   problems: EnvironmentProblem[],
   find: () => Promise<RoleRecord | undefined>,

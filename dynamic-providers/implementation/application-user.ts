@@ -11,8 +11,9 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient, SystemUserRecord } from "../../lib/dataverse-client";
+import { applicationUserDefaults } from "../../lib/defaults";
 import { isGuid } from "../../lib/validators";
-import { describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
 
 export interface ApplicationUserInputs {
   environmentUrl: string;
@@ -80,8 +81,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       applicationId: String(news.applicationId ?? "").toLowerCase(),
       businessUnit: String(news.businessUnit ?? "").trim(),
       roleIds: Array.isArray(news.roleIds) ? news.roleIds.map((id) => String(id).toLowerCase()) : [],
-      removeUnmanagedRoles: news.removeUnmanagedRoles ?? true,
-      keepDisabledOnDelete: news.keepDisabledOnDelete ?? false,
+      removeUnmanagedRoles: news.removeUnmanagedRoles ?? applicationUserDefaults.removeUnmanagedRoles,
+      keepDisabledOnDelete: news.keepDisabledOnDelete ?? applicationUserDefaults.keepUserOnDestroy,
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -95,10 +96,6 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
   },
 
   async diff(_id: string, olds: ApplicationUserOutputs, news: ApplicationUserInputs) {
-    const replaces: string[] = [];
-    for (const key of ["environmentUrl", "applicationId", "businessUnit"] as const) {
-      if (isUnknown(news[key]) || olds[key] !== news[key]) replaces.push(key);
-    }
     const wanted = isUnknown(news.roleIds) ? undefined : normalizeIds(news.roleIds);
     const assigned = olds.assignedRoleIds ?? [];
     const rolesChanged =
@@ -106,14 +103,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       wanted.some((roleId) => !assigned.includes(roleId)) ||
       (news.removeUnmanagedRoles && assigned.some((roleId) => !wanted.includes(roleId))) ||
       JSON.stringify(normalizeIds(olds.roleIds)) !== JSON.stringify(wanted);
-    const changes =
-      replaces.length > 0 ||
-      rolesChanged ||
-      olds.isDisabled ||
-      olds.removeUnmanagedRoles !== news.removeUnmanagedRoles ||
-      olds.keepDisabledOnDelete !== news.keepDisabledOnDelete;
-    // One application user per app id: the old one must go before a new one can be made.
-    return { changes, replaces, stables: replaces.length > 0 ? [] : ["userId", "businessUnitId"], deleteBeforeReplace: true };
+    return computeDiff(olds, news, {
+      replaceOn: ["environmentUrl", "applicationId", "businessUnit"],
+      updateOn: ["removeUnmanagedRoles", "keepDisabledOnDelete"],
+      // The roles are compared with what the user holds now; a disabled user is enabled again.
+      otherChange: rolesChanged || olds.isDisabled,
+      stables: ["userId", "businessUnitId"],
+      // One application user per app id: the old one must go before a new one can be made.
+      deleteBeforeReplace: "always",
+    });
   },
 
   async create(inputs: ApplicationUserInputs) {

@@ -13,8 +13,9 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient, RoleRecord } from "../../lib/dataverse-client";
+import { roleDefaults, systemAdministratorTemplateId } from "../../lib/defaults";
 import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
-import { describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "./provider-support";
 
 /** Inputs as the provider receives them, defaults applied. */
 export interface ClonedSecurityRoleInputs {
@@ -60,7 +61,7 @@ async function findSource(client: DataverseClient, sourceRole: string, businessU
     throw new Error(
       `Dataverse: there is no security role '${sourceRole}' to copy in ${client.environmentUrl}. Set the integration's role.cloneFrom ` +
         `to the name of an existing role (as shown in Settings > Security > Security roles) or to a role template id ` +
-        `(System Administrator: 627090ff-40a3-4053-8790-584edc5be201).`,
+        `(${roleDefaults.cloneFrom}: ${systemAdministratorTemplateId}).`,
     );
   }
   return found;
@@ -98,33 +99,36 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
     const inputs: ClonedSecurityRoleInputs = {
       environmentUrl: String(news.environmentUrl ?? ""),
       name: String(news.name ?? "").trim(),
-      sourceRole: String(news.sourceRole ?? "System Administrator").trim(),
+      sourceRole: String(news.sourceRole ?? roleDefaults.cloneFrom).trim(),
       businessUnit: String(news.businessUnit ?? "").trim(),
-      followSource: news.followSource ?? true,
+      followSource: news.followSource ?? roleDefaults.followSource,
     };
     const failures = inputProblems(inputs.environmentUrl, [
-      [inputs.name === "" || inputs.name.length > 100, "name", 'give the role a name of 1 to 100 characters, e.g. "API User"'],
-      [inputs.sourceRole === "", "sourceRole", 'give the role to copy: a name such as "System Administrator" or a role template id'],
+      [
+        inputs.name === "" || inputs.name.length > roleDefaults.maxNameLength,
+        "name",
+        `give the role a name of 1 to ${roleDefaults.maxNameLength} characters, e.g. "${roleDefaults.name}"`,
+      ],
+      [inputs.sourceRole === "", "sourceRole", `give the role to copy: a name such as "${roleDefaults.cloneFrom}" or a role template id`],
     ]);
     return { inputs, failures };
   },
 
   async diff(_id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
-    const replaces: string[] = [];
-    if (isUnknown(news.environmentUrl) || olds.environmentUrl !== news.environmentUrl) replaces.push("environmentUrl");
-    if (isUnknown(news.businessUnit) || olds.businessUnit !== news.businessUnit) replaces.push("businessUnit");
-    const changed =
-      replaces.length > 0 ||
-      olds.name !== news.name ||
-      olds.sourceRole.toLowerCase() !== news.sourceRole.toLowerCase() ||
-      olds.followSource !== news.followSource ||
-      // Someone edited the role since the last apply.
-      olds.privilegeDigest !== olds.appliedDigest ||
-      // The source gained or lost privileges since they were copied.
-      (news.followSource && olds.sourceDigest !== olds.copiedSourceDigest);
-    // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
-    const stables = replaces.length > 0 ? [] : ["roleId", "businessUnitId"];
-    return { changes: changed, replaces, stables, deleteBeforeReplace: replaces.length > 0 };
+    return computeDiff(olds, news, {
+      replaceOn: ["environmentUrl", "businessUnit"],
+      updateOn: ["name", "sourceRole", "followSource"],
+      // Dataverse compares role names without case.
+      equal: { sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase() },
+      otherChange:
+        // Someone edited the role since the last apply.
+        olds.privilegeDigest !== olds.appliedDigest ||
+        // The source gained or lost privileges since they were copied.
+        (news.followSource && olds.sourceDigest !== olds.copiedSourceDigest),
+      // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
+      stables: ["roleId", "businessUnitId"],
+      deleteBeforeReplace: "whenReplacing",
+    });
   },
 
   async create(inputs: ClonedSecurityRoleInputs) {

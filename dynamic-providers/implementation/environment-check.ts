@@ -4,7 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { ConfiguredName, describeEnvironmentProblems, lookUpEnvironment } from "../../lib/environment-checks";
-import { isUnknown, stateOf } from "./provider-support";
+import { computeDiff, isUnknown, stateOf } from "./provider-support";
 
 export interface EnvironmentCheckInputs {
   environmentUrl: string;
@@ -51,9 +51,9 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
     return { inputs };
   },
 
-  async diff() {
-    // Nothing to change anywhere: the check itself ran in `check`.
-    return { changes: false };
+  async diff(_id: string, olds: EnvironmentCheckInputs, news: EnvironmentCheckInputs) {
+    // No field is compared: nothing is made anywhere, the check itself ran in `check`.
+    return computeDiff(olds, news, {});
   },
 
   async create(inputs: EnvironmentCheckInputs) {

@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient } from "../../lib/dataverse-client";
-import { describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "./provider-support";
 
 export interface ExistingSecurityRoleInputs {
   environmentUrl: string;
@@ -48,8 +48,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ExistingSecurityRoleInput
   },
 
   async diff(_id: string, olds: ExistingSecurityRoleOutputs, news: ExistingSecurityRoleInputs) {
-    const replaces = (["environmentUrl", "name", "businessUnit"] as const).filter((key) => isUnknown(news[key]) || olds[key] !== news[key]);
-    return { changes: replaces.length > 0, replaces };
+    return computeDiff(olds, news, { replaceOn: ["environmentUrl", "name", "businessUnit"] });
   },
 
   async create(inputs: ExistingSecurityRoleInputs) {

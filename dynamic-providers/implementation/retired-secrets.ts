@@ -18,7 +18,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { discoverEndpoints } from "../../lib/cloud-endpoints";
 import { RestClient } from "../../lib/rest-client";
 import { currentTime, dayMs } from "../../lib/clock";
-import { describeFailure, gone, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, stateOf } from "./provider-support";
 
 export interface RetiredSecretsInputs {
   applicationObjectId: string;
@@ -81,15 +81,12 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
   },
 
   async diff(_id: string, olds: RetiredSecretsOutputs, news: RetiredSecretsInputs) {
-    const replaces =
-      isUnknown(news.applicationObjectId) || olds.applicationObjectId !== news.applicationObjectId ? ["applicationObjectId"] : [];
-    const changes =
-      replaces.length > 0 ||
-      isUnknown(news.currentKeyId) ||
-      olds.currentKeyId !== news.currentKeyId ||
-      olds.overlapDays !== news.overlapDays ||
-      overdue(olds.retired ?? [], currentTime()).length > 0;
-    return { changes, replaces };
+    return computeDiff(olds, news, {
+      replaceOn: ["applicationObjectId"],
+      updateOn: ["currentKeyId", "overlapDays"],
+      // A retired secret whose overlap has passed is removed by the next update.
+      otherChange: overdue(olds.retired ?? [], currentTime()).length > 0,
+    });
   },
 
   async create(inputs: RetiredSecretsInputs) {

@@ -16,7 +16,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { currentTime, dayMs } from "../../lib/clock";
-import { stateOf } from "./provider-support";
+import { secretDefaults } from "../../lib/defaults";
+import { computeDiff, stateOf } from "./provider-support";
 
 export interface SecretScheduleInputs {
   lifetimeDays: number;
@@ -46,8 +47,11 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
   async check(olds: Partial<SecretScheduleInputs>, news: Partial<SecretScheduleInputs>) {
     const settings = { lifetimeDays: Number(news.lifetimeDays), rotateBeforeDays: Number(news.rotateBeforeDays) };
     const failures = [];
-    if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > 730) {
-      failures.push({ property: "lifetimeDays", reason: "a secret lives from 1 to 730 days (Entra's limit is 24 months)" });
+    if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > secretDefaults.maxLifetimeDays) {
+      failures.push({
+        property: "lifetimeDays",
+        reason: `a secret lives from 1 to ${secretDefaults.maxLifetimeDays} days (Entra's limit is 24 months)`,
+      });
     }
     if (
       !Number.isInteger(settings.rotateBeforeDays) ||
@@ -78,12 +82,8 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
   },
 
   async diff(_id: string, olds: SecretScheduleInputs, news: SecretScheduleInputs) {
-    const moved =
-      olds.startDate !== news.startDate ||
-      olds.endDate !== news.endDate ||
-      olds.lifetimeDays !== news.lifetimeDays ||
-      olds.rotateBeforeDays !== news.rotateBeforeDays;
-    return { changes: moved };
+    // `check` moves the dates when the schedule changes or the rotation window opens.
+    return computeDiff(olds, news, { updateOn: ["startDate", "endDate", "lifetimeDays", "rotateBeforeDays"] });
   },
 
   async create(inputs: SecretScheduleInputs) {

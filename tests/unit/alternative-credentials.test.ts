@@ -28,16 +28,14 @@ pulumi.runtime.setMocks(
 );
 
 // Imported after the mocks are in place.
+import { aksWorkloadIdentityFederation, certificateCredential, federatedCredential } from "../../components/alternative-credentials";
 import {
-  aksWorkloadIdentityFederation,
   applicationIdProblem,
-  certificateCredential,
   certificatePemProblem,
   entraTokenExchangeAudience,
-  federatedCredential,
   githubActionsFederation,
   readCertificatePem,
-} from "../../components/alternative-credentials";
+} from "../../lib/credential-rules";
 
 const applicationId = "/applications/00000000-0000-0000-0000-0000000000aa";
 const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => (output as any).promise() as Promise<T>;

@@ -1,6 +1,7 @@
 // Pins stack configuration validation: every problem is reported at once, each naming its key and
 // what to do, and valid shapes (the emulator's https://localhost:<port> included) pass.
-import { parseStackConfig, StackConfigError, defaults } from "../../config/stack-config";
+import { parseStackConfig, StackConfigError } from "../../config/stack-config";
+import { secretDefaults } from "../../lib/defaults";
 import { environmentUrlProblem } from "../../lib/validators";
 
 const one = [{ name: "etl", displayName: "ETL connector" }];
@@ -56,7 +57,7 @@ describe("integrations", () => {
       removeUnmanagedRoles: true,
       keepUserOnDestroy: false,
     });
-    expect(defaults.maxSecretLifetimeDays).toBe(730);
+    expect(secretDefaults.maxLifetimeDays).toBe(730);
   });
 
   test("every problem is reported at once, each naming its key", () => {
@@ -143,6 +144,26 @@ describe("secret rotation, credentials and Key Vault export", () => {
       issuer: "https://token.actions.githubusercontent.com",
       subject: "repo:contoso/etl-jobs:environment:prod",
       audiences: ["api://AzureADTokenExchange"],
+    });
+  });
+
+  test("a certificate's endDate is checked once, here, against the certificate", async () => {
+    const { generate } = await import("selfsigned");
+    const certificatePem = (
+      await generate([{ name: "commonName", value: "etl" }], {
+        keyType: "ec",
+        notBeforeDate: new Date("2026-01-01T00:00:00Z"),
+        notAfterDate: new Date("2027-01-01T00:00:00Z"),
+      })
+    ).cert;
+    const withEndDate = (endDate: string) => withIntegration({ credential: { type: "certificate", certificatePem, endDate } });
+    expect(problemsOf(withEndDate("2027-06-01T00:00:00Z"))).toEqual([
+      expect.stringMatching(/integrations\[0\]\.credential: endDate 2027-06-01T00:00:00Z is after the certificate expires/),
+    ]);
+    expect(problemsOf(withEndDate("next year"))).toEqual([expect.stringMatching(/endDate 'next year' is not an RFC 3339 date/)]);
+    expect(parseStackConfig(withEndDate("2026-12-01T00:00:00Z")).integrations[0].credential).toMatchObject({
+      kind: "certificate",
+      endDate: "2026-12-01T00:00:00Z",
     });
   });
 

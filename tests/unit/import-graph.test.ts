@@ -80,3 +80,51 @@ test("dynamic-provider shells load their implementation only at run time", () =>
   );
   expect(loaded).toEqual([]);
 });
+
+/** The product folder a product file belongs to ("index.ts" for the program). */
+function productFolder(file: string): string {
+  return file.split(path.sep)[0];
+}
+
+/** Which product folders each product folder loads or names (type imports included). */
+function folderGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>(productRoots.map((root) => [root, new Set<string>()]));
+  for (const file of productFiles) {
+    for (const entry of importsOf(fs.readFileSync(path.join(repoRoot, file), "utf8"))) {
+      const to = target(file, entry.specifier);
+      if (to === "") continue;
+      const toFolder = productFolder(to);
+      if (toFolder !== productFolder(file) && graph.has(toFolder)) graph.get(productFolder(file))!.add(toFolder);
+    }
+  }
+  return graph;
+}
+
+test("config/ imports nothing from components/: components own their args and the config maps onto them", () => {
+  const offending = productFiles
+    .filter((file) => productFolder(file) === "config")
+    .flatMap((file) =>
+      importsOf(fs.readFileSync(path.join(repoRoot, file), "utf8"))
+        .filter((entry) => productFolder(target(file, entry.specifier)) === "components")
+        .map((entry) => `${file} -> ${entry.specifier}`),
+    );
+  expect(offending).toEqual([]);
+});
+
+test("the product folders import each other without a cycle", () => {
+  const graph = folderGraph();
+  // Depth-first search; a folder met again while still on the path closes a cycle.
+  const cycles: string[] = [];
+  const visit = (folder: string, trail: string[]) => {
+    if (trail.includes(folder)) {
+      cycles.push([...trail.slice(trail.indexOf(folder)), folder].join(" -> "));
+      return;
+    }
+    for (const next of graph.get(folder) ?? []) visit(next, [...trail, folder]);
+  };
+  for (const folder of graph.keys()) visit(folder, []);
+  expect(cycles).toEqual([]);
+  // The graph is the layering the README describes: lib/ at the bottom, imports nothing of the product.
+  expect([...graph.get("lib")!]).toEqual([]);
+  expect(graph.get("components")!.has("config")).toBe(true);
+});

@@ -41,16 +41,14 @@ pulumi.runtime.setMocks(
 );
 
 // Imported after the mocks are in place.
+import { KeyVaultExport, KeyVaultExportArgs, resolveKeyVaultId } from "../../components/key-vault-export";
 import {
-  KeyVaultExport,
-  KeyVaultExportArgs,
   epochSeconds,
   keyVaultIdProblem,
   parseKeyVaultId,
-  resolveKeyVaultId,
   sanitizeSecretNamePrefix,
   secretNamePrefixProblem,
-} from "../../components/key-vault-export";
+} from "../../lib/key-vault-names";
 
 const vaultId =
   "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-integrations/providers/Microsoft.KeyVault/vaults/kv-integrations";

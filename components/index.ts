@@ -1,3 +1,0 @@
-export * from "./app-registration";
-export * from "./integration";
-export * from "./stack";
