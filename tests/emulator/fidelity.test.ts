@@ -1,6 +1,6 @@
 // Guards the rules of issue 13 ("the emulator as the services are"): each test names the rule it
 // proves, and where a rule can be switched off, that the switch works.
-import { createSign, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, createSign, randomUUID, X509Certificate } from "node:crypto";
 import { generate } from "selfsigned";
 import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../../emulator/testkit";
@@ -264,6 +264,14 @@ describe("certificate and federated credentials", () => {
     expect(answer.status).toBe(200);
     const whoAmI = await c.dataverse("GET", "WhoAmI", undefined, answer.data.access_token);
     expect(whoAmI.status).toBe(200);
+
+    // MSAL names the certificate by its SHA-256 thumbprint (x5t#S256); Entra accepts either.
+    const sha256 = createHash("sha256").update(Buffer.from(certificate.certificateDerBase64, "base64")).digest("base64url");
+    expect((await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { "x5t#S256": sha256 }, claims)))).status).toBe(200);
+    expectAadsts(
+      await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { "x5t#S256": certificate.thumbprint }, claims))),
+      700027,
+    );
 
     const stranger = await selfSignedCertificate();
     expectAadsts(await tokenWithForm(form(signedAssertion(stranger.privateKeyPem, { x5t: stranger.thumbprint }, claims))), 700027);
