@@ -72,7 +72,7 @@ export function verifyClientAssertion(
 ): void {
   const jwt = decodeJwt(assertion);
   const appId = String(application.doc.appId);
-  if (typeof jwt.header.x5t === "string") {
+  if (typeof jwt.header.x5t === "string" || typeof jwt.header["x5t#S256"] === "string") {
     verifyCertificateAssertion(core, application, jwt, tokenEndpoints);
     return;
   }
@@ -81,13 +81,15 @@ export function verifyClientAssertion(
 
 function verifyCertificateAssertion(core: EmulatorCore, application: ApplicationRecord, jwt: DecodedJwt, tokenEndpoints: string[]): void {
   const appId = String(application.doc.appId);
-  const found = certificateByThumbprint(application, String(jwt.header.x5t));
+  const sha256 = typeof jwt.header["x5t#S256"] === "string";
+  const thumbprint = String(sha256 ? jwt.header["x5t#S256"] : jwt.header.x5t);
+  const found = certificateByThumbprint(application, thumbprint, sha256 ? "sha256" : "sha1");
   if (!found) {
     throw entraError(
       401,
       "invalid_client",
       700027,
-      `Client assertion failed signature validation. The key was not found: no certificate with thumbprint (x5t) '${String(jwt.header.x5t)}' is registered on application '${appId}'.`,
+      `Client assertion failed signature validation. The key was not found: no certificate with thumbprint (${sha256 ? "x5t#S256" : "x5t"}) '${thumbprint}' is registered on application '${appId}'.`,
     );
   }
   const publicKey = new X509Certificate(Buffer.from(found.certificate, "base64")).publicKey;
@@ -123,7 +125,7 @@ function verifyCertificateAssertion(core: EmulatorCore, application: Application
       401,
       "invalid_client",
       700027,
-      `The certificate with thumbprint '${String(jwt.header.x5t)}' of application '${appId}' is outside its validity period.`,
+      `The certificate with thumbprint '${thumbprint}' of application '${appId}' is outside its validity period.`,
     );
   }
 }

@@ -114,15 +114,19 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
   call.directory.setKeyCredentials(application, credentials, certificates);
 }
 
-/** The certificate (base64 DER) of a key credential whose SHA-1 thumbprint is `x5t` (base64url). */
+/**
+ * The certificate (base64 DER) of a key credential whose thumbprint (base64url) is `x5t`: SHA-1 for
+ * the `x5t` header, SHA-256 for `x5t#S256` (which MSAL sends; Entra accepts either).
+ */
 export function certificateByThumbprint(
   application: ApplicationRecord,
   x5t: string,
+  algorithm: "sha1" | "sha256" = "sha1",
 ): { certificate: string; credential: Record<string, unknown> } | undefined {
   for (const credential of (application.doc.keyCredentials as Array<Record<string, unknown>> | undefined) ?? []) {
     const certificate = application.certificates?.[String(credential.keyId)];
     if (!certificate) continue;
-    const thumbprint = createHash("sha1").update(Buffer.from(certificate, "base64")).digest("base64url");
+    const thumbprint = createHash(algorithm).update(Buffer.from(certificate, "base64")).digest("base64url");
     if (thumbprint === x5t.replace(/=+$/, "")) return { certificate, credential };
   }
   return undefined;

@@ -181,7 +181,11 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   return false;
 }
 
-/** Whether a new object is still invisible to a read by id (replication lag). */
+/**
+ * Whether a new object is still unknown to the replica that answers (replication lag): every call
+ * addressed to it (read, PATCH, DELETE, owners, addPassword, removePassword, federated credentials)
+ * answers 404 until the lag has passed, as real Graph does right after a create.
+ */
 function notYetReplicated(record: { replicatedAtMs?: number }): boolean {
   return (record.replicatedAtMs ?? 0) > Date.now();
 }
@@ -203,7 +207,7 @@ async function routeDirectoryObjects(call: GraphCall, pathSegments: string[]): P
   if (byAppId === undefined && key === undefined) return routeCollection(call, kind);
   const record = byAppId !== undefined ? directory.byAppId(kind, byAppId) : directory.byId(kind, key as string);
   if (!record) throw notFound(byAppId ?? (key as string));
-  if (ctx.method === "GET" && rest.length === 0 && notYetReplicated(record)) throw notFound(byAppId ?? (key as string));
+  if (notYetReplicated(record)) throw notFound(byAppId ?? (key as string));
   if (rest.length === 0) return routeObject(call, kind, record);
   if (rest[0] === "owners") return routeOwners(call, kind, record, rest);
   if (kind !== "applications") return false;

@@ -9,6 +9,8 @@ import { ConsistencyTiming, defaultTiming, KeyedLock } from "./consistency";
 import { GraphSession } from "./graph";
 import { ProviderContext, ResourceHandler } from "./resource";
 import { application, applicationToken } from "./resources/application";
+import { applicationCertificate, applicationCertificateToken } from "./resources/applicationCertificate";
+import { federatedIdentityCredential, federatedIdentityCredentialToken } from "./resources/applicationFederatedIdentityCredential";
 import { applicationPassword, applicationPasswordToken } from "./resources/applicationPassword";
 import { getServicePrincipal, getServicePrincipalToken } from "./resources/getServicePrincipal";
 import { servicePrincipal, servicePrincipalToken } from "./resources/servicePrincipal";
@@ -23,6 +25,8 @@ const handlers: Record<string, ResourceHandler> = {
   [servicePrincipalToken]: servicePrincipal,
   [applicationPasswordToken]: applicationPassword,
   [delegatedPermissionGrantToken]: delegatedPermissionGrant,
+  [applicationCertificateToken]: applicationCertificate,
+  [federatedIdentityCredentialToken]: federatedIdentityCredential,
 };
 
 export const supportedTypes = Object.keys(handlers);

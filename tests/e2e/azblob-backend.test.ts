@@ -7,7 +7,7 @@
 import { ChildProcess, spawn } from "child_process";
 import { RunningAzurite, startAzurite } from "../../scripts/azurite";
 import { StackLockedError, withStackLockExplained } from "../../scripts/state-backend";
-import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { startE2eEmulator, TestEmulator } from "../support/emulator";
 import { killProcessTree } from "../support/process-tree";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 import { azuriteTestBackend, historyCheckpoints, parseCheckpoint, readStoredStack, TestBackend } from "../support/state-backends";
@@ -70,7 +70,7 @@ describe("two deployments at the same time", () => {
   const projects: TestProject[] = [];
 
   beforeAll(async () => {
-    test_ = await startTestEmulator();
+    test_ = await startE2eEmulator();
     backend = await azuriteTestBackend(azurite, "concurrency");
   });
   afterAll(async () => {
@@ -180,7 +180,7 @@ describe("a job killed halfway on the azblob backend", () => {
   let killedAfter: string | undefined;
 
   beforeAll(async () => {
-    test_ = await startTestEmulator({
+    test_ = await startE2eEmulator({
       log: (line: string) => {
         // The new role's POST answered: kill the engine, its language host, the program and every plugin.
         if (killArmed && engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {

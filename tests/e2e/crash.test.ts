@@ -2,7 +2,7 @@
 // creation, before Pulumi recorded it. The next `up` must converge with no duplicate or orphaned
 // role, user or app registration, and destroy must then leave nothing behind.
 import { spawn, ChildProcess } from "child_process";
-import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { startE2eEmulator, TestEmulator } from "../support/emulator";
 import { killProcessTree } from "../support/process-tree";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
@@ -14,7 +14,7 @@ let engine: ChildProcess | undefined;
 let killedAfter: string | undefined;
 
 beforeAll(async () => {
-  test_ = await startTestEmulator({
+  test_ = await startE2eEmulator({
     log: (line: string) => {
       // The role's POST answered: kill the whole process group (engine, language host, program, plugins).
       if (engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {

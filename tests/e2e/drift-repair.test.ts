@@ -4,7 +4,7 @@
 // service principal deleted, role deleted), each round shown by `pulumi preview`, repaired by
 // `pulumi up`, and followed by a clean preview.
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -23,7 +23,7 @@ interface GraphApplication {
 }
 
 beforeAll(async () => {
-  test_ = await startTestEmulator();
+  test_ = await startE2eEmulator();
   project = await createTestProject(test_.emulator, "drift", [{ name: "etl", displayName }]);
   outputs = (await project.stack.up()).outputs;
 });
@@ -110,6 +110,7 @@ test("service principal deleted, role deleted: shown by preview, made again by u
       clientSecret: outputs.clientSecret.value,
     },
     test_.emulator.authorityHost,
+    newSecretWait,
   );
   expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
 });

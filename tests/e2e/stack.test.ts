@@ -5,7 +5,7 @@
 // test is in crash.test.ts; locking and a killed job on azblob in azblob-backend.test.ts.
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { backendText, changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 import { BackendKind, openTestBackend, TestBackend } from "../support/state-backends";
 
@@ -20,7 +20,7 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
   let outputs: Record<string, { value: any; secret: boolean }>;
 
   beforeAll(async () => {
-    test_ = await startTestEmulator();
+    test_ = await startE2eEmulator();
     backend = await openTestBackend(backendKind);
     project = await createTestProject(test_.emulator, "e2e", [{ name: "etl", displayName: "E2E ETL connector" }], backend);
   });
@@ -75,7 +75,7 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
     expect(stored).toContain(outputs.clientId.value); // the checkpoint is in this backend...
     expect(stored).not.toContain(secret); // ...and the secret only encrypted
 
-    const whoAmI = await whoAmIAs(connection(), test_.emulator.authorityHost);
+    const whoAmI = await whoAmIAs(connection(), test_.emulator.authorityHost, newSecretWait);
     expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
   });
 
@@ -129,11 +129,13 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
           body: { keyId: credential.keyId },
         });
       }
-      await expect(whoAmIAs(connection(), test_.emulator.authorityHost)).rejects.toThrow(/AADSTS7000215|invalid_client|401/);
+      expect(String(await firstRefusal(() => whoAmIAs(connection(), test_.emulator.authorityHost)))).toMatch(
+        /AADSTS7000215|invalid_client|401/,
+      );
       // A new secret, and the rotation tracker noting the key change (the removed key needs no overlap).
       expect(await previewChanges()).toEqual(["create etl-entra-secret", "update etl-entra-retired-secrets"]);
       await repairAndExpectClean();
-      const whoAmI = await whoAmIAs(connection(), test_.emulator.authorityHost);
+      const whoAmI = await whoAmIAs(connection(), test_.emulator.authorityHost, newSecretWait);
       expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
     });
   });

@@ -1,6 +1,6 @@
 // Guards the rules of issue 13 ("the emulator as the services are"): each test names the rule it
 // proves, and where a rule can be switched off, that the switch works.
-import { createSign, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, createSign, randomUUID, X509Certificate } from "node:crypto";
 import { generate } from "selfsigned";
 import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../../emulator/testkit";
@@ -116,7 +116,7 @@ describe("strict Graph requests", () => {
 });
 
 describe("replication lag", () => {
-  test("new app and SP 404 by id, application user 0x80072559, new secret AADSTS7000215, removed secret still works", async () => {
+  test("every call to a new app or SP answers 404, application user 0x80072559, new secret AADSTS7000215, removed secret still works", async () => {
     const old = await createAppWithSecret(c, unique("lag-old"));
     emu.configure({ replicationLagMs: 1500 });
     const app = await c.graph("POST", "/applications", { displayName: unique("lag") });
@@ -127,9 +127,33 @@ describe("replication lag", () => {
     expectGraphError(await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`), 404, "Request_ResourceNotFound");
     const user = await createAppUser(app.data.appId);
     expect({ status: user.status, code: user.data.error?.code }).toEqual({ status: 400, code: "0x80072559" });
-    const password = await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "new" } });
+    // Every call addressed to the new objects answers 404 until the lag has passed, not only a read.
+    const ownerRef = { "@odata.id": `${emu.graphUrl}/v1.0/directoryObjects/${emu.deployer.objectId}` };
+    const addressed: [Parameters<EmulatorClient["graph"]>[0], string, unknown?][] = [
+      ["PATCH", `/applications/${app.data.id}`, { notes: "x" }],
+      ["GET", `/applications/${app.data.id}/owners`],
+      ["POST", `/applications/${app.data.id}/owners/$ref`, ownerRef],
+      ["DELETE", `/applications/${app.data.id}/owners/${emu.deployer.objectId}/$ref`],
+      ["POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "new" } }],
+      ["POST", `/applications/${app.data.id}/removePassword`, { keyId: randomUUID() }],
+      ["GET", `/applications/${app.data.id}/federatedIdentityCredentials`],
+      ["PATCH", `/servicePrincipals/${servicePrincipal.data.id}`, { notes: "x" }],
+      ["GET", `/servicePrincipals/${servicePrincipal.data.id}/owners`],
+      ["DELETE", `/servicePrincipals/${servicePrincipal.data.id}`],
+      ["DELETE", `/applications/${app.data.id}`],
+    ];
+    for (const [method, path, body] of addressed) {
+      const answer = await c.graph(method, path, body);
+      expect({ call: `${method} ${path}`, status: answer.status, code: answer.data?.error?.code }).toEqual({
+        call: `${method} ${path}`,
+        status: 404,
+        code: "Request_ResourceNotFound",
+      });
+    }
+    // A secret added to a replicated application is unknown to the token service until the lag has passed.
+    const password = await c.graph("POST", `/applications/${old.id}/addPassword`, { passwordCredential: { displayName: "new" } });
     expect(password.status).toBe(200);
-    expectAadsts(await c.token(c.dataverseScope, app.data.appId, password.data.secretText), 7000215);
+    expectAadsts(await c.token(c.dataverseScope, old.appId, password.data.secretText), 7000215);
     expect((await c.graph("POST", `/applications/${old.id}/removePassword`, { keyId: old.keyId })).status).toBe(204);
     expect((await c.token(c.dataverseScope, old.appId, old.secret)).status).toBe(200);
 
@@ -137,7 +161,11 @@ describe("replication lag", () => {
     expect((await c.graph("GET", `/applications/${app.data.id}`)).status).toBe(200);
     expect((await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`)).status).toBe(200);
     expect((await createAppUser(app.data.appId)).status).toBe(204);
-    expect((await c.token(c.dataverseScope, app.data.appId, password.data.secretText)).status).toBe(200);
+    expect((await c.graph("PATCH", `/applications/${app.data.id}`, { notes: "x" })).status).toBe(204);
+    expect((await c.graph("GET", `/applications/${app.data.id}/owners`)).status).toBe(200);
+    expect((await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: {} })).status).toBe(200);
+    expect((await c.graph("PATCH", `/servicePrincipals/${servicePrincipal.data.id}`, { notes: "x" })).status).toBe(204);
+    expect((await c.token(c.dataverseScope, old.appId, password.data.secretText)).status).toBe(200);
     expectAadsts(await c.token(c.dataverseScope, old.appId, old.secret), 7000215);
   });
 });
@@ -236,6 +264,14 @@ describe("certificate and federated credentials", () => {
     expect(answer.status).toBe(200);
     const whoAmI = await c.dataverse("GET", "WhoAmI", undefined, answer.data.access_token);
     expect(whoAmI.status).toBe(200);
+
+    // MSAL names the certificate by its SHA-256 thumbprint (x5t#S256); Entra accepts either.
+    const sha256 = createHash("sha256").update(Buffer.from(certificate.certificateDerBase64, "base64")).digest("base64url");
+    expect((await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { "x5t#S256": sha256 }, claims)))).status).toBe(200);
+    expectAadsts(
+      await tokenWithForm(form(signedAssertion(certificate.privateKeyPem, { "x5t#S256": certificate.thumbprint }, claims))),
+      700027,
+    );
 
     const stranger = await selfSignedCertificate();
     expectAadsts(await tokenWithForm(form(signedAssertion(stranger.privateKeyPem, { x5t: stranger.thumbprint }, claims))), 700027);

@@ -7,6 +7,8 @@ import { KeyedLock } from "../../offline-plugins/azuread/consistency";
 import { GraphSession } from "../../offline-plugins/azuread/graph";
 import { ProviderContext } from "../../offline-plugins/azuread/resource";
 import { application } from "../../offline-plugins/azuread/resources/application";
+import { applicationCertificate } from "../../offline-plugins/azuread/resources/applicationCertificate";
+import { federatedIdentityCredential } from "../../offline-plugins/azuread/resources/applicationFederatedIdentityCredential";
 import { applicationPassword } from "../../offline-plugins/azuread/resources/applicationPassword";
 import { servicePrincipal } from "../../offline-plugins/azuread/resources/servicePrincipal";
 import { Plain, unwrapSecrets } from "../../offline-plugins/azuread/values";
@@ -25,6 +27,7 @@ const notFound: Answer = { status: 404, code: "Request_ResourceNotFound", messag
 /** A Graph that answers each "METHOD path" from its queue (the last answer repeats) and records every call. */
 class ScriptedGraph {
   readonly calls: string[] = [];
+  readonly bodies: unknown[] = [];
   private readonly script = new Map<string, Answer[]>();
 
   on(method: string, path: string, ...answers: Answer[]): this {
@@ -35,6 +38,7 @@ class ScriptedGraph {
   async request<T>(request: RestRequest<T>): Promise<RestResponse<T>> {
     const key = `${request.method} ${request.path}`;
     this.calls.push(key);
+    this.bodies.push(request.body);
     const queue = this.script.get(key);
     if (!queue) throw new Error(`unscripted request ${key}`);
     const answer = queue.length > 1 ? queue.shift()! : queue[0];
@@ -273,5 +277,79 @@ describe("deletes wait for consistent 404s", () => {
     await expect(servicePrincipal.delete(contextFor(graph), `/servicePrincipals/${spObjectId}`, {})).rejects.toThrow(
       /Insufficient privileges/,
     );
+  });
+});
+
+describe("application certificate and federated credential (v3.0.2's calls)", () => {
+  const certKeyId = "ffffffff-0000-0000-0000-000000000001";
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const existing = { keyId: "ffffffff-0000-0000-0000-000000000002", type: "AsymmetricX509Cert", usage: "Verify", key: null };
+  const listed = { keyId: certKeyId, type: "AsymmetricX509Cert", usage: "Verify", key: null, endDateTime: "2027-01-01T00:00:00Z" };
+
+  test("certificate: GET, PATCH all key credentials plus the new one (key = base64 of the PEM), then reads until listed", async () => {
+    const graph = new ScriptedGraph()
+      .on(
+        "GET",
+        `v1.0/applications/${appObjectId}`,
+        ok(appDoc({ keyCredentials: [existing] })),
+        ok(appDoc({ keyCredentials: [existing] })),
+        ok(appDoc({ keyCredentials: [existing, listed] })),
+      )
+      .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
+    const created = await applicationCertificate.create(contextFor(graph), {
+      applicationId: `/applications/${appObjectId}`,
+      keyId: certKeyId,
+      type: "AsymmetricX509Cert",
+      encoding: "pem",
+      value: pem,
+    });
+    expect(graph.calls).toEqual([
+      `GET v1.0/applications/${appObjectId}`,
+      `PATCH v1.0/applications/${appObjectId}`,
+      ...Array(3).fill(`GET v1.0/applications/${appObjectId}`),
+    ]);
+    expect(graph.bodies[1]).toEqual({
+      keyCredentials: [
+        { keyId: existing.keyId, type: "AsymmetricX509Cert", usage: "Verify" },
+        { keyId: certKeyId, type: "AsymmetricX509Cert", usage: "Verify", key: Buffer.from(pem).toString("base64") },
+      ],
+    });
+    expect(created.id).toBe(`${appObjectId}/certificate/${certKeyId}`);
+    expect(created.outs.endDate).toBe("2027-01-01T00:00:00Z");
+  });
+
+  test("federated: GET the application, POST the credential, then GET it until it answers in consecutive reads (404 = not yet)", async () => {
+    const credentialId = "99999999-0000-0000-0000-000000000001";
+    const doc = {
+      id: credentialId,
+      name: "fed",
+      issuer: "https://issuer.example",
+      subject: "s",
+      audiences: ["api://AzureADTokenExchange"],
+    };
+    const graph = new ScriptedGraph()
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()))
+      .on("POST", `v1.0/applications/${appObjectId}/federatedIdentityCredentials`, ok(doc, 201))
+      .on("GET", `v1.0/applications/${appObjectId}/federatedIdentityCredentials/${credentialId}`, notFound, ok(doc));
+    const created = await federatedIdentityCredential.create(contextFor(graph), {
+      applicationId: `/applications/${appObjectId}`,
+      displayName: "fed",
+      issuer: "https://issuer.example",
+      subject: "s",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+    expect(graph.calls).toEqual([
+      `GET v1.0/applications/${appObjectId}`,
+      `POST v1.0/applications/${appObjectId}/federatedIdentityCredentials`,
+      ...Array(3).fill(`GET v1.0/applications/${appObjectId}/federatedIdentityCredentials/${credentialId}`),
+    ]);
+    expect(graph.bodies[1]).toEqual({
+      audiences: ["api://AzureADTokenExchange"],
+      description: "",
+      issuer: "https://issuer.example",
+      name: "fed",
+      subject: "s",
+    });
+    expect(created.id).toBe(`${appObjectId}/federatedIdentityCredential/${credentialId}`);
   });
 });

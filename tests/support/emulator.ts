@@ -70,6 +70,19 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
 
 export type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
 
+/**
+ * What the e2e suites run against unless a test says otherwise: Entra's replication lag on (a new
+ * application, service principal or secret is unknown for a few seconds, as in a real tenant) and
+ * Graph lists paged two items at a time, so the product and the azuread stand-in must wait and page
+ * as they would against the real services.
+ */
+export const e2eEmulatorDefaults = { replicationLagMs: 2500, graphPageSize: 2 } as const;
+
+/** The e2e suites' emulator: startTestEmulator with e2eEmulatorDefaults under the given options. */
+export function startE2eEmulator(options: Parameters<typeof startEmulator>[0] = {}) {
+  return startTestEmulator({ ...e2eEmulatorDefaults, ...options });
+}
+
 async function roleAction(emulator: RunningEmulator, roleId: string, action: string, body: unknown) {
   const rest = new RestClient({
     service: "Dataverse",
@@ -98,4 +111,24 @@ export async function registerApp(
     body: { appId: app.data.appId },
   });
   return { appId: app.data.appId, objectId: app.data.id, servicePrincipalId: sp.data.id };
+}
+
+/** How long e2e checks give a just-published secret to replicate (well above e2eEmulatorDefaults' lag). */
+export const newSecretWait = { newSecretWaitMs: 30_000 } as const;
+
+/**
+ * Tries `attempt` until it fails and returns the failure: a removed secret keeps working until the
+ * removal has replicated. Throws if it still succeeds after `withinMs`.
+ */
+export async function firstRefusal(attempt: () => Promise<unknown>, withinMs = 30_000): Promise<unknown> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await attempt();
+    } catch (error) {
+      return error;
+    }
+    if (Date.now() >= deadline) throw new Error(`still accepted ${Math.round(withinMs / 1000)} s after the change`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

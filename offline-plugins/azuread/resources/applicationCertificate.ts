@@ -1,0 +1,210 @@
+/**
+ * azuread:index/applicationCertificate:ApplicationCertificate (an uploaded public certificate), as the
+ * real provider (terraform-provider-azuread v3.0.2, application_certificate_resource.go and
+ * internal/helpers/credentials/credentials.go) drives Graph. Every input forces a new certificate.
+ *
+ * - create: a key id (the program's, or a new UUID); GET /v1.0/applications/{id} (any failure fails;
+ *   the key id already listed is the "already exists" error); PATCH the application with its key
+ *   credentials plus the new one {keyId, type, usage: "Verify", key, startDateTime?, endDateTime?}
+ *   where `key` is the base64 of the PEM text (encoding "pem"; "base64" and "hex" are DER, turned into
+ *   PEM first); then GET until the key is listed five times in a row. The id is
+ *   "<appObjectId>/certificate/<keyId>".
+ * - read: GET the application; a missing key is gone (empty id). The certificate value is not
+ *   returned by Graph and is carried over from state.
+ * - delete: GET the application, PATCH its key credentials without this one, then GET until the key is
+ *   absent five times in a row.
+ */
+import { randomUUID } from "node:crypto";
+import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
+import { waitUntil } from "../consistency";
+import { GraphSession } from "../graph";
+import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
+import { asRecords, defined, isGuid, Plain, stringOrEmpty, unwrapSecrets } from "../values";
+import { applicationObjectId } from "./application";
+import { goRfc3339 } from "./applicationPassword";
+
+export const applicationCertificateToken = "azuread:index/applicationCertificate:ApplicationCertificate";
+
+/** "<appObjectId>/certificate/<keyId>" -> its parts. */
+function parseCertificateId(id: string): { objectId: string; keyId: string } | undefined {
+  const parts = id.split("/");
+  if (parts.length !== 3 || parts[1] !== "certificate" || !isGuid(parts[0]) || !isGuid(parts[2])) return undefined;
+  return { objectId: parts[0], keyId: parts[2] };
+}
+
+const diffRules: FieldRule[] = [
+  { name: "applicationId", replace: true },
+  { name: "encoding", replace: true },
+  { name: "type", replace: true },
+  { name: "value", replace: true },
+  { name: "keyId", replace: true, computed: true },
+  { name: "startDate", replace: true, computed: true },
+  { name: "endDate", replace: true, computed: true },
+  { name: "endDateRelative", replace: true },
+];
+
+/** The `key` Graph stores: base64 of PEM text, as v3.0.2's KeyCredentialForResource makes it. */
+function encodedKey(value: string, encoding: string): string {
+  if (encoding === "pem") return Buffer.from(value, "utf8").toString("base64");
+  const der = encoding === "hex" ? Buffer.from(value.trim(), "hex") : Buffer.from(value.trim(), "base64");
+  const body = der
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .replace(/\n$/, "");
+  return Buffer.from(`-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`, "utf8").toString("base64");
+}
+
+async function readKeyCredentials(session: GraphSession, objectId: string): Promise<Plain[]> {
+  const app = await session.request({
+    operation: `read the certificates of application ${objectId}`,
+    method: "GET",
+    path: `v1.0/applications/${objectId}`,
+  });
+  return asRecords(app.data.keyCredentials);
+}
+
+const sameKey = (credential: Plain, keyId: string) => stringOrEmpty(credential.keyId).toLowerCase() === keyId.toLowerCase();
+
+/** What PATCH sends back of an existing key credential (Graph requires `key` on a PATCH, and returns it null on GET). */
+function keptCredential(credential: Plain): Plain {
+  return defined({
+    keyId: credential.keyId,
+    type: credential.type,
+    usage: credential.usage,
+    key: credential.key ?? undefined,
+    displayName: credential.displayName ?? undefined,
+    customKeyIdentifier: credential.customKeyIdentifier ?? undefined,
+    startDateTime: credential.startDateTime ?? undefined,
+    endDateTime: credential.endDateTime ?? undefined,
+  });
+}
+
+function outputs(objectId: string, credential: Plain, inputs: Plain): Plain {
+  return defined({
+    id: `${objectId}/certificate/${credential.keyId}`,
+    applicationId: `/applications/${objectId}`,
+    keyId: credential.keyId,
+    type: stringOrEmpty(credential.type),
+    startDate: stringOrEmpty(credential.startDateTime),
+    endDate: stringOrEmpty(credential.endDateTime),
+    encoding: inputs.encoding ?? "pem",
+    value: inputs.value,
+    endDateRelative: inputs.endDateRelative ?? undefined,
+  });
+}
+
+export const applicationCertificate: ResourceHandler = {
+  check(_olds: Plain, news: Plain): CheckResult {
+    const failures = new Failures();
+    const plain = unwrapSecrets<Plain>(news);
+    if (failures.known(plain.applicationId) && !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))) {
+      failures.add(
+        "applicationId",
+        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
+      );
+    } else if (plain.applicationId === undefined || plain.applicationId === null) {
+      failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
+    }
+    if (plain.value === undefined || plain.value === null || plain.value === "")
+      failures.add("value", "value (the certificate) is required");
+    const encoding = plain.encoding ?? "pem";
+    if (failures.known(encoding) && !["pem", "base64", "hex"].includes(String(encoding)))
+      failures.add("encoding", `encoding must be pem, base64 or hex; got '${encoding}'`);
+    if (failures.known(plain.type) && !["AsymmetricX509Cert", "Symmetric"].includes(String(plain.type)))
+      failures.add("type", `type must be AsymmetricX509Cert or Symmetric; got '${plain.type}'`);
+    if (failures.known(plain.keyId) && !isGuid(plain.keyId)) failures.add("keyId", `keyId must be a GUID; got '${plain.keyId}'`);
+    for (const field of ["startDate", "endDate"]) {
+      const value = plain[field];
+      if (failures.known(value) && (typeof value !== "string" || goRfc3339(value) === undefined))
+        failures.add(field, `${field} must be an RFC 3339 date such as 2027-01-31T00:00:00Z; got '${value}'`);
+    }
+    return { inputs: news, failures: failures.list };
+  },
+
+  diff(_id: string, olds: Plain, news: Plain): DiffResult {
+    return diffFields(olds, news, diffRules);
+  },
+
+  async create(context: ProviderContext, inputs: Plain): Promise<CreateResult> {
+    const objectId = applicationObjectId(String(inputs.applicationId))!;
+    const keyId = typeof inputs.keyId === "string" && inputs.keyId ? inputs.keyId : randomUUID();
+    const id = `${objectId}/certificate/${keyId}`;
+    const session = await context.session();
+    return context.applicationLocks.run(objectId, async () => {
+      const existing = await readKeyCredentials(session, objectId);
+      if (existing.some((credential) => sameKey(credential, keyId)))
+        throw new Error(
+          `A resource with the ID "${id}" already exists - to be managed via Terraform this resource needs to be imported into the State.`,
+        );
+      const date = (value: unknown) => (typeof value === "string" && value !== "" ? goRfc3339(value) : undefined);
+      const added = defined({
+        keyId,
+        type: inputs.type ?? "AsymmetricX509Cert",
+        usage: "Verify",
+        key: encodedKey(String(inputs.value), String(inputs.encoding ?? "pem")),
+        startDateTime: date(inputs.startDate),
+        endDateTime: date(inputs.endDate),
+      });
+      await session.request({
+        operation: `add a certificate to application ${objectId}`,
+        method: "PATCH",
+        path: `v1.0/applications/${objectId}`,
+        body: { keyCredentials: [...existing.map(keptCredential), added] },
+      });
+      let credential: Plain | undefined;
+      await waitUntil(`add a certificate to application ${objectId}`, context.timing.update, async () => {
+        credential = (await readKeyCredentials(session, objectId)).find((listed) => sameKey(listed, keyId));
+        return credential !== undefined;
+      });
+      const outs = outputs(objectId, credential!, inputs);
+      return { id, outs };
+    });
+  },
+
+  async read(context: ProviderContext, id: string, props: Plain): Promise<ReadResult> {
+    const parsed = parseCertificateId(id);
+    if (!parsed)
+      throw new Error(`azuread: '${id}' is not an application certificate id; expected <applicationObjectId>/certificate/<keyId>`);
+    const session = await context.session();
+    const credential = (await readKeyCredentials(session, parsed.objectId)).find((listed) => sameKey(listed, parsed.keyId));
+    if (!credential) return { id: "", props: {}, inputs: {} };
+    const outs = outputs(parsed.objectId, credential, props);
+    const inputs = defined({
+      applicationId: outs.applicationId,
+      type: outs.type,
+      encoding: outs.encoding,
+      value: outs.value,
+      keyId: outs.keyId,
+      startDate: outs.startDate,
+      endDate: outs.endDate,
+      endDateRelative: props.endDateRelative ?? undefined,
+    });
+    return { id, props: outs, inputs };
+  },
+
+  async update(_context: ProviderContext, _id: string, olds: Plain): Promise<UpdateResult> {
+    // Every input forces a replacement, so the engine never asks for a real update.
+    return { outs: olds };
+  },
+
+  async delete(context: ProviderContext, id: string): Promise<void> {
+    const parsed = parseCertificateId(id);
+    if (!parsed)
+      throw new Error(`azuread: '${id}' is not an application certificate id; expected <applicationObjectId>/certificate/<keyId>`);
+    const session = await context.session();
+    await context.applicationLocks.run(parsed.objectId, async () => {
+      const existing = await readKeyCredentials(session, parsed.objectId);
+      await session.request({
+        operation: `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
+        method: "PATCH",
+        path: `v1.0/applications/${parsed.objectId}`,
+        body: { keyCredentials: existing.filter((credential) => !sameKey(credential, parsed.keyId)).map(keptCredential) },
+      });
+      await waitUntil(
+        `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
+        context.timing.deletion,
+        async () => !(await readKeyCredentials(session, parsed.objectId)).some((listed) => sameKey(listed, parsed.keyId)),
+      );
+    });
+  },
+};
