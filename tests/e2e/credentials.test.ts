@@ -6,7 +6,7 @@ import { ClientAssertionCredential, ClientCertificateCredential, TokenCredential
 import { generate } from "selfsigned";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { RestClient } from "../../lib/rest-client";
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(10 * 60 * 1000);
@@ -18,7 +18,7 @@ let certificatePem: string;
 const federatedSubject = "repo:contoso/etl:environment:production";
 
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
   const generated = await generate([{ name: "commonName", value: "dataverse-s2s e2e certificate" }], {
     keyType: "rsa",
     keySize: 2048,
