@@ -4,4 +4,4 @@
 source "$(dirname "$0")/project-env.sh"
 # actionlint for tests/unit/ci-templates.test.ts (built once from the Go module proxy, then cached).
 bash scripts/setup-actionlint.sh >/dev/null
-exec jest --runInBand "$@"
+exec jest --maxWorkers=2 "$@"
