@@ -93,26 +93,31 @@ function classify(path: string): Service | "unknown" {
 }
 
 function faultError(service: Service | "unknown", status: 429 | 503, retryAfter: number): ServiceError {
-  const h = { "Retry-After": String(retryAfter) };
+  const retryAfterHeader = { "Retry-After": String(retryAfter) };
   if (service === "dataverse") {
     return status === 429
       ? dataverseError(
           429,
           DataverseErrorCode.tooManyRequests,
           "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
-          h,
+          retryAfterHeader,
         )
       : dataverseError(
           503,
           DataverseErrorCode.serviceUnavailable,
           "The service is temporarily unavailable (emulated fault). Retry after the Retry-After interval.",
-          h,
+          retryAfterHeader,
         );
   }
   if (service === "graph") {
     return status === 429
-      ? graphError(429, "TooManyRequests", "Too many requests are being made. Retry after the Retry-After interval (emulated fault).", h)
-      : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", h);
+      ? graphError(
+          429,
+          "TooManyRequests",
+          "Too many requests are being made. Retry after the Retry-After interval (emulated fault).",
+          retryAfterHeader,
+        )
+      : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", retryAfterHeader);
   }
   return status === 429
     ? entraError(
@@ -120,9 +125,15 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
         "temporarily_unavailable",
         90055,
         "The request was throttled (emulated fault). Retry after the Retry-After interval.",
-        h,
+        retryAfterHeader,
       )
-    : entraError(503, "temporarily_unavailable", 90033, "A transient error has occurred (emulated fault). Please try again.", h);
+    : entraError(
+        503,
+        "temporarily_unavailable",
+        90033,
+        "A transient error has occurred (emulated fault). Please try again.",
+        retryAfterHeader,
+      );
 }
 
 function unsupportedError(service: Service | "unknown", method: string, path: string): ServiceError {
@@ -163,40 +174,17 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** The run-time configuration fields of the start options. */
+/** The run-time configuration fields of the start options: every EmulatorConfig key, named once (in config.ts). */
 function configPatchOf(options: EmulatorOptions): EmulatorConfigPatch {
-  const {
-    latencyMs,
-    faults,
-    serviceProtection,
-    quirks,
-    replicationLagMs,
-    graphPageSize,
-    strict,
-    deployerGraphPermissions,
-    federatedIssuers,
-  } = options;
-  const patch: Record<string, unknown> = {
-    latencyMs,
-    faults,
-    serviceProtection,
-    quirks,
-    replicationLagMs,
-    graphPageSize,
-    strict,
-    deployerGraphPermissions,
-    federatedIssuers,
-  };
-  for (const key of Object.keys(patch)) if (patch[key] === undefined) delete patch[key];
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(defaultConfig()) as (keyof EmulatorConfig)[]) {
+    if (options[key] !== undefined) patch[key] = options[key];
+  }
   return patch as EmulatorConfigPatch;
 }
 
-/** Starts the emulator. Port 0 (the default) picks a free port; the real one is in the result. */
-export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const tls = await ensureCertificates(options.tlsDir);
-  const key = readFileSync(tls.keyFile);
-  const cert = readFileSync(tls.certFile);
-  const names = environmentNames(options.environments, DEFAULT_ENVIRONMENT_NAME);
+/** The state file (or memory) with the seeded tenant; refuses a file seeded for other environments. */
+function openStore(options: EmulatorOptions, names: string[]): JsonFileStore {
   const store = new JsonFileStore(() => seedState(names), options.stateFile);
   const stored = environmentsOf(store.state).length;
   if (stored !== names.length) {
@@ -205,19 +193,210 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     );
   }
   if (options.clockOffsetMs !== undefined) store.state.clockOffsetMs = options.clockOffsetMs;
-  const initial = applyConfigPatch(defaultConfig(), configPatchOf(options));
+  return store;
+}
 
-  const logLines: string[] = [];
+/** Keeps the last MAX_LOG_LINES request lines and passes each to the caller's log, if any. */
+function requestLogger(sink: ((line: string) => void) | undefined) {
+  const lines: string[] = [];
   const log = (line: string) => {
-    logLines.push(line);
-    if (logLines.length > MAX_LOG_LINES) logLines.splice(0, logLines.length - MAX_LOG_LINES);
-    if (options.log) options.log(line);
+    lines.push(line);
+    if (lines.length > MAX_LOG_LINES) lines.splice(0, lines.length - MAX_LOG_LINES);
+    if (sink) sink(line);
   };
-  const requests = new RequestLog();
-  const sockets = new Set<Socket>();
-  const faultDice = new FaultDice();
+  return { lines, log };
+}
 
-  // The URLs depend on the port, known only after listen: the core is completed then.
+/** What the request handler shares with the running emulator. */
+interface RequestHandlerParts {
+  core: EmulatorCore;
+  requests: RequestLog;
+  faultDice: FaultDice;
+  resetAll: () => void;
+  info: () => Record<string, unknown>;
+}
+
+/**
+ * Rolls the fault dice for a service request: "drop" (close the socket unanswered), a 429/503
+ * ServiceError to answer, or undefined (serve normally). Admin requests never fail.
+ */
+function injectedFault(path: string, service: Service | "unknown", parts: RequestHandlerParts): "drop" | ServiceError | undefined {
+  const faults = parts.core.config.faults;
+  if (service === "admin") return undefined;
+  const eligible = (faults.pathPrefix === null || path.startsWith(faults.pathPrefix)) && (faults.maxCount === null || faults.maxCount > 0);
+  if (!eligible || faults.rateDrop + faults.rate429 + faults.rate503 <= 0) return undefined;
+  const roll = parts.faultDice.roll(faults.seed);
+  let kind: "drop" | "429" | "503" | undefined;
+  if (roll < faults.rateDrop) kind = "drop";
+  else if (roll < faults.rateDrop + faults.rate429) kind = "429";
+  else if (roll < faults.rateDrop + faults.rate429 + faults.rate503) kind = "503";
+  if (!kind) return undefined;
+  if (faults.maxCount !== null) faults.maxCount--;
+  parts.requests.fault(kind);
+  return kind === "drop" ? "drop" : faultError(service, kind === "429" ? 429 : 503, faults.retryAfterSeconds);
+}
+
+/** Hands the request to its service; false when no route matched. Graph and Entra get the latency here, Dataverse per route. */
+async function routeToService(ctx: RequestContext, service: Service | "unknown", parts: RequestHandlerParts): Promise<boolean> {
+  switch (service) {
+    case "admin":
+      return handleAdmin(ctx, { requests: parts.requests, reset: parts.resetAll, info: parts.info });
+    case "dataverse":
+      return handleDataverse(ctx);
+    case "graph":
+      await ctx.delay();
+      return handleGraph(ctx);
+    case "entra":
+      await ctx.delay();
+      return handleEntra(ctx);
+    default:
+      return false;
+  }
+}
+
+/** The HTTPS request listener: counts and logs every request, injects faults, routes, turns throws into service errors. */
+function requestHandler(parts: RequestHandlerParts) {
+  const { core, requests } = parts;
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const started = process.hrtime.bigint();
+    const path = new URL(req.url ?? "/", "https://emulator.invalid").pathname;
+    const service = classify(path);
+    const delay = () =>
+      core.config.latencyMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, core.config.latencyMs)) : Promise.resolve();
+    const ctx = new RequestContext(req, res, core, service, delay);
+    let note = "";
+    let finished = false;
+    const done = (status: string) => {
+      if (finished) return;
+      finished = true;
+      const elapsedMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
+      if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
+      core.log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}`);
+    };
+    res.on("finish", () => done(String(res.statusCode)));
+    res.on("close", () => done(res.writableFinished ? String(res.statusCode) : "dropped"));
+
+    try {
+      const fault = injectedFault(path, service, parts);
+      if (fault) {
+        const kind = fault === "drop" ? "drop" : String(fault.status);
+        ctx.operation = `fault ${kind}`;
+        note = ` FAULT ${kind}`;
+        if (fault === "drop") {
+          req.socket.destroy();
+          return;
+        }
+        throw fault;
+      }
+      if (!(await routeToService(ctx, service, parts))) {
+        requests.unsupported(service, ctx.method, path);
+        note = " UNSUPPORTED";
+        ctx.operation = ctx.operation ?? `${service} unsupported`;
+        throw unsupportedError(service, ctx.method, path);
+      }
+    } catch (err) {
+      const serviceError = err instanceof ServiceError ? err : internalError(service, (err as Error).message);
+      if (!(err instanceof ServiceError)) note = ` ERROR ${(err as Error).message}`;
+      ctx.send(serviceError.status, serviceError.body(core.now()), serviceError.headers);
+    }
+  };
+}
+
+/** The HTTPS servers of all environments and their open sockets (to close them at stop). */
+class Listeners {
+  readonly servers: Server[] = [];
+  readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly tls: { key: Buffer; cert: Buffer },
+    private readonly onRequest: ReturnType<typeof requestHandler>,
+  ) {}
+
+  /**
+   * Listens on 127.0.0.1 and (when the machine has it) ::1 with the same port, so that "localhost"
+   * works whichever address a client resolves first. Returns the port.
+   */
+  async listenOnLoopback(wanted: number): Promise<number> {
+    const primary = this.makeServer();
+    await listen(primary, wanted, "127.0.0.1");
+    this.servers.push(primary);
+    const bound = (primary.address() as AddressInfo).port;
+    const secondary = this.makeServer();
+    try {
+      await listen(secondary, bound, "::1");
+      this.servers.push(secondary);
+    } catch {
+      // No IPv6 loopback here: "localhost" resolves to 127.0.0.1 only.
+    }
+    return bound;
+  }
+
+  /** Each environment has a port of its own; the first environment's port is also Entra's and Graph's. */
+  async listenForEnvironments(names: string[], wantedPort: number): Promise<EmulatorUrls["environments"]> {
+    const port = await this.listenOnLoopback(wantedPort);
+    const environments = [{ name: names[0], url: `https://localhost:${port}`, port }];
+    for (let index = 1; index < names.length; index++) {
+      try {
+        const environmentPort = await this.listenOnLoopback(wantedPort ? port + index : 0);
+        environments.push({ name: names[index], url: `https://localhost:${environmentPort}`, port: environmentPort });
+      } catch (err) {
+        await this.close();
+        throw new Error(`could not listen for environment '${names[index]}': ${(err as Error).message}`);
+      }
+    }
+    return environments;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private makeServer(): Server {
+    const server = createServer(this.tls, (req, res) => void this.onRequest(req, res));
+    server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    server.on("tlsClientError", () => {
+      /* a client that refuses the certificate: nothing to answer */
+    });
+    return server;
+  }
+}
+
+/**
+ * Host names differ by service so that audiences do: Dataverse is https://localhost:<port>, Entra and
+ * Graph are https://127.0.0.1:<port> of the first environment.
+ */
+function fillUrls(urls: EmulatorUrls, environments: EmulatorUrls["environments"]): void {
+  const port = environments[0].port;
+  urls.environments.push(...environments);
+  urls.port = port;
+  urls.url = `https://127.0.0.1:${port}`;
+  urls.environmentUrl = `https://localhost:${port}`;
+  urls.authorityHost = `https://127.0.0.1:${port}`;
+  urls.metadataHost = `127.0.0.1:${port}`;
+  urls.graphUrl = `https://127.0.0.1:${port}/v1.0`;
+  urls.graphAudience = `https://127.0.0.1:${port}`;
+}
+
+/** Starts the emulator. Port 0 (the default) picks a free port; the real one is in the result. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const tls = await ensureCertificates(options.tlsDir);
+  const names = environmentNames(options.environments, DEFAULT_ENVIRONMENT_NAME);
+  const store = openStore(options, names);
+  const logger = requestLogger(options.log);
+  // The URLs depend on the port, known only after listen: they are filled in then.
   const urls: EmulatorUrls = {
     environments: [],
     port: 0,
@@ -231,13 +410,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const core: EmulatorCore = {
     store,
     directory: new DirectoryStore(store),
-    config: initial,
+    config: applyConfigPatch(defaultConfig(), configPatchOf(options)),
     urls,
     now: () => new Date(Date.now() + store.state.clockOffsetMs),
     tokenKey: createHash("sha256").update(`dataverse-s2s emulator token key:${store.state.tenant.tenantId}`).digest(),
-    log,
+    log: logger.log,
   };
-
+  const requests = new RequestLog();
+  const faultDice = new FaultDice();
+  const resetAll = () => {
+    faultDice.reseed(core.config.faults.seed);
+    store.reset();
+    requests.reset();
+    resetProtection(core);
+  };
   const info = () => ({
     port: urls.port,
     url: urls.url,
@@ -250,138 +436,28 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     deployerClientId: SEEDED_IDS.deployer.clientId,
     caFile: tls.caFile,
   });
-  const resetAll = () => {
-    faultDice.reseed(core.config.faults.seed);
-    store.reset();
-    requests.reset();
-    resetProtection(core);
-  };
+  const listeners = new Listeners(
+    { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) },
+    requestHandler({ core, requests, faultDice, resetAll, info }),
+  );
+  fillUrls(urls, await listeners.listenForEnvironments(names, options.port ?? 0));
+  return runningEmulator({ core, requests, resetAll, listeners, caFile: tls.caFile, logLines: logger.lines });
+}
 
-  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    const started = process.hrtime.bigint();
-    const path = new URL(req.url ?? "/", "https://emulator.invalid").pathname;
-    const service = classify(path);
-    const delay = () => (core.config.latencyMs > 0 ? new Promise<void>((r) => setTimeout(r, core.config.latencyMs)) : Promise.resolve());
-    const ctx = new RequestContext(req, res, core, service, delay);
-    let note = "";
-    let finished = false;
-    const done = (status: string) => {
-      if (finished) return;
-      finished = true;
-      const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-      // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
-      if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
-      log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${ms}ms${note}`);
-    };
-    res.on("finish", () => done(String(res.statusCode)));
-    res.on("close", () => done(res.writableFinished ? String(res.statusCode) : "dropped"));
-
-    try {
-      if (service !== "admin") {
-        const f = core.config.faults;
-        const eligible = (f.pathPrefix === null || path.startsWith(f.pathPrefix)) && (f.maxCount === null || f.maxCount > 0);
-        if (eligible && f.rateDrop + f.rate429 + f.rate503 > 0) {
-          const r = faultDice.roll(f.seed);
-          const kind =
-            r < f.rateDrop ? "drop" : r < f.rateDrop + f.rate429 ? "429" : r < f.rateDrop + f.rate429 + f.rate503 ? "503" : undefined;
-          if (kind) {
-            if (f.maxCount !== null) f.maxCount--;
-            requests.fault(kind);
-            ctx.operation = `fault ${kind}`;
-            note = ` FAULT ${kind}`;
-            if (kind === "drop") {
-              req.socket.destroy();
-              return;
-            }
-            throw faultError(service, kind === "429" ? 429 : 503, f.retryAfterSeconds);
-          }
-        }
-      }
-      let handled: boolean;
-      switch (service) {
-        case "admin":
-          handled = await handleAdmin(ctx, { requests, reset: resetAll, info });
-          break;
-        case "dataverse":
-          handled = await handleDataverse(ctx);
-          break;
-        case "graph":
-          await delay();
-          handled = await handleGraph(ctx);
-          break;
-        case "entra":
-          await delay();
-          handled = await handleEntra(ctx);
-          break;
-        default:
-          handled = false;
-      }
-      if (!handled) {
-        requests.unsupported(service, ctx.method, path);
-        note = " UNSUPPORTED";
-        ctx.operation = ctx.operation ?? `${service} unsupported`;
-        throw unsupportedError(service, ctx.method, path);
-      }
-    } catch (err) {
-      const e = err instanceof ServiceError ? err : internalError(service, (err as Error).message);
-      if (!(err instanceof ServiceError)) note = ` ERROR ${(err as Error).message}`;
-      ctx.send(e.status, e.body(core.now()), e.headers);
-    }
-  };
-
-  const servers: Server[] = [];
-  const makeServer = () => {
-    const s = createServer({ key, cert }, (req, res) => void onRequest(req, res));
-    s.on("connection", (sock: Socket) => {
-      sockets.add(sock);
-      sock.on("close", () => sockets.delete(sock));
-    });
-    s.on("tlsClientError", () => {
-      /* a client that refuses the certificate: nothing to answer */
-    });
-    return s;
-  };
-  // Each environment has a port of its own on 127.0.0.1 and (when the machine has it) ::1, so that
-  // "localhost" works whichever address a client resolves first. The first environment's port is
-  // also Entra's and Graph's (127.0.0.1): the host names differ, so the audiences do.
-  const listenOnLoopback = async (wanted: number): Promise<number> => {
-    const primary = makeServer();
-    await listen(primary, wanted, "127.0.0.1");
-    servers.push(primary);
-    const bound = (primary.address() as AddressInfo).port;
-    const secondary = makeServer();
-    try {
-      await listen(secondary, bound, "::1");
-      servers.push(secondary);
-    } catch {
-      // No IPv6 loopback here: "localhost" resolves to 127.0.0.1 only.
-    }
-    return bound;
-  };
-  const closeAll = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  const port = await listenOnLoopback(options.port ?? 0);
-  urls.environments.push({ name: names[0], url: `https://localhost:${port}`, port });
-  for (let i = 1; i < names.length; i++) {
-    try {
-      const envPort = await listenOnLoopback(options.port ? port + i : 0);
-      urls.environments.push({ name: names[i], url: `https://localhost:${envPort}`, port: envPort });
-    } catch (err) {
-      await closeAll();
-      throw new Error(`could not listen for environment '${names[i]}': ${(err as Error).message}`);
-    }
-  }
-
-  urls.port = port;
-  urls.url = `https://127.0.0.1:${port}`;
-  urls.environmentUrl = `https://localhost:${port}`;
-  urls.authorityHost = `https://127.0.0.1:${port}`;
-  urls.metadataHost = `127.0.0.1:${port}`;
-  urls.graphUrl = `https://127.0.0.1:${port}/v1.0`;
-  urls.graphAudience = `https://127.0.0.1:${port}`;
-
+/** The handle a test or the CLI holds on a started emulator. */
+function runningEmulator(parts: {
+  core: EmulatorCore;
+  requests: RequestLog;
+  resetAll: () => void;
+  listeners: Listeners;
+  caFile: string;
+  logLines: string[];
+}): RunningEmulator {
+  const { core, requests, listeners, caFile } = parts;
+  const store = core.store;
   let stopped = false;
-  const running: RunningEmulator = {
-    ...urls,
+  return {
+    ...core.urls,
     tenantId: store.state.tenant.tenantId,
     deployer: {
       clientId: SEEDED_IDS.deployer.clientId,
@@ -390,35 +466,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       applicationObjectId: SEEDED_IDS.deployer.applicationObjectId,
       systemUserId: SEEDED_IDS.deployer.systemUserId,
     },
-    caFile: tls.caFile,
+    caFile,
     env: {
-      SSL_CERT_FILE: tls.caFile,
-      NODE_EXTRA_CA_CERTS: tls.caFile,
-      AZURE_AUTHORITY_HOST: urls.authorityHost,
+      SSL_CERT_FILE: caFile,
+      NODE_EXTRA_CA_CERTS: caFile,
+      AZURE_AUTHORITY_HOST: core.urls.authorityHost,
       AZURE_TENANT_ID: store.state.tenant.tenantId,
       AZURE_CLIENT_ID: SEEDED_IDS.deployer.clientId,
       AZURE_CLIENT_SECRET: SEEDED_IDS.deployer.clientSecret,
     },
-    logLines,
+    logLines: parts.logLines,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeAllConnections();
-            }),
-        ),
-      );
-      for (const sock of sockets) sock.destroy();
+      await listeners.close();
       store.save();
     },
     now: () => core.now(),
     setClock(value) {
-      store.state.clockOffsetMs = typeof value === "number" ? value : Date.parse(value) - Date.now();
-      if (typeof value === "string" && Number.isNaN(Date.parse(value))) throw new Error(`setClock: not a date: ${value}`);
+      const offsetMs = typeof value === "number" ? value : Date.parse(value) - Date.now();
+      if (Number.isNaN(offsetMs)) throw new Error(`setClock: not a date: ${value}`);
+      store.state.clockOffsetMs = offsetMs;
       store.save();
     },
     advanceClock(ms) {
@@ -436,8 +504,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       resetProtection(core);
     },
     state: () => dumpState(store.state, core.now()),
-    reset: resetAll,
+    reset: parts.resetAll,
     federatedToken: (subject, audience) => issueFederatedToken(core, subject, audience),
   };
-  return running;
 }
