@@ -106,13 +106,24 @@ function openIdConfiguration(core: EmulatorCore, tenantSegment: string): Record<
 
 /** Routes Entra requests. Returns false when no route matches (the server answers 501). */
 export async function handleEntra(ctx: RequestContext): Promise<boolean> {
-  const core = ctx.core;
-  const segs = ctx.path
+  const segments = ctx.path
     .split("/")
-    .filter((s) => s.length > 0)
+    .filter((segment) => segment.length > 0)
     .map(decodeURIComponent);
+  if (ctx.method === "GET" && serveDiscovery(ctx, segments)) return true;
+  if (segments.length === 4 && segments[1] === "oauth2" && segments[2] === "v2.0" && segments[3] === "token") {
+    if (ctx.method !== "POST") return false;
+    ctx.op("POST /{tenant}/oauth2/v2.0/token");
+    await token(ctx, segments[0]);
+    return true;
+  }
+  return false;
+}
 
-  if (ctx.method === "GET" && segs.length === 2 && segs[0] === "metadata" && segs[1] === "endpoints") {
+/** The GET documents clients read before asking for a token: cloud metadata, instance discovery, OpenID configuration, keys. */
+function serveDiscovery(ctx: RequestContext, segments: string[]): boolean {
+  const core = ctx.core;
+  if (segments.length === 2 && segments[0] === "metadata" && segments[1] === "endpoints") {
     ctx.op("GET /metadata/endpoints");
     // Exactly the shape the azuread provider parses: loginEndpoint without a trailing slash,
     // microsoftGraphResourceId with one (it is both the Graph base URL and the token scope).
@@ -125,44 +136,29 @@ export async function handleEntra(ctx: RequestContext): Promise<boolean> {
     });
     return true;
   }
-
-  if (ctx.method === "GET" && segs.length === 3 && segs[1] === "discovery" && segs[2] === "instance") {
+  if (segments.length === 3 && segments[1] === "discovery" && segments[2] === "instance") {
     ctx.op("GET /{tenant}/discovery/instance");
     const host = core.urls.metadataHost;
     ctx.send(200, {
-      tenant_discovery_endpoint: `${core.urls.authorityHost}/${segs[0]}/v2.0/.well-known/openid-configuration`,
+      tenant_discovery_endpoint: `${core.urls.authorityHost}/${segments[0]}/v2.0/.well-known/openid-configuration`,
       "api-version": "1.1",
       metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     });
     return true;
   }
-
   // /{tenant}/v2.0/.well-known/openid-configuration and /{tenant}/.well-known/openid-configuration
-  if (
-    ctx.method === "GET" &&
-    segs.length >= 3 &&
-    segs[segs.length - 2] === ".well-known" &&
-    segs[segs.length - 1] === "openid-configuration"
-  ) {
+  if (segments.length >= 3 && segments[segments.length - 2] === ".well-known" && segments[segments.length - 1] === "openid-configuration") {
     ctx.op("GET /{tenant}/v2.0/.well-known/openid-configuration");
-    const tenant = segs[0];
+    const tenant = segments[0];
     if (!["common", "organizations", "consumers"].includes(tenant.toLowerCase()) && !tenantMatches(core, tenant)) {
       throw unknownTenant(core, tenant);
     }
     ctx.send(200, openIdConfiguration(core, tenant));
     return true;
   }
-
-  if (ctx.method === "GET" && segs.length === 4 && segs[1] === "discovery" && segs[3] === "keys") {
+  if (segments.length === 4 && segments[1] === "discovery" && segments[3] === "keys") {
     ctx.op("GET /{tenant}/discovery/v2.0/keys");
     ctx.send(200, { keys: [] });
-    return true;
-  }
-
-  if (segs.length === 4 && segs[1] === "oauth2" && segs[2] === "v2.0" && segs[3] === "token") {
-    if (ctx.method !== "POST") return false;
-    ctx.op("POST /{tenant}/oauth2/v2.0/token");
-    await token(ctx, segs[0]);
     return true;
   }
   return false;
@@ -180,17 +176,16 @@ function unknownTenant(core: EmulatorCore, tenant: string): ServiceError {
 
 const OIDC_SCOPES = new Set(["openid", "profile", "offline_access", "email"]);
 
-async function token(ctx: RequestContext, tenant: string): Promise<void> {
-  const core = ctx.core;
-  const state = core.store.state;
-  if (!tenantMatches(core, tenant)) throw unknownTenant(core, tenant);
-  const ct = ctx.header("content-type") ?? "";
-  if (!ct.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
-    throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
-  }
+const missingParameter = (name: string) =>
+  entraError(400, "invalid_request", 900144, `The request body must contain the following parameter: '${name}'.`);
+
+/** The client credentials request as sent: form fields, or client_secret_basic (an Authorization: Basic header). */
+async function readTokenRequest(ctx: RequestContext) {
+  const contentType = ctx.header("content-type") ?? "";
+  if (!contentType.toLowerCase().startsWith("application/x-www-form-urlencoded")) throw missingParameter("grant_type");
   const form = await ctx.form();
   const grantType = form.get("grant_type");
-  if (!grantType) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.");
+  if (!grantType) throw missingParameter("grant_type");
   if (grantType !== "client_credentials") {
     throw entraError(
       400,
@@ -199,30 +194,38 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
       `The app requested an unsupported grant type '${grantType}'. The emulator supports client_credentials only.`,
     );
   }
-  // client_secret_basic is allowed too: credentials in an Authorization: Basic header.
   let clientId = form.get("client_id") ?? undefined;
-  let secret = form.get("client_secret") ?? undefined;
+  let clientSecret = form.get("client_secret") ?? undefined;
   const basic = /^Basic\s+(\S+)$/i.exec(ctx.header("authorization") ?? "");
   if (basic) {
-    const [id, ...rest] = Buffer.from(basic[1], "base64").toString("utf8").split(":");
-    clientId = clientId ?? decodeURIComponent(id);
-    secret = secret ?? decodeURIComponent(rest.join(":"));
+    const [basicId, ...secretParts] = Buffer.from(basic[1], "base64").toString("utf8").split(":");
+    clientId = clientId ?? decodeURIComponent(basicId);
+    clientSecret = clientSecret ?? decodeURIComponent(secretParts.join(":"));
   }
-  if (!clientId) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
-  const scopeRaw = form.get("scope");
-  if (!scopeRaw) throw entraError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
+  if (!clientId) throw missingParameter("client_id");
+  const scope = form.get("scope");
+  if (!scope) throw missingParameter("scope");
+  return { form, clientId, clientSecret, scope };
+}
 
-  const { app, sp } = tokenClient(core, clientId);
-  const assertion = form.get("client_assertion");
+/** Proves the client: a signed client assertion (certificate or federated) or a client secret. */
+function authenticateClient(
+  core: EmulatorCore,
+  app: ApplicationRecord,
+  request: Awaited<ReturnType<typeof readTokenRequest>>,
+  tenant: string,
+) {
+  const assertion = request.form.get("client_assertion");
   if (assertion) {
-    if (form.get("client_assertion_type") !== CLIENT_ASSERTION_TYPE) {
+    if (request.form.get("client_assertion_type") !== CLIENT_ASSERTION_TYPE) {
       throw entraError(400, "invalid_request", 90025, `The client_assertion_type must be '${CLIENT_ASSERTION_TYPE}'.`);
     }
+    const state = core.store.state;
     const tokenEndpoints = [tenant, state.tenant.tenantId, state.tenant.domain].map(
       (name) => `${core.urls.authorityHost}/${name}/oauth2/v2.0/token`,
     );
     verifyClientAssertion(core, app, assertion, tokenEndpoints);
-  } else if (!secret) {
+  } else if (!request.clientSecret) {
     throw entraError(
       401,
       "invalid_client",
@@ -230,35 +233,47 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
       "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
     );
   } else {
-    checkSecret(core, app, secret);
+    checkSecret(core, app, request.clientSecret);
   }
+}
 
-  const scopes = scopeRaw.split(/\s+/).filter((s) => s.length > 0 && !OIDC_SCOPES.has(s.toLowerCase()));
+/** The audience of a client credentials scope ("<resource>/.default"): Graph or one of the environments. */
+function tokenAudience(core: EmulatorCore, scope: string): string {
+  const scopes = scope.split(/\s+/).filter((name) => name.length > 0 && !OIDC_SCOPES.has(name.toLowerCase()));
   if (scopes.length !== 1 || !/\/\.default$/i.test(scopes[0])) {
     throw entraError(
       400,
       "invalid_scope",
       1002012,
-      `The provided value for scope ${scopeRaw} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
     );
   }
-  const audience = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
-  const known = [core.urls.graphAudience, ...core.urls.environments.map((e) => e.url)];
-  const aud = known.find((k) => k.toLowerCase() === audience.toLowerCase());
-  if (!aud) {
+  const requested = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
+  const known = [core.urls.graphAudience, ...core.urls.environments.map((environment) => environment.url)];
+  const audience = known.find((candidate) => candidate.toLowerCase() === requested.toLowerCase());
+  if (!audience) {
     throw entraError(
       400,
       "invalid_resource",
       500011,
-      `The resource principal named ${audience} was not found in the tenant named ${state.tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      `The resource principal named ${requested} was not found in the tenant named ${core.store.state.tenant.displayName}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
     );
   }
+  return audience;
+}
 
+/** A v1 app-only access token, as Entra issues for client credentials. */
+function appOnlyAccessToken(
+  core: EmulatorCore,
+  app: ApplicationRecord,
+  servicePrincipal: ServicePrincipalRecord,
+  audience: string,
+): string {
   const now = Math.floor(core.now().getTime() / 1000);
-  const tid = state.tenant.tenantId;
-  const issuer = `${core.urls.authorityHost}/${tid}/`;
-  const accessToken = signToken(core, {
-    aud,
+  const tenantId = core.store.state.tenant.tenantId;
+  const issuer = `${core.urls.authorityHost}/${tenantId}/`;
+  return signToken(core, {
+    aud: audience,
     iss: issuer,
     iat: now,
     nbf: now,
@@ -268,13 +283,22 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
     appidacr: "1",
     idp: issuer,
     idtyp: "app",
-    oid: sp.doc.id,
-    sub: sp.doc.id,
-    tid,
-    roles: tokenRoles(core, String(app.doc.appId), aud),
+    oid: servicePrincipal.doc.id,
+    sub: servicePrincipal.doc.id,
+    tid: tenantId,
+    roles: tokenRoles(core, String(app.doc.appId), audience),
     uti: randomUUID().replace(/-/g, ""),
     ver: "1.0",
   });
+}
+
+async function token(ctx: RequestContext, tenant: string): Promise<void> {
+  const core = ctx.core;
+  if (!tenantMatches(core, tenant)) throw unknownTenant(core, tenant);
+  const request = await readTokenRequest(ctx);
+  const { app, sp } = tokenClient(core, request.clientId);
+  authenticateClient(core, app, request, tenant);
+  const accessToken = appOnlyAccessToken(core, app, sp, tokenAudience(core, request.scope));
   ctx.send(
     200,
     {

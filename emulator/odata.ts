@@ -60,67 +60,97 @@ function tokenize(src: string): string[] {
 }
 
 /** Parses a $filter expression. */
-export function parseFilter(src: string): Node {
-  const toks = tokenize(src);
-  let pos = 0;
-  const peek = () => toks[pos];
-  const next = () => toks[pos++];
-  const expect = (t: string) => {
-    if (next() !== t) throw syntax(`Syntax error: '${t}' expected in $filter '${src}'.`);
-  };
-  const literal = (t: string | undefined): Literal => {
-    if (t === undefined) throw syntax(`Syntax error: value expected at the end of $filter '${src}'.`);
-    if (t.startsWith("'")) return t.slice(1);
-    if (t === "null") return null;
-    if (t === "true") return true;
-    if (t === "false") return false;
-    if (GUID.test(t)) return t.toLowerCase();
-    if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
-    throw syntax(`Syntax error at '${t}' in $filter '${src}'.`);
-  };
-  const primary = (): Node => {
-    const t = next();
-    if (t === undefined) throw syntax(`Syntax error: unexpected end of $filter '${src}'.`);
-    if (t === "(") {
-      const e = orExpr();
-      expect(")");
-      return e;
+export function parseFilter(source: string): Node {
+  return new FilterParser(source).parse();
+}
+
+/** A recursive-descent parser over the tokens of one $filter: or > and > not/function/comparison/parentheses. */
+class FilterParser {
+  private readonly tokens: string[];
+  private position = 0;
+
+  constructor(private readonly source: string) {
+    this.tokens = tokenize(source);
+  }
+
+  parse(): Node {
+    const tree = this.orExpression();
+    if (this.position !== this.tokens.length) this.fail(`Syntax error at '${this.tokens[this.position]}'`);
+    return tree;
+  }
+
+  private peek(): string | undefined {
+    return this.tokens[this.position];
+  }
+
+  private next(): string | undefined {
+    return this.tokens[this.position++];
+  }
+
+  private fail(what: string): never {
+    throw syntax(`${what} in $filter '${this.source}'.`);
+  }
+
+  private expect(token: string): void {
+    if (this.next() !== token) this.fail(`Syntax error: '${token}' expected`);
+  }
+
+  private literal(token: string | undefined): Literal {
+    if (token === undefined) throw syntax(`Syntax error: value expected at the end of $filter '${this.source}'.`);
+    if (token.startsWith("'")) return token.slice(1);
+    if (token === "null") return null;
+    if (token === "true") return true;
+    if (token === "false") return false;
+    if (GUID.test(token)) return token.toLowerCase();
+    if (/^-?\d+(\.\d+)?$/.test(token)) return Number(token);
+    return this.fail(`Syntax error at '${token}'`);
+  }
+
+  private primary(): Node {
+    const token = this.next();
+    if (token === undefined) throw syntax(`Syntax error: unexpected end of $filter '${this.source}'.`);
+    if (token === "(") {
+      const inner = this.orExpression();
+      this.expect(")");
+      return inner;
     }
-    if (t === "not") return { kind: "not", expr: primary() };
-    if (["contains", "startswith", "endswith"].includes(t) && peek() === "(") {
-      next();
-      const field = next();
-      expect(",");
-      const v = literal(next());
-      expect(")");
-      if (typeof v !== "string" || !field) throw syntax(`Syntax error: ${t} needs a property and a string in $filter '${src}'.`);
-      return { kind: "fn", fn: t, field, value: v };
-    }
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(t)) throw syntax(`Syntax error at '${t}' in $filter '${src}'.`);
-    const op = next();
-    if (!op || !["eq", "ne", "gt", "ge", "lt", "le"].includes(op))
-      throw syntax(`Syntax error: comparison expected after '${t}' in $filter '${src}'.`);
-    return { kind: "cmp", op, field: t, value: literal(next()) };
-  };
-  const andExpr = (): Node => {
-    let left = primary();
-    while (peek() === "and") {
-      next();
-      left = { kind: "and", left, right: primary() };
+    if (token === "not") return { kind: "not", expr: this.primary() };
+    if (["contains", "startswith", "endswith"].includes(token) && this.peek() === "(") return this.stringFunction(token);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(token)) this.fail(`Syntax error at '${token}'`);
+    const operator = this.next();
+    if (!operator || !["eq", "ne", "gt", "ge", "lt", "le"].includes(operator))
+      this.fail(`Syntax error: comparison expected after '${token}'`);
+    return { kind: "cmp", op: operator, field: token, value: this.literal(this.next()) };
+  }
+
+  /** contains(field,'text'), startswith(...), endswith(...) */
+  private stringFunction(name: string): Node {
+    this.next();
+    const field = this.next();
+    this.expect(",");
+    const value = this.literal(this.next());
+    this.expect(")");
+    if (typeof value !== "string" || !field) this.fail(`Syntax error: ${name} needs a property and a string`);
+    return { kind: "fn", fn: name, field, value };
+  }
+
+  private andExpression(): Node {
+    let left = this.primary();
+    while (this.peek() === "and") {
+      this.next();
+      left = { kind: "and", left, right: this.primary() };
     }
     return left;
-  };
-  const orExpr = (): Node => {
-    let left = andExpr();
-    while (peek() === "or") {
-      next();
-      left = { kind: "or", left, right: andExpr() };
+  }
+
+  private orExpression(): Node {
+    let left = this.andExpression();
+    while (this.peek() === "or") {
+      this.next();
+      left = { kind: "or", left, right: this.andExpression() };
     }
     return left;
-  };
-  const tree = orExpr();
-  if (pos !== toks.length) throw syntax(`Syntax error at '${toks[pos]}' in $filter '${src}'.`);
-  return tree;
+  }
 }
 
 /** Field lookup as Dataverse resolves it: the attribute, or the lookup's `_x_value`. */

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { hashSecret, newApplicationDoc, newApplicationUserRow, newServicePrincipalDoc } from "./model";
 import { PRIVILEGES, privilegeByName } from "./privileges";
-import type { ApplicationRecord, EnvironmentState, RoleRow, ServicePrincipalRecord, StateData } from "./store";
+import type { ApplicationRecord, EnvironmentState, GraphDoc, RoleRow, ServicePrincipalRecord, StateData } from "./store";
 
 export const SEEDED_IDS = {
   tenantId: "3f8a2c1e-5b7d-4e9a-8c6f-0a1b2c3d4e5f",
@@ -100,27 +100,67 @@ export const DEFAULT_ENVIRONMENT_NAME = "default";
 /** The seeded state: one tenant and the named Dataverse environments (one, "default", unless told). */
 export function seedState(names: readonly string[] = [DEFAULT_ENVIRONMENT_NAME]): StateData {
   if (names.length === 0) throw new Error("the emulator needs at least one environment");
-  const t = SEEDED_IDS.createdOn;
-  const d = SEEDED_IDS.deployer;
+  const { deployerApp, deployerSp } = seedDeployer();
+  const crmSp = seedDynamicsCrm();
+  const graphSp = seedMicrosoftGraph();
+  return {
+    version: 1,
+    clockOffsetMs: 0,
+    tenant: { tenantId: SEEDED_IDS.tenantId, displayName: SEEDED_IDS.tenantDisplayName, domain: SEEDED_IDS.tenantDomain },
+    applications: { [SEEDED_IDS.deployer.applicationObjectId]: deployerApp },
+    servicePrincipals: {
+      [SEEDED_IDS.deployer.objectId]: deployerSp,
+      [SEEDED_IDS.dynamicsCrm.servicePrincipalId]: { doc: crmSp, owners: [] },
+      [SEEDED_IDS.microsoftGraph.servicePrincipalId]: { doc: graphSp, owners: [] },
+    },
+    oauth2PermissionGrants: {},
+    deletedItems: {},
+    environment: seedEnvironment(names[0], environmentIds(names[0], 0), deployerApp, deployerSp),
+    ...(names.length > 1
+      ? {
+          moreEnvironments: names
+            .slice(1)
+            .map((name, index) => seedEnvironment(name, environmentIds(name, index + 1), deployerApp, deployerSp)),
+        }
+      : {}),
+  };
+}
 
-  const deployerDoc = newApplicationDoc(d.applicationObjectId, d.clientId, t, SEEDED_IDS.tenantDomain);
-  deployerDoc.displayName = d.displayName;
+/** The deployer app registration (the CI identity), its fixed secret and its service principal. */
+function seedDeployer(): { deployerApp: ApplicationRecord; deployerSp: ServicePrincipalRecord } {
+  const createdOn = SEEDED_IDS.createdOn;
+  const deployer = SEEDED_IDS.deployer;
+  const deployerDoc = newApplicationDoc(deployer.applicationObjectId, deployer.clientId, createdOn, SEEDED_IDS.tenantDomain);
+  deployerDoc.displayName = deployer.displayName;
   deployerDoc.passwordCredentials = [
     {
       customKeyIdentifier: null,
       displayName: "emulator deployer secret",
       endDateTime: "2099-12-31T00:00:00Z",
-      hint: d.clientSecret.slice(0, 3),
-      keyId: d.secretKeyId,
+      hint: deployer.clientSecret.slice(0, 3),
+      keyId: deployer.secretKeyId,
       secretText: null,
-      startDateTime: t,
+      startDateTime: createdOn,
     },
   ];
-  const deployerApp: ApplicationRecord = { doc: deployerDoc, owners: [], secretHashes: { [d.secretKeyId]: hashSecret(d.clientSecret) } };
-  const deployerSp: ServicePrincipalRecord = { doc: newServicePrincipalDoc(d.objectId, deployerDoc, SEEDED_IDS.tenantId), owners: [] };
+  const deployerApp: ApplicationRecord = {
+    doc: deployerDoc,
+    owners: [],
+    secretHashes: { [deployer.secretKeyId]: hashSecret(deployer.clientSecret) },
+  };
+  const deployerSp: ServicePrincipalRecord = {
+    doc: newServicePrincipalDoc(deployer.objectId, deployerDoc, SEEDED_IDS.tenantId),
+    owners: [],
+  };
 
+  return { deployerApp, deployerSp };
+}
+
+/** Dynamics CRM's service principal (Microsoft's tenant), which offers the user_impersonation scope. */
+function seedDynamicsCrm(): GraphDoc {
+  const createdOn = SEEDED_IDS.createdOn;
   const crm = SEEDED_IDS.dynamicsCrm;
-  const crmApp = newApplicationDoc("00000000-0000-0000-0000-000000000000", crm.appId, t, "microsoft.com");
+  const crmApp = newApplicationDoc("00000000-0000-0000-0000-000000000000", crm.appId, createdOn, "microsoft.com");
   crmApp.displayName = "Dynamics CRM";
   crmApp.api = {
     acceptMappedClaims: null,
@@ -143,8 +183,14 @@ export function seedState(names: readonly string[] = [DEFAULT_ENVIRONMENT_NAME])
   const crmSp = newServicePrincipalDoc(crm.servicePrincipalId, crmApp, SEEDED_IDS.microsoftTenantId);
   crmSp.servicePrincipalNames = [crm.appId, "https://admin.services.crm.dynamics.com", "Microsoft.CRM"];
 
-  const g = SEEDED_IDS.microsoftGraph;
-  const graphApp = newApplicationDoc("00000000-0000-0000-0000-000000000003", g.appId, t, "microsoft.com");
+  return crmSp;
+}
+
+/** Microsoft Graph's service principal, whose app roles are the application permissions. */
+function seedMicrosoftGraph(): GraphDoc {
+  const createdOn = SEEDED_IDS.createdOn;
+  const graph = SEEDED_IDS.microsoftGraph;
+  const graphApp = newApplicationDoc("00000000-0000-0000-0000-000000000003", graph.appId, createdOn, "microsoft.com");
   graphApp.displayName = "Microsoft Graph";
   graphApp.api = {
     acceptMappedClaims: null,
@@ -175,26 +221,10 @@ export function seedState(names: readonly string[] = [DEFAULT_ENVIRONMENT_NAME])
       value: "Application.ReadWrite.All",
     },
   ];
-  const graphSp = newServicePrincipalDoc(g.servicePrincipalId, graphApp, SEEDED_IDS.microsoftTenantId);
-  graphSp.servicePrincipalNames = [g.appId, "https://graph.microsoft.com"];
+  const graphSp = newServicePrincipalDoc(graph.servicePrincipalId, graphApp, SEEDED_IDS.microsoftTenantId);
+  graphSp.servicePrincipalNames = [graph.appId, "https://graph.microsoft.com"];
 
-  return {
-    version: 1,
-    clockOffsetMs: 0,
-    tenant: { tenantId: SEEDED_IDS.tenantId, displayName: SEEDED_IDS.tenantDisplayName, domain: SEEDED_IDS.tenantDomain },
-    applications: { [d.applicationObjectId]: deployerApp },
-    servicePrincipals: {
-      [d.objectId]: deployerSp,
-      [crm.servicePrincipalId]: { doc: crmSp, owners: [] },
-      [g.servicePrincipalId]: { doc: graphSp, owners: [] },
-    },
-    oauth2PermissionGrants: {},
-    deletedItems: {},
-    environment: seedEnvironment(names[0], environmentIds(names[0], 0), deployerApp, deployerSp),
-    ...(names.length > 1
-      ? { moreEnvironments: names.slice(1).map((name, i) => seedEnvironment(name, environmentIds(name, i + 1), deployerApp, deployerSp)) }
-      : {}),
-  };
+  return graphSp;
 }
 
 /** The ids of one environment's seeded rows. */
