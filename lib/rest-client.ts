@@ -65,18 +65,11 @@ export interface RestFailure {
  * A failed call, described for a user: service, host, operation, attempts, then the request line
  * and the last status or network code with the service's message.
  */
-export class RestApiError extends Error implements RestFailure {
-  readonly service: string;
-  readonly host: string;
-  readonly operation: string;
-  readonly method: HttpMethod;
-  readonly path: string;
-  readonly status: number | undefined;
-  readonly code: string | undefined;
-  readonly serviceMessage: string;
-  readonly retryAfterSeconds?: number;
-  readonly attempts: number;
-
+// The error carries every RestFailure field as its own (err.status, err.code...): declared once, in RestFailure.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface RestApiError extends RestFailure {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class RestApiError extends Error {
   constructor(failure: RestFailure) {
     const outcome =
       failure.status !== undefined
@@ -87,16 +80,7 @@ export class RestApiError extends Error implements RestFailure {
         `${failure.method} ${failure.path} -> ${outcome}: ${failure.serviceMessage}`,
     );
     this.name = "RestApiError";
-    this.service = failure.service;
-    this.host = failure.host;
-    this.operation = failure.operation;
-    this.method = failure.method;
-    this.path = failure.path;
-    this.status = failure.status;
-    this.code = failure.code;
-    this.serviceMessage = failure.serviceMessage;
-    this.retryAfterSeconds = failure.retryAfterSeconds;
-    this.attempts = failure.attempts;
+    Object.assign(this, failure);
   }
 
   /** The same failure after `attempts` attempts in all. */
