@@ -9,7 +9,7 @@
  * - Calls: through the project's one RestClient and retry policy; v1.0 and beta under the same base.
  */
 import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
-import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
+import { RestClient, RestRequest } from "../../lib/rest-client";
 import { AzureadConfig } from "./config";
 import { discoverEndpoints, GraphEndpoints } from "../../lib/cloud-endpoints";
 import { Plain } from "./values";
