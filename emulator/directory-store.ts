@@ -158,7 +158,21 @@ export class DirectoryStore {
 
   // ---- key credentials and federated identity credentials ------------------------------------
 
-  setKeyCredentials(application: ApplicationRecord, credentials: Record<string, unknown>[], certificates: Record<string, string>): void {
+  /** Replaces the key credentials; those with a keyId not seen before replicate at `newKeysReplicatedAtMs`. */
+  setKeyCredentials(
+    application: ApplicationRecord,
+    credentials: Record<string, unknown>[],
+    certificates: Record<string, string>,
+    newKeysReplicatedAtMs: number,
+  ): void {
+    const before = new Set(
+      ((application.doc.keyCredentials as Array<Record<string, unknown>> | undefined) ?? []).map((key) => String(key.keyId)),
+    );
+    for (const credential of credentials) {
+      const keyId = String(credential.keyId);
+      if (!before.has(keyId))
+        application.credentialsReplicatedAtMs = { ...(application.credentialsReplicatedAtMs ?? {}), [keyId]: newKeysReplicatedAtMs };
+    }
     application.doc.keyCredentials = credentials;
     application.certificates = certificates;
     this.store.save();
@@ -168,9 +182,10 @@ export class DirectoryStore {
     return application.federatedIdentityCredentials ?? [];
   }
 
-  addFederatedCredential(application: ApplicationRecord, credential: Omit<GraphDoc, "id">): GraphDoc {
+  addFederatedCredential(application: ApplicationRecord, credential: Omit<GraphDoc, "id">, replicatedAtMs: number): GraphDoc {
     const created: GraphDoc = { id: randomUUID(), ...credential };
     application.federatedIdentityCredentials = [...this.federatedCredentials(application), created];
+    application.credentialsReplicatedAtMs = { ...(application.credentialsReplicatedAtMs ?? {}), [created.id]: replicatedAtMs };
     this.store.save();
     return created;
   }

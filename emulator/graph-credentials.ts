@@ -67,6 +67,17 @@ export function removePassword(call: GraphCall, application: ApplicationRecord, 
 }
 
 /**
+ * Whether a password, key or federated credential (by keyId or id) was added less than the
+ * replication lag ago, so that reads do not show it yet. Writes and the token service are not
+ * concerned: the token service has its own rule for new secrets (secretsReplicatedAtMs).
+ */
+export function credentialNotYetReplicated(application: ApplicationRecord, id: unknown): boolean {
+  const key = String(id);
+  const replicatedAtMs = application.secretsReplicatedAtMs?.[key] ?? application.credentialsReplicatedAtMs?.[key] ?? 0;
+  return replicatedAtMs > Date.now();
+}
+
+/**
  * PATCH keyCredentials replaces the whole collection (V: application-update, "keyCredentials").
  * Each new entry carries its certificate in `key` (base64 DER); an entry without `key` keeps an
  * existing credential by keyId (G). Graph derives the dates, the thumbprint
@@ -111,7 +122,7 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
       usage: "Verify",
     };
   });
-  call.directory.setKeyCredentials(application, credentials, certificates);
+  call.directory.setKeyCredentials(application, credentials, certificates, Date.now() + call.ctx.core.config.replicationLagMs);
 }
 
 /**
@@ -144,7 +155,10 @@ export async function federatedCredentials(call: GraphCall, application: Applica
   if (key === undefined) {
     if (ctx.method === "GET") {
       requirePermission(call, "read", application);
-      ctx.send(200, { "@odata.context": `${call.base}/$metadata#${entity}`, value: directory.federatedCredentials(application) });
+      const replicated = directory
+        .federatedCredentials(application)
+        .filter((credential) => !credentialNotYetReplicated(application, credential.id));
+      ctx.send(200, { "@odata.context": `${call.base}/$metadata#${entity}`, value: replicated });
       return true;
     }
     if (ctx.method !== "POST") return false;
@@ -159,6 +173,8 @@ export async function federatedCredentials(call: GraphCall, application: Applica
   if (!credential) throw notFound(key);
   if (ctx.method === "GET") {
     requirePermission(call, "read", application);
+    // A replica that has not caught up does not know the new credential yet.
+    if (credentialNotYetReplicated(application, credential.id)) throw notFound(key);
     ctx.send(200, { "@odata.context": `${call.base}/$metadata#${entity}/$entity`, ...credential });
     return true;
   }
@@ -222,11 +238,15 @@ function createFederatedCredential(call: GraphCall, application: ApplicationReco
       "FederatedIdentityCredential with the same issuer and subject already exists.",
     );
   }
-  return call.directory.addFederatedCredential(application, {
-    audiences: [...(body.audiences as string[])],
-    description: typeof body.description === "string" ? body.description : null,
-    issuer: body.issuer,
-    name: body.name,
-    subject: body.subject,
-  });
+  return call.directory.addFederatedCredential(
+    application,
+    {
+      audiences: [...(body.audiences as string[])],
+      description: typeof body.description === "string" ? body.description : null,
+      issuer: body.issuer,
+      name: body.name,
+      subject: body.subject,
+    },
+    Date.now() + call.ctx.core.config.replicationLagMs,
+  );
 }

@@ -9,7 +9,14 @@ import { isGuid, RequestContext, sameId, segments } from "./http";
 import { newApplicationDoc, newServicePrincipalDoc } from "./model";
 import type { DirectoryKind, DirectoryRecord, DirectoryStore } from "./directory-store";
 import { APPLICATION_SCHEMA, checkRequestBody, checkSelect, SERVICE_PRINCIPAL_SCHEMA } from "./graph-schema";
-import { addPassword, federatedCredentials, graphDateTime, removePassword, setKeyCredentials } from "./graph-credentials";
+import {
+  addPassword,
+  credentialNotYetReplicated,
+  federatedCredentials,
+  graphDateTime,
+  removePassword,
+  setKeyCredentials,
+} from "./graph-credentials";
 import { requirePermission, type GraphAccess } from "./graph-permissions";
 import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord } from "./store";
 
@@ -182,12 +189,32 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
 }
 
 /**
- * Whether a new object is still unknown to the replica that answers (replication lag): every call
- * addressed to it (read, PATCH, DELETE, owners, addPassword, removePassword, federated credentials)
- * answers 404 until the lag has passed, as real Graph does right after a create.
+ * Whether a new object is still unknown to the replica that answers (replication lag). Lists leave
+ * it out until the lag has passed, for both kinds. Calls addressed to it by id (read, PATCH, DELETE,
+ * owners, addPassword, removePassword, federated credentials) answer 404 for a new application
+ * only: the real provider retries that 404 on the application's first PATCH, but sends the service
+ * principal's first PATCH without a 404 retry and reads it at once, and that sequence succeeds
+ * against Entra in practice, so a new service principal's lag shows in lists, in Dataverse
+ * (0x80072559) and nowhere else here (emulator/README.md, "Fidelity rules").
  */
 function notYetReplicated(record: { replicatedAtMs?: number }): boolean {
   return (record.replicatedAtMs ?? 0) > Date.now();
+}
+
+/**
+ * The application as a replica that has not caught up shows it: password and key credentials added
+ * less than the replication lag ago are not listed yet (the real provider polls until they are).
+ */
+function replicatedApplicationDoc(record: ApplicationRecord): GraphDoc {
+  const visible = (credentials: unknown) =>
+    Array.isArray(credentials)
+      ? credentials.filter((credential: Record<string, unknown>) => !credentialNotYetReplicated(record, credential.keyId))
+      : credentials;
+  return {
+    ...record.doc,
+    passwordCredentials: visible(record.doc.passwordCredentials),
+    keyCredentials: visible(record.doc.keyCredentials),
+  };
 }
 
 /** applications, applications/{id}, applications(appId='...'), and the same for servicePrincipals. */
@@ -207,7 +234,7 @@ async function routeDirectoryObjects(call: GraphCall, pathSegments: string[]): P
   if (byAppId === undefined && key === undefined) return routeCollection(call, kind);
   const record = byAppId !== undefined ? directory.byAppId(kind, byAppId) : directory.byId(kind, key as string);
   if (!record) throw notFound(byAppId ?? (key as string));
-  if (notYetReplicated(record)) throw notFound(byAppId ?? (key as string));
+  if (kind === "applications" && notYetReplicated(record)) throw notFound(byAppId ?? (key as string));
   if (rest.length === 0) return routeObject(call, kind, record);
   if (rest[0] === "owners") return routeOwners(call, kind, record, rest);
   if (kind !== "applications") return false;
@@ -232,13 +259,15 @@ async function routeCollection(call: GraphCall, kind: DirectoryKind): Promise<bo
   const typeName = kind === "applications" ? "Application" : "ServicePrincipal";
   if (ctx.method === "GET") {
     const access = requirePermission(call, "read");
-    const visible = directory.records(kind).filter((record) => access === "all" || record.owners.includes(call.claims.oid));
+    const visible = directory
+      .records(kind)
+      .filter((record) => !notYetReplicated(record) && (access === "all" || record.owners.includes(call.claims.oid)));
     sendList(
       call,
       kind,
       filterDocs(
         ctx,
-        visible.map((record) => record.doc),
+        visible.map((record) => (kind === "applications" ? replicatedApplicationDoc(record as ApplicationRecord) : record.doc)),
       ).map((doc) => select(call, typeName, doc)),
     );
     return true;
@@ -257,7 +286,8 @@ async function routeObject(call: GraphCall, kind: DirectoryKind, record: Directo
   const typeName = kind === "applications" ? "Application" : "ServicePrincipal";
   if (ctx.method === "GET") {
     requirePermission(call, "read", record);
-    sendSingle(call, kind, select(call, typeName, record.doc));
+    const doc = kind === "applications" ? replicatedApplicationDoc(record as ApplicationRecord) : record.doc;
+    sendSingle(call, kind, select(call, typeName, doc));
     return true;
   }
   if (ctx.method === "PATCH") {

@@ -23,6 +23,11 @@ export interface ApplicationRecord {
   federatedIdentityCredentials?: GraphDoc[];
   /** Real time (ms since epoch) at which a secret, by keyId, has reached every replica. */
   secretsReplicatedAtMs?: Record<string, number>;
+  /**
+   * Real time (ms since epoch) at which a key credential (by keyId) or a federated identity
+   * credential (by id) is shown by every replica: reads leave it out before then.
+   */
+  credentialsReplicatedAtMs?: Record<string, number>;
   /** Secrets removed less than the replication lag ago: they still work until `validUntilMs`. */
   removedSecrets?: Record<string, RemovedSecret>;
   /** Real time (ms since epoch) at which the object has reached every replica. */

@@ -9,7 +9,7 @@
  * - Calls: through the project's one RestClient and retry policy; v1.0 and beta under the same base.
  */
 import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
-import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
+import { RestClient, RestRequest } from "../../lib/rest-client";
 import { AzureadConfig } from "./config";
 import { discoverEndpoints, GraphEndpoints } from "../../lib/cloud-endpoints";
 import { Plain } from "./values";
@@ -108,6 +108,12 @@ export class GraphSession {
   }
 
   /** Adds and removes owners until the object's owners are exactly `desired`. */
+  /**
+   * Adds the owners in `desired` that are not in `current` (listed when not given), then removes the
+   * others, as v3.0.2's updates do (tf.Difference: exact strings). Every failure is the real
+   * provider's failure: adding an owner already there is Graph's 400 "already exist", removing one
+   * already gone is Graph's 404.
+   */
   async setOwners(
     collection: "applications" | "servicePrincipals",
     objectId: string,
@@ -115,31 +121,30 @@ export class GraphSession {
     current?: readonly string[],
   ) {
     const have = current ?? (await this.ownerIds(collection, objectId));
-    const lower = (ids: readonly string[]) => new Set(ids.map((id) => id.toLowerCase()));
-    const haveSet = lower(have);
-    const wantSet = lower(desired);
-    for (const id of desired.filter((owner) => !haveSet.has(owner.toLowerCase()))) {
+    for (const id of desired.filter((owner) => !have.includes(owner))) {
       await this.request({
         operation: `add owner ${id} to ${collection} ${objectId}`,
         method: "POST",
         path: `v1.0/${collection}/${objectId}/owners/$ref`,
         body: { "@odata.id": this.directoryObjectReference(id) },
-        // Adding an owner twice is a 400 "already exist": the outcome wanted, so POST may be replayed.
-        idempotent: true,
-      }).catch((error) => {
-        if (error instanceof RestApiError && error.status === 400 && /already exist/i.test(error.serviceMessage)) return;
-        throw error;
       });
     }
-    for (const id of have.filter((owner) => !wantSet.has(owner.toLowerCase()))) {
+    for (const id of have.filter((owner) => !desired.includes(owner))) {
       await this.request({
         operation: `remove owner ${id} from ${collection} ${objectId}`,
         method: "DELETE",
         path: `v1.0/${collection}/${objectId}/owners/${id}/$ref`,
-        acceptStatus: [404],
       });
     }
   }
+}
+
+/**
+ * The owners a new object ends with: the caller (matched case-insensitively, as v3.0.2's create
+ * does) when the program lists it, and the other wanted owners.
+ */
+export function ownersAfterCreate(caller: string, wanted: readonly string[], others: readonly string[]): string[] {
+  return wanted.length !== others.length ? [caller, ...others] : [...others];
 }
 
 /** Reads one claim of a JWT without checking its signature (the token came straight from the authority). */

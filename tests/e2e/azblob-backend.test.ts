@@ -7,7 +7,7 @@
 import { ChildProcess, spawn } from "child_process";
 import { RunningAzurite, startAzurite } from "../../scripts/azurite";
 import { StackLockedError, withStackLockExplained } from "../../scripts/state-backend";
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { killProcessTree } from "../support/process-tree";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 import { azuriteTestBackend, historyCheckpoints, parseCheckpoint, readStoredStack, TestBackend } from "../support/state-backends";
@@ -70,7 +70,7 @@ describe("two deployments at the same time", () => {
   const projects: TestProject[] = [];
 
   beforeAll(async () => {
-    test_ = await startE2eEmulator();
+    test_ = await startE2eEmulator(laggingTenant);
     backend = await azuriteTestBackend(azurite, "concurrency");
   });
   afterAll(async () => {
@@ -181,6 +181,7 @@ describe("a job killed halfway on the azblob backend", () => {
 
   beforeAll(async () => {
     test_ = await startE2eEmulator({
+      ...laggingTenant,
       log: (line: string) => {
         // The new role's POST answered: kill the engine, its language host, the program and every plugin.
         if (killArmed && engine?.pid && !killedAfter && /POST \S*\/api\/data\/v9\.2\/roles\b(?!\(|\/)\S* 20[14]/.test(line)) {

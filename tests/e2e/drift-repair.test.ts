@@ -4,7 +4,7 @@
 // service principal deleted, role deleted), each round shown by `pulumi preview`, repaired by
 // `pulumi up`, and followed by a clean preview.
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -23,7 +23,7 @@ interface GraphApplication {
 }
 
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
   project = await createTestProject(test_.emulator, "drift", [{ name: "etl", displayName }]);
   outputs = (await project.stack.up()).outputs;
 });

@@ -3,14 +3,14 @@
 // Through the real engine: `pulumi preview` fails naming the setting, and `up --skip-preview`
 // (the Automation API's up) fails before any write, counted by the emulator.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
 
 let test_: TestEmulator;
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
 });
 afterAll(async () => {
   await test_?.stop();

@@ -6,7 +6,7 @@
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { RestClient } from "../../lib/rest-client";
 import { DataverseClient } from "../../lib/dataverse-client";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { laggingTenant, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { changeRecorder, createTestProject, type TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -53,7 +53,7 @@ async function configureStack(stack: Stack, name: EnvName): Promise<void> {
 }
 
 beforeAll(async () => {
-  test_ = await startTestEmulator({ environments: [...NAMES] });
+  test_ = await startTestEmulator({ ...laggingTenant, environments: [...NAMES] });
   // The dev stack makes the work folder and the backend; test and prod are more stacks of the same project.
   project = await createTestProject(test_.emulator, "dev", [{ name: "unused", displayName: "replaced below" }]);
   await project.stack.removeConfig("dataverse-s2s:integrations");

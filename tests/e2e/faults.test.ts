@@ -6,7 +6,7 @@
 // emulator draws the same sequence; which request meets which draw still depends on the engine's
 // parallelism, so a replay is close to, not always exactly, the failed run.
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -37,7 +37,7 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
   };
 
   beforeAll(async () => {
-    test_ = await startE2eEmulator();
+    test_ = await startE2eEmulator(laggingTenant);
     project = await createTestProject(test_.emulator, "faults", [{ name: "etl", displayName }]);
   });
   afterAll(async () => {

@@ -6,7 +6,7 @@
 import { execFile } from "child_process";
 import * as path from "path";
 import { repoRoot } from "../../scripts/emulator-environment";
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -16,7 +16,7 @@ let project: TestProject;
 let outputs: Record<string, { value: any }>;
 
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
   project = await createTestProject(test_.emulator, "ci", [{ name: "unused", displayName: "replaced below" }]);
   // The stack file keeps only what differs: the integrations come from Pulumi.yaml.
   await project.stack.removeConfig("dataverse-s2s:integrations");

@@ -3,7 +3,7 @@
 // warns and up publishes a new secret while the old one keeps working for the overlap; after the
 // overlap only the new one works; an expired secret is warned about.
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -14,7 +14,7 @@ let project: TestProject;
 let start: number;
 
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
   project = await createTestProject(test_.emulator, "rotation", [
     { name: "etl", displayName: "Rotating ETL", secret: { lifetimeDays: 30, rotateBeforeDays: 10, overlapDays: 3 } },
   ]);

@@ -5,7 +5,7 @@
 // test is in crash.test.ts; locking and a killed job on azblob in azblob-backend.test.ts.
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { whoAmIAs } from "../../scripts/verify-connection";
-import { firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { backendText, changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 import { BackendKind, openTestBackend, TestBackend } from "../support/state-backends";
 
@@ -20,7 +20,7 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
   let outputs: Record<string, { value: any; secret: boolean }>;
 
   beforeAll(async () => {
-    test_ = await startE2eEmulator();
+    test_ = await startE2eEmulator(laggingTenant);
     backend = await openTestBackend(backendKind);
     project = await createTestProject(test_.emulator, "e2e", [{ name: "etl", displayName: "E2E ETL connector" }], backend);
   });

@@ -116,7 +116,7 @@ describe("strict Graph requests", () => {
 });
 
 describe("replication lag", () => {
-  test("every call to a new app or SP answers 404, application user 0x80072559, new secret AADSTS7000215, removed secret still works", async () => {
+  test("every call to a new app answers 404, a new SP is answered by id, application user 0x80072559, new secret AADSTS7000215, removed secret still works", async () => {
     const old = await createAppWithSecret(c, unique("lag-old"));
     emu.configure({ replicationLagMs: 1500 });
     const app = await c.graph("POST", "/applications", { displayName: unique("lag") });
@@ -124,10 +124,9 @@ describe("replication lag", () => {
     expectGraphError(await c.graph("GET", `/applications/${app.data.id}`), 404, "Request_ResourceNotFound");
     const servicePrincipal = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
     expect(servicePrincipal.status).toBe(201);
-    expectGraphError(await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`), 404, "Request_ResourceNotFound");
     const user = await createAppUser(app.data.appId);
     expect({ status: user.status, code: user.data.error?.code }).toEqual({ status: 400, code: "0x80072559" });
-    // Every call addressed to the new objects answers 404 until the lag has passed, not only a read.
+    // Every call addressed to the new application answers 404 until the lag has passed, not only a read.
     const ownerRef = { "@odata.id": `${emu.graphUrl}/v1.0/directoryObjects/${emu.deployer.objectId}` };
     const addressed: [Parameters<EmulatorClient["graph"]>[0], string, unknown?][] = [
       ["PATCH", `/applications/${app.data.id}`, { notes: "x" }],
@@ -137,9 +136,7 @@ describe("replication lag", () => {
       ["POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: { displayName: "new" } }],
       ["POST", `/applications/${app.data.id}/removePassword`, { keyId: randomUUID() }],
       ["GET", `/applications/${app.data.id}/federatedIdentityCredentials`],
-      ["PATCH", `/servicePrincipals/${servicePrincipal.data.id}`, { notes: "x" }],
-      ["GET", `/servicePrincipals/${servicePrincipal.data.id}/owners`],
-      ["DELETE", `/servicePrincipals/${servicePrincipal.data.id}`],
+      ["GET", `/applications(appId='${app.data.appId}')`],
       ["DELETE", `/applications/${app.data.id}`],
     ];
     for (const [method, path, body] of addressed) {
@@ -150,6 +147,15 @@ describe("replication lag", () => {
         code: "Request_ResourceNotFound",
       });
     }
+    // The new service principal: its first PATCH and the reads after it are answered, as the real
+    // provider (which does not retry them) needs; lists do not show it yet.
+    expect((await c.graph("PATCH", `/servicePrincipals/${servicePrincipal.data.id}`, { description: "x" })).status).toBe(204);
+    expect((await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`)).status).toBe(200);
+    expect((await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}/owners`)).status).toBe(200);
+    const listed = (kind: string, appId: string) =>
+      c.graph("GET", `/${kind}?$filter=${encodeURIComponent(`appId eq '${appId}'`)}`).then((answer) => answer.data.value.length);
+    expect(await listed("servicePrincipals", app.data.appId)).toBe(0);
+    expect(await listed("applications", app.data.appId)).toBe(0);
     // A secret added to a replicated application is unknown to the token service until the lag has passed.
     const password = await c.graph("POST", `/applications/${old.id}/addPassword`, { passwordCredential: { displayName: "new" } });
     expect(password.status).toBe(200);
@@ -159,14 +165,53 @@ describe("replication lag", () => {
 
     await new Promise((resolve) => setTimeout(resolve, 1600));
     expect((await c.graph("GET", `/applications/${app.data.id}`)).status).toBe(200);
-    expect((await c.graph("GET", `/servicePrincipals/${servicePrincipal.data.id}`)).status).toBe(200);
+    expect(await listed("servicePrincipals", app.data.appId)).toBe(1);
+    expect(await listed("applications", app.data.appId)).toBe(1);
     expect((await createAppUser(app.data.appId)).status).toBe(204);
     expect((await c.graph("PATCH", `/applications/${app.data.id}`, { notes: "x" })).status).toBe(204);
     expect((await c.graph("GET", `/applications/${app.data.id}/owners`)).status).toBe(200);
     expect((await c.graph("POST", `/applications/${app.data.id}/addPassword`, { passwordCredential: {} })).status).toBe(200);
-    expect((await c.graph("PATCH", `/servicePrincipals/${servicePrincipal.data.id}`, { notes: "x" })).status).toBe(204);
+    expect((await c.graph("DELETE", `/servicePrincipals/${servicePrincipal.data.id}`)).status).toBe(204);
     expect((await c.token(c.dataverseScope, old.appId, password.data.secretText)).status).toBe(200);
     expectAadsts(await c.token(c.dataverseScope, old.appId, old.secret), 7000215);
+  });
+
+  test("reads of a replicated application leave out password, key and federated credentials younger than the lag", async () => {
+    const app = await createAppWithSecret(c, unique("lag-credentials"));
+    emu.configure({ replicationLagMs: 1500 });
+    const keyIds = async (property: "passwordCredentials" | "keyCredentials") =>
+      ((await c.graph("GET", `/applications/${app.id}`)).data[property] as { keyId: string }[]).map((credential) => credential.keyId);
+    const password = await c.graph("POST", `/applications/${app.id}/addPassword`, { passwordCredential: { displayName: "new" } });
+    expect(password.status).toBe(200);
+    expect(await keyIds("passwordCredentials")).toEqual([app.keyId]);
+    // The list shows the application as the same replica does.
+    const listedPasswords = await c.graph("GET", `/applications?$filter=${encodeURIComponent(`appId eq '${app.appId}'`)}`);
+    expect(listedPasswords.data.value[0].passwordCredentials.map((credential: { keyId: string }) => credential.keyId)).toEqual([app.keyId]);
+
+    const certificate = await selfSignedCertificate();
+    const patch = await c.graph("PATCH", `/applications/${app.id}`, {
+      keyCredentials: [{ type: "AsymmetricX509Cert", usage: "Verify", key: certificate.certificateDerBase64, displayName: "ci" }],
+    });
+    expect(patch.status).toBe(204);
+    expect(await keyIds("keyCredentials")).toEqual([]);
+
+    const base = `/applications/${app.id}/federatedIdentityCredentials`;
+    const created = await c.graph("POST", base, {
+      name: "lagging",
+      issuer: "https://issuer.example",
+      subject: "subject",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+    expect(created.status).toBe(201);
+    expectGraphError(await c.graph("GET", `${base}/${created.data.id}`), 404, "Request_ResourceNotFound");
+    expectGraphError(await c.graph("GET", `${base}(name='lagging')`), 404, "Request_ResourceNotFound");
+    expect((await c.graph("GET", base)).data.value).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await keyIds("passwordCredentials")).toEqual([app.keyId, password.data.keyId]);
+    expect(await keyIds("keyCredentials")).toHaveLength(1);
+    expect((await c.graph("GET", `${base}/${created.data.id}`)).status).toBe(200);
+    expect((await c.graph("GET", base)).data.value).toHaveLength(1);
   });
 });
 

@@ -119,7 +119,7 @@ describe("application create under replication lag", () => {
 });
 
 describe("service principal create", () => {
-  test("retries the POST while Graph says the application is not there yet, and the PATCH while 404", async () => {
+  test("retries the POST while Graph says the application is not there yet, then PATCHes the description once", async () => {
     const graph = new ScriptedGraph()
       .on("GET", spFilter, ok({ value: [] }))
       .on(
@@ -137,7 +137,7 @@ describe("service principal create", () => {
         },
         ok(spDoc, 201),
       )
-      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, notFound, ok({}, 204))
+      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, ok({}, 204))
       .on("DELETE", `v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`, ok({}, 204))
       .on("GET", `v1.0/servicePrincipals/${spObjectId}`, ok(spDoc))
       .on("GET", `beta/servicePrincipals/${spObjectId}?$select=samlMetadataUrl`, ok({}))
@@ -145,7 +145,19 @@ describe("service principal create", () => {
     const created = await servicePrincipal.create(contextFor(graph), { clientId });
     expect(created.id).toBe(`/servicePrincipals/${spObjectId}`);
     expect(graph.calls.filter((call) => call === "POST v1.0/servicePrincipals")).toHaveLength(3);
-    expect(graph.calls.filter((call) => call === `PATCH v1.0/servicePrincipals/${spObjectId}`)).toHaveLength(2);
+    expect(graph.calls.filter((call) => call === `PATCH v1.0/servicePrincipals/${spObjectId}`)).toHaveLength(1);
+  });
+
+  test("a 404 on the description PATCH fails the create as v3.0.2 does (no 404 retry there), leaving the id in state", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [] }))
+      .on("POST", "v1.0/servicePrincipals", ok(spDoc, 201))
+      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, notFound, ok({}, 204));
+    await expect(servicePrincipal.create(contextFor(graph), { clientId })).rejects.toMatchObject({
+      message: expect.stringContaining("Timed out whilst waiting for new service principal to be replicated in Azure AD"),
+      id: `/servicePrincipals/${spObjectId}`,
+    });
+    expect(graph.calls).toEqual([`GET ${spFilter}`, "POST v1.0/servicePrincipals", `PATCH v1.0/servicePrincipals/${spObjectId}`]);
   });
 
   test("any other POST failure is not retried", async () => {
@@ -185,6 +197,43 @@ describe("service principal create", () => {
     expect(adopted.outs).toMatchObject({ owners: [caller], useExisting: true });
     expect(graph.calls.some((call) => call.startsWith("POST"))).toBe(false);
     expect(graph.calls.some((call) => call.includes("/owners/") && call.startsWith("DELETE"))).toBe(false);
+  });
+});
+
+describe("owners on update (v3.0.2: list, add the missing, remove the others; every failure is an error)", () => {
+  const other = "cccccccc-0000-0000-0000-000000000002";
+  const updateOwners = (graph: ScriptedGraph) =>
+    application.update(
+      contextFor(graph),
+      `/applications/${appObjectId}`,
+      { displayName: "etl", owners: [caller] },
+      { displayName: "etl", owners: [other] },
+    );
+  const scripted = () =>
+    new ScriptedGraph()
+      .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204))
+      .on("GET", `v1.0/applications/${appObjectId}/owners`, ok({ value: [{ id: caller }] }))
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()))
+      .on("GET", `beta/applications/${appObjectId}?$select=applicationTemplateId,oauth2RequirePostResponse`, ok({}));
+
+  test("an owner Graph says is already there is an error, not success", async () => {
+    const graph = scripted().on("POST", `v1.0/applications/${appObjectId}/owners/$ref`, {
+      status: 400,
+      code: "Request_BadRequest",
+      message: "One or more added object references already exist for the following modified properties: 'owners'.",
+    });
+    await expect(updateOwners(graph)).rejects.toThrow(/already exist/);
+  });
+
+  test("removing an owner that is already gone is an error (Graph's 404), not success", async () => {
+    const graph = scripted()
+      .on("POST", `v1.0/applications/${appObjectId}/owners/$ref`, ok({}, 204))
+      .on("DELETE", `v1.0/applications/${appObjectId}/owners/${caller}/$ref`, notFound);
+    await expect(updateOwners(graph)).rejects.toThrow(/404/);
+    expect(graph.calls.filter((call) => call.includes("/owners/"))).toEqual([
+      `POST v1.0/applications/${appObjectId}/owners/$ref`,
+      `DELETE v1.0/applications/${appObjectId}/owners/${caller}/$ref`,
+    ]);
   });
 });
 

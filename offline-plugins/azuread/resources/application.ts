@@ -19,7 +19,7 @@
 import { randomUUID } from "crypto";
 import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
 import { retryWhileNotFound, waitUntil } from "../consistency";
-import { GraphSession } from "../graph";
+import { GraphSession, ownersAfterCreate } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
 import {
   asRecord,
@@ -306,7 +306,7 @@ export const application: ResourceHandler = {
         );
       }
       // Owners past the first 20 are added, and the caller is removed unless wanted.
-      await session.setOwners("applications", objectId, wantedOwners, initialOwners);
+      await session.setOwners("applications", objectId, ownersAfterCreate(caller, wantedOwners, otherOwners), initialOwners);
       const outs = await readApplication(session, objectId, inputs);
       if (!outs) throw new Error(`application ${objectId} answered 404 right after it was created`);
       return { id, outs };

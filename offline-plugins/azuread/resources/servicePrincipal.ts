@@ -9,8 +9,9 @@
  *   None found: POST /v1.0/servicePrincipals with a temporary description "TERRAFORM_UPDATE_<uuid>"
  *   and the caller (and up to 19 wanted owners) as owners, retried while Graph answers that the
  *   application is not there yet (400 "does not reference a valid application object", 403 "backing
- *   application ... local tenant"), never replayed otherwise; PATCH the real description (retried
- *   while it answers 404); add the other owners; remove the caller unless wanted; read.
+ *   application ... local tenant"), never replayed otherwise; PATCH the real description (not
+ *   retried: a 404 fails the create, as in v3.0.2); add the other owners; remove the caller unless
+ *   wanted; read.
  *   The id is "/servicePrincipals/<objectId>".
  * - read: GET /v1.0/servicePrincipals/{id} (404: gone, empty id),
  *   GET /beta/servicePrincipals/{id}?$select=samlMetadataUrl, GET /v1.0/servicePrincipals/{id}/owners.
@@ -21,8 +22,8 @@
 import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
 import { randomUUID } from "crypto";
 import { RestApiError } from "../../../lib/rest-client";
-import { PollTiming, retryWhileNotFound, waitUntil } from "../consistency";
-import { GraphSession } from "../graph";
+import { PollTiming, waitUntil } from "../consistency";
+import { GraphSession, ownersAfterCreate } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
 import {
   asRecord,
@@ -291,16 +292,24 @@ export const servicePrincipal: ResourceHandler = {
     if (!isGuid(objectId)) throw new Error(`Microsoft Graph: create the service principal of application ${clientId} returned no id`);
     const id = `${idPrefix}${objectId}`;
     try {
-      // The real description is set after the create, which also proves the object has replicated.
-      await retryWhileNotFound(context.timing.notFound, () =>
-        session.request({
+      // The real description is set after the create. v3.0.2 sends this PATCH with the default
+      // options (no 404 retry: the vendored go-azure-sdk's msgraph client has its default retry
+      // functions commented out), so a principal not yet replicated fails the create here.
+      await session
+        .request({
           operation: `set the description of service principal ${objectId}`,
           method: "PATCH",
           path: `v1.0/servicePrincipals/${objectId}`,
           body: { description: stringOrEmpty(inputs.description) || null },
-        }),
-      );
-      await session.setOwners("servicePrincipals", objectId, wantedOwners, initialOwners);
+        })
+        .catch((error: unknown) => {
+          const reason =
+            error instanceof RestApiError && error.status === 404
+              ? "Timed out whilst waiting for new service principal to be replicated in Azure AD"
+              : "Failed to patch service principal after creating";
+          throw new Error(`${reason}: ${(error as Error).message}`);
+        });
+      await session.setOwners("servicePrincipals", objectId, ownersAfterCreate(caller, wantedOwners, otherOwners), initialOwners);
       const outs = await outputs(session, objectId, inputs);
       if (!outs) throw new Error(`service principal ${objectId} answered 404 right after it was created`);
       return { id, outs };
