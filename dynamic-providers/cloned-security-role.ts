@@ -58,7 +58,7 @@ export class ClonedSecurityRole extends pulumi.dynamic.Resource {
         roleId: undefined,
         businessUnitId: undefined,
         sourceRoleId: undefined,
-        appliedPrivileges: undefined,
+        appliedPrivilegeSet: undefined,
         appliedDigest: undefined,
         privilegeCount: undefined,
         privilegeDigest: undefined,

@@ -271,6 +271,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
       // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
       if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
+      requests.batchParts(ctx.batchOperations);
       log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${ms}ms${note}`);
     };
     res.on("finish", () => done(String(res.statusCode)));

@@ -8,7 +8,7 @@ import {
   ClonedSecurityRoleOutputs,
 } from "../../dynamic-providers/cloned-security-role";
 import { managedRoleMarker } from "../../dynamic-providers/implementation/cloned-security-role";
-import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
+import { privilegeEntries, unpackPrivileges } from "../../dynamic-providers/implementation/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 /** The tests give check raw, partial inputs, as the engine does: the provider is called untyped here. */
@@ -134,7 +134,8 @@ describe("clone of a small role", () => {
     const businessUnitId = await client.businessUnitId();
     const systemAdministrator = (await client.findSourceRole("System Administrator", businessUnitId))!;
     const catalogue = await client.rolePrivileges(systemAdministrator.roleid);
-    const extra = catalogue.find((privilege) => !outs.appliedPrivileges.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
+    const applied = unpackPrivileges(outs.appliedPrivilegeSet);
+    const extra = catalogue.find((privilege) => !applied.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
 
     // Someone adds a privilege to the clone by hand.
     await test_.addPrivilege(created.id, extra.privilegeId, "Basic", businessUnitId);
