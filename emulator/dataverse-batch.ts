@@ -163,8 +163,8 @@ function answerPart(answer: BatchAnswer): string {
   if (answer.contentId !== undefined) lines.push(`Content-ID: ${answer.contentId}`);
   lines.push("", `HTTP/1.1 ${answer.status} ${reasons[answer.status] ?? ""}`.trimEnd());
   for (const [name, value] of Object.entries(answer.headers)) lines.push(`${name}: ${value}`);
-  lines.push("");
-  if (answer.body !== undefined) lines.push(JSON.stringify(answer.body));
+  // The blank line after the headers is always there, even before an empty body.
+  lines.push("", answer.body !== undefined ? JSON.stringify(answer.body) : "");
   return lines.join("\r\n");
 }
 

@@ -2,12 +2,13 @@
  * A Dataverse application user: the identity an app registration has inside one environment, with
  * its security roles.
  *
- *   create  -> adopt the live user of that app id (re-enabling it) or purge a soft-deleted one, else
- *              POST systemusers; then POST .../systemuserroles_association/$ref per missing role and
- *              DELETE .../$ref per role given outside the stack
+ *   create  -> POST systemusers; when Dataverse answers 412 (the app id has a user), GET it and adopt
+ *              the live one (re-enabling it) or purge a soft-deleted one and POST again; then one
+ *              $batch: a change set of POST .../systemuserroles_association/$ref per missing role and
+ *              DELETE .../$ref per role given outside the stack, and GET the user back
  *   read    -> GET systemusers(<id>)?$expand=systemuserroles_association
- *   update  -> PATCH isdisabled=false, then the role assignments as in create
- *   delete  -> PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
+ *   update  -> one $batch: a change set of PATCH isdisabled=false and the role assignments, then GET
+ *   delete  -> GET, then one $batch: PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
  */
 import type * as pulumi from "@pulumi/pulumi";
 import {
@@ -90,6 +91,16 @@ async function applyAndRead(
   return user;
 }
 
+/** Creates the application user; undefined when Dataverse says the app id has one already (412). */
+async function createUnlessTaken(client: DataverseClient, applicationId: string, businessUnitId: string): Promise<string | undefined> {
+  try {
+    return await client.createApplicationUser(applicationId, businessUnitId);
+  } catch (error) {
+    if (error instanceof RestApiError && error.status === 412) return undefined;
+    throw error;
+  }
+}
+
 function outputsOf(user: SystemUserRecord, inputs: ApplicationUserInputs): ApplicationUserOutputs {
   return {
     ...inputs,
@@ -146,30 +157,36 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
     try {
       // Usually known already: the environment check and the role looked it up in this process.
       const businessUnitId = await client.businessUnitId(inputs.businessUnit === "" ? undefined : inputs.businessUnit);
-      const existing = await client.findApplicationUsers(inputs.applicationId);
-      const live = existing.find(isLive);
-      let userId: string;
+      // Made at once in the usual case; Dataverse refuses a second user of an app id (412, soft-deleted
+      // ones included), and only then is the existing one looked up.
+      let userId = await createUnlessTaken(client, inputs.applicationId, businessUnitId);
       const writes: BatchOperation[] = [];
-      if (live) {
-        // Adopt: a user made by hand, by an earlier run that crashed, or left disabled by a destroy.
-        userId = live.systemuserid.toLowerCase();
-        if (live._businessunitid_value.toLowerCase() !== businessUnitId) {
-          writes.push(
-            updateUserRequest(
-              userId,
-              { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
-              "move application user to its business unit",
-            ),
-          );
-        }
-        if (live.isdisabled) writes.push(updateUserRequest(userId, { isdisabled: false }, "re-enable application user"));
-        writes.push(...roleWrites(client, userId, inputs, assignedRoles(live)));
-      } else {
-        // A soft-deleted user of the same app id blocks a new one (412): purge it first.
-        for (const deleted of existing) await client.deleteUser(deleted.systemuserid, "purge soft-deleted application user");
-        userId = await client.createApplicationUser(inputs.applicationId, businessUnitId);
+      if (userId) {
         // A new application user holds no role; the read back in applyAndRead checks it.
         writes.push(...roleWrites(client, userId, inputs, []));
+      } else {
+        const existing = await client.findApplicationUsers(inputs.applicationId);
+        const live = existing.find(isLive);
+        if (live) {
+          // Adopt: a user made by hand, by an earlier run that crashed, or left disabled by a destroy.
+          userId = live.systemuserid.toLowerCase();
+          if (live._businessunitid_value.toLowerCase() !== businessUnitId) {
+            writes.push(
+              updateUserRequest(
+                userId,
+                { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+                "move application user to its business unit",
+              ),
+            );
+          }
+          if (live.isdisabled) writes.push(updateUserRequest(userId, { isdisabled: false }, "re-enable application user"));
+          writes.push(...roleWrites(client, userId, inputs, assignedRoles(live)));
+        } else {
+          // A soft-deleted user of the same app id blocks a new one: purge it first.
+          for (const deleted of existing) await client.deleteUser(deleted.systemuserid, "purge soft-deleted application user");
+          userId = await client.createApplicationUser(inputs.applicationId, businessUnitId);
+          writes.push(...roleWrites(client, userId, inputs, []));
+        }
       }
       const user = await applyAndRead(client, userId, inputs, writes);
       if (!user) throw new Error(`Dataverse: the application user ${userId} disappeared while it was being set up.`);
