@@ -78,6 +78,16 @@ describe("clone of System Administrator", () => {
     expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
   });
 
+  test("a state written before the privileges were packed reads as the packed form, without drift", async () => {
+    const { appliedPrivilegeSet, ...rest } = outs;
+    const legacy = { ...rest, appliedPrivileges: unpackPrivileges(appliedPrivilegeSet) } as unknown as ClonedSecurityRoleOutputs;
+    const read = await refresh(id, legacy);
+    expect(read.appliedPrivilegeSet).toBe(appliedPrivilegeSet);
+    expect(read).not.toHaveProperty("appliedPrivileges");
+    expect(read.privilegeDrift).toEqual([]);
+    expect((await provider.diff(id, read, inputs)).changes).toBe(false);
+  });
+
   test("a second create adopts the role instead of duplicating it", async () => {
     const again = await provider.create(inputs);
     expect(again.id).toBe(id);
