@@ -2,12 +2,13 @@
  * A Dataverse application user: the identity an app registration has inside one environment, with
  * its security roles.
  *
- *   create  -> adopt the live user of that app id (re-enabling it) or purge a soft-deleted one, else
- *              POST systemusers; then POST .../systemuserroles_association/$ref per missing role and
- *              DELETE .../$ref per role given outside the stack
+ *   create  -> POST systemusers; when Dataverse answers 412 (the app id has a user), GET it and adopt
+ *              the live one (re-enabling it) or purge a soft-deleted one and POST again; then one
+ *              $batch: a change set of POST .../systemuserroles_association/$ref per missing role and
+ *              DELETE .../$ref per role given outside the stack, and GET the user back
  *   read    -> GET systemusers(<id>)?$expand=systemuserroles_association
- *   update  -> PATCH isdisabled=false, then the role assignments as in create
- *   delete  -> PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
+ *   update  -> one $batch: a change set of PATCH isdisabled=false and the role assignments, then GET
+ *   delete  -> GET, then one $batch: PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
  *
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/application-user.ts.
  */

@@ -1,15 +1,18 @@
 /**
  * A Dataverse security role cloned from another one: what "Copy Role" does in the UI.
  *
- *   create  -> find the source role, POST roles (or adopt a role of the same name that this project
- *              made), ReplacePrivilegesRole (+ AddPrivilegesRole batches) with the source's privileges,
- *              then read them back
- *   read    -> GET roles(<id>) and RetrieveRolePrivilegesRole for the role and its source
+ *   create  -> find the business unit and the source role (once per process: the environment check
+ *              has usually done it), one $batch GET of roles of that name and of the source's
+ *              privileges, POST roles (or adopt a role of the same name that this project made), then
+ *              one $batch: a change set of ReplacePrivilegesRole + AddPrivilegesRole (all or nothing)
+ *              and RetrieveRolePrivilegesRole to read back what the role holds
+ *   read    -> one $batch: GET roles(<id>), RetrieveRolePrivilegesRole for the role and its source
  *   update  -> PATCH roles(<id>) for a new name; privileges written again from the source
  *   delete  -> DELETE roles(<id>) (404 is done)
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
+ * What was read back is kept packed (privileges.ts), so a copy of System Administrator stays small in state.
  *
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/cloned-security-role.ts.
  */
@@ -58,7 +61,7 @@ export class ClonedSecurityRole extends pulumi.dynamic.Resource {
         roleId: undefined,
         businessUnitId: undefined,
         sourceRoleId: undefined,
-        appliedPrivileges: undefined,
+        appliedPrivilegeSet: undefined,
         appliedDigest: undefined,
         privilegeCount: undefined,
         privilegeDigest: undefined,

@@ -23,6 +23,11 @@ export interface RequestCounters {
   services: Record<string, number>;
   /** Requests per operation, e.g. "graph POST /applications", "dataverse GET roles". */
   operations: Record<string, number>;
+  /**
+   * Requests carried inside Dataverse $batch requests, per operation ("dataverse GET roles(<id>)").
+   * Each $batch is one HTTP request in `total`, `services` and `operations` ("dataverse POST $batch").
+   */
+  batchOperations: Record<string, number>;
   /** Answers per HTTP status ("dropped" for destroyed connections). */
   statuses: Record<string, number>;
   /** Dataverse requests per environment name. */
@@ -36,7 +41,7 @@ export class RequestLog {
   private counters: RequestCounters = RequestLog.empty();
 
   private static empty(): RequestCounters {
-    return { total: 0, services: {}, operations: {}, environments: {}, statuses: {}, faults: {}, unsupported: [] };
+    return { total: 0, services: {}, operations: {}, batchOperations: {}, environments: {}, statuses: {}, faults: {}, unsupported: [] };
   }
 
   record(service: string, operation: string | undefined, status: string, environment?: string): void {
@@ -46,6 +51,11 @@ export class RequestLog {
     if (environment !== undefined) c.environments[environment] = (c.environments[environment] ?? 0) + 1;
     if (operation) c.operations[operation] = (c.operations[operation] ?? 0) + 1;
     c.statuses[status] = (c.statuses[status] ?? 0) + 1;
+  }
+
+  batchParts(operations: readonly string[]): void {
+    const c = this.counters;
+    for (const operation of operations) c.batchOperations[operation] = (c.batchOperations[operation] ?? 0) + 1;
   }
 
   fault(kind: string): void {

@@ -8,6 +8,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 import { bearer, verifyToken } from "./entra";
+import type { IncomingMessage } from "node:http";
+import { formatBatchAnswer, parseBatch, type BatchAnswer, type BatchItemAnswer, type BatchRequest } from "./dataverse-batch";
 import { isGuid, RequestContext, sameId, type EmulatorCore } from "./http";
 import { newApplicationUserRow } from "./model";
 import { applySelect, evaluate, parseExpand, parseFilter, parseSelect, type ExpandItem, type Row } from "./odata";
@@ -255,8 +257,6 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   const prot = protection(core);
   const user = caller.systemuserid;
   if (sp.enabled) {
-    const now = Date.now();
-    const window = (prot.windows.get(user) ?? []).filter((t) => t > now - sp.windowMs);
     const inFlight = prot.concurrent.get(user) ?? 0;
     const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
     if (inFlight >= sp.maxConcurrent) {
@@ -268,18 +268,7 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
         retry,
       );
     }
-    if (window.length >= sp.maxRequestsPerWindow) {
-      prot.windows.set(user, window);
-      ctx.op("service protection (requests)");
-      throw dataverseError(
-        429,
-        DataverseErrorCode.tooManyRequests,
-        `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
-        retry,
-      );
-    }
-    window.push(now);
-    prot.windows.set(user, window);
+    admitToWindow(ctx, user);
   }
   prot.concurrent.set(user, (prot.concurrent.get(user) ?? 0) + 1);
   try {
@@ -289,6 +278,29 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   } finally {
     prot.concurrent.set(user, (prot.concurrent.get(user) ?? 1) - 1);
   }
+}
+
+/**
+ * Counts a request in the caller's service protection window, or refuses it (429) when the window is
+ * full. A request inside a $batch counts as one request too, as in Dataverse.
+ */
+function admitToWindow(ctx: RequestContext, user: string): void {
+  const sp = ctx.core.config.serviceProtection;
+  if (!sp.enabled) return;
+  const prot = protection(ctx.core);
+  const now = Date.now();
+  const window = (prot.windows.get(user) ?? []).filter((t) => t > now - sp.windowMs);
+  prot.windows.set(user, window);
+  if (window.length >= sp.maxRequestsPerWindow) {
+    ctx.op("service protection (requests)");
+    throw dataverseError(
+      429,
+      DataverseErrorCode.tooManyRequests,
+      `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
+      { "Retry-After": String(sp.retryAfterSeconds), ...headers() },
+    );
+  }
+  window.push(now);
 }
 
 /**
@@ -394,6 +406,10 @@ async function route(call: Call, rest: string): Promise<boolean> {
     );
     return true;
   }
+  if (p.collection === "$batch" && m === "POST" && p.tail.length === 0 && !p.key && p.args === undefined) {
+    await batch(call);
+    return true;
+  }
   if (p.collection === "RetrieveRolePrivilegesRole" && m === "GET" && p.tail.length === 0) {
     const arg = /^RoleId=(.+)$/.exec(p.args ?? "");
     const roleId = arg ? resolveAlias(ctx, arg[1]).replace(/[{}']/g, "") : "";
@@ -413,6 +429,107 @@ async function route(call: Call, rest: string): Promise<boolean> {
     default:
       return false;
   }
+}
+
+// ---- $batch --------------------------------------------------------------------------------
+
+/** One request of a batch, run through the same routes as a request of its own; its answer is kept. */
+class BatchPartContext extends RequestContext {
+  answer: BatchAnswer | undefined;
+
+  constructor(
+    parent: RequestContext,
+    private readonly part: BatchRequest,
+  ) {
+    // The parts carry no credentials: the batch's token (already verified) and socket stand for them.
+    const req = { method: part.method, url: part.target, headers: part.headers, socket: parent.req.socket } as unknown as IncomingMessage;
+    super(req, parent.res, parent.core, "dataverse", () => Promise.resolve());
+  }
+
+  override header(name: string): string | undefined {
+    return this.part.headers[name.toLowerCase()];
+  }
+
+  override body(): Promise<Buffer> {
+    return Promise.resolve(Buffer.from(this.part.body, "utf8"));
+  }
+
+  override send(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.answer ??= { status, headers, body };
+  }
+}
+
+async function runBatchPart(call: Call, request: BatchRequest): Promise<BatchAnswer> {
+  const partCtx = new BatchPartContext(call.ctx, request);
+  try {
+    const m = PREFIX.exec(partCtx.path);
+    if (!m) throw invalid(`A request in a batch must address this environment's Web API (/api/data/v9.x/...), not ${partCtx.path}.`);
+    admitToWindow(partCtx, call.caller.systemuserid);
+    const handled = await route({ ...call, ctx: partCtx, version: m[1] }, m[2] ?? "");
+    if (!handled) {
+      partCtx.op("unsupported");
+      throw dataverseError(
+        501,
+        DataverseErrorCode.notImplemented,
+        `The emulator does not support ${request.method} ${partCtx.path}. It was logged as UNSUPPORTED; see emulator/README.md.`,
+      );
+    }
+  } catch (err) {
+    const e =
+      err instanceof ServiceError ? err : dataverseError(500, "0x80040216", `An unexpected error occurred: ${(err as Error).message}`);
+    partCtx.send(e.status, e.body(call.ctx.core.now()), e.headers);
+  }
+  call.ctx.batchOperations.push(partCtx.operation ?? "dataverse unsupported");
+  const answer = partCtx.answer ?? { status: 500, headers: {}, body: { error: { code: "0x80040216", message: "no answer" } } };
+  return { ...answer, contentId: request.contentId };
+}
+
+/**
+ * POST $batch: the requests in order; a change set all or nothing (the environment is put back as
+ * it was before the change set when one of its requests fails); the batch stops at the first
+ * failure unless the caller prefers odata.continue-on-error. See dataverse-batch.ts for the format.
+ */
+async function batch(call: Call): Promise<void> {
+  const { ctx } = call;
+  const items = parseBatch(ctx.header("content-type"), (await ctx.body()).toString("utf8"), `/api/data/${call.version}`);
+  const continueOnError = /odata\.continue-on-error(?!\s*=\s*false)/i.test(ctx.header("prefer") ?? "");
+  const answers: BatchItemAnswer[] = [];
+  let failed = false;
+  for (const item of items) {
+    if (item.kind === "request") {
+      const answer = await runBatchPart(call, item.request);
+      answers.push({ kind: "request", answer });
+      failed ||= answer.status >= 400;
+    } else {
+      const environment = call.state.environment;
+      const before = structuredClone(environment);
+      const done: BatchAnswer[] = [];
+      let refused: BatchAnswer | undefined;
+      for (const request of item.requests) {
+        const answer = await runBatchPart(call, request);
+        if (answer.status >= 400) {
+          refused = answer;
+          break;
+        }
+        done.push(answer);
+      }
+      if (refused) {
+        Object.assign(environment, before);
+        ctx.core.store.save();
+        answers.push({ kind: "request", answer: refused });
+        failed = true;
+      } else {
+        answers.push({ kind: "changeset", answers: done });
+      }
+    }
+    if (failed && !continueOnError) break;
+  }
+  const { contentType, body } = formatBatchAnswer(answers);
+  ctx.sendText(200, body, {
+    "OData-Version": "4.0",
+    "Content-Type": contentType,
+    ...(continueOnError && failed ? { "Preference-Applied": "odata.continue-on-error" } : {}),
+  });
 }
 
 function list(call: Call, entitySet: string, rows: Row[]): void {

@@ -58,6 +58,8 @@ export class RequestContext {
   operation: string | undefined;
   /** The Dataverse environment a Dataverse request was for (set by the Dataverse handler). */
   environmentName: string | undefined;
+  /** Operations of the requests a $batch carried, in order (counted apart from HTTP requests). */
+  readonly batchOperations: string[] = [];
   private bodyPromise: Promise<Buffer> | undefined;
 
   constructor(
@@ -112,6 +114,15 @@ export class RequestContext {
 
   async form(): Promise<URLSearchParams> {
     return new URLSearchParams((await this.body()).toString("utf8"));
+  }
+
+  /** Answers a body that is not JSON (a multipart $batch answer). */
+  sendText(status: number, text: string, headers: Record<string, string>): void {
+    if (this.res.headersSent || this.res.destroyed) return;
+    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
+    this.res.setHeader("Content-Length", Buffer.byteLength(text));
+    this.res.statusCode = status;
+    this.res.end(text);
   }
 
   send(status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -272,6 +272,7 @@ function requestHandler(parts: RequestHandlerParts) {
       const elapsedMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
       // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
       if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
+      requests.batchParts(ctx.batchOperations);
       core.log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}`);
     };
     res.on("finish", () => done(String(res.statusCode)));

@@ -28,19 +28,35 @@ const wellKnownEnvironments: Record<string, GraphEndpoints> = {
 
 const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
 
+/**
+ * Discovered endpoints by metadata host, once per process: every resource that reads Graph (the
+ * environment check, each RetiredSecrets) asks for the same document, which does not change during
+ * a run. A failed discovery is not kept.
+ */
+const discovered: Record<string, Promise<GraphEndpoints>> = {};
+
 export async function discoverEndpoints(config: CloudSelection, log?: (message: string) => void): Promise<GraphEndpoints> {
-  if (!config.metadataHost) {
-    const environment = (config.environment ?? "global").toLowerCase();
-    const known = wellKnownEnvironments[environment];
-    if (!known) {
-      throw new Error(
-        `azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`,
-      );
-    }
-    return known;
+  if (!config.metadataHost) return wellKnownEndpoints(config);
+  const key = config.metadataHost.toLowerCase();
+  discovered[key] ??= fetchEndpoints(config.metadataHost, log).catch((error: unknown) => {
+    delete discovered[key];
+    throw error;
+  });
+  return discovered[key];
+}
+
+function wellKnownEndpoints(config: CloudSelection): GraphEndpoints {
+  const environment = (config.environment ?? "global").toLowerCase();
+  const known = wellKnownEnvironments[environment];
+  if (!known) {
+    throw new Error(`azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`);
   }
+  return known;
+}
+
+async function fetchEndpoints(metadataHost: string, log?: (message: string) => void): Promise<GraphEndpoints> {
   // https is forced for this call, as in the real provider; the host carries its port if any.
-  const metadata = new RestClient({ service: "Azure metadata", baseUrl: `https://${config.metadataHost}/`, log });
+  const metadata = new RestClient({ service: "Azure metadata", baseUrl: `https://${metadataHost}/`, log });
   const response = await metadata.request<Record<string, unknown>>({
     operation: "discover the cloud endpoints",
     method: "GET",
@@ -52,7 +68,7 @@ export async function discoverEndpoints(config: CloudSelection, log?: (message: 
   const graphResource = body.microsoftGraphResourceId;
   if (typeof loginEndpoint !== "string" || typeof graphResource !== "string" || !loginEndpoint || !graphResource) {
     throw new Error(
-      `azuread: the metadata of https://${config.metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
+      `azuread: the metadata of https://${metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
         `check azuread:metadataHost`,
     );
   }

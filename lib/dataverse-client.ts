@@ -4,8 +4,55 @@
  * inside each provider method and never captured by a serialized provider.
  */
 import type { TokenCredential } from "@azure/identity";
-import { RestClient, RestResponse } from "./rest-client";
+import { batchRequestBody, BatchPartAnswer, BatchPartRequest, parseBatchAnswer } from "./dataverse-batch";
+import { RestApiError, RestClient, RestResponse } from "./rest-client";
 import { isGuid } from "./validators";
+
+/** One request of a $batch, with what a failure of it is called and which statuses are not failures. */
+export interface BatchOperation extends BatchPartRequest {
+  /** What the request does, in words a user understands (named in errors). */
+  readonly operation: string;
+  readonly acceptStatus?: readonly number[];
+  /** Overrides "every method but POST is idempotent" (a lost $batch answer is resent only when all are). */
+  readonly idempotent?: boolean;
+}
+
+/** A request of its own, or a change set: requests Dataverse applies all or nothing. */
+export type BatchItem = BatchOperation | { readonly changeset: readonly BatchOperation[] };
+
+/**
+ * Lookups that do not change during a deployment (business unit ids, the source role's id), shared
+ * by every provider call of the process (all resources of a run share one provider host), so that
+ * the environment check, the role and twenty application users look each up once. Bounded in time:
+ * a long-lived process (a test runner) sees changes after lookupCacheMs.
+ */
+const lookupCacheMs = 2 * 60 * 1000;
+const lookups: Record<string, { readonly value: Promise<unknown>; readonly expiresAtMs: number }> = {};
+
+function cachedLookup<T>(key: string, lookUp: () => Promise<T>): Promise<T> {
+  const now = Date.now();
+  const hit = lookups[key];
+  if (hit && now < hit.expiresAtMs) return hit.value as Promise<T>;
+  const value = lookUp();
+  const entry = { value, expiresAtMs: now + lookupCacheMs };
+  lookups[key] = entry;
+  // Failures and "not found" are not kept: the next call asks again.
+  value.then(
+    (result) => {
+      if (result === undefined && lookups[key] === entry) delete lookups[key];
+    },
+    () => {
+      if (lookups[key] === entry) delete lookups[key];
+    },
+  );
+  return value;
+}
+
+/** Forgets the lookups of an environment (after a failure that may come from a stale one). */
+export function forgetLookups(environmentUrl: string): void {
+  const prefix = `${environmentUrl.replace(/\/+$/, "").toLowerCase()}|`;
+  for (const key of Object.keys(lookups)) if (key.startsWith(prefix)) delete lookups[key];
+}
 
 export interface RolePrivilege {
   readonly privilegeId: string;
@@ -47,6 +94,9 @@ export function depthName(depth: unknown): string {
   if (typeof depth === "string" && /^\d+$/.test(depth)) return depthNames[Number(depth)] ?? depth;
   return String(depth);
 }
+
+/** The role fields the providers read. */
+const roleFields = "roleid,name,description,_businessunitid_value,_roletemplateid_value";
 
 /** Quotes a string literal for $filter. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -93,8 +143,16 @@ export class DataverseClient {
     ).data;
   }
 
-  /** The root business unit, or the one named. */
+  /** The root business unit, or the one named (looked up once per process, see cachedLookup). */
   async businessUnitId(name?: string): Promise<string> {
+    return cachedLookup(this.lookupKey(`business unit|${name ?? ""}`), () => this.lookUpBusinessUnitId(name));
+  }
+
+  private lookupKey(what: string): string {
+    return `${this.environmentUrl.replace(/\/+$/, "").toLowerCase()}|${what}`;
+  }
+
+  private async lookUpBusinessUnitId(name?: string): Promise<string> {
     const filter = name ? `name eq ${odataString(name)}` : "parentbusinessunitid eq null";
     const rows = await this.list<{ businessunitid: string; name: string }>(
       name ? `find business unit '${name}'` : "find the root business unit",
@@ -111,18 +169,21 @@ export class DataverseClient {
   }
 
   async findRoles(filter: string, operation: string): Promise<RoleRecord[]> {
-    return this.list<RoleRecord>(
-      operation,
-      `roles?$select=roleid,name,description,_businessunitid_value,_roletemplateid_value&$filter=${encodeURIComponent(filter)}`,
-    );
+    return this.list<RoleRecord>(operation, `roles?$select=${roleFields}&$filter=${encodeURIComponent(filter)}`);
   }
 
   async findRoleByName(name: string, businessUnitId: string): Promise<RoleRecord[]> {
-    return this.findRoles(`name eq ${odataString(name)} and _businessunitid_value eq ${businessUnitId}`, `find security role '${name}'`);
+    return rowsOf<RoleRecord>((await this.rest.request<unknown>(findRoleByNameRequest(name, businessUnitId))).data);
   }
 
-  /** A role given by name or by template id, in a business unit. */
+  /** A role given by name or by template id, in a business unit (looked up once per process when found). */
   async findSourceRole(nameOrTemplateId: string, businessUnitId: string): Promise<RoleRecord | undefined> {
+    return cachedLookup(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), () =>
+      this.lookUpSourceRole(nameOrTemplateId, businessUnitId),
+    );
+  }
+
+  private async lookUpSourceRole(nameOrTemplateId: string, businessUnitId: string): Promise<RoleRecord | undefined> {
     const filter = isGuid(nameOrTemplateId)
       ? `(_roletemplateid_value eq ${nameOrTemplateId} or roleid eq ${nameOrTemplateId}) and _businessunitid_value eq ${businessUnitId}`
       : `name eq ${odataString(nameOrTemplateId)} and _businessunitid_value eq ${businessUnitId}`;
@@ -131,12 +192,7 @@ export class DataverseClient {
   }
 
   async getRole(roleId: string): Promise<RoleRecord | undefined> {
-    const response = await this.rest.request<RoleRecord>({
-      operation: "read security role",
-      method: "GET",
-      path: `roles(${roleId})?$select=roleid,name,description,_businessunitid_value,_roletemplateid_value`,
-      acceptStatus: [404],
-    });
+    const response = await this.rest.request<RoleRecord>(roleRequest(roleId));
     return response.status === 404 ? undefined : response.data;
   }
 
@@ -167,20 +223,17 @@ export class DataverseClient {
   }
 
   async rolePrivileges(roleId: string): Promise<RolePrivilege[]> {
-    const response = await this.rest.request<{ RolePrivileges: { PrivilegeId: string; PrivilegeName?: string; Depth: unknown }[] }>({
-      operation: "read role privileges",
-      method: "GET",
-      path: `RetrieveRolePrivilegesRole(RoleId=${roleId})`,
-    });
-    return (response.data.RolePrivileges ?? []).map((privilege) => ({
-      privilegeId: privilege.PrivilegeId.toLowerCase(),
-      name: privilege.PrivilegeName ?? privilege.PrivilegeId.toLowerCase(),
-      depth: depthName(privilege.Depth),
-    }));
+    const response = await this.rest.request<unknown>(rolePrivilegesRequest(roleId));
+    return rolePrivilegesOf(response.data);
   }
 
-  /** Makes the role hold exactly `privileges` (as far as Dataverse allows), in batches. */
-  async replacePrivileges(roleId: string, businessUnitId: string, privileges: readonly RolePrivilege[]): Promise<void> {
+  /**
+   * Makes the role hold exactly `privileges` (as far as Dataverse allows) and returns what it holds
+   * afterwards, in one round trip: a $batch whose change set is ReplacePrivilegesRole then
+   * AddPrivilegesRole for the rest (all or nothing, so a failure never leaves a half-copied role),
+   * followed by RetrieveRolePrivilegesRole.
+   */
+  async replacePrivileges(roleId: string, businessUnitId: string, privileges: readonly RolePrivilege[]): Promise<RolePrivilege[]> {
     const body = (batch: readonly RolePrivilege[]) => ({
       Privileges: batch.map((privilege) => ({
         PrivilegeId: privilege.privilegeId,
@@ -189,22 +242,97 @@ export class DataverseClient {
       })),
     });
     const [first, ...rest] = chunks(privileges, privilegeBatchSize);
-    await this.rest.request({
-      operation: "replace role privileges",
-      method: "POST",
-      path: `roles(${roleId})/Microsoft.Dynamics.CRM.ReplacePrivilegesRole`,
-      body: body(first ?? []),
-      idempotent: true,
-    });
-    for (const batch of rest) {
-      await this.rest.request({
+    const writes: BatchOperation[] = [
+      {
+        operation: "replace role privileges",
+        method: "POST",
+        path: `roles(${roleId})/Microsoft.Dynamics.CRM.ReplacePrivilegesRole`,
+        body: body(first ?? []),
+        idempotent: true,
+      },
+      ...rest.map((batch): BatchOperation => ({
         operation: "add role privileges",
         method: "POST",
         path: `roles(${roleId})/Microsoft.Dynamics.CRM.AddPrivilegesRole`,
         body: body(batch),
         idempotent: true,
-      });
+      })),
+    ];
+    const answers = await this.batch("copy role privileges", [{ changeset: writes }, rolePrivilegesRequest(roleId)]);
+    return rolePrivilegesOf(answers[answers.length - 1].data);
+  }
+
+  /**
+   * Several requests in one HTTP round trip (`$batch`): answers in the order of the requests (a
+   * change set's requests in place). The first request that failed (a status not accepted) is thrown
+   * as the RestApiError it would have been alone. With `continueOnError`, Dataverse runs every
+   * request even after a failure (for independent reads whose 404 is an answer).
+   */
+  async batch(
+    operation: string,
+    items: readonly BatchItem[],
+    options: { continueOnError?: boolean } = {},
+  ): Promise<RestResponse<unknown>[]> {
+    const operations = items.flatMap((item) => ("changeset" in item ? item.changeset : [item]));
+    const { contentType, body } = batchRequestBody(
+      this.apiBase,
+      items.map((item) => ("changeset" in item ? { changeset: item.changeset } : { request: item })),
+    );
+    const response = await this.rest.request<unknown>({
+      operation,
+      method: "POST",
+      path: "$batch",
+      body,
+      headers: { "Content-Type": contentType, ...(options.continueOnError ? { Prefer: "odata.continue-on-error" } : {}) },
+      idempotent: operations.every((entry) => entry.idempotent ?? entry.method !== "POST"),
+    });
+    const answers = parseBatchAnswer(response.headers["content-type"], typeof response.data === "string" ? response.data : "");
+    const results: RestResponse<unknown>[] = [];
+    items.forEach((item, index) => {
+      const answer = answers[index];
+      const requests = "changeset" in item ? item.changeset : [item];
+      if (!answer) {
+        throw new Error(
+          `Dataverse at ${this.host()}: ${operation}: the $batch answer holds ${answers.length} parts for ${items.length} entries.`,
+        );
+      }
+      if ("changeset" in answer) {
+        answer.changeset.forEach((part, partIndex) => results.push(this.batchResult(requests[partIndex] ?? requests[0], part)));
+      } else if (requests.length > 1) {
+        // A change set that failed answers its failed request alone; its Content-ID names which.
+        const failed = requests[Number(answer.answer.headers["content-id"] ?? 1) - 1] ?? requests[0];
+        throw this.batchFailure(failed, answer.answer);
+      } else {
+        results.push(this.batchResult(requests[0], answer.answer));
+      }
+    });
+    return results;
+  }
+
+  private host(): string {
+    return new URL(this.apiBase).host;
+  }
+
+  private batchResult(request: BatchOperation, answer: BatchPartAnswer): RestResponse<unknown> {
+    if ((answer.status >= 200 && answer.status < 300) || request.acceptStatus?.includes(answer.status)) {
+      return { status: answer.status, data: answer.data, headers: answer.headers };
     }
+    throw this.batchFailure(request, answer);
+  }
+
+  private batchFailure(request: BatchOperation, answer: BatchPartAnswer): RestApiError {
+    const error = (answer.data as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    return new RestApiError({
+      service: "Dataverse",
+      host: this.host(),
+      operation: request.operation,
+      method: request.method,
+      path: new URL(request.path.split("?")[0], this.apiBase).pathname,
+      status: answer.status,
+      code: typeof error?.code === "string" ? error.code : undefined,
+      serviceMessage: typeof error?.message === "string" ? error.message : `HTTP ${answer.status}`,
+      attempts: 1,
+    });
   }
 
   async findApplicationUsers(applicationId: string): Promise<SystemUserRecord[]> {
@@ -217,14 +345,7 @@ export class DataverseClient {
   }
 
   async getUser(userId: string): Promise<SystemUserRecord | undefined> {
-    const response = await this.rest.request<SystemUserRecord>({
-      operation: "read application user",
-      method: "GET",
-      path:
-        `systemusers(${userId})?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value` +
-        "&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)",
-      acceptStatus: [404],
-    });
+    const response = await this.rest.request<SystemUserRecord>(userRequest(userId));
     return response.status === 404 ? undefined : response.data;
   }
 
@@ -253,38 +374,106 @@ export class DataverseClient {
   }
 
   async updateUser(userId: string, changes: Record<string, unknown>, operation: string): Promise<void> {
-    await this.rest.request({ operation, method: "PATCH", path: `systemusers(${userId})`, body: changes });
+    await this.rest.request(updateUserRequest(userId, changes, operation));
   }
 
   /** DELETE once soft-deletes an application user, twice purges it; 404 counts as done. */
   async deleteUser(userId: string, operation: string): Promise<number> {
-    return (await this.rest.request({ operation, method: "DELETE", path: `systemusers(${userId})`, acceptStatus: [404] })).status;
+    return (await this.rest.request(deleteUserRequest(userId, operation))).status;
   }
 
   async assignRole(userId: string, roleId: string): Promise<void> {
-    await this.rest.request({
+    await this.rest.request(this.assignRoleRequest(userId, roleId));
+  }
+
+  async unassignRole(userId: string, roleId: string): Promise<void> {
+    await this.rest.request(this.unassignRoleRequest(userId, roleId));
+  }
+
+  assignRoleRequest(userId: string, roleId: string): BatchOperation {
+    return {
       operation: `assign role ${roleId}`,
       method: "POST",
       path: `systemusers(${userId})/systemuserroles_association/$ref`,
       body: { "@odata.id": `${this.apiBase}roles(${roleId})` },
       // Associating twice is harmless, so a lost answer may simply be resent.
       idempotent: true,
-    });
+    };
   }
 
-  async unassignRole(userId: string, roleId: string): Promise<void> {
-    await this.rest.request({
+  unassignRoleRequest(userId: string, roleId: string): BatchOperation {
+    return {
       operation: `remove role ${roleId}`,
       method: "DELETE",
       path: `systemusers(${userId})/systemuserroles_association/$ref?$id=${encodeURIComponent(`${this.apiBase}roles(${roleId})`)}`,
       acceptStatus: [404],
-    });
+    };
   }
 
   private async list<T>(operation: string, path: string): Promise<T[]> {
     const response = await this.rest.request<{ value: T[] }>({ operation, method: "GET", path });
     return response.data.value ?? [];
   }
+}
+
+/** RetrieveRolePrivilegesRole of a role, as a request (alone or in a $batch). */
+export function rolePrivilegesRequest(roleId: string): BatchOperation {
+  return { operation: "read role privileges", method: "GET", path: `RetrieveRolePrivilegesRole(RoleId=${roleId})` };
+}
+
+/** The privileges in a RetrieveRolePrivilegesRole answer. */
+export function rolePrivilegesOf(data: unknown): RolePrivilege[] {
+  const rows = (data as { RolePrivileges?: { PrivilegeId: string; PrivilegeName?: string; Depth: unknown }[] } | undefined)?.RolePrivileges;
+  return (rows ?? []).map((privilege) => ({
+    privilegeId: privilege.PrivilegeId.toLowerCase(),
+    name: privilege.PrivilegeName ?? privilege.PrivilegeId.toLowerCase(),
+    depth: depthName(privilege.Depth),
+  }));
+}
+
+/** The roles of a name in a business unit, as a request (alone or in a $batch). */
+export function findRoleByNameRequest(name: string, businessUnitId: string): BatchOperation {
+  const filter = `name eq ${odataString(name)} and _businessunitid_value eq ${businessUnitId}`;
+  return {
+    operation: `find security role '${name}'`,
+    method: "GET",
+    path: `roles?$select=${roleFields}&$filter=${encodeURIComponent(filter)}`,
+  };
+}
+
+/** The rows of a collection answer ({ value: [...] }). */
+export function rowsOf<T>(data: unknown): T[] {
+  return ((data as { value?: T[] } | undefined)?.value ?? []) as T[];
+}
+
+/** GET systemusers(<id>) with its roles, as a request (404 is an answer: the user is gone). */
+export function userRequest(userId: string): BatchOperation {
+  return {
+    operation: "read application user",
+    method: "GET",
+    path:
+      `systemusers(${userId})?$select=systemuserid,applicationid,fullname,isdisabled,deletedstate,_businessunitid_value` +
+      "&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)",
+    acceptStatus: [404],
+  };
+}
+
+export function updateUserRequest(userId: string, changes: Record<string, unknown>, operation: string): BatchOperation {
+  return { operation, method: "PATCH", path: `systemusers(${userId})`, body: changes };
+}
+
+export function deleteUserRequest(userId: string, operation: string): BatchOperation {
+  return { operation, method: "DELETE", path: `systemusers(${userId})`, acceptStatus: [404] };
+}
+
+/** GET roles(<id>) with the fields the providers use, as a request (404 is an answer: the role is gone). */
+export function roleRequest(roleId: string): BatchOperation {
+  return {
+    operation: "read security role",
+    method: "GET",
+    path: `roles(${roleId})?$select=${roleFields}`,
+    acceptStatus: [404],
+  };
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

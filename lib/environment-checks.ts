@@ -9,11 +9,10 @@
  * provider that calls them is serialized by Pulumi, and such values do not survive it.
  */
 import { discoverEndpoints } from "./cloud-endpoints";
-import { defaultScope, isMicrosoftAuthorityHost } from "./credentials";
+import { credentialFromEnvironment, defaultScope } from "./credentials";
 import { DataverseClient, RoleRecord } from "./dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { RestApiError, RestClient } from "./rest-client";
-import { DefaultAzureCredential } from "@azure/identity";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -68,16 +67,11 @@ export function isMissingCredential(error: unknown): boolean {
 
 /**
  * Gets a Dataverse token with the environment's credential; resolves to the reason when there is no
- * credential at all. The program calls this in preview, so it builds a credential of its own rather
- * than the providers' shared one (lib/credentials.ts), which must stay empty in the program for the
- * providers to serialize.
+ * credential at all. The shared credential (lib/credentials.ts) keeps the token, so the lookups
+ * that follow, and the providers in the same process, do not ask Entra again.
  */
 export async function dataverseCredentialProblem(environmentUrl: string): Promise<string | undefined> {
-  const authorityHost = process.env.AZURE_AUTHORITY_HOST;
-  const credential = new DefaultAzureCredential({
-    ...(authorityHost ? { authorityHost } : {}),
-    disableInstanceDiscovery: authorityHost ? !isMicrosoftAuthorityHost(authorityHost) : false,
-  });
+  const credential = credentialFromEnvironment();
   try {
     const token = await credential.getToken(defaultScope(environmentUrl));
     return token ? undefined : "the credential returned no token";

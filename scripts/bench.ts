@@ -8,11 +8,13 @@
  *   drift-repair       a privilege removed from the role and one user disabled by hand, then
  *                      `pulumi up --refresh` (the repair command the README names)
  *   destroy            `pulumi destroy`
- * and records per phase: wall seconds, emulator requests per service and per operation, Entra token
- * requests, and the stack's state size (total and largest resource per type).
+ * and records per phase: wall seconds, emulator requests per service and per operation (a Dataverse
+ * $batch is one HTTP request; the requests it carried are counted apart, as `batchOperations`),
+ * Entra token requests, and the stack's state size (total and largest resource per type).
  *
- * Prints a table, then, last, one JSON line with every figure. Timings are from one run on this
- * machine: compare ratios within a run, not numbers across machines.
+ * Prints a table, the issue's targets checked against the figures, then, last, one JSON line with
+ * every figure. Timings are from one run on this machine: compare ratios within a run, not numbers
+ * across machines.
  */
 import { Command } from "commander";
 import { privilegeEntries } from "../dynamic-providers/implementation/privileges";
@@ -25,7 +27,11 @@ interface PhaseFigures {
   readonly wallSeconds: number;
   readonly requestsPerService: Record<string, number>;
   readonly requestsPerOperation: Record<string, number>;
+  /** Requests carried inside Dataverse $batch requests, per operation. */
+  readonly batchOperations: Record<string, number>;
   readonly tokenRequests: number;
+  /** Dynamic resources that read Dataverse (role, user, existing role, environment check) in state. */
+  readonly dataverseResources: number;
   readonly stateBytes: number;
   /** Resource type -> bytes of its largest resource in state. */
   readonly largestResourceBytes: Record<string, number>;
@@ -43,7 +49,11 @@ function integrationsConfig(count: number): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, index) => ({ name: `bench-${String(index + 1).padStart(2, "0")}` }));
 }
 
-async function stateFigures(project: TestProject): Promise<{ stateBytes: number; largestResourceBytes: Record<string, number> }> {
+const dataverseResourceTypes = ["ClonedSecurityRole", "ApplicationUser", "ExistingSecurityRole", "EnvironmentCheck"];
+
+async function stateFigures(
+  project: TestProject,
+): Promise<{ stateBytes: number; largestResourceBytes: Record<string, number>; dataverseResources: number }> {
   const deployment = await project.stack.exportStack();
   const resources = (deployment.deployment as { resources?: { type: string }[] }).resources ?? [];
   const largestResourceBytes: Record<string, number> = {};
@@ -51,7 +61,8 @@ async function stateFigures(project: TestProject): Promise<{ stateBytes: number;
     const bytes = Buffer.byteLength(JSON.stringify(resource));
     largestResourceBytes[resource.type] = Math.max(largestResourceBytes[resource.type] ?? 0, bytes);
   }
-  return { stateBytes: Buffer.byteLength(JSON.stringify(deployment)), largestResourceBytes };
+  const dataverseResources = resources.filter((resource) => dataverseResourceTypes.includes(resource.type.split(":").pop() ?? "")).length;
+  return { stateBytes: Buffer.byteLength(JSON.stringify(deployment)), largestResourceBytes, dataverseResources };
 }
 
 /** Token requests are the Entra service's POSTs to a token endpoint. */
@@ -68,19 +79,25 @@ async function measure(
   integrations: number,
   run: () => Promise<unknown>,
 ): Promise<PhaseFigures> {
+  // The state is read before the phase too: after destroy it is empty, and the resources that were read count.
+  const before = await stateFigures(project);
   test.emulator.resetRequests();
   const started = process.hrtime.bigint();
   await run();
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const counters = test.emulator.requests();
+  const after = await stateFigures(project);
   return {
     phase,
     integrations,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     requestsPerService: counters.services,
     requestsPerOperation: counters.operations,
+    batchOperations: counters.batchOperations ?? {},
     tokenRequests: countTokenRequests(counters.operations),
-    ...(await stateFigures(project)),
+    stateBytes: after.stateBytes,
+    largestResourceBytes: after.largestResourceBytes,
+    dataverseResources: Math.max(before.dataverseResources, after.dataverseResources),
   };
 }
 
@@ -123,9 +140,21 @@ async function runScale(integrations: number): Promise<PhaseFigures[]> {
 }
 
 function printTable(figures: readonly PhaseFigures[]): void {
-  const header = ["integrations", "phase", "wall s", "entra", "graph", "dataverse", "tokens", "state KB", "largest resource (KB)"];
+  const header = [
+    "integrations",
+    "phase",
+    "wall s",
+    "entra",
+    "graph",
+    "dataverse",
+    "in $batch",
+    "tokens",
+    "state KB",
+    "largest dynamic resource (KB)",
+  ];
   const rows = figures.map((figure) => {
-    const [largestType, largestBytes] = Object.entries(figure.largestResourceBytes).sort((a, b) => b[1] - a[1])[0] ?? ["-", 0];
+    const dynamic = Object.entries(figure.largestResourceBytes).filter(([type]) => type.includes(":dynamic/"));
+    const [largestType, largestBytes] = dynamic.sort((a, b) => b[1] - a[1])[0] ?? ["-", 0];
     return [
       String(figure.integrations),
       figure.phase,
@@ -133,9 +162,10 @@ function printTable(figures: readonly PhaseFigures[]): void {
       String(figure.requestsPerService.entra ?? 0),
       String(figure.requestsPerService.graph ?? 0),
       String(figure.requestsPerService.dataverse ?? 0),
+      String(Object.values(figure.batchOperations).reduce((sum, count) => sum + count, 0)),
       String(figure.tokenRequests),
       (figure.stateBytes / 1024).toFixed(1),
-      `${(largestBytes / 1024).toFixed(1)} ${largestType.split(":").pop()}`,
+      largestBytes === 0 ? "-" : `${(largestBytes / 1024).toFixed(1)} ${largestType.split(":").pop()}`,
     ];
   });
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
@@ -143,6 +173,99 @@ function printTable(figures: readonly PhaseFigures[]): void {
   console.log(line(header));
   console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
   for (const row of rows) console.log(line(row));
+}
+
+/** Requests (alone or inside a $batch) whose operation matches, e.g. the role's privilege writes. */
+function countOperations(figure: PhaseFigures, pattern: RegExp): number {
+  return [...Object.entries(figure.requestsPerOperation), ...Object.entries(figure.batchOperations)]
+    .filter(([operation]) => pattern.test(operation))
+    .reduce((sum, [, count]) => sum + count, 0);
+}
+
+interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+/** The issue's targets, each a count or a ratio from this run. */
+function checkTargets(figures: readonly PhaseFigures[]): TargetCheck[] {
+  const find = (integrations: number, phase: string) => figures.find((f) => f.integrations === integrations && f.phase === phase);
+  const dataverse = (figure: PhaseFigures) => figure.requestsPerService.dataverse ?? 0;
+  const checks: TargetCheck[] = [];
+  const largestDynamic = Math.max(
+    0,
+    ...figures.flatMap((f) =>
+      Object.entries(f.largestResourceBytes)
+        .filter(([type]) => type.includes(":dynamic/"))
+        .map(([, bytes]) => bytes),
+    ),
+  );
+  checks.push({
+    target: "every dynamic resource <= 16 KB in state",
+    measured: `largest ${(largestDynamic / 1024).toFixed(1)} KB`,
+    met: largestDynamic <= 16 * 1024,
+  });
+  const up1 = find(1, "up");
+  if (up1)
+    checks.push({
+      target: "fresh up of 1 integration <= 10 Dataverse requests",
+      measured: String(dataverse(up1)),
+      met: dataverse(up1) <= 10,
+    });
+  for (const figure of figures) {
+    // Processes that ask for tokens: the provider host (Dataverse and Graph audiences) and the azuread plugin (Graph).
+    checks.push({
+      target: `${figure.integrations}/${figure.phase}: token requests <= 1 per process and audience (3)`,
+      measured: String(figure.tokenRequests),
+      met: figure.tokenRequests <= 3,
+    });
+  }
+  for (const figure of figures.filter((f) => f.phase === "preview-refresh")) {
+    const perResource = dataverse(figure) / Math.max(1, figure.dataverseResources);
+    checks.push({
+      target: `${figure.integrations}/preview --refresh: <= 2 Dataverse reads per dynamic resource`,
+      measured: `${dataverse(figure)} for ${figure.dataverseResources} resources = ${perResource.toFixed(2)}`,
+      met: perResource <= 2,
+    });
+  }
+  const scales = [...new Set(figures.map((f) => f.integrations))].sort((a, b) => a - b);
+  const [small, large] = [scales[0], scales[scales.length - 1]];
+  const upSmall = find(small, "up");
+  const upLarge = find(large, "up");
+  if (upSmall && upLarge && large > small) {
+    const ratio = upLarge.wallSeconds / upSmall.wallSeconds;
+    checks.push({ target: `up wall time: ${large} integrations <= 3x ${small}`, measured: `${ratio.toFixed(2)}x`, met: ratio <= 3 });
+    const perAdded = (dataverse(upLarge) - dataverse(upSmall)) / (large - small);
+    const userCost = applicationUserRequests(upSmall) / small;
+    checks.push({
+      target: `up: Dataverse requests grow only by the per-user cost (${userCost} in the 1-integration run)`,
+      measured: `${perAdded.toFixed(2)} per added integration`,
+      met: perAdded <= userCost,
+    });
+    const roleWrites = countOperations(upLarge, /ReplacePrivilegesRole|POST roles$/);
+    checks.push({
+      target: `up of ${large}: the shared role is created and its privileges written once`,
+      measured: `${roleWrites} role writes (POST roles, ReplacePrivilegesRole)`,
+      met: roleWrites === 2,
+    });
+  }
+  return checks;
+}
+
+/**
+ * What one application user costs in an up: its create (POST systemusers) and its one $batch (role
+ * assignments and read back: the only batch whose parts address systemusers).
+ */
+function applicationUserRequests(figure: PhaseFigures): number {
+  const creates = figure.requestsPerOperation["dataverse POST systemusers"] ?? 0;
+  const userBatches = Object.keys(figure.batchOperations).some((operation) => /systemusers/.test(operation)) ? creates : 0;
+  return creates + userBatches;
+}
+
+function printTargets(checks: readonly TargetCheck[]): void {
+  console.log("");
+  for (const check of checks) console.log(`${check.met ? "met    " : "NOT MET"}  ${check.target}: ${check.measured}`);
 }
 
 async function main(): Promise<void> {
@@ -153,7 +276,9 @@ async function main(): Promise<void> {
   const figures: PhaseFigures[] = [];
   for (const scale of scales) figures.push(...(await runScale(scale)));
   printTable(figures);
-  console.log(JSON.stringify({ latencyMs: options.latencyMs, phases: figures }));
+  const targets = checkTargets(figures);
+  printTargets(targets);
+  console.log(JSON.stringify({ latencyMs: options.latencyMs, phases: figures, targets }));
 }
 
 main().catch((error: unknown) => {

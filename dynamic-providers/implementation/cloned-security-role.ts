@@ -1,20 +1,40 @@
 /**
  * A Dataverse security role cloned from another one: what "Copy Role" does in the UI.
  *
- *   create  -> find the source role, POST roles (or adopt a role of the same name that this project
- *              made), ReplacePrivilegesRole (+ AddPrivilegesRole batches) with the source's privileges,
- *              then read them back
- *   read    -> GET roles(<id>) and RetrieveRolePrivilegesRole for the role and its source
+ *   create  -> find the business unit and the source role (once per process: the environment check
+ *              has usually done it), one $batch GET of roles of that name and of the source's
+ *              privileges, POST roles (or adopt a role of the same name that this project made), then
+ *              one $batch: a change set of ReplacePrivilegesRole + AddPrivilegesRole (all or nothing)
+ *              and RetrieveRolePrivilegesRole to read back what the role holds
+ *   read    -> one $batch: GET roles(<id>), RetrieveRolePrivilegesRole for the role and its source
  *   update  -> PATCH roles(<id>) for a new name; privileges written again from the source
  *   delete  -> DELETE roles(<id>) (404 is done)
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
+ * What was read back is kept packed (privileges.ts), so a copy of System Administrator stays small in state.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { DataverseClient, RoleRecord } from "../../lib/dataverse-client";
+import {
+  DataverseClient,
+  findRoleByNameRequest,
+  forgetLookups,
+  RolePrivilege,
+  rolePrivilegesOf,
+  rolePrivilegesRequest,
+  RoleRecord,
+  roleRequest,
+  rowsOf,
+} from "../../lib/dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "../../lib/defaults";
-import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
+import {
+  packPrivileges,
+  parsePrivilegeEntry,
+  privilegeDifferences,
+  privilegeDigest,
+  privilegeEntries,
+  unpackPrivileges,
+} from "./privileges";
 import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "./provider-support";
 
 /** Inputs as the provider receives them, defaults applied. */
@@ -30,8 +50,11 @@ export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
   roleId: string;
   businessUnitId: string;
   sourceRoleId: string;
-  /** Privileges read back right after the last apply, as sorted "name:depth" entries. */
-  appliedPrivileges: string[];
+  /**
+   * Privileges read back right after the last apply: sorted "name:depth" entries, packed
+   * (privileges.ts packPrivileges; about 6 KB for a copy of System Administrator).
+   */
+  appliedPrivilegeSet: string;
   appliedDigest: string;
   /** The role's privileges now (refreshed by read). */
   privilegeCount: number;
@@ -41,6 +64,18 @@ export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
   /** Digest of the source role's privileges when they were last copied, and now. */
   copiedSourceDigest: string;
   sourceDigest: string;
+}
+
+/** The privileges read after the last apply; states written before they were packed hold a plain list. */
+function appliedEntries(props: ClonedSecurityRoleOutputs): string[] {
+  if (props.appliedPrivilegeSet) return unpackPrivileges(props.appliedPrivilegeSet);
+  return (props as { appliedPrivileges?: string[] }).appliedPrivileges ?? [];
+}
+
+/** The outputs without a plain list of an older state (it is packed instead). */
+function withPackedPrivileges(props: ClonedSecurityRoleOutputs): ClonedSecurityRoleOutputs {
+  const { appliedPrivileges: legacy, ...rest } = props as ClonedSecurityRoleOutputs & { appliedPrivileges?: string[] };
+  return legacy === undefined ? props : { ...rest, appliedPrivilegeSet: packPrivileges(legacy) };
 }
 
 /** Marks roles made by this project, so a re-run after a crash adopts instead of duplicating. */
@@ -68,11 +103,16 @@ async function findSource(client: DataverseClient, sourceRole: string, businessU
 }
 
 /** Copies the source's privileges into the role and returns what the role holds afterwards. */
-async function copyPrivileges(client: DataverseClient, roleId: string, businessUnitId: string, sourceRoleId: string) {
-  const sourcePrivileges = await client.rolePrivileges(sourceRoleId);
-  await client.replacePrivileges(roleId, businessUnitId, sourcePrivileges);
-  const applied = privilegeEntries(await client.rolePrivileges(roleId));
-  return { applied, sourceDigest: privilegeDigest(privilegeEntries(sourcePrivileges)) };
+async function copyPrivileges(
+  client: DataverseClient,
+  roleId: string,
+  businessUnitId: string,
+  sourceRoleId: string,
+  sourcePrivileges?: readonly RolePrivilege[],
+) {
+  const privileges = sourcePrivileges ?? (await client.rolePrivileges(sourceRoleId));
+  const applied = privilegeEntries(await client.replacePrivileges(roleId, businessUnitId, privileges));
+  return { applied, sourceDigest: privilegeDigest(privilegeEntries(privileges)) };
 }
 
 function outputsAfterApply(
@@ -84,7 +124,7 @@ function outputsAfterApply(
   return {
     ...inputs,
     ...ids,
-    appliedPrivileges: copy.applied,
+    appliedPrivilegeSet: packPrivileges(copy.applied),
     appliedDigest: digest,
     privilegeCount: copy.applied.length,
     privilegeDigest: digest,
@@ -134,10 +174,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async create(inputs: ClonedSecurityRoleInputs) {
     const client = new DataverseClient(inputs.environmentUrl);
     try {
+      // The business unit and the source are usually known already: the environment check looked them up.
       const businessUnitId = await resolveBusinessUnit(client, inputs.businessUnit);
       const source = await findSource(client, inputs.sourceRole, businessUnitId);
       const description = roleDescription(inputs.sourceRole);
-      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
+      const [sameNameAnswer, sourceAnswer] = await client.batch(`create security role '${inputs.name}'`, [
+        findRoleByNameRequest(inputs.name, businessUnitId),
+        rolePrivilegesRequest(source.roleid),
+      ]);
+      const sameName = rowsOf<RoleRecord>(sameNameAnswer.data);
       const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
       if (foreign) {
         throw new Error(
@@ -148,31 +193,43 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       // A role this project made earlier (a crash between create and the state write) is adopted.
       const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
       if (sameName[0]) await client.updateRole(roleId, { description });
-      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid);
+      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid, rolePrivilegesOf(sourceAnswer.data));
       return { id: roleId, outs: outputsAfterApply(inputs, { roleId, businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
+      forgetLookups(inputs.environmentUrl);
       throw describeFailure(error, `create security role '${inputs.name}'`);
     }
   },
 
   async read(id: string, state?: ClonedSecurityRoleOutputs) {
-    const props = stateOf(state, id);
+    const props = withPackedPrivileges(stateOf(state, id));
     const client = new DataverseClient(props.environmentUrl);
     try {
-      const role = await client.getRole(id);
-      if (!role) return gone<ClonedSecurityRoleOutputs>();
-      const current = privilegeEntries(await client.rolePrivileges(id));
-      let sourceDigest = props.sourceDigest;
-      if (props.followSource && (await client.getRole(props.sourceRoleId))) {
-        sourceDigest = privilegeDigest(privilegeEntries(await client.rolePrivileges(props.sourceRoleId)));
-      }
+      // One round trip: the role, its privileges and (when followed) its source's; a 404 is an answer.
+      const [roleAnswer, privilegesAnswer, sourceAnswer] = await client.batch(
+        `read security role '${props.name}'`,
+        [
+          roleRequest(id),
+          { ...rolePrivilegesRequest(id), acceptStatus: [404] },
+          ...(props.followSource ? [{ ...rolePrivilegesRequest(props.sourceRoleId), acceptStatus: [404] }] : []),
+        ],
+        { continueOnError: true },
+      );
+      if (roleAnswer.status === 404 || privilegesAnswer.status === 404) return gone<ClonedSecurityRoleOutputs>();
+      const role = roleAnswer.data as RoleRecord;
+      const current = privilegeEntries(rolePrivilegesOf(privilegesAnswer.data));
+      // A source that is gone keeps the digest of its last copy.
+      const sourceDigest =
+        sourceAnswer && sourceAnswer.status !== 404
+          ? privilegeDigest(privilegeEntries(rolePrivilegesOf(sourceAnswer.data)))
+          : props.sourceDigest;
       const outs: ClonedSecurityRoleOutputs = {
         ...props,
         name: role.name,
         businessUnitId: role._businessunitid_value.toLowerCase(),
         privilegeCount: current.length,
         privilegeDigest: privilegeDigest(current),
-        privilegeDrift: privilegeDifferences(props.appliedPrivileges, current),
+        privilegeDrift: privilegeDifferences(appliedEntries(props), current),
         sourceDigest,
       };
       return { id, props: outs };
@@ -198,6 +255,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
           : await restorePrivileges(client, id, olds);
       return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
+      forgetLookups(news.environmentUrl);
       throw describeFailure(error, `update security role '${news.name}'`);
     }
   },
@@ -214,22 +272,23 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
 
 /** Puts back the privileges read after the last apply (when the role must not follow its source). */
 async function restorePrivileges(client: DataverseClient, roleId: string, olds: ClonedSecurityRoleOutputs) {
-  const sourcePrivileges = await client.rolePrivileges(olds.sourceRoleId);
-  const wanted = new Set(olds.appliedPrivileges);
+  const wanted = appliedEntries(olds);
+  // Privilege ids by name, from the role and its source (state keeps names only).
+  const [roleAnswer, sourceAnswer] = await client.batch(`restore the privileges of role ${roleId}`, [
+    rolePrivilegesRequest(roleId),
+    rolePrivilegesRequest(olds.sourceRoleId),
+  ]);
   const catalogue = new Map(
-    [...(await client.rolePrivileges(roleId)), ...sourcePrivileges].map((privilege) => [privilege.name, privilege.privilegeId]),
+    [...rolePrivilegesOf(roleAnswer.data), ...rolePrivilegesOf(sourceAnswer.data)].map((privilege) => [
+      privilege.name,
+      privilege.privilegeId,
+    ]),
   );
-  const privileges = olds.appliedPrivileges
-    .map((entry) => {
-      const separator = entry.lastIndexOf(":");
-      const name = entry.slice(0, separator);
-      const privilegeId = catalogue.get(name);
-      return privilegeId ? { privilegeId, name, depth: entry.slice(separator + 1) } : undefined;
-    })
-    .filter(
-      (privilege): privilege is { privilegeId: string; name: string; depth: string } =>
-        privilege !== undefined && wanted.has(`${privilege.name}:${privilege.depth}`),
-    );
-  await client.replacePrivileges(roleId, olds.businessUnitId, privileges);
-  return { applied: privilegeEntries(await client.rolePrivileges(roleId)), sourceDigest: olds.copiedSourceDigest };
+  const privileges = wanted.flatMap((entry) => {
+    const { name, depth } = parsePrivilegeEntry(entry);
+    const privilegeId = catalogue.get(name);
+    return privilegeId ? [{ privilegeId, name, depth }] : [];
+  });
+  const applied = privilegeEntries(await client.replacePrivileges(roleId, olds.businessUnitId, privileges));
+  return { applied, sourceDigest: olds.copiedSourceDigest };
 }

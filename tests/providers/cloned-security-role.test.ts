@@ -8,7 +8,7 @@ import {
   ClonedSecurityRoleOutputs,
 } from "../../dynamic-providers/cloned-security-role";
 import { managedRoleMarker } from "../../dynamic-providers/implementation/cloned-security-role";
-import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
+import { privilegeEntries, unpackPrivileges } from "../../dynamic-providers/implementation/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 /** The tests give check raw, partial inputs, as the engine does: the provider is called untyped here. */
@@ -78,6 +78,16 @@ describe("clone of System Administrator", () => {
     expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
   });
 
+  test("a state written before the privileges were packed reads as the packed form, without drift", async () => {
+    const { appliedPrivilegeSet, ...rest } = outs;
+    const legacy = { ...rest, appliedPrivileges: unpackPrivileges(appliedPrivilegeSet) } as unknown as ClonedSecurityRoleOutputs;
+    const read = await refresh(id, legacy);
+    expect(read.appliedPrivilegeSet).toBe(appliedPrivilegeSet);
+    expect(read).not.toHaveProperty("appliedPrivileges");
+    expect(read.privilegeDrift).toEqual([]);
+    expect((await provider.diff(id, read, inputs)).changes).toBe(false);
+  });
+
   test("a second create adopts the role instead of duplicating it", async () => {
     const again = await provider.create(inputs);
     expect(again.id).toBe(id);
@@ -134,7 +144,8 @@ describe("clone of a small role", () => {
     const businessUnitId = await client.businessUnitId();
     const systemAdministrator = (await client.findSourceRole("System Administrator", businessUnitId))!;
     const catalogue = await client.rolePrivileges(systemAdministrator.roleid);
-    const extra = catalogue.find((privilege) => !outs.appliedPrivileges.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
+    const applied = unpackPrivileges(outs.appliedPrivilegeSet);
+    const extra = catalogue.find((privilege) => !applied.some((entry) => entry.startsWith(`${privilege.name}:`)))!;
 
     // Someone adds a privilege to the clone by hand.
     await test_.addPrivilege(created.id, extra.privilegeId, "Basic", businessUnitId);

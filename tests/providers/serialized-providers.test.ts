@@ -158,7 +158,8 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
     const rootUnit = await client.businessUnitId();
     expect((await client.findRoleByName(name, rootUnit)).map((role) => role.roleid)).toEqual([created.id]);
 
-    const read = await withFaults([{ method: "GET", pathIncludes: `roles(${created.id})`, fault, afterForwarding: after }], () =>
+    // read is one $batch (the role, its privileges and its source's), idempotent as it only reads.
+    const read = await withFaults([{ method: "POST", pathIncludes: "$batch", fault, afterForwarding: after }], () =>
       host.call<{ id: string; props: Record<string, unknown> }>(texts.role, "read", created.id, created.outs),
     );
     expect(read.id).toBe(created.id);
@@ -206,7 +207,8 @@ describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("wi
     expect(users.map((user) => user.systemuserid.toLowerCase())).toEqual([created.id]);
     expect(created.outs.assignedRoleIds).toEqual([basicUser.toLowerCase()]);
 
-    await withFaults([{ method: "DELETE", pathIncludes: `systemusers(${created.id})`, fault, afterForwarding: after }], () =>
+    // delete is GET, then one $batch of PATCH (disable), DELETE (soft delete), DELETE (purge): idempotent.
+    await withFaults([{ method: "POST", pathIncludes: "$batch", fault, afterForwarding: after }], () =>
       host.call(texts.user, "delete", created.id, created.outs),
     );
     expect(await test_.dataverse().findApplicationUsers(app.appId)).toEqual([]);
