@@ -24,6 +24,8 @@ export interface ClonedSecurityRoleInputs {
   sourceRole: string;
   businessUnit: string;
   followSource: boolean;
+  /** Privileges of the source not copied (role.excludePrivileges), by name. */
+  excludePrivileges: string[];
 }
 
 export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
@@ -67,10 +69,27 @@ async function findSource(client: DataverseClient, sourceRole: string, businessU
   return found;
 }
 
-/** Copies the source's privileges into the role and returns what the role holds afterwards. */
-async function copyPrivileges(client: DataverseClient, roleId: string, businessUnitId: string, sourceRoleId: string) {
+/** Names compared as Dataverse compares them (without case), sorted: how excludePrivileges is kept. */
+const normalisedNames = (names: readonly string[] | undefined): string[] => [...new Set((names ?? []).map((name) => name.trim()))].sort();
+const sameNames = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  JSON.stringify(normalisedNames(a).map((name) => name.toLowerCase())) ===
+  JSON.stringify(normalisedNames(b).map((name) => name.toLowerCase()));
+
+/** Copies the source's privileges, but the excluded ones, into the role and returns what the role holds afterwards. */
+async function copyPrivileges(
+  client: DataverseClient,
+  roleId: string,
+  businessUnitId: string,
+  sourceRoleId: string,
+  excludePrivileges: readonly string[],
+) {
   const sourcePrivileges = await client.rolePrivileges(sourceRoleId);
-  await client.replacePrivileges(roleId, businessUnitId, sourcePrivileges);
+  const excluded = new Set(excludePrivileges.map((name) => name.toLowerCase()));
+  await client.replacePrivileges(
+    roleId,
+    businessUnitId,
+    sourcePrivileges.filter((privilege) => !excluded.has(privilege.name.toLowerCase())),
+  );
   const applied = privilegeEntries(await client.rolePrivileges(roleId));
   return { applied, sourceDigest: privilegeDigest(privilegeEntries(sourcePrivileges)) };
 }
@@ -102,6 +121,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       sourceRole: String(news.sourceRole ?? roleDefaults.cloneFrom).trim(),
       businessUnit: String(news.businessUnit ?? "").trim(),
       followSource: news.followSource ?? roleDefaults.followSource,
+      excludePrivileges: normalisedNames(news.excludePrivileges),
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -117,9 +137,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async diff(_id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
     return computeDiff(olds, news, {
       replaceOn: ["environmentUrl", "businessUnit"],
-      updateOn: ["name", "sourceRole", "followSource"],
-      // Dataverse compares role names without case.
-      equal: { sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase() },
+      updateOn: ["name", "sourceRole", "followSource", "excludePrivileges"],
+      // Dataverse compares role and privilege names without case; a state from before excludePrivileges has none.
+      equal: {
+        sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase(),
+        excludePrivileges: (old, wanted) => sameNames(old, wanted),
+      },
       otherChange:
         // Someone edited the role since the last apply.
         olds.privilegeDigest !== olds.appliedDigest ||
@@ -148,7 +171,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       // A role this project made earlier (a crash between create and the state write) is adopted.
       const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
       if (sameName[0]) await client.updateRole(roleId, { description });
-      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid);
+      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid, inputs.excludePrivileges);
       return { id: roleId, outs: outputsAfterApply(inputs, { roleId, businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
       throw describeFailure(error, `create security role '${inputs.name}'`);
@@ -193,8 +216,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
           : await findSource(client, news.sourceRole, olds.businessUnitId);
       // Without followSource the privileges copied last time are put back, not the source's new ones.
       const copy =
-        news.followSource || source.roleid !== olds.sourceRoleId
-          ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid)
+        news.followSource || source.roleid !== olds.sourceRoleId || !sameNames(olds.excludePrivileges, news.excludePrivileges)
+          ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid, news.excludePrivileges)
           : await restorePrivileges(client, id, olds);
       return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
