@@ -13,11 +13,33 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
   const existingRoles = config.integrations.flatMap((integration, index) =>
     integration.role.kind === "existing" ? [{ setting: setting(index, "existing"), name: integration.role.name }] : [],
   );
+  const specRoles = config.integrations.flatMap((integration, index) =>
+    integration.role.kind === "spec"
+      ? [
+          {
+            setting: `dataverse-s2s:integrations[${index}].role`,
+            privileges: integration.role.privileges,
+            miscPrivileges: integration.role.miscPrivileges,
+          },
+        ]
+      : [],
+  );
+  const excludedPrivileges = config.integrations.flatMap((integration, index) =>
+    integration.role.kind === "clone"
+      ? integration.role.excludePrivileges.map((name, position) => ({ setting: setting(index, `excludePrivileges[${position}]`), name }))
+      : [],
+  );
   return new EnvironmentCheck("environment-check", {
     environmentUrl: config.environmentUrl,
     businessUnit: config.businessUnit ?? "",
     rolesToClone: distinct(rolesToClone),
     existingRoles: distinct(existingRoles),
+    // Namesakes share one role (the config reader made sure they agree): each spec is checked once.
+    specRoles: specRoles.filter(
+      (spec, index) =>
+        specRoles.findIndex((other) => JSON.stringify({ ...other, setting: "" }) === JSON.stringify({ ...spec, setting: "" })) === index,
+    ),
+    excludedPrivileges: distinct(excludedPrivileges),
     metadataHost: config.entraCloud.metadataHost ?? "",
     cloudEnvironment: config.entraCloud.environment ?? "",
   });

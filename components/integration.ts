@@ -7,18 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppCredential, AppRegistration } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
-import { ClonedSecurityRole } from "../dynamic-providers/cloned-security-role";
-import { ExistingSecurityRole } from "../dynamic-providers/existing-security-role";
-import { roleDefaults } from "../lib/defaults";
+import { declareSecurityRole, IntegrationRole } from "./security-role";
 
-/** Where the integration's security role comes from. */
-export type IntegrationRole =
-  /** A copy of `cloneFrom` named `name`, made and kept in sync by this component. */
-  | { readonly clone: { readonly name: string; readonly cloneFrom: string; readonly followSource?: boolean } }
-  /** A role that exists in the environment, by name. */
-  | { readonly existing: string }
-  /** A role made elsewhere in the stack (shared by several integrations). */
-  | { readonly roleId: pulumi.Input<string> };
+export type { IntegrationRole };
 
 /** The vault the connection values are written to. */
 export interface IntegrationKeyVault {
@@ -82,31 +73,12 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Ids are taken from resource ids, not from outputs: an id stays known while a preview plans an
-    // update, so a drift repair of the role does not ripple into an update of the user.
-    const role = args.role;
-    let roleId: pulumi.Input<string>;
-    if ("clone" in role) {
-      roleId = new ClonedSecurityRole(
-        `${name}-role`,
-        {
-          environmentUrl: args.environmentUrl,
-          name: role.clone.name,
-          sourceRole: role.clone.cloneFrom,
-          businessUnit: args.businessUnit,
-          followSource: role.clone.followSource ?? roleDefaults.followSource,
-        },
-        { parent: this },
-      ).id;
-    } else if ("existing" in role) {
-      roleId = new ExistingSecurityRole(
-        `${name}-role`,
-        { environmentUrl: args.environmentUrl, name: role.existing, businessUnit: args.businessUnit },
-        { parent: this },
-      ).id;
-    } else {
-      roleId = role.roleId;
-    }
+    const roleId = declareSecurityRole(
+      `${name}-role`,
+      args.role,
+      { environmentUrl: args.environmentUrl, businessUnit: args.businessUnit },
+      { parent: this },
+    );
 
     const user = new ApplicationUser(
       `${name}-user`,

@@ -1,27 +1,26 @@
 /**
  * Declares the whole stack from validated configuration: one DataverseIntegration per integration,
- * cloned roles shared between integrations that name the same role.
+ * roles the stack makes shared between integrations that name the same role.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
 import type { AppCredential } from "./app-registration";
 import { DataverseIntegration, IntegrationKeyVault, IntegrationRole } from "./integration";
 import { environmentCheck } from "./environment-check";
+import { integrationRole } from "./security-role";
 
 export function declareStack(config: StackConfig) {
-  // A cloned role named by several integrations is made once, by the first, and shared.
+  // A role named by several integrations is made once, by the first, and shared.
   const sharedRoles = new Map<string, pulumi.Output<string>>();
   const integrations: Record<string, ReturnType<typeof connectionValues>> = {};
   // Every Entra and Dataverse resource waits for the environment's lookups: a failed one writes nothing.
   const checked = environmentCheck(config);
 
   for (const integration of config.integrations) {
-    let role: IntegrationRole;
-    const sharedKey = integration.role.kind === "clone" ? integration.role.name.toLowerCase() : undefined;
-    if (integration.role.kind === "existing") role = { existing: integration.role.name };
-    else if (sharedKey && sharedRoles.has(sharedKey)) role = { roleId: sharedRoles.get(sharedKey)! };
-    else
-      role = { clone: { name: integration.role.name, cloneFrom: integration.role.cloneFrom, followSource: integration.role.followSource } };
+    // A role the stack makes (cloned or declared) is keyed by its name; the config reader made sure namesakes agree.
+    const sharedKey = integration.role.kind !== "existing" ? integration.role.name.toLowerCase() : undefined;
+    const role: IntegrationRole =
+      sharedKey && sharedRoles.has(sharedKey) ? { roleId: sharedRoles.get(sharedKey)! } : integrationRole(integration.role);
 
     const component = new DataverseIntegration(
       integration.name,

@@ -24,13 +24,30 @@ import {
 } from "../lib/credential-rules";
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
+import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
 import { environmentUrlProblem } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
 
 /** How an integration gets its security role. */
 export type RoleConfig =
-  /** Clone `cloneFrom` (a role name or template id) into a role named `name`, kept in sync by this stack. */
-  | { readonly kind: "clone"; readonly name: string; readonly cloneFrom: string; readonly followSource: boolean }
+  /**
+   * Clone `cloneFrom` (a role name or template id) into a role named `name`, kept in sync by this
+   * stack, without the privileges named in `excludePrivileges`.
+   */
+  | {
+      readonly kind: "clone";
+      readonly name: string;
+      readonly cloneFrom: string;
+      readonly followSource: boolean;
+      readonly excludePrivileges: readonly string[];
+    }
+  /** A role named `name` holding exactly the privileges declared (table -> right -> depth, and by name). */
+  | {
+      readonly kind: "spec";
+      readonly name: string;
+      readonly privileges: PrivilegeSpec["privileges"];
+      readonly miscPrivileges: readonly string[];
+    }
   /** Use a role that already exists in the environment, by name. */
   | { readonly kind: "existing"; readonly name: string };
 
@@ -127,33 +144,66 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
     name: roleDefaults.name,
     cloneFrom: roleDefaults.cloneFrom,
     followSource: roleDefaults.followSource,
+    excludePrivileges: [],
   };
   if (raw === undefined) return fallback;
   if (!isRecord(raw)) {
-    problems.push(`${key} must be an object: { name, cloneFrom } or { existing }.`);
+    problems.push(`${key} must be an object: { name, cloneFrom }, { name, privileges } or { existing }.`);
     return fallback;
   }
-  const known = new Set(["name", "cloneFrom", "existing", "followSource"]);
+  const cloneFields = ["name", "cloneFrom", "followSource", "excludePrivileges"];
+  const specFields = ["name", "depth", "privileges", "miscPrivileges"];
+  const known = new Set([...cloneFields, ...specFields, "existing"]);
   for (const field of Object.keys(raw))
-    if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (use name, cloneFrom, followSource or existing).`);
+    if (!known.has(field))
+      problems.push(
+        `${key}.${field} is not a known setting (use name with cloneFrom, followSource, excludePrivileges; or name with privileges, miscPrivileges, depth; or existing).`,
+      );
   if (raw.existing !== undefined) {
-    if (raw.cloneFrom !== undefined || raw.name !== undefined)
-      problems.push(`${key}: give either existing (use a role as it is) or name/cloneFrom (clone a role), not both.`);
+    const others = Object.keys(raw).filter((field) => field !== "existing");
+    if (others.length > 0)
+      problems.push(
+        `${key}: give either existing (use a role as it is) or a role to make (name with cloneFrom or privileges), not both (drop ${others.join(", ")}).`,
+      );
     if (typeof raw.existing !== "string" || raw.existing.trim() === "")
       problems.push(`${key}.existing must be the name of a security role in the environment.`);
     return { kind: "existing", name: String(raw.existing ?? "").trim() };
   }
   const name = raw.name === undefined ? roleDefaults.name : raw.name;
-  const cloneFrom = raw.cloneFrom === undefined ? roleDefaults.cloneFrom : raw.cloneFrom;
   if (typeof name !== "string" || name.trim() === "" || name.length > roleDefaults.maxNameLength)
     problems.push(`${key}.name must be a role name of 1 to ${roleDefaults.maxNameLength} characters.`);
+  if (raw.privileges !== undefined || raw.miscPrivileges !== undefined || raw.depth !== undefined) {
+    const mixed = Object.keys(raw).filter((field) => !specFields.includes(field) && known.has(field));
+    if (mixed.length > 0)
+      problems.push(
+        `${key}: a role declared by its privileges is not a copy; drop ${mixed.join(", ")} (or drop privileges, miscPrivileges and depth to clone a role).`,
+      );
+    if (raw.name === undefined) problems.push(`${key}.name is required with privileges: name the role, e.g. "Contact Sync".`);
+    const spec = parsePrivilegeSpec(raw, key, problems);
+    if (Object.keys(spec.privileges).length === 0 && spec.miscPrivileges.length === 0 && raw.privileges === undefined)
+      problems.push(`${key}.privileges must name at least one table and its rights, e.g. { contact: [create, read, write] }.`);
+    return { kind: "spec", name: String(name).trim(), privileges: spec.privileges, miscPrivileges: spec.miscPrivileges };
+  }
+  const cloneFrom = raw.cloneFrom === undefined ? roleDefaults.cloneFrom : raw.cloneFrom;
   if (typeof cloneFrom !== "string" || cloneFrom.trim() === "")
     problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${roleDefaults.cloneFrom}").`);
+  const excludePrivileges: string[] = [];
+  if (raw.excludePrivileges !== undefined) {
+    if (!Array.isArray(raw.excludePrivileges))
+      problems.push(`${key}.excludePrivileges must be a list of privilege names, e.g. [prvAssignRole, prvWriteRole].`);
+    else
+      raw.excludePrivileges.forEach((entry, index) => {
+        const problem = privilegeNameProblem(entry);
+        if (problem) problems.push(`${key}.excludePrivileges[${index}]: ${problem}`);
+        else excludePrivileges.push(String(entry).trim());
+      });
+  }
   return {
     kind: "clone",
     name: String(name).trim(),
     cloneFrom: String(cloneFrom).trim(),
     followSource: optionalBoolean(raw.followSource, `${key}.followSource`, roleDefaults.followSource, problems),
+    excludePrivileges,
   };
 }
 
@@ -293,6 +343,15 @@ function parseKeyVault(raw: unknown, key: string, integrationName: string, probl
   return { id: String(raw.id), secretNamePrefix: String(prefix) };
 }
 
+/** What a made role is, in a comparable form: two integrations naming one role must agree on it. */
+export function roleDefinition(role: Exclude<RoleConfig, { kind: "existing" }>): string {
+  if (role.kind === "clone") {
+    const excluded = role.excludePrivileges.map((name) => name.toLowerCase()).sort();
+    return `a copy of '${role.cloneFrom}'${excluded.length > 0 ? ` without ${excluded.join(", ")}` : ""}`.toLowerCase();
+  }
+  return `privileges ${JSON.stringify(role.privileges)} and ${JSON.stringify([...role.miscPrivileges].sort())}`;
+}
+
 /** Validates raw configuration values; throws StackConfigError listing every problem. */
 export function parseStackConfig(raw: {
   environmentUrl?: unknown;
@@ -373,17 +432,29 @@ export function parseStackConfig(raw: {
       });
     });
 
-    // Integrations may share a cloned role only if they agree on what it is a clone of.
-    const clonesByName = new Map<string, { cloneFrom: string; index: number }>();
+    // Integrations may share a role they make only if they declare it the same way.
+    const rolesByName = new Map<string, { definition: string; index: number }>();
     integrations.forEach((integration, index) => {
-      if (integration.role.kind !== "clone") return;
-      const earlier = clonesByName.get(integration.role.name.toLowerCase());
-      if (earlier && earlier.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()) {
+      if (integration.role.kind === "existing") return;
+      const definition = roleDefinition(integration.role);
+      const earlier = rolesByName.get(integration.role.name.toLowerCase());
+      const earlierRole = earlier && integrations[earlier.index].role;
+      if (
+        earlier &&
+        earlierRole?.kind === "clone" &&
+        integration.role.kind === "clone" &&
+        earlierRole.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()
+      ) {
         problems.push(
           `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
-            `but integrations[${earlier.index}] clones '${earlier.cloneFrom}' into the same role name; give one of them another role name.`,
+            `but integrations[${earlier.index}] clones '${earlierRole.cloneFrom}' into the same role name; give one of them another role name.`,
         );
-      } else if (!earlier) clonesByName.set(integration.role.name.toLowerCase(), { cloneFrom: integration.role.cloneFrom, index });
+      } else if (earlier && earlier.definition !== definition) {
+        problems.push(
+          `dataverse-s2s:integrations[${index}].role declares '${integration.role.name}' differently from integrations[${earlier.index}].role ` +
+            `(${definition} vs ${earlier.definition}); integrations share a role only when they declare it alike: give one of them another role name.`,
+        );
+      } else if (!earlier) rolesByName.set(integration.role.name.toLowerCase(), { definition, index });
     });
   }
 

@@ -33,6 +33,8 @@ export interface ClonedSecurityRoleArgs {
   readonly businessUnit?: pulumi.Input<string>;
   /** Follow the source role when it gains or loses privileges (default true). */
   readonly followSource?: pulumi.Input<boolean>;
+  /** Privileges of the source not to copy, by name (e.g. prvAssignRole); default none. */
+  readonly excludePrivileges?: pulumi.Input<string[]>;
 }
 
 export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", [

@@ -14,6 +14,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfiguredName, dataverseCredentialProblem } from "../lib/environment-checks";
+import type { PrivilegeSpec } from "../lib/privilege-spec";
 import type { EnvironmentCheckInputs } from "./implementation/environment-check";
 import { providerShell } from "./provider-shell";
 
@@ -22,6 +23,10 @@ export interface EnvironmentCheckArgs {
   readonly businessUnit?: pulumi.Input<string>;
   readonly rolesToClone: readonly ConfiguredName[];
   readonly existingRoles: readonly ConfiguredName[];
+  /** Roles declared by their privileges, each with the role's setting. */
+  readonly specRoles?: readonly (PrivilegeSpec & { readonly setting: string })[];
+  /** Privileges clones leave out, each with its setting. */
+  readonly excludedPrivileges?: readonly ConfiguredName[];
   readonly metadataHost?: pulumi.Input<string>;
   readonly cloudEnvironment?: pulumi.Input<string>;
 }

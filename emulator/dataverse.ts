@@ -13,7 +13,17 @@ import { formatBatchAnswer, parseBatch, type BatchAnswer, type BatchItemAnswer, 
 import { isGuid, RequestContext, sameId, type EmulatorCore } from "./http";
 import { newApplicationUserRow } from "./model";
 import { applySelect, evaluate, parseExpand, parseFilter, parseSelect, type ExpandItem, type Row } from "./odata";
-import { DEPTH_NAMES, parseDepth, PRIVILEGES, privilegeById, privilegeByName, type Privilege } from "./privileges";
+import {
+  DEPTH_NAMES,
+  nameGuid,
+  parseDepth,
+  PRIVILEGES,
+  privilegeById,
+  privilegeByName,
+  privilegeType,
+  TABLE_DEFINITIONS,
+  type Privilege,
+} from "./privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "./seed";
 import { environmentsOf, type BusinessUnitRow, type RoleRow, type StateData, type SystemUserRow } from "./store";
 
@@ -426,6 +436,8 @@ async function route(call: Call, rest: string): Promise<boolean> {
       return systemUsers(call, p.key, p.tail);
     case "privileges":
       return privileges(call, p.key, p.tail);
+    case "EntityDefinitions":
+      return entityDefinitions(call, p.args, p.tail);
     default:
       return false;
   }
@@ -616,6 +628,57 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
     call,
     "privileges",
     rows.map((r) => applySelect(r, select, "privilege", "privilegeid")),
+  );
+  return true;
+}
+
+// ---- table definitions (EntityDefinitions, read-only: a table's privileges) -------------------
+
+/** EntityMetadata properties the emulator answers (MetadataId always comes, as in Dataverse). */
+const ENTITY_DEFINITION_FIELDS = ["MetadataId", "LogicalName", "Privileges"];
+
+/**
+ * GET EntityDefinitions(LogicalName='<table>'): the table's SecurityPrivilegeMetadata list (V:
+ * webapi/reference/securityprivilegemetadata). Only the keyed form is served; an unknown table is
+ * 404 (G: code and text).
+ */
+function entityDefinitions(call: Call, args: string | undefined, tail: string[]): boolean {
+  if (call.ctx.method !== "GET" || tail.length > 0) return false;
+  unsupportedQueryOptions(call, ["$select"]);
+  const key = /^LogicalName='([^']*)'$/.exec(args ?? "");
+  if (!key) throw invalid("The emulator serves EntityDefinitions(LogicalName='<logical name>') only.");
+  const table = TABLE_DEFINITIONS.get(key[1]);
+  if (!table) {
+    throw dataverseError(404, DataverseErrorCode.objectDoesNotExist, `Could not find an entity with the logical name '${key[1]}'.`);
+  }
+  const selected = (call.ctx.query.get("$select") ?? "")
+    .split(",")
+    .map((field) => field.trim())
+    .filter((field) => field !== "");
+  for (const field of selected) if (!ENTITY_DEFINITION_FIELDS.includes(field)) throw undeclared("EntityMetadata", field);
+  const full: Row = {
+    MetadataId: nameGuid("entity", table.logicalName),
+    LogicalName: table.logicalName,
+    Privileges: table.privileges.map((privilege) => ({
+      CanBeBasic: privilege.canbebasic,
+      CanBeLocal: privilege.canbelocal,
+      CanBeDeep: privilege.canbedeep,
+      CanBeGlobal: privilege.canbeglobal,
+      CanBeEntityReference: false,
+      CanBeParentEntityReference: false,
+      Name: privilege.name,
+      PrivilegeId: privilege.privilegeid,
+      PrivilegeType: privilegeType(privilege),
+    })),
+  };
+  const fields = selected.length === 0 ? ENTITY_DEFINITION_FIELDS : ["MetadataId", ...selected];
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#EntityDefinitions(${fields.filter((field) => field !== "MetadataId").join(",")})/$entity`,
+      ...Object.fromEntries(fields.map((field) => [field, full[field]])),
+    },
+    headers(),
   );
   return true;
 }

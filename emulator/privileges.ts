@@ -256,6 +256,34 @@ function build(): Privilege[] {
 }
 
 export const PRIVILEGES: readonly Privilege[] = build();
+
+/**
+ * A table's logical name from the form its privileges use: lower case, except the few tables whose
+ * privileges carry another name, as in Dataverse (prvReadUser is systemuser's, prvReadNote annotation's).
+ */
+const LOGICAL_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { User: "systemuser", Note: "annotation", Activity: "activitypointer" };
+
+export interface TableDefinition {
+  logicalName: string;
+  /** The table part of its privilege names ("Contact" in prvCreateContact). */
+  privilegeTableName: string;
+  privileges: readonly Privilege[];
+}
+
+/** The tables of the catalogue by logical name: EntityDefinitions(LogicalName='...') answers from it. */
+export const TABLE_DEFINITIONS: ReadonlyMap<string, TableDefinition> = new Map(
+  TABLES.map((table) => {
+    const logicalName = LOGICAL_NAME_EXCEPTIONS[table] ?? table.toLowerCase();
+    const privileges = ACCESS.map(([right]) => PRIVILEGES.find((p) => p.name === `prv${right}${table}`)!);
+    return [logicalName, { logicalName, privilegeTableName: table, privileges }];
+  }),
+);
+
+/** SecurityPrivilegeMetadata.PrivilegeType of a table privilege, from its name (prvAppendTo before prvAppend). */
+export function privilegeType(privilege: Privilege): string {
+  const right = [...ACCESS].sort((a, b) => b[0].length - a[0].length).find(([name]) => privilege.name.startsWith(`prv${name}`));
+  return right ? right[0] : "None";
+}
 const BY_ID = new Map(PRIVILEGES.map((p) => [p.privilegeid, p]));
 const BY_NAME = new Map(PRIVILEGES.map((p) => [p.name.toLowerCase(), p]));
 

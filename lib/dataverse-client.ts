@@ -61,6 +61,16 @@ export interface RolePrivilege {
   readonly depth: string;
 }
 
+/** A row of the `privileges` table. */
+export interface PrivilegeRecord {
+  readonly privilegeid: string;
+  readonly name: string;
+  readonly canbebasic: boolean;
+  readonly canbelocal: boolean;
+  readonly canbedeep: boolean;
+  readonly canbeglobal: boolean;
+}
+
 export interface RoleRecord {
   readonly roleid: string;
   readonly name: string;
@@ -333,6 +343,32 @@ export class DataverseClient {
       serviceMessage: typeof error?.message === "string" ? error.message : `HTTP ${answer.status}`,
       attempts: 1,
     });
+  }
+
+  /** EntityDefinitions(LogicalName='<table>') with the properties named; undefined when there is no such table. */
+  async tableDefinition<T>(logicalName: string, select: string): Promise<T | undefined> {
+    const response = await this.rest.request<T>({
+      operation: `read the definition of table '${logicalName}'`,
+      method: "GET",
+      path: `EntityDefinitions(LogicalName=${odataString(logicalName)})?$select=${select}`,
+      acceptStatus: [404],
+    });
+    return response.status === 404 ? undefined : response.data;
+  }
+
+  /** The privileges of those names (Dataverse compares names without case); unknown names are absent. */
+  async privilegesByName(names: readonly string[]): Promise<PrivilegeRecord[]> {
+    const found: PrivilegeRecord[] = [];
+    for (const batch of chunks(names, 20)) {
+      const filter = batch.map((name) => `name eq ${odataString(name)}`).join(" or ");
+      found.push(
+        ...(await this.list<PrivilegeRecord>(
+          `find privileges ${batch.join(", ")}`,
+          `privileges?$select=privilegeid,name,canbebasic,canbelocal,canbedeep,canbeglobal&$filter=${encodeURIComponent(filter)}`,
+        )),
+      );
+    }
+    return found;
   }
 
   async findApplicationUsers(applicationId: string): Promise<SystemUserRecord[]> {

@@ -26,6 +26,8 @@ export const roleDefaults = {
   cloneFrom: "System Administrator",
   /** A cloned role follows later changes of its source by default. */
   followSource: true,
+  /** Depth of the rights a spec role lists without one (role.depth). */
+  specDepth: "Global",
   /** Dataverse's limit on a role name. */
   maxNameLength: 100,
 } as const;

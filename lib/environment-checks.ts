@@ -12,6 +12,7 @@ import { discoverEndpoints } from "./cloud-endpoints";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
 import { DataverseClient, RoleRecord } from "./dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
+import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
 import { RestApiError, RestClient } from "./rest-client";
 
 /** A value read from the stack's configuration, with the setting it came from. */
@@ -29,6 +30,10 @@ export interface EnvironmentLookups {
   readonly rolesToClone: readonly ConfiguredName[];
   /** Roles used as they are. */
   readonly existingRoles: readonly ConfiguredName[];
+  /** Roles declared by their privileges; `setting` is the role's ("dataverse-s2s:integrations[0].role"). */
+  readonly specRoles?: readonly (PrivilegeSpec & { readonly setting: string })[];
+  /** Privileges a clone leaves out (role.excludePrivileges), each with its setting. */
+  readonly excludedPrivileges?: readonly ConfiguredName[];
   /** The azuread provider's cloud; empty for the global cloud. */
   readonly metadataHost: string;
   readonly cloudEnvironment: string;
@@ -167,8 +172,58 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
     }
   }
 
-  problems.push(...(await privilegeProblems(dataverse, whoAmI.UserId, lookups.rolesToClone.length > 0)));
+  problems.push(...(await privilegeSpecProblems(dataverse, lookups)));
+  const makesRoles = lookups.rolesToClone.length > 0 || (lookups.specRoles ?? []).length > 0;
+  problems.push(...(await privilegeProblems(dataverse, whoAmI.UserId, makesRoles)));
   return { problems };
+}
+
+/** Tables, rights, depths and privilege names of spec roles and clone exclusions that the environment lacks. */
+async function privilegeSpecProblems(dataverse: DataverseClient, lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
+  const problems: EnvironmentProblem[] = [];
+  const lookupFailed = (setting: string, error: unknown) =>
+    problems.push({
+      setting,
+      problem: `the privileges could not be looked up (${reason(error)})`,
+      check: "that the deploying identity may read table definitions and privileges (System Administrator has both)",
+    });
+  for (const spec of lookups.specRoles ?? []) {
+    try {
+      for (const found of (await resolvePrivilegeSpec(dataverse, spec)).problems) {
+        problems.push({
+          setting: `${spec.setting}.${found.key}`,
+          problem: found.problem,
+          check:
+            "the table's logical name (Power Apps > Tables > Properties), the right (create, read, write, delete, append, appendTo, assign, share), the depth (Basic, Local, Deep, Global) and the privilege's name (Settings > Security roles)",
+        });
+      }
+    } catch (error) {
+      lookupFailed(spec.setting, error);
+    }
+  }
+  const excluded = lookups.excludedPrivileges ?? [];
+  if (excluded.length > 0) {
+    try {
+      const unknown = new Set(
+        (
+          await unknownPrivilegeNames(
+            dataverse,
+            excluded.map((entry) => entry.name),
+          )
+        ).map((name) => name.toLowerCase()),
+      );
+      for (const entry of excluded.filter((candidate) => unknown.has(candidate.name.toLowerCase()))) {
+        problems.push({
+          setting: entry.setting,
+          problem: `there is no privilege named '${entry.name}' in ${lookups.environmentUrl}, so it cannot be left out of the copy`,
+          check: "the privilege's name, e.g. prvAssignRole (Settings > Security roles lists them)",
+        });
+      }
+    } catch (error) {
+      lookupFailed(excluded[0].setting, error);
+    }
+  }
+  return problems;
 }
 
 /** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */

@@ -44,6 +44,8 @@ export interface ClonedSecurityRoleInputs {
   sourceRole: string;
   businessUnit: string;
   followSource: boolean;
+  /** Privileges of the source not copied (role.excludePrivileges), by name. */
+  excludePrivileges: string[];
 }
 
 export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
@@ -102,16 +104,25 @@ async function findSource(client: DataverseClient, sourceRole: string, businessU
   return found;
 }
 
-/** Copies the source's privileges into the role and returns what the role holds afterwards. */
+/** Names compared as Dataverse compares them (without case), sorted: how excludePrivileges is kept. */
+const normalisedNames = (names: readonly string[] | undefined): string[] => [...new Set((names ?? []).map((name) => name.trim()))].sort();
+const sameNames = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  JSON.stringify(normalisedNames(a).map((name) => name.toLowerCase())) ===
+  JSON.stringify(normalisedNames(b).map((name) => name.toLowerCase()));
+
+/** Copies the source's privileges, but the excluded ones, into the role and returns what the role holds afterwards. */
 async function copyPrivileges(
   client: DataverseClient,
   roleId: string,
   businessUnitId: string,
   sourceRoleId: string,
+  excludePrivileges: readonly string[],
   sourcePrivileges?: readonly RolePrivilege[],
 ) {
   const privileges = sourcePrivileges ?? (await client.rolePrivileges(sourceRoleId));
-  const applied = privilegeEntries(await client.replacePrivileges(roleId, businessUnitId, privileges));
+  const excluded = new Set(excludePrivileges.map((name) => name.toLowerCase()));
+  const copied = privileges.filter((privilege) => !excluded.has(privilege.name.toLowerCase()));
+  const applied = privilegeEntries(await client.replacePrivileges(roleId, businessUnitId, copied));
   return { applied, sourceDigest: privilegeDigest(privilegeEntries(privileges)) };
 }
 
@@ -142,6 +153,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       sourceRole: String(news.sourceRole ?? roleDefaults.cloneFrom).trim(),
       businessUnit: String(news.businessUnit ?? "").trim(),
       followSource: news.followSource ?? roleDefaults.followSource,
+      excludePrivileges: normalisedNames(news.excludePrivileges),
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -157,9 +169,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async diff(_id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
     return computeDiff(olds, news, {
       replaceOn: ["environmentUrl", "businessUnit"],
-      updateOn: ["name", "sourceRole", "followSource"],
-      // Dataverse compares role names without case.
-      equal: { sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase() },
+      updateOn: ["name", "sourceRole", "followSource", "excludePrivileges"],
+      // Dataverse compares role and privilege names without case; a state from before excludePrivileges has none.
+      equal: {
+        sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase(),
+        excludePrivileges: (old, wanted) => sameNames(old, wanted),
+      },
       otherChange:
         // Someone edited the role since the last apply.
         olds.privilegeDigest !== olds.appliedDigest ||
@@ -193,7 +208,14 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       // A role this project made earlier (a crash between create and the state write) is adopted.
       const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
       if (sameName[0]) await client.updateRole(roleId, { description });
-      const copy = await copyPrivileges(client, roleId, businessUnitId, source.roleid, rolePrivilegesOf(sourceAnswer.data));
+      const copy = await copyPrivileges(
+        client,
+        roleId,
+        businessUnitId,
+        source.roleid,
+        inputs.excludePrivileges,
+        rolePrivilegesOf(sourceAnswer.data),
+      );
       return { id: roleId, outs: outputsAfterApply(inputs, { roleId, businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
       forgetLookups(inputs.environmentUrl);
@@ -250,8 +272,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
           : await findSource(client, news.sourceRole, olds.businessUnitId);
       // Without followSource the privileges copied last time are put back, not the source's new ones.
       const copy =
-        news.followSource || source.roleid !== olds.sourceRoleId
-          ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid)
+        news.followSource || source.roleid !== olds.sourceRoleId || !sameNames(olds.excludePrivileges, news.excludePrivileges)
+          ? await copyPrivileges(client, id, olds.businessUnitId, source.roleid, news.excludePrivileges)
           : await restorePrivileges(client, id, olds);
       return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { ConfiguredName, describeEnvironmentProblems, lookUpEnvironment } from "../../lib/environment-checks";
+import type { PrivilegeSpec } from "../../lib/privilege-spec";
 import { computeDiff, isUnknown, stateOf } from "./provider-support";
 
 export interface EnvironmentCheckInputs {
@@ -11,6 +12,8 @@ export interface EnvironmentCheckInputs {
   businessUnit: string;
   rolesToClone: ConfiguredName[];
   existingRoles: ConfiguredName[];
+  specRoles: (PrivilegeSpec & { setting: string })[];
+  excludedPrivileges: ConfiguredName[];
   metadataHost: string;
   cloudEnvironment: string;
   /** Set by the program in a preview without a Dataverse credential: the lookups are skipped. */
@@ -34,6 +37,8 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       businessUnit: String(news.businessUnit ?? "").trim(),
       rolesToClone: names(news.rolesToClone),
       existingRoles: names(news.existingRoles),
+      specRoles: Array.isArray(news.specRoles) ? news.specRoles : [],
+      excludedPrivileges: names(news.excludedPrivileges),
       metadataHost: String(news.metadataHost ?? ""),
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
       previewWithoutCredential: String(news.previewWithoutCredential ?? ""),

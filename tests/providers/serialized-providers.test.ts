@@ -11,6 +11,7 @@ import { clonedSecurityRoleProvider } from "../../dynamic-providers/cloned-secur
 import { existingSecurityRoleProvider } from "../../dynamic-providers/existing-security-role";
 import { retiredSecretsProvider } from "../../dynamic-providers/retired-secrets";
 import { secretScheduleProvider } from "../../dynamic-providers/secret-schedule";
+import { specSecurityRoleProvider } from "../../dynamic-providers/spec-security-role";
 import { allFaultKinds, FaultKind, FaultProxy, FaultRule, startFaultProxy } from "../support/fault-proxy";
 import { registerApp, startTestEmulator, TestEmulator } from "../support/emulator";
 
@@ -99,6 +100,7 @@ beforeAll(async () => {
   texts.user = await serialize(applicationUserProvider);
   texts.retired = await serialize(retiredSecretsProvider);
   texts.schedule = await serialize(secretScheduleProvider);
+  texts.spec = await serialize(specSecurityRoleProvider);
 });
 afterAll(async () => {
   host?.stop();
@@ -137,6 +139,28 @@ test("the serialized secret schedule runs in the host's form", async () => {
   expect(checked.failures).toEqual([]);
   const created = await host.call<{ id: string; outs: { endDate: string } }>(texts.schedule, "create", checked.inputs);
   expect(created.outs.endDate).toBe(checked.inputs.endDate);
+});
+
+test("the serialized SpecSecurityRole runs in the host's form: a lost table lookup is retried, a lost create reconciled", async () => {
+  const name = "Serialized spec";
+  const checked = await host.call<{ inputs: Record<string, unknown>; failures: unknown[] }>(
+    texts.spec,
+    "check",
+    {},
+    { environmentUrl, name, privileges: { contact: ["read", "write"] } },
+  );
+  expect(checked.failures).toEqual([]);
+  const created = await withFaults(
+    [
+      { method: "GET", pathIncludes: "EntityDefinitions", fault: 503, afterForwarding: false },
+      { method: "POST", pathIncludes: "/roles", fault: "reset", afterForwarding: true },
+    ],
+    () => host.call<{ id: string; outs: { grantedPrivileges: string[] } }>(texts.spec, "create", checked.inputs),
+  );
+  const client = test_.dataverse();
+  expect((await client.findRoleByName(name, await client.businessUnitId())).map((role) => role.roleid)).toEqual([created.id]);
+  expect(created.outs.grantedPrivileges).toEqual(["prvReadContact:Global", "prvWriteContact:Global"]);
+  await host.call(texts.spec, "delete", created.id, created.outs);
 });
 
 describe.each(allFaultKinds.map((fault) => [String(fault), fault] as const))("with one %s on each call", (label, fault) => {

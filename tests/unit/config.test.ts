@@ -49,7 +49,7 @@ describe("integrations", () => {
     expect(config.integrations[0]).toEqual({
       name: "etl",
       displayName: "ETL connector",
-      role: { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
+      role: { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true, excludePrivileges: [] },
       secret: { lifetimeDays: 180, rotateBeforeDays: 30, overlapDays: 7 },
       credential: { kind: "secret" },
       keyVault: undefined,
@@ -92,8 +92,8 @@ describe("integrations", () => {
       ],
     });
     expect(shared.integrations.map((integration) => integration.role)).toEqual([
-      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
-      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true },
+      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true, excludePrivileges: [] },
+      { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true, excludePrivileges: [] },
     ]);
     expect(
       problemsOf({

@@ -1,0 +1,183 @@
+/**
+ * Implementation of the SpecSecurityRole provider (see ../spec-security-role.ts): a role holding
+ * exactly the privileges its spec declares (lib/privilege-spec.ts resolves them by name).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { DataverseClient } from "../../lib/dataverse-client";
+import { roleDefaults } from "../../lib/defaults";
+import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
+import { managedRoleMarker } from "./cloned-security-role";
+import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
+import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+
+/** Inputs as the provider receives them, normalised by check. */
+export interface SpecSecurityRoleInputs {
+  environmentUrl: string;
+  name: string;
+  businessUnit: string;
+  /** Table logical name -> right -> depth, sorted. */
+  privileges: Record<string, Record<string, string>>;
+  miscPrivileges: string[];
+}
+
+export interface SpecSecurityRoleOutputs extends SpecSecurityRoleInputs {
+  roleId: string;
+  businessUnitId: string;
+  /** What the spec resolved to at the last apply, as sorted "name:depth" entries. */
+  grantedPrivileges: string[];
+  /** Privileges read back right after the last apply (the granted ones and those Dataverse adds itself). */
+  appliedPrivileges: string[];
+  appliedDigest: string;
+  /** The role's privileges now (refreshed by read). */
+  privilegeCount: number;
+  privilegeDigest: string;
+  /** What differs between the last apply and now: "-prvX:Global" lost, "+prvY:Basic" added. */
+  privilegeDrift: string[];
+}
+
+function roleDescription(): string {
+  return `${managedRoleMarker}: the privileges declared for server-to-server application users (role.privileges). Changes made here are reverted by the next 'pulumi up'.`;
+}
+
+/** Resolves the spec in the environment; fails naming each key at fault (the environment check found them first). */
+async function resolve(client: DataverseClient, inputs: SpecSecurityRoleInputs) {
+  const { privileges, problems } = await resolvePrivilegeSpec(client, inputs as unknown as PrivilegeSpec);
+  if (problems.length > 0) {
+    throw new Error(
+      `Dataverse: the privileges of role '${inputs.name}' cannot be granted in ${client.environmentUrl}: ` +
+        problems.map((problem) => `role.${problem.key}: ${problem.problem}`).join("; ") +
+        ". Fix the integration's role settings.",
+    );
+  }
+  return privileges;
+}
+
+async function grant(
+  client: DataverseClient,
+  inputs: SpecSecurityRoleInputs,
+  roleId: string,
+  businessUnitId: string,
+): Promise<SpecSecurityRoleOutputs> {
+  const privileges = await resolve(client, inputs);
+  await client.replacePrivileges(roleId, businessUnitId, privileges);
+  const applied = privilegeEntries(await client.rolePrivileges(roleId));
+  const digest = privilegeDigest(applied);
+  return {
+    ...inputs,
+    roleId,
+    businessUnitId,
+    grantedPrivileges: grantedEntries(privileges),
+    appliedPrivileges: applied,
+    appliedDigest: digest,
+    privilegeCount: applied.length,
+    privilegeDigest: digest,
+    privilegeDrift: [],
+  };
+}
+
+export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, SpecSecurityRoleOutputs> = {
+  async check(_olds: SpecSecurityRoleInputs, news: Partial<SpecSecurityRoleInputs>) {
+    const problems: string[] = [];
+    const known = !isUnknown(news.privileges) && !isUnknown(news.miscPrivileges);
+    const spec = known
+      ? parsePrivilegeSpec({ privileges: news.privileges ?? {}, miscPrivileges: news.miscPrivileges ?? [] }, "role", problems)
+      : undefined;
+    const inputs: SpecSecurityRoleInputs = {
+      environmentUrl: String(news.environmentUrl ?? ""),
+      name: String(news.name ?? "").trim(),
+      businessUnit: String(news.businessUnit ?? "").trim(),
+      privileges: (spec?.privileges ?? news.privileges ?? {}) as Record<string, Record<string, string>>,
+      miscPrivileges: [...(spec?.miscPrivileges ?? news.miscPrivileges ?? [])],
+    };
+    const failures = inputProblems(inputs.environmentUrl, [
+      [
+        inputs.name === "" || inputs.name.length > roleDefaults.maxNameLength,
+        "name",
+        `give the role a name of 1 to ${roleDefaults.maxNameLength} characters, e.g. "Contact Sync"`,
+      ],
+      [
+        known && Object.keys(inputs.privileges).length === 0 && inputs.miscPrivileges.length === 0,
+        "privileges",
+        "declare at least one privilege",
+      ],
+      ...problems.map((problem): [boolean, string, string] => [true, "privileges", problem]),
+    ]);
+    return { inputs, failures };
+  },
+
+  async diff(_id: string, olds: SpecSecurityRoleOutputs, news: SpecSecurityRoleInputs) {
+    return computeDiff(olds, news, {
+      replaceOn: ["environmentUrl", "businessUnit"],
+      updateOn: ["name", "privileges", "miscPrivileges"],
+      // Someone edited the role since the last apply.
+      otherChange: olds.privilegeDigest !== olds.appliedDigest,
+      // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
+      stables: ["roleId", "businessUnitId"],
+      deleteBeforeReplace: "whenReplacing",
+    });
+  },
+
+  async create(inputs: SpecSecurityRoleInputs) {
+    const client = new DataverseClient(inputs.environmentUrl);
+    try {
+      const businessUnitId = await client.businessUnitId(inputs.businessUnit === "" ? undefined : inputs.businessUnit);
+      // Resolved before the role is made: a spec that cannot be granted writes nothing.
+      await resolve(client, inputs);
+      const description = roleDescription();
+      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
+      const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
+      if (foreign) {
+        throw new Error(
+          `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
+            `(role ${foreign.roleid}). Give the integration's role another name (role.name), or use that role as it is (role.existing).`,
+        );
+      }
+      // A role this project made earlier (a crash between create and the state write) is adopted.
+      const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
+      if (sameName[0]) await client.updateRole(roleId, { description });
+      return { id: roleId, outs: await grant(client, inputs, roleId, businessUnitId) };
+    } catch (error) {
+      throw describeFailure(error, `create security role '${inputs.name}'`);
+    }
+  },
+
+  async read(id: string, state?: SpecSecurityRoleOutputs) {
+    const props = stateOf(state, id);
+    const client = new DataverseClient(props.environmentUrl);
+    try {
+      const role = await client.getRole(id);
+      if (!role) return gone<SpecSecurityRoleOutputs>();
+      const current = privilegeEntries(await client.rolePrivileges(id));
+      const outs: SpecSecurityRoleOutputs = {
+        ...props,
+        name: role.name,
+        businessUnitId: role._businessunitid_value.toLowerCase(),
+        privilegeCount: current.length,
+        privilegeDigest: privilegeDigest(current),
+        privilegeDrift: privilegeDifferences(props.appliedPrivileges, current),
+      };
+      return { id, props: outs };
+    } catch (error) {
+      throw describeFailure(error, `read security role '${props.name}'`);
+    }
+  },
+
+  async update(id: string, olds: SpecSecurityRoleOutputs, news: SpecSecurityRoleInputs) {
+    const client = new DataverseClient(news.environmentUrl);
+    try {
+      if (olds.name !== news.name) await client.updateRole(id, { name: news.name, description: roleDescription() });
+      return { outs: await grant(client, news, id, olds.businessUnitId) };
+    } catch (error) {
+      throw describeFailure(error, `update security role '${news.name}'`);
+    }
+  },
+
+  async delete(id: string, props: SpecSecurityRoleOutputs) {
+    const client = new DataverseClient(props.environmentUrl);
+    try {
+      await client.deleteRole(id);
+    } catch (error) {
+      throw describeFailure(error, `delete security role '${props.name}'`);
+    }
+  },
+};

@@ -1,0 +1,88 @@
+// Pins how the stack picks an integration's role resource (issue 10) with Pulumi mocks: a spec role
+// becomes a SpecSecurityRole with the declared privileges, namesakes share it, clone-minus passes
+// its exclusions on, and only a copy of System Administrator (by name or template id) warns.
+import * as pulumi from "@pulumi/pulumi";
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+const recorded: Recorded[] = [];
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state: Record<string, any> = { ...args.inputs, clientId: `client-of-${args.name}` };
+      return { id: `${args.type.split(":").pop()}-${args.name}`, state };
+    },
+    call(args) {
+      if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal")
+        return { objectId: "crm-sp", clientId: args.inputs.clientId, oauth2PermissionScopeIds: { user_impersonation: "scope" } };
+      throw new Error(`unexpected call ${args.token}`);
+    },
+  },
+  "dataverse-s2s",
+  "unit",
+  true,
+);
+
+import { declareStack } from "../../components/stack";
+import { parseStackConfig } from "../../config/stack-config";
+import { systemAdministratorTemplateId } from "../../lib/defaults";
+
+const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
+const byType = (suffix: string) => recorded.filter((resource) => resource.type.endsWith(suffix));
+
+async function declare(integrations: Record<string, unknown>[]) {
+  recorded.length = 0;
+  const warnings: string[] = [];
+  const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(async (message: string) => {
+    warnings.push(message);
+  });
+  try {
+    const outputs = declareStack(parseStackConfig({ environmentUrl: "https://localhost:8443", integrations }));
+    // The roles are registered once their ids settle (the other outputs need states these mocks leave out).
+    await Promise.all(Object.values(outputs).map((values) => valueOf(values.securityRoleId)));
+    // Only the role warnings: the environment check warns too, in a preview without a Dataverse credential.
+    return { outputs, warnings: warnings.filter((warning) => warning.startsWith("The security role")) };
+  } finally {
+    warn.mockRestore();
+  }
+}
+
+const contactSync = { name: "Contact Sync", privileges: { contact: ["read", "write"] }, miscPrivileges: ["prvExportToExcel"] };
+
+test("a spec role is a SpecSecurityRole with the declared privileges, shared by namesakes, and warns nothing", async () => {
+  const { outputs, warnings } = await declare([
+    { name: "sync", displayName: "Sync", role: contactSync },
+    { name: "sync-two", displayName: "Sync two", role: contactSync },
+  ]);
+  const specs = byType("SpecSecurityRole");
+  expect(specs.map((role) => role.name)).toEqual(["sync-role"]);
+  expect(specs[0].inputs).toMatchObject({
+    name: "Contact Sync",
+    privileges: { contact: { read: "Global", write: "Global" } },
+    miscPrivileges: ["prvExportToExcel"],
+  });
+  expect(byType("ClonedSecurityRole")).toEqual([]);
+  expect(await valueOf(outputs["sync-two"].securityRoleId)).toBe(await valueOf(outputs.sync.securityRoleId));
+  expect(warnings).toEqual([]);
+});
+
+test("a clone of System Administrator, by name or template id, warns naming the elevation risk and the spec form", async () => {
+  const { warnings } = await declare([
+    { name: "etl", displayName: "ETL", role: { name: "API User", excludePrivileges: ["prvAssignRole"] } },
+    { name: "other", displayName: "Other", role: { name: "Other copy", cloneFrom: systemAdministratorTemplateId } },
+    { name: "basic", displayName: "Basic", role: { name: "Basic copy", cloneFrom: "Basic User" } },
+  ]);
+  expect(byType("ClonedSecurityRole").map((role) => [role.name, role.inputs.excludePrivileges])).toEqual([
+    ["etl-role", ["prvAssignRole"]],
+    ["other-role", []],
+    ["basic-role", []],
+  ]);
+  expect(warnings).toHaveLength(2);
+  expect(warnings[0]).toMatch(/'API User' is a copy of System Administrator.*elevation of privilege.*role\.privileges/s);
+  expect(warnings[1]).toMatch(/'Other copy' is a copy of System Administrator/);
+});
