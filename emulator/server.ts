@@ -22,6 +22,7 @@ import { adminError, dataverseError, DataverseErrorCode, entraError, graphError,
 import { handleEntra } from "./entra";
 import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
+import { patchDefaultPolicy } from "./app-management-policies";
 import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
 import { DEFAULT_ENVIRONMENT_NAME, SEEDED_IDS, seedState } from "./seed";
 import { DirectoryStore } from "./directory-store";
@@ -205,6 +206,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     );
   }
   if (options.clockOffsetMs !== undefined) store.state.clockOffsetMs = options.clockOffsetMs;
+  if (options.defaultAppManagementPolicy) patchDefaultPolicy(store.state, options.defaultAppManagementPolicy);
   const initial = applyConfigPatch(defaultConfig(), configPatchOf(options));
 
   const logLines: string[] = [];
