@@ -21,6 +21,7 @@ import { isGuid, sameId } from "./http";
 import type { GraphCall } from "./graph";
 import { requirePermission, requirePolicyPermission } from "./graph-permissions";
 import type { ApplicationRecord, GraphDoc, StateData } from "./store";
+import { isoDurationDays } from "../lib/app-management-policies";
 
 /** The tenant default policy's fixed id (V). */
 export const DEFAULT_POLICY_ID = "00000000-0000-0000-0000-000000000000";
@@ -75,16 +76,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** Days of an ISO 8601 duration such as P90D, P1Y, PT12H or P4DT12H30M5S (a year is 365 days, a month 30: G). */
-export function durationDays(value: string): number | undefined {
-  const match =
-    /^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
-      value,
-    );
-  if (!match || value === "P" || value.endsWith("T")) return undefined;
-  const [years, months, weeks, days, hours, minutes, seconds] = match.slice(1).map((part) => (part ? Number(part) : 0));
-  return years * 365 + months * 30 + weeks * 7 + days + hours / 24 + minutes / 1440 + seconds / 86400;
-}
+/** Days of an ISO 8601 duration (the product's own parser: one reading of maxLifetime). */
+export const durationDays = isoDurationDays;
 
 /** Checks one credential configuration list (passwordCredentials or keyCredentials) as Graph would accept it. */
 function checkRestrictions(value: unknown, field: string, allowed: string[]): Record<string, unknown>[] {
