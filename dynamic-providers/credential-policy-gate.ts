@@ -11,6 +11,7 @@
  *               by trying: addPassword with the same dates, then removePassword at once. A refusal
  *               (CredentialInvalidLifetimeAsPerAppPolicy, CredentialTypeNotAllowedAsPerAppPolicy)
  *               fails this step, so the ApplicationPassword (which depends on it) is not attempted.
+ *               A probe a lost answer or a killed run left behind is removed before the next try.
  *   diff     -> an update when the secret's dates or the application change
  *   read/delete -> nothing: it is not an object anywhere
  *

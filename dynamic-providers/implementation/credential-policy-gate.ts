@@ -62,20 +62,36 @@ async function probe(graph: RestClient, inputs: CredentialPolicyGateInputs): Pro
     if (error instanceof RestApiError && (error.code === lifetimeRefusedCode || error.code === typeRefusedCode)) {
       return { code: error.code, message: error.serviceMessage };
     }
+    // An answer lost in transit may have left a probe behind (a POST is never replayed blindly).
+    await removeProbes(graph, inputs.applicationObjectId).catch(() => undefined);
     return undefined;
   }
-  if (keyId) {
-    await graph.request({
-      operation: `remove the policy probe secret ${keyId} from application ${inputs.applicationObjectId}`,
-      method: "POST",
-      path: `v1.0/applications/${inputs.applicationObjectId}/removePassword`,
-      body: { keyId },
-      // Already gone is done.
-      acceptStatus: [404],
-      idempotent: true,
-    });
-  }
+  if (keyId) await removeProbe(graph, inputs.applicationObjectId, keyId);
   return undefined;
+}
+
+async function removeProbe(graph: RestClient, applicationObjectId: string, keyId: string): Promise<void> {
+  await graph.request({
+    operation: `remove the policy probe secret ${keyId} from application ${applicationObjectId}`,
+    method: "POST",
+    path: `v1.0/applications/${applicationObjectId}/removePassword`,
+    body: { keyId },
+    // Already gone is done.
+    acceptStatus: [404],
+    idempotent: true,
+  });
+}
+
+/** Removes every probe secret of the application (one a lost answer or a killed run left behind). */
+async function removeProbes(graph: RestClient, applicationObjectId: string): Promise<void> {
+  const application = await graph.request<{ passwordCredentials?: Array<{ keyId?: string; displayName?: string | null }> }>({
+    operation: `read the client secrets of application ${applicationObjectId}`,
+    method: "GET",
+    path: `v1.0/applications/${applicationObjectId}?$select=id,passwordCredentials`,
+  });
+  for (const credential of application.data.passwordCredentials ?? []) {
+    if (credential.displayName === probeDisplayName && credential.keyId) await removeProbe(graph, applicationObjectId, credential.keyId);
+  }
 }
 
 async function judge(inputs: CredentialPolicyGateInputs): Promise<void> {
@@ -87,6 +103,7 @@ async function judge(inputs: CredentialPolicyGateInputs): Promise<void> {
     if (problem) throw new Error(`The client secret was not made; nothing else is left half-made. ${describePolicyProblem(problem)}`);
     return;
   }
+  await removeProbes(graph, inputs.applicationObjectId);
   const refusal = await probe(graph, inputs);
   const problem = refusal && refusalProblem(settings, refusal.code, refusal.message);
   if (problem) throw new Error(`The client secret was not made; nothing else is left half-made. ${describePolicyProblem(problem)}`);
