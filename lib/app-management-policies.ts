@@ -116,32 +116,30 @@ export async function readPasswordPolicy(
   nowMs: number,
 ): Promise<PasswordPolicy> {
   try {
-    let createdMs = nowMs;
-    if (applicationObjectId) {
-      const application = await graph.request<{ createdDateTime?: string }>({
-        operation: `read the creation date of application ${applicationObjectId}`,
-        method: "GET",
-        path: `v1.0/applications/${applicationObjectId}?$select=id,createdDateTime`,
-        // An application made a moment ago may not have reached every replica yet.
-        retryOnCodes: ["Request_ResourceNotFound"],
-      });
-      const created = Date.parse(String(application.data.createdDateTime ?? ""));
-      if (!Number.isNaN(created)) createdMs = created;
-      const own = await graph.request<{ value?: PolicyDocument[] }>({
-        operation: `read the app management policy of application ${applicationObjectId}`,
-        method: "GET",
-        path: `v1.0/applications/${applicationObjectId}/appManagementPolicies`,
-        retryOnCodes: ["Request_ResourceNotFound"],
-      });
-      const assigned = (own.data.value ?? []).find((policy) => policy.isEnabled !== false);
-      if (assigned) return passwordPolicyOf({ ...assigned, isEnabled: true }, createdMs);
-    }
+    // The tenant default first: without Policy.Read.All this is the one call made (a 403).
     const tenant = await graph.request<PolicyDocument>({
       operation: "read the tenant's default app management policy",
       method: "GET",
       path: "v1.0/policies/defaultAppManagementPolicy",
     });
-    return passwordPolicyOf(tenant.data, createdMs);
+    if (!applicationObjectId) return passwordPolicyOf(tenant.data, nowMs);
+    const application = await graph.request<{ createdDateTime?: string }>({
+      operation: `read the creation date of application ${applicationObjectId}`,
+      method: "GET",
+      path: `v1.0/applications/${applicationObjectId}?$select=id,createdDateTime`,
+      // An application made a moment ago may not have reached every replica yet.
+      retryOnCodes: ["Request_ResourceNotFound"],
+    });
+    const created = Date.parse(String(application.data.createdDateTime ?? ""));
+    const createdMs = Number.isNaN(created) ? nowMs : created;
+    const own = await graph.request<{ value?: PolicyDocument[] }>({
+      operation: `read the app management policy of application ${applicationObjectId}`,
+      method: "GET",
+      path: `v1.0/applications/${applicationObjectId}/appManagementPolicies`,
+      retryOnCodes: ["Request_ResourceNotFound"],
+    });
+    const assigned = (own.data.value ?? []).find((policy) => policy.isEnabled !== false);
+    return passwordPolicyOf(assigned ? { ...assigned, isEnabled: true } : tenant.data, createdMs);
   } catch (error) {
     if (isRefusal(error)) {
       return {
