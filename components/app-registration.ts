@@ -13,6 +13,7 @@ import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
 import { secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
+import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gate";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 
 /** The Dynamics CRM first-party application, the same in every tenant. */
@@ -48,6 +49,11 @@ export interface AppRegistrationArgs {
   readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   /** Grant tenant-wide admin consent to user_impersonation (not needed for server-to-server calls). */
   readonly adminConsent?: boolean;
+  /**
+   * The config keys that set the secret's lifetime and the credential type, named by the guidance
+   * when a tenant credential policy refuses the secret; by default described from the integration's name.
+   */
+  readonly secretSettings?: { readonly lifetimeSetting: string; readonly credentialSetting: string };
 }
 
 export class AppRegistration extends pulumi.ComponentResource {
@@ -102,9 +108,36 @@ export class AppRegistration extends pulumi.ComponentResource {
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let secretExpiresAt: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (credential.kind === "secret") {
+      // The integration component is named after the integration, and this one `<integration>-entra`.
+      const integration = name.replace(/-entra$/, "");
+      const settings = args.secretSettings ?? {
+        lifetimeSetting: `secret.lifetimeDays of integration '${integration}'`,
+        credentialSetting: `credential.type of integration '${integration}'`,
+      };
+      const cloud = { metadataHost: args.entraCloud?.metadataHost ?? "", cloudEnvironment: args.entraCloud?.environment ?? "" };
       const schedule = new SecretSchedule(
         `${name}-secret-schedule`,
-        { lifetimeDays: args.secretLifetimeDays, rotateBeforeDays: args.secretRotateBeforeDays },
+        {
+          lifetimeDays: args.secretLifetimeDays,
+          rotateBeforeDays: args.secretRotateBeforeDays,
+          applicationObjectId: application.objectId,
+          ...cloud,
+          ...settings,
+        },
+        { parent: this },
+      );
+      // Judges the secret against the tenant's credential policy once the application exists, so that
+      // a refusal comes with guidance rather than as Graph's code (see dynamic-providers/credential-policy-gate.ts).
+      const policyGate = new CredentialPolicyGate(
+        `${name}-secret-policy`,
+        {
+          applicationObjectId: application.objectId,
+          startDate: schedule.startDate,
+          endDate: schedule.endDate,
+          lifetimeDays: args.secretLifetimeDays,
+          ...cloud,
+          ...settings,
+        },
         { parent: this },
       );
       const password = new azuread.ApplicationPassword(
@@ -112,7 +145,7 @@ export class AppRegistration extends pulumi.ComponentResource {
         { applicationId: application.id, displayName: "dataverse-s2s", startDate: schedule.startDate, endDate: schedule.endDate },
         // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
         // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
-        { parent: this, deleteBeforeReplace: false, retainOnDelete: true },
+        { parent: this, deleteBeforeReplace: false, retainOnDelete: true, dependsOn: [policyGate] },
       );
       new RetiredSecrets(
         `${name}-retired-secrets`,
@@ -126,6 +159,9 @@ export class AppRegistration extends pulumi.ComponentResource {
         { parent: this },
       );
       warnNearExpiry(args.displayName, schedule.expiringEndDate, this);
+      schedule.policyNote.apply((note) => {
+        if (note) pulumi.log.warn(note, this);
+      });
       clientSecret = pulumi.secret(password.value);
       secretExpiresAt = password.endDate;
     } else if (credential.kind === "certificate") {

@@ -42,6 +42,18 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
     excludedPrivileges: distinct(excludedPrivileges),
     metadataHost: config.entraCloud.metadataHost ?? "",
     cloudEnvironment: config.entraCloud.environment ?? "",
+    secretCredentials: config.integrations.flatMap((integration, index) =>
+      integration.credential.kind === "secret"
+        ? [
+            {
+              integration: integration.name,
+              lifetimeSetting: `dataverse-s2s:integrations[${index}].secret.lifetimeDays`,
+              credentialSetting: `dataverse-s2s:integrations[${index}].credential.type`,
+              lifetimeDays: integration.secret.lifetimeDays,
+            },
+          ]
+        : [],
+    ),
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * A preflight of the environment (issue 15): its provider's `check`, which Pulumi runs in every
  * preview and every up before anything is created, looks up what the stack needs (see
- * lib/environment-checks.ts) and fails with one message listing every problem. Every Entra and
+ * lib/environment-checks.ts; client secrets against the tenant's app management policy, issue 17,
+ * lib/app-management-policies.ts) and fails with one message listing every problem. Every Entra and
  * Dataverse resource of the stack depends on it, so a run whose lookups fail writes nothing.
  *
  *   check          -> the lookups; fails listing every problem (skipped, with a warning from the
@@ -29,6 +30,16 @@ export interface EnvironmentCheckArgs {
   readonly excludedPrivileges?: readonly ConfiguredName[];
   readonly metadataHost?: pulumi.Input<string>;
   readonly cloudEnvironment?: pulumi.Input<string>;
+  /** Integrations with a client secret: checked against the tenant's app management policy. */
+  readonly secretCredentials?: readonly SecretCredentialSettings[];
+}
+
+/** One integration's client secret settings, with the config keys that set them. */
+export interface SecretCredentialSettings {
+  readonly integration: string;
+  readonly lifetimeSetting: string;
+  readonly credentialSetting: string;
+  readonly lifetimeDays: number;
 }
 
 export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [

@@ -27,6 +27,16 @@ export interface SecretScheduleArgs {
   readonly lifetimeDays: pulumi.Input<number>;
   /** Days before the end date from which a run starts a new window (and so a new secret). */
   readonly rotateBeforeDays: pulumi.Input<number>;
+  /**
+   * The application, and the azuread provider's cloud: with them the schedule follows the tenant's
+   * app management policy (a maximum lifetime tightened after the secret was made; see the implementation).
+   */
+  readonly applicationObjectId?: pulumi.Input<string>;
+  readonly metadataHost?: string;
+  readonly cloudEnvironment?: string;
+  /** The config keys a policy problem names. */
+  readonly lifetimeSetting?: string;
+  readonly credentialSetting?: string;
 }
 
 export const secretScheduleProvider = providerShell<SecretScheduleInputs, SecretScheduleInputs>("secret-schedule", [
@@ -43,12 +53,14 @@ export class SecretSchedule extends pulumi.dynamic.Resource {
   declare readonly endDate: pulumi.Output<string>;
   declare readonly rotateAfter: pulumi.Output<string>;
   declare readonly expiringEndDate: pulumi.Output<string>;
+  /** What a tightened credential policy does to this secret (a warning to print); empty when nothing. */
+  declare readonly policyNote: pulumi.Output<string>;
 
   constructor(name: string, args: SecretScheduleArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       secretScheduleProvider,
       name,
-      { ...args, startDate: undefined, endDate: undefined, rotateAfter: undefined, expiringEndDate: undefined },
+      { ...args, startDate: undefined, endDate: undefined, rotateAfter: undefined, expiringEndDate: undefined, policyNote: undefined },
       opts,
       "dataverse-s2s",
       "SecretSchedule",

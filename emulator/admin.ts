@@ -7,7 +7,9 @@ import { adminError } from "./errors";
 import { RequestContext, type EmulatorCore } from "./http";
 import { DEPTH_NAMES, privilegeById } from "./privileges";
 import { DEFAULT_ENVIRONMENT_NAME } from "./seed";
-import { environmentsOf, type EnvironmentState, type StateData } from "./store";
+import { environmentsOf, type ApplicationRecord, type EnvironmentState, type StateData } from "./store";
+import { handlePolicyAdmin } from "./app-management-policies";
+import { ServiceError } from "./errors";
 
 export interface UnsupportedRequest {
   service: string;
@@ -208,7 +210,17 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
       hooks.reset();
       ctx.send(204, undefined);
       return true;
-    default:
-      return false;
+    default: {
+      const findApplication = (key: string) =>
+        (core.directory.byId("applications", key) as ApplicationRecord | undefined) ?? core.directory.application(key);
+      const answer = await handlePolicyAdmin(core.store.state, m, name, body, findApplication).catch((err: unknown) => {
+        // Graph's own validation messages, answered as admin errors.
+        throw err instanceof ServiceError && err.service === "graph" ? adminError(err.status, err.message) : err;
+      });
+      if (!answer) return false;
+      core.store.save();
+      ctx.send(answer.status, answer.body);
+      return true;
+    }
   }
 }

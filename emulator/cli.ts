@@ -3,6 +3,7 @@
 // scripts export it as NODE_EXTRA_CA_CERTS before jest starts).
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_CLI_PORT } from "./config";
+import { defaultPolicyFromFlags } from "./app-management-policies";
 import { startEmulator } from "./server";
 import { defaultTlsDir, ensureCertificates } from "./tls";
 
@@ -65,6 +66,11 @@ async function main(): Promise<void> {
               .map((item) => item.trim())
               .filter((item) => item.length > 0),
     )
+    .option(
+      "--password-max-lifetime <duration>",
+      "tenant app management policy: client secrets live at most this long (ISO 8601, e.g. P90D)",
+    )
+    .option("--block-passwords", "tenant app management policy: no new client secrets (certificates or federated credentials only)", false)
     .option("--quiet", "do not print request log lines", false);
   program.parse(process.argv);
   const o = program.opts<{
@@ -90,6 +96,8 @@ async function main(): Promise<void> {
     graphPermissions: boolean;
     deployerGraphPermissions?: string[];
     environments?: number | string[];
+    passwordMaxLifetime?: string;
+    blockPasswords: boolean;
   }>();
 
   if (o.ensureCa) {
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
     graphPageSize: o.graphPageSize,
     strict: { graphRequests: o.strictGraphRequests, dataverseActions: o.strictDataverseActions, graphPermissions: o.graphPermissions },
     ...(o.deployerGraphPermissions ? { deployerGraphPermissions: o.deployerGraphPermissions } : {}),
+    defaultAppManagementPolicy: defaultPolicyFromFlags(o.passwordMaxLifetime, o.blockPasswords),
     log: o.quiet ? undefined : (line) => process.stdout.write(`${line}\n`),
   });
 

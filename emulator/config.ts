@@ -110,6 +110,12 @@ export interface EmulatorOptions extends EmulatorConfigPatch {
    * port of localhost (the first on `port`; with a fixed `port`, the others on port+1, port+2, ...).
    */
   environments?: number | readonly string[];
+  /**
+   * A PATCH of the tenant's default app management policy applied at start (Graph's
+   * tenantAppManagementPolicy body, e.g. {isEnabled: true, applicationRestrictions: {passwordCredentials:
+   * [{restrictionType: "passwordLifetime", maxLifetime: "P90D"}]}}); see emulator/app-management-policies.ts.
+   */
+  defaultAppManagementPolicy?: Record<string, unknown>;
 }
 
 /** The environment names of the `environments` start option (checked: 1 to 20 distinct names of letters, digits and dashes). */

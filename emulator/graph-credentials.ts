@@ -8,6 +8,7 @@ import { badRequest, jsonBody, notFound, type GraphCall } from "./graph";
 import { checkRequestBody, FEDERATED_CREDENTIAL_SCHEMA } from "./graph-schema";
 import { requirePermission } from "./graph-permissions";
 import type { ApplicationRecord, GraphDoc } from "./store";
+import { checkNewKey, checkNewPassword } from "./app-management-policies";
 
 const TWO_YEARS_MS = 2 * 365.25 * 24 * 3600 * 1000;
 
@@ -43,6 +44,8 @@ export function addPassword(call: GraphCall, application: ApplicationRecord, bod
   // management policy forbids; the 24-month cap is the portal's).
   const end = parseDate(input.endDateTime, "endDateTime", "PasswordCredential") ?? start + TWO_YEARS_MS;
   if (end <= start) throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
+  // The tenant's or the application's app management policy (the 2-year default end included).
+  checkNewPassword(ctx.core.store.state, application, start, end);
   const secretText = newSecretText();
   const credential = {
     customKeyIdentifier: null,
@@ -111,13 +114,17 @@ export function setKeyCredentials(call: GraphCall, application: ApplicationRecor
     const keyId = typeof entry.keyId === "string" && isGuid(entry.keyId) ? entry.keyId.toLowerCase() : randomUUID();
     certificates[keyId] = certificate.raw.toString("base64");
     const thumbprint = createHash("sha1").update(certificate.raw).digest();
+    const startMs = parseDate(entry.startDateTime, "startDateTime", "KeyCredential") ?? Date.parse(certificate.validFrom);
+    const endMs = parseDate(entry.endDateTime, "endDateTime", "KeyCredential") ?? Date.parse(certificate.validTo);
+    // Only new certificates are checked: one kept by keyId was accepted when it was added.
+    checkNewKey(call.ctx.core.store.state, application, startMs, endMs);
     return {
       customKeyIdentifier: typeof entry.customKeyIdentifier === "string" ? entry.customKeyIdentifier : thumbprint.toString("base64"),
       displayName: typeof entry.displayName === "string" ? entry.displayName : certificate.subject.replace(/\n/g, ", "),
-      endDateTime: graphDateTime(parseDate(entry.endDateTime, "endDateTime", "KeyCredential") ?? Date.parse(certificate.validTo)),
+      endDateTime: graphDateTime(endMs),
       key: null,
       keyId,
-      startDateTime: graphDateTime(parseDate(entry.startDateTime, "startDateTime", "KeyCredential") ?? Date.parse(certificate.validFrom)),
+      startDateTime: graphDateTime(startMs),
       type: "AsymmetricX509Cert",
       usage: "Verify",
     };

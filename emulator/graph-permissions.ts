@@ -60,3 +60,17 @@ export function requirePermission(call: GraphCall, action: GraphAction, target?:
   if (!target.owners.includes(call.claims.oid)) throw denied();
   return "owned";
 }
+
+const POLICY_READ = ["Policy.Read.All", "Policy.Read.ApplicationConfiguration", "Policy.ReadWrite.ApplicationConfiguration"];
+const POLICY_WRITE = ["Policy.ReadWrite.ApplicationConfiguration"];
+
+/**
+ * App management policies (V: tenantappmanagementpolicy-get / -update): reading needs
+ * Policy.Read.All (or Policy.Read.ApplicationConfiguration, or the write permission); writing needs
+ * Policy.ReadWrite.ApplicationConfiguration. Else 403 Authorization_RequestDenied.
+ */
+export function requirePolicyPermission(call: GraphCall, action: "read" | "write"): void {
+  if (!call.ctx.core.config.strict.graphPermissions) return;
+  const roles = new Set(call.claims.roles ?? []);
+  if (!(action === "read" ? POLICY_READ : POLICY_WRITE).some((name) => roles.has(name))) throw denied();
+}

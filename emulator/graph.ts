@@ -18,6 +18,7 @@ import {
   setKeyCredentials,
 } from "./graph-credentials";
 import { requirePermission, type GraphAccess } from "./graph-permissions";
+import { routeApplicationPolicies, routePolicies } from "./app-management-policies";
 import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord } from "./store";
 
 /** Fields the emulator never takes from a request body (Graph sets them itself). */
@@ -171,6 +172,7 @@ export async function handleGraph(ctx: RequestContext): Promise<boolean> {
   if (first === "oauth2PermissionGrants") return routeGrants(call, pathSegments);
   if (first === "directoryObjects") return routeDirectoryObjectById(call, pathSegments);
   if (first === "directory") return routeDeletedItems(call, pathSegments);
+  if (first === "policies") return routePolicies(call, pathSegments);
   if (first === "organization" && pathSegments.length === 1 && ctx.method === "GET") {
     ctx.op("GET /organization");
     const tenant = call.directory.tenant;
@@ -251,6 +253,7 @@ async function routeDirectoryObjects(call: GraphCall, pathSegments: string[]): P
     return true;
   }
   if (rest[0].startsWith("federatedIdentityCredentials")) return federatedCredentials(call, application, rest);
+  if (rest[0] === "appManagementPolicies") return routeApplicationPolicies(call, application, rest);
   return false;
 }
 
@@ -296,12 +299,13 @@ async function routeObject(call: GraphCall, kind: DirectoryKind, record: Directo
     if (ctx.core.config.strict.graphRequests)
       checkRequestBody(kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA, body, "update");
     const keyCredentials = body.keyCredentials;
+    // Certificates first: one an app management policy refuses leaves the whole PATCH undone.
+    if (kind === "applications" && Array.isArray(keyCredentials))
+      setKeyCredentials(call, record as ApplicationRecord, keyCredentials as Record<string, unknown>[]);
     directory.update(kind, record, (target) => {
       merge(target.doc, body);
       if (Array.isArray(body["owners@odata.bind"])) addOwners(call, target, body["owners@odata.bind"] as unknown[], false);
     });
-    if (kind === "applications" && Array.isArray(keyCredentials))
-      setKeyCredentials(call, record as ApplicationRecord, keyCredentials as Record<string, unknown>[]);
     ctx.send(204, undefined);
     return true;
   }

@@ -2,6 +2,7 @@
 // persisted as JSON (loaded at start when the file exists, saved after each change and on stop).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { AppManagementState } from "./app-management-policies";
 
 /** A Graph object as JSON (fields are Graph's own names). */
 export type GraphDoc = Record<string, unknown> & { id: string };
@@ -128,6 +129,8 @@ export interface StateData {
   environment: EnvironmentState;
   /** The second and later environments of the tenant (start option `environments`), in order. */
   moreEnvironments?: EnvironmentState[];
+  /** App management policies (emulator/app-management-policies.ts); absent until first used. */
+  appManagement?: AppManagementState;
 }
 
 /** Every Dataverse environment of the tenant, the first one first. */

@@ -14,6 +14,8 @@ import { DataverseClient, RoleRecord } from "./dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
 import { RestApiError, RestClient } from "./rest-client";
+import { currentTime } from "./clock";
+import { passwordPolicyProblem, policyGraphClient, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -37,6 +39,18 @@ export interface EnvironmentLookups {
   /** The azuread provider's cloud; empty for the global cloud. */
   readonly metadataHost: string;
   readonly cloudEnvironment: string;
+  /** Integrations with a client secret, checked against the tenant's app management policy. */
+  readonly secretCredentials?: readonly SecretCredentialCheck[];
+}
+
+/** An integration's client secret settings, for the tenant's credential policy. */
+export interface SecretCredentialCheck extends SecretSettings {
+  readonly integration: string;
+  /**
+   * The same lifetime passed this check in an earlier run: a policy tightened since then does not
+   * fail the run; the secret's schedule brings the next secret within the policy (SecretSchedule).
+   */
+  readonly accepted: boolean;
 }
 
 export interface EnvironmentProblem {
@@ -126,6 +140,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
 
   // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
   problems.push(...(await dynamicsCrmProblems(lookups)));
+  problems.push(...(await credentialPolicyProblems(lookups)));
   if (!whoAmI) return { problems };
 
   let businessUnitId: string | undefined;
@@ -296,6 +311,32 @@ async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<Environ
         problem: `Microsoft Graph could not be asked for the Dynamics CRM service principal (${reason(error)})`,
         check:
           "the azuread provider's tenant and cloud settings, and that the deploying identity may read service principals (Application.Read.All)",
+      },
+    ];
+  }
+}
+
+/**
+ * Client secrets the tenant's default app management policy would refuse for the applications this
+ * run creates (a maximum lifetime, or no client secrets at all). Needs Policy.Read.All; without it
+ * nothing is reported here and the apply-time gate (CredentialPolicyGate) gives the same guidance.
+ */
+async function credentialPolicyProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
+  const secrets = (lookups.secretCredentials ?? []).filter((secret) => !secret.accepted);
+  if (secrets.length === 0) return [];
+  try {
+    const graph = await policyGraphClient(lookups);
+    const policy = await readPasswordPolicy(graph, undefined, currentTime().getTime());
+    return secrets.flatMap((secret) => {
+      const problem = passwordPolicyProblem(secret, policy);
+      return problem ? [problem] : [];
+    });
+  } catch (error) {
+    return [
+      {
+        setting: lookups.metadataHost ? "azuread:metadataHost" : "azuread:tenantId",
+        problem: `Microsoft Graph could not be asked for the tenant's app management policy (${reason(error)})`,
+        check: "the azuread provider's tenant and cloud settings, and that the deploying identity may read policies (Policy.Read.All)",
       },
     ];
   }

@@ -18,7 +18,26 @@ export interface EnvironmentCheckInputs {
   cloudEnvironment: string;
   /** Set by the program in a preview without a Dataverse credential: the lookups are skipped. */
   previewWithoutCredential: string;
+  /** Integrations with a client secret (issue 17: checked against the tenant's app management policy). */
+  secretCredentials: SecretCredentialSettings[];
 }
+
+interface SecretCredentialSettings {
+  integration: string;
+  lifetimeSetting: string;
+  credentialSetting: string;
+  lifetimeDays: number;
+}
+
+const secretCredentials = (value: unknown): SecretCredentialSettings[] =>
+  Array.isArray(value)
+    ? value.map((entry: Partial<Record<keyof SecretCredentialSettings, unknown>>) => ({
+        integration: String(entry?.integration ?? ""),
+        lifetimeSetting: String(entry?.lifetimeSetting ?? ""),
+        credentialSetting: String(entry?.credentialSetting ?? ""),
+        lifetimeDays: Number(entry?.lifetimeDays),
+      }))
+    : [];
 
 const names = (value: unknown): ConfiguredName[] =>
   Array.isArray(value)
@@ -31,7 +50,7 @@ const names = (value: unknown): ConfiguredName[] =>
 const recorded = (inputs: EnvironmentCheckInputs) => ({ ...inputs, previewWithoutCredential: "" });
 
 export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, EnvironmentCheckInputs> = {
-  async check(_olds: EnvironmentCheckInputs, news: Partial<EnvironmentCheckInputs>) {
+  async check(olds: Partial<EnvironmentCheckInputs>, news: Partial<EnvironmentCheckInputs>) {
     const inputs: EnvironmentCheckInputs = {
       environmentUrl: String(news.environmentUrl ?? ""),
       businessUnit: String(news.businessUnit ?? "").trim(),
@@ -42,6 +61,7 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       metadataHost: String(news.metadataHost ?? ""),
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
       previewWithoutCredential: String(news.previewWithoutCredential ?? ""),
+      secretCredentials: secretCredentials(news.secretCredentials),
     };
     const unknown = [
       inputs.environmentUrl,
@@ -51,7 +71,16 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       inputs.previewWithoutCredential,
     ].some(isUnknown);
     if (unknown || inputs.previewWithoutCredential !== "") return { inputs };
-    const report = await lookUpEnvironment(inputs);
+    // A secret whose lifetime passed an earlier run's check (the previous inputs) is not failed by a
+    // policy tightened since: its schedule makes the next secret within the policy (SecretSchedule).
+    const previous = secretCredentials(olds?.secretCredentials);
+    const report = await lookUpEnvironment({
+      ...inputs,
+      secretCredentials: inputs.secretCredentials.map((secret) => ({
+        ...secret,
+        accepted: previous.some((earlier) => earlier.integration === secret.integration && earlier.lifetimeDays === secret.lifetimeDays),
+      })),
+    });
     if (report.problems.length > 0) throw new Error(describeEnvironmentProblems(inputs.environmentUrl, report.problems));
     return { inputs };
   },

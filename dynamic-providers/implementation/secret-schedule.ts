@@ -13,11 +13,29 @@
  *
  * "Now" is the wall clock unless DATAVERSE_S2S_NOW (an ISO date) sets it, so that tests and
  * rehearsals of a rotation can move time without waiting.
+ *
+ * Under a tenant credential policy (issue 17; read when the deployer has Policy.Read.All):
+ * - a lifetime the config sets now (first secret, or a changed setting) above the policy's maximum,
+ *   or a client secret where the policy blocks them, fails check with the guidance of the pre-check;
+ * - a lifetime that passed before and that a policy tightened since now forbids does not fail the
+ *   run: the current secret (Graph does not shorten it) is treated as if it had been made under the
+ *   policy. Once it is older than the policy allows minus rotateBeforeDays it is rotated as an
+ *   expiring secret (expiringEndDate), and every new window is at most the policy's maximum.
+ *   `policyNote` says so; the program prints it as a warning.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { currentTime, dayMs } from "../../lib/clock";
 import { secretDefaults } from "../../lib/defaults";
-import { computeDiff, stateOf } from "./provider-support";
+import {
+  allowedDays,
+  blockedProblem,
+  describePolicyProblem,
+  lifetimeProblem,
+  policyGraphClient,
+  readPasswordPolicy,
+  type PasswordPolicy,
+} from "../../lib/app-management-policies";
+import { computeDiff, isUnknown, stateOf } from "./provider-support";
 
 export interface SecretScheduleInputs {
   lifetimeDays: number;
@@ -27,7 +45,30 @@ export interface SecretScheduleInputs {
   rotateAfter: string;
   /** End date of the secret this run rotates out; empty when nothing rotates. */
   expiringEndDate: string;
+  /** The application (its own app management policy counts); empty or unknown before it exists. */
+  applicationObjectId?: string;
+  /** The azuread provider's cloud, for reading the policy. */
+  metadataHost?: string;
+  cloudEnvironment?: string;
+  /** Config keys named in guidance. */
+  lifetimeSetting?: string;
+  credentialSetting?: string;
+  /** What a tightened credential policy does to this secret; empty when nothing. */
+  policyNote?: string;
 }
+
+/** The policy for this secret, or unreadable: reading it never fails the schedule (the gate judges at apply time). */
+async function policyFor(news: Partial<SecretScheduleInputs>, now: Date): Promise<PasswordPolicy> {
+  const applicationObjectId = news.applicationObjectId && !isUnknown(news.applicationObjectId) ? news.applicationObjectId : undefined;
+  try {
+    const graph = await policyGraphClient({ metadataHost: news.metadataHost, cloudEnvironment: news.cloudEnvironment });
+    return await readPasswordPolicy(graph, applicationObjectId, now.getTime());
+  } catch (error) {
+    return { readable: false, reason: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+  }
+}
+
+const day = (iso: string) => iso.slice(0, 10);
 
 /** RFC 3339 to the second: Entra answers dates without milliseconds, and a difference would replace the secret. */
 const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
@@ -61,29 +102,82 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
       failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
     }
     const now = currentTime();
-    const keep =
-      olds.startDate &&
-      olds.endDate &&
-      olds.rotateAfter &&
+    const context = {
+      applicationObjectId: news.applicationObjectId ?? "",
+      metadataHost: String(news.metadataHost ?? ""),
+      cloudEnvironment: String(news.cloudEnvironment ?? ""),
+      lifetimeSetting: String(news.lifetimeSetting ?? "secret.lifetimeDays"),
+      credentialSetting: String(news.credentialSetting ?? "credential.type"),
+    };
+    const sameSettings =
+      Boolean(olds.startDate && olds.endDate && olds.rotateAfter) &&
       olds.lifetimeDays === settings.lifetimeDays &&
-      olds.rotateBeforeDays === settings.rotateBeforeDays &&
-      now.getTime() < Date.parse(olds.rotateAfter);
+      olds.rotateBeforeDays === settings.rotateBeforeDays;
+    const policy = failures.length === 0 && news.lifetimeSetting !== undefined ? await policyFor(news, now) : undefined;
+    const secretSettings = { ...context, lifetimeDays: settings.lifetimeDays };
+    let policyNote = "";
+    let maxDays: number | undefined;
+    if (policy?.readable && policy.blockedBy) {
+      if (!sameSettings)
+        failures.push({ property: "lifetimeDays", reason: describePolicyProblem(blockedProblem(secretSettings, policy.blockedBy)) });
+      else
+        policyNote =
+          `The tenant's app management policy '${policy.blockedBy.displayName || policy.blockedBy.id}' now blocks new client secrets: ` +
+          `the current secret works until ${olds.endDate}, but it cannot be rotated. Before then, switch ${context.credentialSetting} ` +
+          "to certificate or federated (README 'Credentials').";
+    } else if (policy?.readable && policy.maxLifetime && settings.lifetimeDays > policy.maxLifetime.days + 1e-9) {
+      maxDays = allowedDays(policy.maxLifetime);
+      // A lifetime set now above the policy is the config's mistake; one that passed before is the policy's change.
+      if (!sameSettings)
+        failures.push({ property: "lifetimeDays", reason: describePolicyProblem(lifetimeProblem(secretSettings, policy.maxLifetime)) });
+    }
+    const capped =
+      maxDays === undefined
+        ? settings
+        : {
+            lifetimeDays: maxDays,
+            rotateBeforeDays: settings.rotateBeforeDays < maxDays ? settings.rotateBeforeDays : Math.floor(maxDays / 2),
+          };
+    // With a policy tightened since the secret was made, the secret is due once it is older than the policy allows (minus rotateBeforeDays).
+    const policyRotateAfter =
+      maxDays !== undefined && sameSettings && Date.parse(olds.endDate!) - Date.parse(olds.startDate!) > maxDays * dayMs + 1000
+        ? scheduleFrom(new Date(Date.parse(olds.startDate!)), capped).rotateAfter
+        : undefined;
+    const rotateAfter =
+      policyRotateAfter && Date.parse(policyRotateAfter) < Date.parse(olds.rotateAfter ?? "") ? policyRotateAfter : olds.rotateAfter;
+    const keep = sameSettings && now.getTime() < Date.parse(rotateAfter!);
     const inputs: SecretScheduleInputs = keep
-      ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: olds.rotateAfter!, expiringEndDate: "" }
+      ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: rotateAfter!, expiringEndDate: "", ...context }
       : {
           ...settings,
-          ...scheduleFrom(now, settings),
-          expiringEndDate:
-            olds.endDate && olds.lifetimeDays === settings.lifetimeDays && olds.rotateBeforeDays === settings.rotateBeforeDays
-              ? olds.endDate
-              : "",
+          ...scheduleFrom(now, capped),
+          expiringEndDate: sameSettings ? olds.endDate! : "",
+          ...context,
         };
+    if (maxDays !== undefined && sameSettings && policy?.readable && policy.maxLifetime) {
+      const name = policy.maxLifetime.displayName || policy.maxLifetime.id;
+      policyNote = keep
+        ? policyRotateAfter
+          ? `The tenant's app management policy '${name}' now allows client secrets of at most ${maxDays} days; the current secret ` +
+            `(${settings.lifetimeDays} days, from ${day(olds.startDate!)}) stays valid, and is rotated from ${day(inputs.rotateAfter)} by a ` +
+            `secret of ${maxDays} days. Set ${context.lifetimeSetting} to ${maxDays} or less to match.`
+          : `The tenant's app management policy '${name}' allows client secrets of at most ${maxDays} days: new secrets are made for ` +
+            `${maxDays} days, not ${settings.lifetimeDays}. Set ${context.lifetimeSetting} to ${maxDays} or less to match.`
+        : `The tenant's app management policy '${name}' now allows client secrets of at most ${maxDays} days: this run replaces the ` +
+          `current secret (${settings.lifetimeDays} days, from ${day(olds.startDate!)}) by a secret of ${maxDays} days, until ${day(inputs.endDate)}. ` +
+          `Set ${context.lifetimeSetting} to ${maxDays} or less to match.`;
+    }
+    inputs.policyNote = policyNote;
     return { inputs, failures };
   },
 
   async diff(_id: string, olds: SecretScheduleInputs, news: SecretScheduleInputs) {
     // `check` moves the dates when the schedule changes or the rotation window opens.
-    return computeDiff(olds, news, { updateOn: ["startDate", "endDate", "lifetimeDays", "rotateBeforeDays"] });
+    return computeDiff(olds, news, {
+      updateOn: ["startDate", "endDate", "lifetimeDays", "rotateBeforeDays", "rotateAfter", "policyNote"],
+      // A state written before policies were read has no note: the same as an empty one.
+      equal: { policyNote: (old, wanted) => (old ?? "") === (wanted ?? "") },
+    });
   },
 
   async create(inputs: SecretScheduleInputs) {
