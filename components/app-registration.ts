@@ -9,9 +9,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import { AppLeftovers } from "../dynamic-providers/app-leftovers";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
-import { secretDefaults } from "../lib/defaults";
+import { managedSecretDisplayName, secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 
@@ -33,6 +34,19 @@ export type AppCredential =
       readonly displayName?: pulumi.Input<string>;
     };
 
+/** Whose app registration it is: the stack ("<organization>/<project>/<stack>") and the integration. */
+export interface AppMarker {
+  readonly stack: string;
+  readonly integration: string;
+  /** The integration's former names: apps tagged with them are its too. */
+  readonly formerNames?: readonly string[];
+}
+
+/** The tag that marks an app registration as this stack's and this integration's (Graph filters apps by tag). */
+export function appMarkerTag(stack: string, integration: string): string {
+  return `dataverse-s2s:${stack}:${integration}`;
+}
+
 export interface AppRegistrationArgs {
   /** Display name of the app registration in Entra ID. */
   readonly displayName: pulumi.Input<string>;
@@ -48,6 +62,11 @@ export interface AppRegistrationArgs {
   readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
   /** Grant tenant-wide admin consent to user_impersonation (not needed for server-to-server calls). */
   readonly adminConsent?: boolean;
+  /**
+   * Tags the app with its stack and integration, so that an app a crashed run left (made by Graph,
+   * never recorded) is recognised and removed by the next `pulumi up` (AppLeftovers).
+   */
+  readonly marker?: AppMarker;
 }
 
 export class AppRegistration extends pulumi.ComponentResource {
@@ -87,10 +106,27 @@ export class AppRegistration extends pulumi.ComponentResource {
         displayName: args.displayName,
         signInAudience: "AzureADMyOrg",
         requiredResourceAccesses: [{ resourceAppId: dynamicsCrmAppId, resourceAccesses: [{ id: userImpersonationId, type: "Scope" }] }],
-        notes: "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
+        notes: args.marker
+          ? `Managed by dataverse-s2s (stack ${args.marker.stack}, integration ${args.marker.integration}): a server-to-server identity for Dataverse.`
+          : "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
+        tags: args.marker ? [appMarkerTag(args.marker.stack, args.marker.integration)] : undefined,
       },
       { parent: this },
     );
+
+    if (args.marker) {
+      const marker = args.marker;
+      new AppLeftovers(
+        `${name}-leftovers`,
+        {
+          applicationObjectId: application.objectId,
+          markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
+          metadataHost: args.entraCloud?.metadataHost ?? "",
+          cloudEnvironment: args.entraCloud?.environment ?? "",
+        },
+        { parent: this },
+      );
+    }
 
     this.servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
@@ -109,7 +145,7 @@ export class AppRegistration extends pulumi.ComponentResource {
       );
       const password = new azuread.ApplicationPassword(
         `${name}-secret`,
-        { applicationId: application.id, displayName: "dataverse-s2s", startDate: schedule.startDate, endDate: schedule.endDate },
+        { applicationId: application.id, displayName: managedSecretDisplayName, startDate: schedule.startDate, endDate: schedule.endDate },
         // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
         // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
         { parent: this, deleteBeforeReplace: false, retainOnDelete: true },

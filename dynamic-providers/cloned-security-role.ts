@@ -1,12 +1,12 @@
 /**
  * A Dataverse security role cloned from another one: what "Copy Role" does in the UI.
  *
- *   create  -> find the source role, POST roles (or adopt a role of the same name that this project
+ *   create  -> find the source role, POST roles (or adopt a role of the same name that this stack
  *              made), ReplacePrivilegesRole (+ AddPrivilegesRole batches) with the source's privileges,
  *              then read them back
  *   read    -> GET roles(<id>) and RetrieveRolePrivilegesRole for the role and its source
  *   update  -> PATCH roles(<id>) for a new name; privileges written again from the source
- *   delete  -> DELETE roles(<id>) (404 is done)
+ *   delete  -> DELETE roles(<id>) (404 is done), unless another resource of the stack now holds it
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
@@ -30,6 +30,12 @@ export interface ClonedSecurityRoleArgs {
   readonly businessUnit?: pulumi.Input<string>;
   /** Follow the source role when it gains or loses privileges (default true). */
   readonly followSource?: pulumi.Input<boolean>;
+  /**
+   * The owning stack, "<organization>/<project>/<stack>", written into the role's marker: a create
+   * adopts only a role this stack made under this name, and a delete leaves a role that another
+   * resource of the stack has taken over.
+   */
+  readonly stack?: pulumi.Input<string>;
 }
 
 export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", [
