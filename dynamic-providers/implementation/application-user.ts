@@ -103,12 +103,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       wanted.some((roleId) => !assigned.includes(roleId)) ||
       (news.removeUnmanagedRoles && assigned.some((roleId) => !wanted.includes(roleId))) ||
       JSON.stringify(normalizeIds(olds.roleIds)) !== JSON.stringify(wanted);
+    // Another business unit moves the user in place (it keeps its id and is given its roles again at
+    // once), instead of a replacement that would leave the app without a user in between.
+    const moved = isUnknown(news.businessUnit) || (olds.businessUnit ?? "") !== news.businessUnit;
     return computeDiff(olds, news, {
-      replaceOn: ["environmentUrl", "applicationId", "businessUnit"],
-      updateOn: ["removeUnmanagedRoles", "keepDisabledOnDelete"],
+      replaceOn: ["environmentUrl", "applicationId"],
+      updateOn: ["removeUnmanagedRoles", "keepDisabledOnDelete", "businessUnit"],
       // The roles are compared with what the user holds now; a disabled user is enabled again.
       otherChange: rolesChanged || olds.isDisabled,
-      stables: ["userId", "businessUnitId"],
+      stables: moved ? ["userId"] : ["userId", "businessUnitId"],
       // One application user per app id: the old one must go before a new one can be made.
       deleteBeforeReplace: "always",
     });
@@ -167,7 +170,18 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
         throw new Error(`Dataverse: application user ${id} no longer exists; run 'pulumi up --refresh' so that it is created again.`);
       }
       if (user.isdisabled) await client.updateUser(id, { isdisabled: false }, "re-enable application user");
-      await reconcileRoles(client, id, news, assignedRoles(user));
+      let current = assignedRoles(user);
+      const businessUnitId = await client.businessUnitId(news.businessUnit === "" ? undefined : news.businessUnit);
+      if (user._businessunitid_value.toLowerCase() !== businessUnitId) {
+        // Dataverse removes a user's roles when it moves; the wanted ones are given back right after.
+        await client.updateUser(
+          id,
+          { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+          "move application user to its business unit",
+        );
+        current = assignedRoles((await client.getUser(id)) ?? user);
+      }
+      await reconcileRoles(client, id, news, current);
       const outs = await readOutputs(client, id, news);
       if (!outs) throw new Error(`Dataverse: application user ${id} disappeared during the update.`);
       return { outs };
