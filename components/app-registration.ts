@@ -130,7 +130,9 @@ export class AppRegistration extends pulumi.ComponentResource {
 
     this.servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
-      { clientId: application.clientId, useExisting: true },
+      // owners: [] (none besides what Graph keeps) makes an adopted principal lose the deployer as
+      // owner too: a principal a killed run made still lists it, and would show an update afterwards.
+      { clientId: application.clientId, useExisting: true, owners: [] },
       { parent: this },
     );
 
