@@ -9,9 +9,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import { AppLeftovers } from "../dynamic-providers/app-leftovers";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
-import { secretDefaults } from "../lib/defaults";
+import { managedSecretDisplayName, secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gate";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
@@ -34,6 +35,19 @@ export type AppCredential =
       readonly displayName?: pulumi.Input<string>;
     };
 
+/** Whose app registration it is: the stack ("<organization>/<project>/<stack>") and the integration. */
+export interface AppMarker {
+  readonly stack: string;
+  readonly integration: string;
+  /** The integration's former names: apps tagged with them are its too. */
+  readonly formerNames?: readonly string[];
+}
+
+/** The tag that marks an app registration as this stack's and this integration's (Graph filters apps by tag). */
+export function appMarkerTag(stack: string, integration: string): string {
+  return `dataverse-s2s:${stack}:${integration}`;
+}
+
 export interface AppRegistrationArgs {
   /** Display name of the app registration in Entra ID. */
   readonly displayName: pulumi.Input<string>;
@@ -54,6 +68,11 @@ export interface AppRegistrationArgs {
    * when a tenant credential policy refuses the secret; by default described from the integration's name.
    */
   readonly secretSettings?: { readonly lifetimeSetting: string; readonly credentialSetting: string };
+  /**
+   * Tags the app with its stack and integration, so that an app a crashed run left (made by Graph,
+   * never recorded) is recognised and removed by the next `pulumi up` (AppLeftovers).
+   */
+  readonly marker?: AppMarker;
 }
 
 export class AppRegistration extends pulumi.ComponentResource {
@@ -93,14 +112,33 @@ export class AppRegistration extends pulumi.ComponentResource {
         displayName: args.displayName,
         signInAudience: "AzureADMyOrg",
         requiredResourceAccesses: [{ resourceAppId: dynamicsCrmAppId, resourceAccesses: [{ id: userImpersonationId, type: "Scope" }] }],
-        notes: "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
+        notes: args.marker
+          ? `Managed by dataverse-s2s (stack ${args.marker.stack}, integration ${args.marker.integration}): a server-to-server identity for Dataverse.`
+          : "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
+        tags: args.marker ? [appMarkerTag(args.marker.stack, args.marker.integration)] : undefined,
       },
       { parent: this },
     );
 
+    if (args.marker) {
+      const marker = args.marker;
+      new AppLeftovers(
+        `${name}-leftovers`,
+        {
+          applicationObjectId: application.objectId,
+          markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
+          metadataHost: args.entraCloud?.metadataHost ?? "",
+          cloudEnvironment: args.entraCloud?.environment ?? "",
+        },
+        { parent: this },
+      );
+    }
+
     this.servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
-      { clientId: application.clientId, useExisting: true },
+      // owners: [] (none besides what Graph keeps) makes an adopted principal lose the deployer as
+      // owner too: a principal a killed run made still lists it, and would show an update afterwards.
+      { clientId: application.clientId, useExisting: true, owners: [] },
       { parent: this },
     );
 
@@ -142,7 +180,7 @@ export class AppRegistration extends pulumi.ComponentResource {
       );
       const password = new azuread.ApplicationPassword(
         `${name}-secret`,
-        { applicationId: application.id, displayName: "dataverse-s2s", startDate: schedule.startDate, endDate: schedule.endDate },
+        { applicationId: application.id, displayName: managedSecretDisplayName, startDate: schedule.startDate, endDate: schedule.endDate },
         // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
         // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
         { parent: this, deleteBeforeReplace: false, retainOnDelete: true, dependsOn: [policyGate] },

@@ -4,7 +4,7 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppCredential, AppRegistration } from "./app-registration";
+import { AppCredential, AppMarker, AppRegistration } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
@@ -42,7 +42,12 @@ export interface DataverseIntegrationArgs {
   readonly removeUnmanagedRoles?: pulumi.Input<boolean>;
   /** On destroy, leave the application user disabled instead of deleting it. */
   readonly keepUserOnDestroy?: pulumi.Input<boolean>;
+  /** Marks the app registration as this stack's and this integration's (see AppRegistrationArgs.marker). */
+  readonly marker?: AppMarker;
 }
+
+/** The component's type token (stack.ts builds aliases of earlier layouts with it). */
+export const dataverseIntegrationType = "dataverse-s2s:index:DataverseIntegration";
 
 export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly environmentUrl: pulumi.Output<string>;
@@ -57,7 +62,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly securityRoleId: pulumi.Output<string>;
 
   constructor(name: string, args: DataverseIntegrationArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dataverse-s2s:index:DataverseIntegration", name, {}, opts);
+    super(dataverseIntegrationType, name, {}, opts);
 
     const app = new AppRegistration(
       `${name}-entra`,
@@ -69,6 +74,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
         credential: args.credential,
         entraCloud: args.entraCloud,
         adminConsent: args.adminConsent,
+        marker: args.marker,
       },
       { parent: this },
     );

@@ -1,8 +1,8 @@
 /**
  * The security role of an integration, whichever way it is declared: a copy of another role (minus
  * excluded privileges), a role declared by its privileges, a role that exists, or one made elsewhere
- * in the stack. One function, so that whoever declares the roles (an integration today) picks the
- * resource the same way.
+ * in the stack. One function, so that whoever declares the roles (the stack for the roles it makes,
+ * an integration for an existing one) picks the resource the same way.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RoleConfig } from "../config/stack-config";
@@ -39,6 +39,8 @@ export interface SecurityRoleArgs {
   readonly environmentUrl: pulumi.Input<string>;
   /** Business unit name; absent for the root business unit. */
   readonly businessUnit?: pulumi.Input<string>;
+  /** The owning stack, "<organization>/<project>/<stack>", for the marker of a copied role. */
+  readonly stack?: pulumi.Input<string>;
 }
 
 /** True when `cloneFrom` names System Administrator (by name or by its template id). */
@@ -90,6 +92,7 @@ export function declareSecurityRole(
         businessUnit: args.businessUnit,
         followSource: role.clone.followSource ?? roleDefaults.followSource,
         excludePrivileges: [...(role.clone.excludePrivileges ?? [])],
+        stack: args.stack,
       },
       opts,
     );

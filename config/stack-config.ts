@@ -83,6 +83,11 @@ export interface KeyVaultConfig {
 export interface IntegrationConfig {
   /** Short name, used in resource names: lower case letters, digits and dashes. */
   readonly name: string;
+  /**
+   * Names this integration had before (a rename): its resources are found under them (Pulumi aliases),
+   * so the app registration, client id, secret and user are kept instead of replaced.
+   */
+  readonly formerNames: readonly string[];
   /** Display name of the app registration (and so of the application user). */
   readonly displayName: string;
   readonly role: RoleConfig;
@@ -205,6 +210,17 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
     followSource: optionalBoolean(raw.followSource, `${key}.followSource`, roleDefaults.followSource, problems),
     excludePrivileges,
   };
+}
+
+function parseFormerNames(raw: unknown, key: string, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.some((name) => typeof name !== "string" || !integrationNamePattern.test(name))) {
+    problems.push(
+      `${key} must be a list of the integration's earlier names (each 2 to 40 lower-case letters, digits or dashes), e.g. [etl].`,
+    );
+    return [];
+  }
+  return [...new Set(raw as string[])];
 }
 
 function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfig {
@@ -384,6 +400,7 @@ export function parseStackConfig(raw: {
       }
       const known = new Set([
         "name",
+        "formerNames",
         "displayName",
         "role",
         "secret",
@@ -411,6 +428,7 @@ export function parseStackConfig(raw: {
       }
       integrations.push({
         name: String(name),
+        formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
         displayName: String(displayName).trim(),
         role: parseRole(entry.role, `${key}.role`, problems),
         secret: parseSecret(entry.secret, `${key}.secret`, problems),
@@ -430,6 +448,24 @@ export function parseStackConfig(raw: {
           problems,
         ),
       });
+    });
+
+    // A former name names the resources of exactly one integration: never a current name, never twice.
+    const currentNames = new Set(integrations.map((integration) => integration.name));
+    const formerOwners = new Map<string, number>();
+    integrations.forEach((integration, index) => {
+      for (const former of integration.formerNames) {
+        if (former === integration.name) problems.push(`dataverse-s2s:integrations[${index}].formerNames lists its own name '${former}'.`);
+        else if (currentNames.has(former))
+          problems.push(
+            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', the name of another integration; remove it from formerNames.`,
+          );
+        else if (formerOwners.has(former))
+          problems.push(
+            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', which integrations[${formerOwners.get(former)}] lists too; a former name belongs to one integration.`,
+          );
+        else formerOwners.set(former, index);
+      }
     });
 
     // Integrations may share a role they make only if they declare it the same way.

@@ -3,12 +3,13 @@
  *
  *   create  -> find the business unit and the source role (once per process: the environment check
  *              has usually done it), one $batch GET of roles of that name and of the source's
- *              privileges, POST roles (or adopt a role of the same name that this project made), then
+ *              privileges, POST roles (or adopt a role of the same name that this stack made), then
  *              one $batch: a change set of ReplacePrivilegesRole + AddPrivilegesRole (all or nothing)
- *              and RetrieveRolePrivilegesRole to read back what the role holds
+ *              and RetrieveRolePrivilegesRole to read back what the role holds; a role of the same name is
+ *              adopted only when its marker names this stack and this role
  *   read    -> one $batch: GET roles(<id>), RetrieveRolePrivilegesRole for the role and its source
  *   update  -> PATCH roles(<id>) for a new name; privileges written again from the source
- *   delete  -> DELETE roles(<id>) (404 is done)
+ *   delete  -> DELETE roles(<id>) (404 is done), unless another resource of the stack now holds it
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
@@ -35,6 +36,12 @@ export interface ClonedSecurityRoleArgs {
   readonly followSource?: pulumi.Input<boolean>;
   /** Privileges of the source not to copy, by name (e.g. prvAssignRole); default none. */
   readonly excludePrivileges?: pulumi.Input<string[]>;
+  /**
+   * The owning stack, "<organization>/<project>/<stack>", written into the role's marker: a create
+   * adopts only a role this stack made under this name, and a delete leaves a role that another
+   * resource of the stack has taken over.
+   */
+  readonly stack?: pulumi.Input<string>;
 }
 
 export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", [

@@ -47,6 +47,6 @@ export class RetiredSecrets extends pulumi.dynamic.Resource {
   declare readonly retired: pulumi.Output<RetiredKey[]>;
 
   constructor(name: string, args: RetiredSecretsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(retiredSecretsProvider, name, { ...args, retired: undefined }, opts, "dataverse-s2s", "RetiredSecrets");
+    super(retiredSecretsProvider, name, { ...args, retired: undefined, strays: undefined }, opts, "dataverse-s2s", "RetiredSecrets");
   }
 }

@@ -66,13 +66,24 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
   }
 }
 
-/** A tiny $filter: clauses `field eq 'value'` or `startswith(field,'value')` joined by `and`. */
+/**
+ * A tiny $filter: clauses `field eq 'value'`, `startswith(field,'value')` or, on a string collection,
+ * `field/any(x:x eq 'value')` (as Graph filters applications by tag), joined by `and`.
+ */
 function filterDocs(ctx: RequestContext, docs: GraphDoc[]): GraphDoc[] {
   const raw = ctx.query.get("$filter");
   if (!raw) return docs;
   const predicates = raw.split(/\s+and\s+/i).map((clause) => {
     const equals = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
     const startsWith = /^\s*startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
+    const any = /^\s*(\w+)\/any\(\s*(\w+)\s*:\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
+    if (any && any[2] === any[3]) {
+      const wanted = any[4].replace(/''/g, "'").toLowerCase();
+      return (doc: GraphDoc) => {
+        const values = doc[any[1]];
+        return Array.isArray(values) && values.some((value) => typeof value === "string" && value.toLowerCase() === wanted);
+      };
+    }
     const match = equals ?? startsWith;
     if (!match) {
       throw graphError(

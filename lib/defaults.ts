@@ -63,3 +63,6 @@ export function httpTimeoutMs(): number {
   }
   return seconds * 1000;
 }
+
+/** The display name of every client secret the stack makes: secrets by that name that no state knows are a crashed run's. */
+export const managedSecretDisplayName = "dataverse-s2s";

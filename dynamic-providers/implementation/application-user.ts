@@ -141,12 +141,15 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       wanted.some((roleId) => !assigned.includes(roleId)) ||
       (news.removeUnmanagedRoles && assigned.some((roleId) => !wanted.includes(roleId))) ||
       JSON.stringify(normalizeIds(olds.roleIds)) !== JSON.stringify(wanted);
+    // Another business unit moves the user in place (it keeps its id and is given its roles again at
+    // once), instead of a replacement that would leave the app without a user in between.
+    const moved = isUnknown(news.businessUnit) || (olds.businessUnit ?? "") !== news.businessUnit;
     return computeDiff(olds, news, {
-      replaceOn: ["environmentUrl", "applicationId", "businessUnit"],
-      updateOn: ["removeUnmanagedRoles", "keepDisabledOnDelete"],
+      replaceOn: ["environmentUrl", "applicationId"],
+      updateOn: ["removeUnmanagedRoles", "keepDisabledOnDelete", "businessUnit"],
       // The roles are compared with what the user holds now; a disabled user is enabled again.
       otherChange: rolesChanged || olds.isDisabled,
-      stables: ["userId", "businessUnitId"],
+      stables: moved ? ["userId"] : ["userId", "businessUnitId"],
       // One application user per app id: the old one must go before a new one can be made.
       deleteBeforeReplace: "always",
     });
@@ -212,9 +215,22 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
     const client = new DataverseClient(news.environmentUrl);
     try {
       // Based on the state (refreshed by every run, see Pulumi.yaml); applyAndRead checks the result.
+      const businessUnitId = await client.businessUnitId(news.businessUnit === "" ? undefined : news.businessUnit);
+      const moved = olds.businessUnitId.toLowerCase() !== businessUnitId;
       const writes = [
+        // Another business unit moves the user in place. Dataverse removes a moved user's roles, so the
+        // wanted ones are given again in the same change set: the user is never without them.
+        ...(moved
+          ? [
+              updateUserRequest(
+                id,
+                { "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
+                "move application user to its business unit",
+              ),
+            ]
+          : []),
         ...(olds.isDisabled ? [updateUserRequest(id, { isdisabled: false }, "re-enable application user")] : []),
-        ...roleWrites(client, id, news, olds.assignedRoleIds ?? []),
+        ...roleWrites(client, id, news, moved ? [] : (olds.assignedRoleIds ?? [])),
       ];
       const user = await applyAndRead(client, id, news, writes);
       if (!user) throw userGone(id);

@@ -3,12 +3,14 @@
  *
  *   create  -> find the business unit and the source role (once per process: the environment check
  *              has usually done it), one $batch GET of roles of that name and of the source's
- *              privileges, POST roles (or adopt a role of the same name that this project made), then
- *              one $batch: a change set of ReplacePrivilegesRole + AddPrivilegesRole (all or nothing)
- *              and RetrieveRolePrivilegesRole to read back what the role holds
+ *              privileges, POST roles (or adopt a role of the same name that this stack made: its
+ *              marker names this stack and this role), then one $batch: a change set of
+ *              ReplacePrivilegesRole + AddPrivilegesRole (all or nothing) and RetrieveRolePrivilegesRole
+ *              to read back what the role holds
  *   read    -> one $batch: GET roles(<id>), RetrieveRolePrivilegesRole for the role and its source
  *   update  -> PATCH roles(<id>) for a new name; privileges written again from the source
- *   delete  -> DELETE roles(<id>) (404 is done)
+ *   delete  -> DELETE roles(<id>) (404 is done), unless another resource of the stack has taken the
+ *              role over since (its marker is no longer this resource's): then the role is left alone
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
@@ -46,6 +48,11 @@ export interface ClonedSecurityRoleInputs {
   followSource: boolean;
   /** Privileges of the source not copied (role.excludePrivileges), by name. */
   excludePrivileges: string[];
+  /**
+   * The stack that owns the role, "<organization>/<project>/<stack>", written into the role's marker
+   * (empty: the marker of earlier versions, which named no stack).
+   */
+  stack: string;
 }
 
 export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
@@ -83,8 +90,30 @@ function withPackedPrivileges(props: ClonedSecurityRoleOutputs): ClonedSecurityR
 /** Marks roles made by this project, so a re-run after a crash adopts instead of duplicating. */
 export const managedRoleMarker = "Managed by dataverse-s2s";
 
-function roleDescription(sourceRole: string): string {
-  return `${managedRoleMarker}: a copy of '${sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
+/** Whose role it is: a stack and a role key (the lower-cased name); no stack in the marker of earlier versions. */
+export interface RoleMarker {
+  readonly stack: string;
+  readonly key: string;
+}
+
+function markerOf(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name">): RoleMarker {
+  return { stack: inputs.stack ?? "", key: inputs.stack ? inputs.name.toLowerCase() : "" };
+}
+
+/** The marker at the start of a role's description; undefined when the role was not made by this project. */
+export function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
+  const text = description ?? "";
+  if (!text.startsWith(managedRoleMarker)) return undefined;
+  const named = /^Managed by dataverse-s2s \(stack (\S+), role (.*?)\):/.exec(text);
+  return named ? { stack: named[1], key: named[2] } : { stack: "", key: "" };
+}
+
+const sameMarker = (a: RoleMarker, b: RoleMarker) => a.stack === b.stack && a.key === b.key;
+
+function roleDescription(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name" | "sourceRole">): string {
+  const marker = markerOf(inputs);
+  const owner = marker.stack ? ` (stack ${marker.stack}, role ${marker.key})` : "";
+  return `${managedRoleMarker}${owner}: a copy of '${inputs.sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
 }
 
 async function resolveBusinessUnit(client: DataverseClient, businessUnit: string): Promise<string> {
@@ -154,6 +183,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       businessUnit: String(news.businessUnit ?? "").trim(),
       followSource: news.followSource ?? roleDefaults.followSource,
       excludePrivileges: normalisedNames(news.excludePrivileges),
+      stack: String(news.stack ?? "").trim(),
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -168,21 +198,27 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
 
   async diff(_id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
     return computeDiff(olds, news, {
-      replaceOn: ["environmentUrl", "businessUnit"],
-      updateOn: ["name", "sourceRole", "followSource", "excludePrivileges"],
+      // Another name is another role (the stack keys its roles by name): the new one is made (or
+      // adopted) first and the user moved to it; the old one is deleted last, if no one holds it.
+      replaceOn: ["environmentUrl", "businessUnit", "name"],
+      updateOn: ["sourceRole", "followSource", "stack", "excludePrivileges"],
       // Dataverse compares role and privilege names without case; a state from before excludePrivileges has none.
       equal: {
         sourceRole: (old, wanted) => old.toLowerCase() === wanted.toLowerCase(),
+        name: (old, wanted) => old.toLowerCase() === wanted.toLowerCase(),
+        stack: (old, wanted) => (old ?? "") === wanted,
         excludePrivileges: (old, wanted) => sameNames(old, wanted),
       },
       otherChange:
+        // The same role name in another case is a rename in place.
+        (typeof news.name === "string" && olds.name !== news.name) ||
         // Someone edited the role since the last apply.
         olds.privilegeDigest !== olds.appliedDigest ||
         // The source gained or lost privileges since they were copied.
         (news.followSource && olds.sourceDigest !== olds.copiedSourceDigest),
       // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
+      // A replacement makes the new role before deleting the old one, so the user is never without one.
       stables: ["roleId", "businessUnitId"],
-      deleteBeforeReplace: "whenReplacing",
     });
   },
 
@@ -192,22 +228,37 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       // The business unit and the source are usually known already: the environment check looked them up.
       const businessUnitId = await resolveBusinessUnit(client, inputs.businessUnit);
       const source = await findSource(client, inputs.sourceRole, businessUnitId);
-      const description = roleDescription(inputs.sourceRole);
+      const description = roleDescription(inputs);
       const [sameNameAnswer, sourceAnswer] = await client.batch(`create security role '${inputs.name}'`, [
         findRoleByNameRequest(inputs.name, businessUnitId),
         rolePrivilegesRequest(source.roleid),
       ]);
       const sameName = rowsOf<RoleRecord>(sameNameAnswer.data);
-      const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
+      const foreign = sameName.find((role) => !parseRoleMarker(role.description));
       if (foreign) {
         throw new Error(
           `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
             `(role ${foreign.roleid}). Give the integration's role another name (role.name), or use that role as it is (role.existing).`,
         );
       }
-      // A role this project made earlier (a crash between create and the state write) is adopted.
-      const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (sameName[0]) await client.updateRole(roleId, { description });
+      const wanted = markerOf(inputs);
+      const otherStack = sameName.find((role) => {
+        const marker = parseRoleMarker(role.description)!;
+        return marker.stack !== "" && marker.stack !== wanted.stack;
+      });
+      if (otherStack) {
+        throw new Error(
+          `Dataverse: the security role '${inputs.name}' (role ${otherStack.roleid}) belongs to the dataverse-s2s stack ` +
+            `${parseRoleMarker(otherStack.description)!.stack}, not to ${wanted.stack || "this one"}. Give the integration's role another name (role.name) ` +
+            `in one of the stacks: two stacks never share a role.`,
+        );
+      }
+      // A role this stack made earlier under this key (a crash between create and the state write, or
+      // a role another resource of the stack is giving up), or one made before markers named a stack,
+      // is adopted: its marker is rewritten to this resource's.
+      const adopted = sameName.find((role) => sameMarker(parseRoleMarker(role.description)!, wanted)) ?? sameName[0];
+      const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
+      if (adopted && adopted.description !== description) await client.updateRole(roleId, { description });
       const copy = await copyPrivileges(
         client,
         roleId,
@@ -263,8 +314,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async update(id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
     const client = new DataverseClient(news.environmentUrl);
     try {
-      if (olds.name !== news.name || olds.sourceRole !== news.sourceRole) {
-        await client.updateRole(id, { name: news.name, description: roleDescription(news.sourceRole) });
+      if (olds.name !== news.name || olds.sourceRole !== news.sourceRole || (olds.stack ?? "") !== news.stack) {
+        await client.updateRole(id, { name: news.name, description: roleDescription(news) });
       }
       const source =
         news.sourceRole.toLowerCase() === olds.sourceRole.toLowerCase() && !news.followSource
@@ -285,6 +336,12 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async delete(id: string, props: ClonedSecurityRoleOutputs) {
     const client = new DataverseClient(props.environmentUrl);
     try {
+      const role = await client.getRole(id);
+      if (!role) return;
+      // Another resource of the stack adopted this role (a rename, a removed integration that
+      // held a shared role, an upgrade): it is theirs now, and deleting it would strip their users.
+      const marker = parseRoleMarker(role.description);
+      if (marker && !sameMarker(marker, markerOf(props))) return;
       await client.deleteRole(id);
     } catch (error) {
       throw describeFailure(error, `delete security role '${props.name}'`);

@@ -5,11 +5,16 @@
  * `retainOnDelete`, so a replacement leaves the old secret in Entra; this resource notices the
  * change of key and removes the old one once the overlap has passed.
  *
- *   create  -> remember the current key; nothing retired yet
- *   diff    -> changes when the current key changed, or when a retired key's overlap has ended
+ *   create  -> remember the current key; nothing retired yet; remove stray secrets (below)
+ *   diff    -> changes when the current key changed, when a retired key's overlap has ended, or when
+ *              stray secrets were read
  *   update  -> retire the previous key (removeAfter = now + overlapDays); POST removePassword for
- *              every retired key whose overlap has ended (404 is done)
- *   read    -> GET the application; forget retired keys that are no longer there
+ *              every retired key whose overlap has ended (404 is done), and for every stray secret
+ *   read    -> GET the application; forget retired keys that are no longer there; list stray secrets
+ *
+ * A stray secret is one named as the stack names its secrets (managedSecretDisplayName) that is
+ * neither the current one nor a retired one: a run killed right after Graph made it, before Pulumi
+ * recorded it, left it valid and unknown. It was never published, so it is removed at once.
  *   delete  -> removePassword for every retired key
  *
  * "Now" is DATAVERSE_S2S_NOW when set (see lib/clock.ts), else the wall clock.
@@ -18,6 +23,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { discoverEndpoints } from "../../lib/cloud-endpoints";
 import { RestClient } from "../../lib/rest-client";
 import { currentTime, dayMs } from "../../lib/clock";
+import { managedSecretDisplayName } from "../../lib/defaults";
 import { computeDiff, describeFailure, gone, stateOf } from "./provider-support";
 
 export interface RetiredSecretsInputs {
@@ -37,9 +43,16 @@ export interface RetiredKey {
 export interface RetiredSecretsOutputs extends RetiredSecretsInputs {
   /** Secrets replaced by a rotation and still valid, each with the time after which it is removed. */
   retired: RetiredKey[];
+  /** Key ids of stray secrets (made by an interrupted run, never published), as last read. */
+  strays?: string[];
 }
 
-async function graphClient(inputs: RetiredSecretsInputs): Promise<RestClient> {
+interface PasswordCredential {
+  keyId: string;
+  displayName?: string | null;
+}
+
+export async function graphClient(inputs: Pick<RetiredSecretsInputs, "metadataHost" | "cloudEnvironment">): Promise<RestClient> {
   const endpoints = await discoverEndpoints({
     metadataHost: inputs.metadataHost || undefined,
     environment: inputs.cloudEnvironment || undefined,
@@ -63,6 +76,35 @@ async function removeKeys(inputs: RetiredSecretsInputs, keys: readonly RetiredKe
   }
 }
 
+/** The application's secrets, or undefined when the application is gone. */
+async function readSecrets(graph: RestClient, applicationObjectId: string): Promise<PasswordCredential[] | undefined> {
+  const response = await graph.request<{ passwordCredentials?: PasswordCredential[] }>({
+    operation: "read the application's secrets",
+    method: "GET",
+    path: `v1.0/applications/${applicationObjectId}`,
+    acceptStatus: [404],
+  });
+  return response.status === 404 ? undefined : (response.data.passwordCredentials ?? []);
+}
+
+function strayKeys(secrets: readonly PasswordCredential[], currentKeyId: string, retired: readonly RetiredKey[]): string[] {
+  const known = new Set([currentKeyId, ...retired.map((key) => key.keyId)].map((keyId) => keyId.toLowerCase()));
+  return secrets
+    .filter((secret) => secret.displayName === managedSecretDisplayName && !known.has(secret.keyId.toLowerCase()))
+    .map((secret) => secret.keyId);
+}
+
+/** Removes the stray secrets there are now; "now" because a refresh may be older than the run. */
+async function removeStrays(inputs: RetiredSecretsInputs, retired: readonly RetiredKey[]): Promise<void> {
+  const graph = await graphClient(inputs);
+  const secrets = (await readSecrets(graph, inputs.applicationObjectId)) ?? [];
+  const at = currentTime().toISOString();
+  await removeKeys(
+    inputs,
+    strayKeys(secrets, inputs.currentKeyId, retired).map((keyId) => ({ keyId, retiredAt: at, removeAfter: at })),
+  );
+}
+
 const overdue = (retired: readonly RetiredKey[], now: Date) => retired.filter((key) => now.getTime() >= Date.parse(key.removeAfter));
 
 export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, RetiredSecretsOutputs> = {
@@ -84,29 +126,29 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
     return computeDiff(olds, news, {
       replaceOn: ["applicationObjectId"],
       updateOn: ["currentKeyId", "overlapDays"],
-      // A retired secret whose overlap has passed is removed by the next update.
-      otherChange: overdue(olds.retired ?? [], currentTime()).length > 0,
+      // A retired secret whose overlap has passed, or a stray one, is removed by the next update.
+      otherChange: overdue(olds.retired ?? [], currentTime()).length > 0 || (olds.strays ?? []).length > 0,
     });
   },
 
   async create(inputs: RetiredSecretsInputs) {
-    const outs: RetiredSecretsOutputs = { ...inputs, retired: [] };
+    try {
+      await removeStrays(inputs, []);
+    } catch (error) {
+      throw describeFailure(error, "remove client secrets left by an interrupted run");
+    }
+    const outs: RetiredSecretsOutputs = { ...inputs, retired: [], strays: [] };
     return { id: `${inputs.applicationObjectId}/retired-secrets`, outs };
   },
 
   async read(id: string, state?: RetiredSecretsOutputs) {
     const props = stateOf(state, id);
     try {
-      const graph = await graphClient(props);
-      const response = await graph.request<{ passwordCredentials?: { keyId: string }[] }>({
-        operation: "read the application's secrets",
-        method: "GET",
-        path: `v1.0/applications/${props.applicationObjectId}`,
-        acceptStatus: [404],
-      });
-      if (response.status === 404) return gone<RetiredSecretsOutputs>();
-      const present = new Set((response.data.passwordCredentials ?? []).map((credential) => credential.keyId.toLowerCase()));
-      return { id, props: { ...props, retired: (props.retired ?? []).filter((key) => present.has(key.keyId.toLowerCase())) } };
+      const secrets = await readSecrets(await graphClient(props), props.applicationObjectId);
+      if (!secrets) return gone<RetiredSecretsOutputs>();
+      const present = new Set(secrets.map((credential) => credential.keyId.toLowerCase()));
+      const retired = (props.retired ?? []).filter((key) => present.has(key.keyId.toLowerCase()));
+      return { id, props: { ...props, retired, strays: strayKeys(secrets, props.currentKeyId, retired) } };
     } catch (error) {
       throw describeFailure(error, "read the retired client secrets");
     }
@@ -129,7 +171,12 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
       throw describeFailure(error, "remove client secrets whose overlap has ended");
     }
     retired = retired.filter((key) => !due.includes(key));
-    return { outs: { ...news, retired } };
+    try {
+      await removeStrays(news, retired);
+    } catch (error) {
+      throw describeFailure(error, "remove client secrets left by an interrupted run");
+    }
+    return { outs: { ...news, retired, strays: [] } };
   },
 
   async delete(_id: string, props: RetiredSecretsOutputs) {

@@ -107,6 +107,25 @@ describe("lifecycle", () => {
     ]);
   });
 
+  test("another business unit moves the user in place and gives it its role again (same id, never without a user)", async () => {
+    const client = test_.dataverse();
+    const sales = await client.businessUnitId("Sales");
+    const salesRole = await roleProvider.create(
+      (await roleProvider.check({}, { environmentUrl: test_.emulator.environmentUrl, name: "Sales Mover", businessUnit: "Sales" })).inputs,
+    );
+    const moved = { ...inputs, businessUnit: "Sales", roleIds: [salesRole.id] };
+    const diff = await provider.diff(id, outs, moved);
+    expect(diff).toMatchObject({ changes: true, replaces: [], stables: ["userId"] });
+    outs = (await provider.update(id, outs, moved)).outs as ApplicationUserOutputs;
+    const [user] = await usersOf(appId);
+    expect(user.systemuserid).toBe(id);
+    expect(user._businessunitid_value.toLowerCase()).toBe(sales);
+    expect(rolesOf(user)).toEqual([salesRole.id]);
+    expect(outs).toMatchObject({ userId: id, businessUnitId: sales, assignedRoleIds: [salesRole.id] });
+    expect((await provider.diff(id, outs, moved)).changes).toBe(false);
+    inputs = moved;
+  });
+
   test("delete disables, soft-deletes and purges the user", async () => {
     await provider.delete(id, outs);
     expect(await usersOf(appId)).toEqual([]);

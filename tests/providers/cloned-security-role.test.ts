@@ -112,14 +112,46 @@ describe("clone of System Administrator", () => {
     expect((await provider.diff(id, outs, inputs)).changes).toBe(false);
   });
 
-  test("a renamed role is updated in place", async () => {
-    const renamed = { ...inputs, name: "API User 2" };
-    const diff = await provider.diff(id, outs, renamed);
+  test("the same name in another case is a rename in place; another name is another role (made first, then the old one deleted)", async () => {
+    const recased = { ...inputs, name: "API user" };
+    const diff = await provider.diff(id, outs, recased);
     expect(diff).toMatchObject({ changes: true, replaces: [] });
-    outs = (await provider.update(id, outs, renamed)).outs as ClonedSecurityRoleOutputs;
-    expect(await rolesNamed("API User")).toHaveLength(0);
-    expect((await rolesNamed("API User 2"))[0].roleid).toBe(id);
-    inputs = renamed;
+    outs = (await provider.update(id, outs, recased)).outs as ClonedSecurityRoleOutputs;
+    expect((await rolesNamed("API user"))[0]).toMatchObject({ roleid: id, name: "API user" });
+    inputs = recased;
+    // The stack keys its roles by name: a new name is a replacement, never a rename of a role
+    // another integration may still hold; the engine makes the new one before deleting the old.
+    const renamed = await provider.diff(id, outs, { ...inputs, name: "API User 2" });
+    expect(renamed.replaces).toEqual(["name"]);
+    expect(renamed.deleteBeforeReplace).toBeFalsy();
+  });
+
+  test("the marker names the stack: a role of another stack is never adopted", async () => {
+    const mine = await checked({ name: "Stack Role", stack: "organization/dataverse-s2s/dev" });
+    const created = await provider.create(mine);
+    expect((await rolesNamed("Stack Role"))[0].description).toMatch(
+      /^Managed by dataverse-s2s \(stack organization\/dataverse-s2s\/dev, role stack role\):/,
+    );
+    const theirs = await checked({ name: "Stack Role", stack: "organization/dataverse-s2s/prod" });
+    await expect(provider.create(theirs)).rejects.toThrow(/belongs to the dataverse-s2s stack organization\/dataverse-s2s\/dev/);
+    // The same stack and role: a crashed run's role, adopted.
+    expect((await provider.create(mine)).id).toBe(created.id);
+    expect(await rolesNamed("Stack Role")).toHaveLength(1);
+    await provider.delete(created.id, created.outs);
+    expect(await rolesNamed("Stack Role")).toHaveLength(0);
+  });
+
+  test("a delete leaves a role that another resource of the stack has adopted since", async () => {
+    // An earlier version's role (no stack in its marker), adopted by the stack-level resource.
+    const legacy = await checked({ name: "Shared Role" });
+    const old = await provider.create(legacy);
+    const stackLevel = await checked({ name: "Shared Role", stack: "organization/dataverse-s2s/dev" });
+    const adopted = await provider.create(stackLevel);
+    expect(adopted.id).toBe(old.id);
+    await provider.delete(old.id, old.outs);
+    expect((await rolesNamed("Shared Role")).map((role) => role.roleid)).toEqual([old.id]);
+    await provider.delete(adopted.id, adopted.outs);
+    expect(await rolesNamed("Shared Role")).toHaveLength(0);
   });
 
   test("moving to another business unit replaces the role", async () => {

@@ -58,11 +58,24 @@ export async function createTestProject(
   return { workDir, backend: state, stack, env, cleanUp };
 }
 
-function flatten(value: Record<string, unknown>, prefix = ""): [string, unknown][] {
-  return Object.entries(value).flatMap(([key, inner]) =>
+/** Replaces the stack's list of integrations (a config edit between runs: a rename, a removal). */
+export async function setIntegrations(project: TestProject, integrations: Record<string, unknown>[]): Promise<void> {
+  await project.stack.removeConfig("dataverse-s2s:integrations");
+  const config: Record<string, { value: string }> = {};
+  integrations.forEach((integration, index) => {
+    for (const [key, value] of flatten(integration)) config[`dataverse-s2s:integrations[${index}]${key}`] = { value: String(value) };
+  });
+  await project.stack.setAllConfig(config, true);
+}
+
+function flatten(value: Record<string, unknown> | unknown[], prefix = ""): [string, unknown][] {
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((inner, index) => [`[${index}]`, inner])
+    : Object.entries(value).map(([key, inner]) => [`.${key}`, inner]);
+  return entries.flatMap(([key, inner]) =>
     inner !== null && typeof inner === "object"
-      ? flatten(inner as Record<string, unknown>, `${prefix}.${key}`)
-      : [[`${prefix}.${key}`, inner] as [string, unknown]],
+      ? flatten(inner as Record<string, unknown>, `${prefix}${key}`)
+      : [[`${prefix}${key}`, inner] as [string, unknown]],
   );
 }
 

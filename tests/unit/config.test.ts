@@ -48,6 +48,7 @@ describe("integrations", () => {
     const config = parseStackConfig({ environmentUrl: "https://localhost:8443", integrations: one });
     expect(config.integrations[0]).toEqual({
       name: "etl",
+      formerNames: [],
       displayName: "ETL connector",
       role: { kind: "clone", name: "API User", cloneFrom: "System Administrator", followSource: true, excludePrivileges: [] },
       secret: { lifetimeDays: 180, rotateBeforeDays: 30, overlapDays: 7 },

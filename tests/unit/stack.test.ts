@@ -63,6 +63,7 @@ pulumi.runtime.setMocks(
   "dataverse-s2s",
   "unit",
   true,
+  "organization",
 );
 
 // Imported after the mocks are in place.
@@ -124,12 +125,14 @@ describe("one integration", () => {
   test("the role is a clone of System Administrator named API User, in the environment", () => {
     const roles = byType("ClonedSecurityRole");
     expect(roles).toHaveLength(1);
-    expect(roles[0].name).toBe("etl-role");
+    expect(roles[0].name).toBe("role-api-user");
     expect(roles[0].inputs).toMatchObject({
       environmentUrl: "https://contoso.crm.dynamics.com",
       name: "API User",
       sourceRole: "System Administrator",
       followSource: true,
+      // The marker names the stack: a create adopts only this stack's role of that name.
+      stack: "organization/dataverse-s2s/unit",
     });
   });
 
@@ -138,7 +141,7 @@ describe("one integration", () => {
     expect(user.name).toBe("etl-user");
     expect(user.inputs).toMatchObject({
       applicationId: "client-of-etl-entra-app",
-      roleIds: ["role-of-etl-role"],
+      roleIds: ["role-of-role-api-user"],
       removeUnmanagedRoles: true,
       keepDisabledOnDelete: false,
     });
@@ -154,7 +157,7 @@ describe("one integration", () => {
     expect(await isSecret(etl.clientId)).toBe(false);
     expect(await valueOf(etl.secretExpiresAt)).toBe("2026-06-30T00:00:00.000Z");
     expect(await valueOf(etl.applicationUserId)).toBe("user-of-etl-user");
-    expect(await valueOf(etl.securityRoleId)).toBe("role-of-etl-role");
+    expect(await valueOf(etl.securityRoleId)).toBe("role-of-role-api-user");
   });
 
   test("no admin consent grant unless asked", () => {
@@ -172,21 +175,62 @@ describe("several integrations", () => {
         { name: "reports", displayName: "Reports", role: { existing: "Sales Manager" } },
       ],
     });
-    expect(byType("ClonedSecurityRole").map((role) => role.name)).toEqual(["etl-role"]);
+    expect(byType("ClonedSecurityRole").map((role) => role.name)).toEqual(["role-api-user"]);
     expect(byType("ExistingSecurityRole").map((role) => [role.name, role.inputs.name])).toEqual([["reports-role", "Sales Manager"]]);
     const users = Object.fromEntries(byType("ApplicationUser").map((user) => [user.name, user.inputs.roleIds]));
     expect(users).toEqual({
-      "etl-user": ["role-of-etl-role"],
-      "tests-user": ["role-of-etl-role"],
+      "etl-user": ["role-of-role-api-user"],
+      "tests-user": ["role-of-role-api-user"],
       "reports-user": ["role-of-reports-role"],
     });
-    expect(await valueOf(outputs.tests.securityRoleId)).toBe("role-of-etl-role");
+    expect(await valueOf(outputs.tests.securityRoleId)).toBe("role-of-role-api-user");
     const [grant] = byType("ServicePrincipalDelegatedPermissionGrant");
     expect(grant.name).toBe("tests-entra-consent");
     expect(grant.inputs).toMatchObject({
       servicePrincipalObjectId: "sp-of-tests-entra-sp",
       resourceServicePrincipalObjectId: "crm-sp",
       claimValues: ["user_impersonation"],
+    });
+  });
+});
+
+describe("lifecycle", () => {
+  test("roles belong to the stack: one per role name, whichever integrations use it, aliased to the first integration's old child", async () => {
+    await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [
+        { name: "crm", displayName: "CRM", role: { name: "Sync User" } },
+        { name: "etl", displayName: "ETL", formerNames: ["old-etl"] },
+        { name: "tests", displayName: "Tests" },
+        { name: "audit", displayName: "Audit", role: { name: "sync user" } },
+      ],
+    });
+    const roles = byType("ClonedSecurityRole");
+    expect(roles.map((role) => [role.name, role.inputs.name])).toEqual([
+      ["role-sync-user", "Sync User"],
+      ["role-api-user", "API User"],
+    ]);
+    const users = Object.fromEntries(byType("ApplicationUser").map((user) => [user.name, user.inputs.roleIds]));
+    expect(users).toEqual({
+      "crm-user": ["role-of-role-sync-user"],
+      "etl-user": ["role-of-role-api-user"],
+      "tests-user": ["role-of-role-api-user"],
+      "audit-user": ["role-of-role-sync-user"],
+    });
+  });
+
+  test("apps are tagged with the stack and the integration; leftovers are looked for under the current and former names", async () => {
+    await declare({
+      environmentUrl: "https://localhost:8443",
+      integrations: [{ name: "etl", displayName: "ETL", formerNames: ["old-etl"] }],
+    });
+    const [application] = byType("application:Application");
+    expect(application.inputs.tags).toEqual(["dataverse-s2s:organization/dataverse-s2s/unit:etl"]);
+    expect(application.inputs.notes).toContain("stack organization/dataverse-s2s/unit, integration etl");
+    const [leftovers] = byType("AppLeftovers");
+    expect(leftovers.inputs).toMatchObject({
+      applicationObjectId: "object-of-etl-entra-app",
+      markerTags: ["dataverse-s2s:organization/dataverse-s2s/unit:etl", "dataverse-s2s:organization/dataverse-s2s/unit:old-etl"],
     });
   });
 });

@@ -1,0 +1,40 @@
+/**
+ * The app registrations an interrupted run of this stack left for one integration, removed by the
+ * next `pulumi up` (see implementation/app-leftovers.ts). Every app the stack makes is tagged with
+ * the stack and the integration (components/app-registration.ts), so only this stack's apps are
+ * ever touched, and never the one in state.
+ *
+ * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/app-leftovers.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { AppLeftoversInputs, AppLeftoversOutputs } from "./implementation/app-leftovers";
+import { providerShell } from "./provider-shell";
+
+export type { AppLeftoversInputs, AppLeftoversOutputs };
+
+export interface AppLeftoversArgs {
+  /** Object id of the application in state. */
+  readonly applicationObjectId: pulumi.Input<string>;
+  /** The tags marking this integration's apps: its current name's and its former names'. */
+  readonly markerTags: pulumi.Input<string>[];
+  /** The azuread provider's cloud: its metadataHost and environment, empty for the global cloud. */
+  readonly metadataHost?: pulumi.Input<string>;
+  readonly cloudEnvironment?: pulumi.Input<string>;
+}
+
+export const appLeftoversProvider = providerShell<AppLeftoversInputs, AppLeftoversOutputs>("app-leftovers", [
+  "check",
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
+
+/** Removes this integration's app registrations that no state knows (left by a crashed run). */
+export class AppLeftovers extends pulumi.dynamic.Resource {
+  declare readonly leftovers: pulumi.Output<string[]>;
+
+  constructor(name: string, args: AppLeftoversArgs, opts?: pulumi.CustomResourceOptions) {
+    super(appLeftoversProvider, name, { ...args, leftovers: undefined }, opts, "dataverse-s2s", "AppLeftovers");
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Removes the app registrations a crashed run of this stack left behind for one integration: an
+ * engine killed while Graph was creating the application (the azuread provider never adopts an
+ * existing application, so the next run makes another) leaves an app that no state knows. Every
+ * app of the stack carries a tag naming the stack and the integration; any app with one of this
+ * integration's tags that is not the application in state is such a leftover.
+ *
+ *   create  -> list the apps with the integration's tags (current and former names), DELETE every one
+ *              but the application in state (404 is done)
+ *   read    -> the same list: leftovers found show as a change, so `pulumi up` removes them
+ *   update  -> DELETE the leftovers found now
+ *   delete  -> nothing (the application itself is deleted by its own resource)
+ *
+ * Deleting an application deletes its service principal and secrets with it.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { RestClient } from "../../lib/rest-client";
+import { computeDiff, describeFailure, stateOf } from "./provider-support";
+import { graphClient } from "./retired-secrets";
+
+export interface AppLeftoversInputs {
+  /** Object id of the application in state: never a leftover. */
+  applicationObjectId: string;
+  /** The tags that mark this integration's apps (its name and its former names). */
+  markerTags: string[];
+  metadataHost: string;
+  cloudEnvironment: string;
+}
+
+export interface AppLeftoversOutputs extends AppLeftoversInputs {
+  /** Object ids of marked apps other than the one in state, as last read. */
+  leftovers: string[];
+}
+
+async function findLeftovers(graph: RestClient, inputs: AppLeftoversInputs): Promise<string[]> {
+  const found = new Set<string>();
+  for (const tag of inputs.markerTags) {
+    const filter = `tags/any(t:t eq '${tag.replace(/'/g, "''")}')`;
+    let path: string | undefined = `v1.0/applications?$filter=${encodeURIComponent(filter)}&$select=id`;
+    while (path) {
+      const page: { data: { value?: { id: string }[]; "@odata.nextLink"?: string } } = await graph.request({
+        operation: `list the app registrations tagged '${tag}'`,
+        method: "GET",
+        path,
+      });
+      for (const app of page.data.value ?? []) {
+        if (app.id.toLowerCase() !== inputs.applicationObjectId.toLowerCase()) found.add(app.id.toLowerCase());
+      }
+      path = page.data["@odata.nextLink"];
+    }
+  }
+  return [...found].sort();
+}
+
+async function removeLeftovers(inputs: AppLeftoversInputs): Promise<void> {
+  const graph = await graphClient(inputs);
+  for (const objectId of await findLeftovers(graph, inputs)) {
+    await graph.request({
+      operation: `delete the app registration ${objectId} that an interrupted run left`,
+      method: "DELETE",
+      path: `v1.0/applications/${objectId}`,
+      acceptStatus: [404],
+    });
+  }
+}
+
+export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLeftoversOutputs> = {
+  async check(_olds: AppLeftoversInputs, news: Partial<AppLeftoversInputs>) {
+    const inputs: AppLeftoversInputs = {
+      applicationObjectId: String(news.applicationObjectId ?? ""),
+      markerTags: (news.markerTags ?? []).map(String),
+      metadataHost: String(news.metadataHost ?? ""),
+      cloudEnvironment: String(news.cloudEnvironment ?? ""),
+    };
+    const failures = inputs.markerTags.length === 0 ? [{ property: "markerTags", reason: "give at least one tag" }] : [];
+    return { inputs, failures };
+  },
+
+  async diff(_id: string, olds: AppLeftoversOutputs, news: AppLeftoversInputs) {
+    return computeDiff(olds, news, {
+      updateOn: ["applicationObjectId", "markerTags"],
+      otherChange: (olds.leftovers ?? []).length > 0,
+    });
+  },
+
+  async create(inputs: AppLeftoversInputs) {
+    try {
+      await removeLeftovers(inputs);
+    } catch (error) {
+      throw describeFailure(error, "remove app registrations left by an interrupted run");
+    }
+    return { id: `${inputs.applicationObjectId}/leftovers`, outs: { ...inputs, leftovers: [] } };
+  },
+
+  async read(id: string, state?: AppLeftoversOutputs) {
+    const props = stateOf(state, id);
+    try {
+      return { id, props: { ...props, leftovers: await findLeftovers(await graphClient(props), props) } };
+    } catch (error) {
+      throw describeFailure(error, "look for app registrations left by an interrupted run");
+    }
+  },
+
+  async update(_id: string, _olds: AppLeftoversOutputs, news: AppLeftoversInputs) {
+    try {
+      await removeLeftovers(news);
+    } catch (error) {
+      throw describeFailure(error, "remove app registrations left by an interrupted run");
+    }
+    return { outs: { ...news, leftovers: [] } };
+  },
+
+  async delete() {
+    // The application is deleted by its own resource; leftovers of a removed integration were removed
+    // by the runs that still declared it.
+  },
+};

@@ -1,0 +1,205 @@
+/**
+ * Test support for crash recovery (issue 8): `pulumi up` killed, engine and every plugin at once,
+ * right after the emulator answered one of the writes a first run makes, then the documented
+ * recovery (`pulumi cancel`, then `pulumi up`), then the emulator's objects of that stack counted.
+ *
+ * Each kill point runs on its own emulator and stack; the stack's app is found by the tag that names
+ * the stack and the integration, as the stack's own AppLeftovers finds it.
+ */
+import { spawn, ChildProcess } from "child_process";
+import { ClientSecretCredential } from "@azure/identity";
+import { DataverseClient } from "../../lib/dataverse-client";
+import { appMarkerTag } from "../../components/app-registration";
+import { whoAmIAs } from "../../scripts/verify-connection";
+import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "./emulator";
+import { killProcessTree } from "./process-tree";
+import { createTestProject, TestProject } from "./pulumi-project";
+
+/** A write of the first run, as the emulator logs it: "<service> <METHOD> <path> <status>". */
+export interface KillPoint {
+  readonly name: string;
+  readonly service: "graph" | "dataverse";
+  readonly method: string;
+  readonly path: RegExp;
+  /** Kill after the n-th successful matching write (default 1). */
+  readonly nth?: number;
+}
+
+const guid = "[0-9a-f-]{36}";
+
+/** Every write a first `up` of one integration with a client secret makes, in Graph and in Dataverse. */
+export const killPoints: Record<string, KillPoint> = {
+  applicationCreate: { name: "application create", service: "graph", method: "POST", path: /^\/v1\.0\/applications$/ },
+  applicationTemporaryName: {
+    name: "application PATCH (temporary name)",
+    service: "graph",
+    method: "PATCH",
+    path: new RegExp(`^/v1\\.0/applications/${guid}$`),
+  },
+  applicationRealName: {
+    name: "application PATCH (real name)",
+    service: "graph",
+    method: "PATCH",
+    path: new RegExp(`^/v1\\.0/applications/${guid}$`),
+    nth: 2,
+  },
+  applicationOwner: {
+    name: "application owner change (caller removed)",
+    service: "graph",
+    method: "DELETE",
+    path: new RegExp(`^/v1\\.0/applications/${guid}/owners/${guid}/\\$ref$`),
+  },
+  servicePrincipalCreate: { name: "service principal create", service: "graph", method: "POST", path: /^\/v1\.0\/servicePrincipals$/ },
+  servicePrincipalDescription: {
+    name: "service principal PATCH (description)",
+    service: "graph",
+    method: "PATCH",
+    path: new RegExp(`^/v1\\.0/servicePrincipals/${guid}$`),
+  },
+  servicePrincipalOwner: {
+    name: "service principal owner change (caller removed)",
+    service: "graph",
+    method: "DELETE",
+    path: new RegExp(`^/v1\\.0/servicePrincipals/${guid}/owners/${guid}/\\$ref$`),
+  },
+  addPassword: { name: "addPassword", service: "graph", method: "POST", path: new RegExp(`^/v1\\.0/applications/${guid}/addPassword$`) },
+  roleCreate: { name: "role create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/roles$/ },
+  privileges: {
+    name: "privilege write (ReplacePrivilegesRole)",
+    service: "dataverse",
+    method: "POST",
+    path: /\/Microsoft\.Dynamics\.CRM\.ReplacePrivilegesRole$|\/ReplacePrivilegesRole$/,
+  },
+  userCreate: { name: "application user create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/systemusers$/ },
+  roleAssociation: {
+    name: "role association",
+    service: "dataverse",
+    method: "POST",
+    path: new RegExp(`^/api/data/v9\\.2/systemusers\\(${guid}\\)/systemuserroles_association/\\$ref$`),
+  },
+};
+
+/** What is left of one stack's integration in the emulator. */
+export interface StackObjects {
+  apps: { id: string; appId: string; passwordCredentials: { keyId: string; displayName?: string }[] }[];
+  servicePrincipals: number;
+  roles: { roleid: string }[];
+  users: { systemuserid: string; isdisabled: boolean; systemuserroles_association?: { roleid: string }[] }[];
+}
+
+/**
+ * One kill point, self-contained so that the points of a file run at once (test.concurrent): its own
+ * emulator (whose request log tells when the write was answered, and by whom), its own stack and
+ * state. Clients are given the deployer's credential explicitly, never the process environment,
+ * which concurrent emulators would overwrite.
+ */
+export async function killAndRecover(stackName: string, point: KillPoint) {
+  let engine: ChildProcess | undefined;
+  const armed: { seen: number; killedAfter?: string } = { seen: 0 };
+  const test_ = await startE2eEmulator({
+    ...laggingTenant,
+    log: (line: string) => {
+      if (armed.killedAfter || !engine?.pid) return;
+      const [, service, method, path, status] = line.split(" ");
+      if (service !== point.service || method !== point.method || !/^2\d\d$/.test(status)) return;
+      if (!point.path.test(path.split("?")[0])) return;
+      armed.seen++;
+      if (armed.seen < (point.nth ?? 1)) return;
+      // Answered: kill the whole process tree (engine, language host, program, every plugin) at once.
+      armed.killedAfter = line;
+      killProcessTree(engine.pid);
+    },
+  });
+  const roleName = `Crash ${stackName}`;
+  let project: TestProject | undefined;
+  try {
+    project = await createTestProject(test_.emulator, stackName, [
+      { name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName } },
+    ]);
+    const workDir = project.workDir;
+    const env = project.env;
+    const exit = await new Promise<number | null>((resolve) => {
+      engine = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", stackName], {
+        cwd: workDir,
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: "ignore",
+      });
+      engine.on("exit", (code) => resolve(code));
+      engine.on("error", () => resolve(-1));
+    });
+    expect(armed.killedAfter).toBeDefined();
+    expect(exit).not.toBe(0);
+
+    // The documented recovery: release the dead run's lock, then a plain `up`.
+    await project.stack.cancel();
+    const result = await project.stack.up();
+    expect(result.summary.result).toBe("succeeded");
+    const outputs = result.outputs;
+
+    const after = await stackObjects(test_, stackName, roleName);
+    expect(after.apps.map((app) => app.appId)).toEqual([outputs.clientId.value]);
+    expect(after.servicePrincipals).toBe(1);
+    expect(after.apps[0].passwordCredentials).toHaveLength(1);
+    expect(after.roles.map((role) => role.roleid)).toEqual([outputs.securityRoleId.value]);
+    expect(after.users.map((user) => user.systemuserid)).toEqual([outputs.applicationUserId.value]);
+    expect(after.users[0].isdisabled).toBe(false);
+    expect((after.users[0].systemuserroles_association ?? []).map((role) => role.roleid.toLowerCase())).toEqual([
+      String(outputs.securityRoleId.value).toLowerCase(),
+    ]);
+    const whoAmI = await whoAmIAs(
+      {
+        environmentUrl: test_.emulator.environmentUrl,
+        tenantId: outputs.tenantId.value,
+        clientId: outputs.clientId.value,
+        clientSecret: outputs.clientSecret.value,
+      },
+      test_.emulator.authorityHost,
+      newSecretWait,
+    );
+    expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
+    // Converged: nothing left for the next run to do.
+    await project.stack.preview({ refresh: true, expectNoChanges: true });
+  } finally {
+    if (engine?.pid && engine.exitCode === null) killProcessTree(engine.pid);
+    project?.cleanUp();
+    await test_.stop();
+  }
+}
+
+async function stackObjects(test_: TestEmulator, stackName: string, roleName: string): Promise<StackObjects> {
+  const graph = test_.graph();
+  const tag = appMarkerTag(`organization/dataverse-s2s/${stackName}`, "etl");
+  const apps: StackObjects["apps"] = [];
+  let path: string | undefined =
+    `v1.0/applications?$filter=${encodeURIComponent(`tags/any(t:t eq '${tag}')`)}&$select=id,appId,passwordCredentials`;
+  while (path) {
+    const page: { data: { value: StackObjects["apps"]; "@odata.nextLink"?: string } } = await graph.request({
+      operation: "list the stack's apps",
+      method: "GET",
+      path,
+    });
+    apps.push(...page.data.value);
+    path = page.data["@odata.nextLink"];
+  }
+  let servicePrincipals = 0;
+  for (const app of apps) {
+    const found = await graph.request<{ value: unknown[] }>({
+      operation: "list service principals",
+      method: "GET",
+      path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${app.appId}'`)}`,
+    });
+    servicePrincipals += found.data.value.length;
+  }
+  const { emulator } = test_;
+  const client = new DataverseClient(emulator.environmentUrl, {
+    sleep: async () => undefined,
+    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
+      authorityHost: emulator.authorityHost,
+      disableInstanceDiscovery: true,
+    }),
+  });
+  const roles = await client.findRoleByName(roleName, await client.businessUnitId());
+  const users = (await Promise.all(apps.map((app) => client.findApplicationUsers(app.appId)))).flat().filter((user) => !user.deletedstate);
+  return { apps, servicePrincipals, roles, users };
+}
