@@ -26,6 +26,7 @@ pulumi.runtime.setMocks(
   "dataverse-s2s",
   "unit",
   true,
+  "organization",
 );
 
 import { declareStack } from "../../components/stack";
@@ -43,8 +44,10 @@ async function declare(integrations: Record<string, unknown>[]) {
   });
   try {
     const outputs = declareStack(parseStackConfig({ environmentUrl: "https://localhost:8443", integrations }));
-    // The roles are registered once their ids settle (the other outputs need states these mocks leave out).
-    await Promise.all(Object.values(outputs).map((values) => valueOf(values.securityRoleId)));
+    // Let every output settle so that every resource is registered.
+    await Promise.all(
+      Object.values(outputs).flatMap((values) => Object.values(values).map((output) => valueOf(output as pulumi.Output<unknown>))),
+    );
     // Only the role warnings: the environment check warns too, in a preview without a Dataverse credential.
     return { outputs, warnings: warnings.filter((warning) => warning.startsWith("The security role")) };
   } finally {
@@ -60,7 +63,7 @@ test("a spec role is a SpecSecurityRole with the declared privileges, shared by 
     { name: "sync-two", displayName: "Sync two", role: contactSync },
   ]);
   const specs = byType("SpecSecurityRole");
-  expect(specs.map((role) => role.name)).toEqual(["sync-role"]);
+  expect(specs.map((role) => role.name)).toEqual(["role-contact-sync"]);
   expect(specs[0].inputs).toMatchObject({
     name: "Contact Sync",
     privileges: { contact: { read: "Global", write: "Global" } },
@@ -78,9 +81,9 @@ test("a clone of System Administrator, by name or template id, warns naming the 
     { name: "basic", displayName: "Basic", role: { name: "Basic copy", cloneFrom: "Basic User" } },
   ]);
   expect(byType("ClonedSecurityRole").map((role) => [role.name, role.inputs.excludePrivileges])).toEqual([
-    ["etl-role", ["prvAssignRole"]],
-    ["other-role", []],
-    ["basic-role", []],
+    ["role-api-user", ["prvAssignRole"]],
+    ["role-other-copy", []],
+    ["role-basic-copy", []],
   ]);
   expect(warnings).toHaveLength(2);
   expect(warnings[0]).toMatch(/'API User' is a copy of System Administrator.*elevation of privilege.*role\.privileges/s);
