@@ -96,7 +96,9 @@ export function declareSecurityRole(
       },
       opts,
     );
-    if (clonesSystemAdministrator(role.clone.cloneFrom)) void pulumi.log.warn(systemAdministratorCopyWarning(role.clone.name), cloned);
+    // Not attached to the role: the SDK writes log lines in order, and one waiting for the role's URN
+    // (which waits for the environment check) would hold back the environment check's own warning: a deadlock.
+    if (clonesSystemAdministrator(role.clone.cloneFrom)) void pulumi.log.warn(systemAdministratorCopyWarning(role.clone.name));
     return cloned.id;
   }
   if ("spec" in role) {
