@@ -48,6 +48,13 @@ function cachedLookup<T>(key: string, lookUp: () => Promise<T>): Promise<T> {
   return value;
 }
 
+function remember(key: string, value: unknown): void {
+  lookups[key] = { value: Promise.resolve(value), expiresAtMs: Date.now() + lookupCacheMs };
+}
+
+/** Every status is an answer (batchSettled sorts them out). */
+const allStatuses = Array.from({ length: 500 }, (_, index) => index + 100);
+
 /** Forgets the lookups of an environment (after a failure that may come from a stale one). */
 export function forgetLookups(environmentUrl: string): void {
   const prefix = `${environmentUrl.replace(/\/+$/, "").toLowerCase()}|`;
@@ -163,11 +170,15 @@ export class DataverseClient {
   }
 
   private async lookUpBusinessUnitId(name?: string): Promise<string> {
-    const filter = name ? `name eq ${odataString(name)}` : "parentbusinessunitid eq null";
-    const rows = await this.list<{ businessunitid: string; name: string }>(
-      name ? `find business unit '${name}'` : "find the root business unit",
-      `businessunits?$select=businessunitid,name&$filter=${encodeURIComponent(filter)}`,
-    );
+    return this.businessUnitIdOf(name, (await this.rest.request<unknown>(businessUnitRequest(name))).data);
+  }
+
+  /**
+   * The id in an answer to businessUnitRequest(name), remembered for the process like a lookup;
+   * an error that says what to fix when there is not exactly one.
+   */
+  businessUnitIdOf(name: string | undefined, data: unknown): string {
+    const rows = rowsOf<{ businessunitid: string; name: string }>(data);
     if (rows.length !== 1) {
       throw new Error(
         name
@@ -175,7 +186,30 @@ export class DataverseClient {
           : `Dataverse: expected exactly one root business unit in ${this.environmentUrl}, found ${rows.length}.`,
       );
     }
-    return rows[0].businessunitid.toLowerCase();
+    const id = rows[0].businessunitid.toLowerCase();
+    remember(this.lookupKey(`business unit|${name ?? ""}`), id);
+    return id;
+  }
+
+  /** The first role in an answer to sourceRoleRequest, remembered for the process like a lookup. */
+  sourceRoleOf(nameOrTemplateId: string, businessUnitId: string, data: unknown): RoleRecord | undefined {
+    const role = rowsOf<RoleRecord>(data)[0];
+    if (role) remember(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), role);
+    return role;
+  }
+
+  /**
+   * Like batch, with continue-on-error, but every request settles on its own: its answer, or the
+   * RestApiError it would have thrown alone. A failure of the $batch itself is thrown.
+   */
+  async batchSettled(operation: string, requests: readonly BatchOperation[]): Promise<(RestResponse<unknown> | RestApiError)[]> {
+    const settled = requests.map((request) => ({ ...request, acceptStatus: allStatuses }));
+    const answers = await this.batch(operation, settled, { continueOnError: true });
+    return answers.map((answer, index) =>
+      answer.status >= 200 && answer.status < 300
+        ? answer
+        : this.batchFailure(requests[index], { status: answer.status, headers: answer.headers, data: answer.data }),
+    );
   }
 
   async findRoles(filter: string, operation: string): Promise<RoleRecord[]> {
@@ -188,17 +222,10 @@ export class DataverseClient {
 
   /** A role given by name or by template id, in a business unit (looked up once per process when found). */
   async findSourceRole(nameOrTemplateId: string, businessUnitId: string): Promise<RoleRecord | undefined> {
-    return cachedLookup(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), () =>
-      this.lookUpSourceRole(nameOrTemplateId, businessUnitId),
-    );
-  }
-
-  private async lookUpSourceRole(nameOrTemplateId: string, businessUnitId: string): Promise<RoleRecord | undefined> {
-    const filter = isGuid(nameOrTemplateId)
-      ? `(_roletemplateid_value eq ${nameOrTemplateId} or roleid eq ${nameOrTemplateId}) and _businessunitid_value eq ${businessUnitId}`
-      : `name eq ${odataString(nameOrTemplateId)} and _businessunitid_value eq ${businessUnitId}`;
-    const rows = await this.findRoles(filter, `find source role '${nameOrTemplateId}'`);
-    return rows[0];
+    return cachedLookup(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), async () => {
+      const response = await this.rest.request<unknown>(sourceRoleRequest(nameOrTemplateId, businessUnitId));
+      return rowsOf<RoleRecord>(response.data)[0];
+    });
   }
 
   async getRole(roleId: string): Promise<RoleRecord | undefined> {
@@ -465,6 +492,28 @@ export function rolePrivilegesOf(data: unknown): RolePrivilege[] {
     name: privilege.PrivilegeName ?? privilege.PrivilegeId.toLowerCase(),
     depth: depthName(privilege.Depth),
   }));
+}
+
+/** The root business unit, or the one named, as a request (alone or in a $batch). */
+export function businessUnitRequest(name?: string): BatchOperation {
+  const filter = name ? `name eq ${odataString(name)}` : "parentbusinessunitid eq null";
+  return {
+    operation: name ? `find business unit '${name}'` : "find the root business unit",
+    method: "GET",
+    path: `businessunits?$select=businessunitid,name&$filter=${encodeURIComponent(filter)}`,
+  };
+}
+
+/** A role given by name or by template id in a business unit, as a request (alone or in a $batch). */
+export function sourceRoleRequest(nameOrTemplateId: string, businessUnitId: string): BatchOperation {
+  const filter = isGuid(nameOrTemplateId)
+    ? `(_roletemplateid_value eq ${nameOrTemplateId} or roleid eq ${nameOrTemplateId}) and _businessunitid_value eq ${businessUnitId}`
+    : `name eq ${odataString(nameOrTemplateId)} and _businessunitid_value eq ${businessUnitId}`;
+  return {
+    operation: `find source role '${nameOrTemplateId}'`,
+    method: "GET",
+    path: `roles?$select=${roleFields}&$filter=${encodeURIComponent(filter)}`,
+  };
 }
 
 /** The roles of a name in a business unit, as a request (alone or in a $batch). */

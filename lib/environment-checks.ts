@@ -10,10 +10,22 @@
  */
 import { discoverEndpoints } from "./cloud-endpoints";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
-import { DataverseClient, RoleRecord } from "./dataverse-client";
+import {
+  BatchOperation,
+  businessUnitRequest,
+  DataverseClient,
+  findRoleByNameRequest,
+  RoleRecord,
+  rolePrivilegesOf,
+  rolePrivilegesRequest,
+  rowsOf,
+  sourceRoleRequest,
+  SystemUserRecord,
+  userRequest,
+} from "./dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
-import { RestApiError, RestClient } from "./rest-client";
+import { RestApiError, RestClient, type RestResponse } from "./rest-client";
 import { currentTime } from "./clock";
 import { passwordPolicyProblem, policyGraphClient, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
 
@@ -143,11 +155,19 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   problems.push(...(await credentialPolicyProblems(lookups)));
   if (!whoAmI) return { problems };
 
+  // Two round trips ($batch) instead of one request per lookup: the business units and the
+  // deployer's user, then the roles and the deployer's privileges. What is found fills the
+  // per-process lookups of lib/dataverse-client.ts, so the role and the users do not ask again.
+  const [rootAnswer, namedAnswer, deployerAnswer] = await settledBatch(dataverse, "look up the business units and the deployer", [
+    businessUnitRequest(),
+    lookups.businessUnit ? businessUnitRequest(lookups.businessUnit) : undefined,
+    userRequest(whoAmI.UserId),
+  ]);
   let businessUnitId: string | undefined;
   let rootBusinessUnitId: string | undefined;
   try {
-    rootBusinessUnitId = await dataverse.businessUnitId();
-    businessUnitId = lookups.businessUnit ? await dataverse.businessUnitId(lookups.businessUnit) : rootBusinessUnitId;
+    rootBusinessUnitId = dataverse.businessUnitIdOf(undefined, answered(rootAnswer));
+    businessUnitId = lookups.businessUnit ? dataverse.businessUnitIdOf(lookups.businessUnit, answered(namedAnswer)) : rootBusinessUnitId;
   } catch (error) {
     problems.push({
       setting: businessUnitSetting,
@@ -159,13 +179,37 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
     });
   }
 
-  if (businessUnitId && rootBusinessUnitId) {
-    for (const role of lookups.rolesToClone) {
-      const found = await findRole(
+  let deployer: SystemUserRecord | Error;
+  try {
+    deployer = answered(deployerAnswer) as SystemUserRecord;
+  } catch (error) {
+    deployer = error instanceof Error ? error : new Error(String(error));
+  }
+  const deployerRoles = deployer instanceof Error ? [] : (deployer.systemuserroles_association ?? []).map((role) => role.roleid);
+  const units = businessUnitId && rootBusinessUnitId ? { businessUnitId, rootBusinessUnitId } : undefined;
+  const roleRequests = units
+    ? [
+        ...lookups.rolesToClone.flatMap((role) => [
+          sourceRoleRequest(role.name, units.businessUnitId),
+          units.businessUnitId === units.rootBusinessUnitId ? undefined : sourceRoleRequest(role.name, units.rootBusinessUnitId),
+        ]),
+        ...lookups.existingRoles.map((role) => findRoleByNameRequest(role.name, units.businessUnitId)),
+      ]
+    : [];
+  const answers = await settledBatch(dataverse, "look up the roles and the deployer's privileges", [
+    ...roleRequests,
+    ...deployerRoles.map((roleId) => rolePrivilegesRequest(roleId)),
+  ]);
+
+  if (units) {
+    lookups.rolesToClone.forEach((role, index) => {
+      const [inUnit, inRoot] = [answers[2 * index], answers[2 * index + 1]];
+      const found = findRole(
         role,
         problems,
-        async () =>
-          (await dataverse.findSourceRole(role.name, businessUnitId!)) ?? (await dataverse.findSourceRole(role.name, rootBusinessUnitId!)),
+        () =>
+          dataverse.sourceRoleOf(role.name, units.businessUnitId, answered(inUnit)) ??
+          (inRoot === undefined ? undefined : dataverse.sourceRoleOf(role.name, units.rootBusinessUnitId, answered(inRoot))),
       );
       if (found === null) {
         problems.push({
@@ -174,9 +218,10 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
           check: `the role's name as shown in Settings > Security > Security roles, or a role template id (${roleDefaults.cloneFrom} is ${systemAdministratorTemplateId})`,
         });
       }
-    }
-    for (const role of lookups.existingRoles) {
-      const found = await findRole(role, problems, async () => (await dataverse.findRoleByName(role.name, businessUnitId!))[0]);
+    });
+    lookups.existingRoles.forEach((role, index) => {
+      const answer = answers[2 * lookups.rolesToClone.length + index];
+      const found = findRole(role, problems, () => rowsOf<RoleRecord>(answered(answer))[0]);
       if (found === null) {
         problems.push({
           setting: role.setting,
@@ -184,12 +229,12 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
           check: "the role's name as shown in Settings > Security > Security roles, or clone a role instead with role.cloneFrom",
         });
       }
-    }
+    });
   }
 
   problems.push(...(await privilegeSpecProblems(dataverse, lookups)));
   const makesRoles = lookups.rolesToClone.length > 0 || (lookups.specRoles ?? []).length > 0;
-  problems.push(...(await privilegeProblems(dataverse, whoAmI.UserId, makesRoles)));
+  problems.push(...privilegeProblems(deployer, answers.slice(roleRequests.length), makesRoles));
   return { problems };
 }
 
@@ -241,14 +286,37 @@ async function privilegeSpecProblems(dataverse: DataverseClient, lookups: Enviro
   return problems;
 }
 
-/** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */
-async function findRole(
-  role: ConfiguredName,
-  problems: EnvironmentProblem[],
-  find: () => Promise<RoleRecord | undefined>,
-): Promise<RoleRecord | null | undefined> {
+/** An answer of a settled batch, or undefined for a request that was not asked. */
+type Settled = RestResponse<unknown> | Error | undefined;
+
+/**
+ * Runs the requests (the undefined ones are not asked, their answer is undefined) as one $batch,
+ * each settled on its own; a failure of the whole batch is every request's answer.
+ */
+async function settledBatch(dataverse: DataverseClient, operation: string, requests: (BatchOperation | undefined)[]): Promise<Settled[]> {
+  const asked = requests.filter((request): request is BatchOperation => request !== undefined);
+  if (asked.length === 0) return requests.map(() => undefined);
+  let answers: (RestResponse<unknown> | Error)[];
   try {
-    return (await find()) ?? null;
+    answers = await dataverse.batchSettled(operation, asked);
+  } catch (error) {
+    answers = asked.map(() => (error instanceof Error ? error : new Error(String(error))));
+  }
+  let next = 0;
+  return requests.map((request) => (request === undefined ? undefined : answers[next++]));
+}
+
+/** The data of an answer; its error thrown. */
+function answered(answer: Settled): unknown {
+  if (answer === undefined) throw new Error("the request was not made");
+  if (answer instanceof Error) throw answer;
+  return answer.data;
+}
+
+/** The role, null when it does not exist, undefined when the lookup itself failed (listed then). */
+function findRole(role: ConfiguredName, problems: EnvironmentProblem[], find: () => RoleRecord | undefined): RoleRecord | null | undefined {
+  try {
+    return find() ?? null;
   } catch (error) {
     problems.push({
       setting: role.setting,
@@ -260,14 +328,11 @@ async function findRole(
 }
 
 /** Whether the deployer's own roles hold what the stack's writes need. */
-async function privilegeProblems(dataverse: DataverseClient, userId: string, clonesRoles: boolean): Promise<EnvironmentProblem[]> {
+function privilegeProblems(deployer: SystemUserRecord | Error, privilegeAnswers: Settled[], clonesRoles: boolean): EnvironmentProblem[] {
   const check = "give the deploying identity's application user the System Administrator security role in this environment";
   try {
-    const user = await dataverse.getUser(userId);
-    const held: string[] = [];
-    for (const role of user?.systemuserroles_association ?? []) {
-      for (const privilege of await dataverse.rolePrivileges(role.roleid)) held.push(privilege.name.toLowerCase());
-    }
+    if (deployer instanceof Error) throw deployer;
+    const held = privilegeAnswers.flatMap((answer) => rolePrivilegesOf(answered(answer)).map((privilege) => privilege.name.toLowerCase()));
     const missing = requiredPrivileges(clonesRoles).filter((name) => !held.includes(name.toLowerCase()));
     if (missing.length === 0) return [];
     return [

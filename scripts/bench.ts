@@ -214,11 +214,14 @@ function checkTargets(figures: readonly PhaseFigures[]): TargetCheck[] {
       met: dataverse(up1) <= 10,
     });
   for (const figure of figures) {
-    // Processes that ask for tokens: the provider host (Dataverse and Graph audiences) and the azuread plugin (Graph).
+    // Process and audience pairs that ask for a token: the provider host (Dataverse and Graph) and the
+    // azuread plugin (Graph); in a preview also the program, which checks for a Dataverse credential
+    // (dynamic-providers/environment-check.ts). The counters cannot tell processes apart: this is the bound.
+    const pairs = figure.phase === "preview-refresh" ? 4 : 3;
     checks.push({
-      target: `${figure.integrations}/${figure.phase}: token requests <= 1 per process and audience (3)`,
+      target: `${figure.integrations}/${figure.phase}: token requests <= 1 per process and audience (${pairs} pairs)`,
       measured: String(figure.tokenRequests),
-      met: figure.tokenRequests <= 3,
+      met: figure.tokenRequests <= pairs,
     });
   }
   for (const figure of figures.filter((f) => f.phase === "preview-refresh")) {
