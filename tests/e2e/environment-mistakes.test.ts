@@ -3,7 +3,7 @@
 // Through the real engine: `pulumi preview` fails naming the setting, and `up --skip-preview`
 // (the Automation API's up) fails before any write, counted by the emulator.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -18,13 +18,7 @@ afterAll(async () => {
 
 /** Writes made anywhere (Graph and Dataverse), from the emulator's counters. */
 async function writesSince(): Promise<Record<string, number>> {
-  const counters = test_.emulator.requests();
-  // A Dataverse $batch is a POST that may only read: its requests are counted apart (batchOperations).
-  return Object.fromEntries(
-    [...Object.entries(counters.operations), ...Object.entries(counters.batchOperations)].filter(
-      ([operation]) => /^(graph|dataverse) (POST|PATCH|PUT|DELETE) /.test(operation) && operation !== "dataverse POST $batch",
-    ),
-  );
+  return writesCounted(test_.emulator);
 }
 
 async function resetCounters() {

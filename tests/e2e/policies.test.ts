@@ -4,7 +4,7 @@
 // preview fails before anything is written; without it the apply-time gate gives the same guidance
 // and, once the config is fixed, one `pulumi up` converges with no orphan. A policy tightened after a
 // secret was made is reported as an expiring secret and the rotation makes one within the new limit.
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 import { DEFAULT_DEPLOYER_GRAPH_PERMISSIONS } from "../../emulator/config";
 
@@ -14,6 +14,8 @@ const dayMs = 24 * 60 * 60 * 1000;
 const DEFAULT_POLICY = "00000000-0000-0000-0000-000000000000";
 let test_: TestEmulator;
 
+// The stacks of this file share one emulator: each names a role of its own, since two stacks never
+// share a role (the role's marker names its stack).
 beforeAll(async () => {
   test_ = await startE2eEmulator();
 });
@@ -23,11 +25,7 @@ afterAll(async () => {
 
 /** Writes made anywhere (Graph and Dataverse), from the emulator's counters. */
 function writes(): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(test_.emulator.requests().operations).filter(([operation]) =>
-      /^(graph|dataverse) (POST|PATCH|PUT|DELETE) /.test(operation),
-    ),
-  );
+  return writesCounted(test_.emulator);
 }
 
 async function resetCounters() {
@@ -87,7 +85,7 @@ describe("with Policy.Read.All: preview fails before anything is written", () =>
     policyReader(true);
     await tenantPolicy(maxLifetime("P90D"));
     project = await createTestProject(test_.emulator, "policy-read", [
-      { name: "etl", displayName: "Policy ETL", secret: { lifetimeDays: 180 } },
+      { name: "etl", displayName: "Policy ETL", secret: { lifetimeDays: 180 }, role: { name: "Policy read user" } },
     ]);
   });
   afterAll(() => project?.cleanUp());
@@ -120,7 +118,9 @@ describe("with Policy.Read.All: preview fails before anything is written", () =>
 
   test("passwords blocked: preview points to certificate / federated; switching the integration to federated passes", async () => {
     await tenantPolicy(blockPasswords);
-    const blocked = await createTestProject(test_.emulator, "policy-blocked", [{ name: "etl", displayName: "Blocked ETL" }]);
+    const blocked = await createTestProject(test_.emulator, "policy-blocked", [
+      { name: "etl", displayName: "Blocked ETL", role: { name: "Policy blocked user" } },
+    ]);
     try {
       await resetCounters();
       const previewed = await failure(blocked.stack.preview());
@@ -145,7 +145,7 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
   test("a lifetime above the policy: up fails with guidance; with lifetimeDays 60 one up converges, one app, no probe left", async () => {
     await tenantPolicy(maxLifetime("P90D"));
     const project = await createTestProject(test_.emulator, "policy-apply", [
-      { name: "etl", displayName: "Apply ETL", secret: { lifetimeDays: 180 } },
+      { name: "etl", displayName: "Apply ETL", secret: { lifetimeDays: 180 }, role: { name: "Policy apply user" } },
     ]);
     try {
       const applied = await failure(project.stack.up());
@@ -172,7 +172,9 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
 
   test("passwords blocked: up fails pointing to certificate / federated; switching to federated converges with no orphan", async () => {
     await tenantPolicy(blockPasswords);
-    const project = await createTestProject(test_.emulator, "policy-apply-blocked", [{ name: "etl", displayName: "Apply Blocked ETL" }]);
+    const project = await createTestProject(test_.emulator, "policy-apply-blocked", [
+      { name: "etl", displayName: "Apply Blocked ETL", role: { name: "Policy apply blocked user" } },
+    ]);
     try {
       const applied = await failure(project.stack.up());
       expect(applied.message).toMatch(/credential\.type of integration 'etl': 'secret' \(the default\)/);
@@ -197,7 +199,7 @@ test("a policy tightened after the secret was made: preview reports it as expiri
   await tenantPolicy([]);
   const start = Math.floor(Date.now() / 1000) * 1000;
   const project = await createTestProject(test_.emulator, "policy-tightened", [
-    { name: "etl", displayName: "Tightened ETL", secret: { lifetimeDays: 180 } },
+    { name: "etl", displayName: "Tightened ETL", secret: { lifetimeDays: 180 }, role: { name: "Policy tightened user" } },
   ]);
   const atDay = (days: number) => {
     const now = new Date(start + days * dayMs).toISOString();

@@ -5,7 +5,7 @@
 // a bad spec fails with an error naming its key and 0 writes counted by the emulator.
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
-import { startE2eEmulator, TestEmulator } from "../support/emulator";
+import { startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -27,11 +27,7 @@ async function projectWith(stackName: string, integrations: Record<string, unkno
 
 /** Writes made anywhere (Graph and Dataverse) since the counters were reset. */
 function writes(): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(test_.emulator.requests().operations).filter(([operation]) =>
-      /^(graph|dataverse) (POST|PATCH|PUT|DELETE) /.test(operation),
-    ),
-  ) as Record<string, number>;
+  return writesCounted(test_.emulator);
 }
 
 const privilegesOf = async (roleId: string) => privilegeEntries(await test_.dataverse().rolePrivileges(roleId));

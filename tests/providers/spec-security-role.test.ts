@@ -6,7 +6,7 @@ import { clonedSecurityRoleProvider, ClonedSecurityRoleOutputs } from "../../dyn
 import { specSecurityRoleProvider, SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "../../dynamic-providers/spec-security-role";
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
-import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { startTestEmulator, TestEmulator, writesCounted } from "../support/emulator";
 
 type UntypedProvider = Required<pulumi.dynamic.ResourceProvider>;
 const provider = specSecurityRoleProvider as UntypedProvider;
@@ -24,9 +24,7 @@ async function privilegesOf(roleId: string) {
 }
 
 function writes(): number {
-  return Object.entries(test_.emulator.requests().operations)
-    .filter(([operation]) => /^dataverse (POST|PATCH|PUT|DELETE) /.test(operation))
-    .reduce((sum, [, count]) => sum + (count as number), 0);
+  return Object.values(writesCounted(test_.emulator, ["dataverse"])).reduce((sum, count) => sum + count, 0);
 }
 
 describe("a role declared by its privileges", () => {

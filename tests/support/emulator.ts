@@ -138,3 +138,18 @@ export async function firstRefusal(attempt: () => Promise<unknown>, withinMs = 3
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
+
+/**
+ * Writes the emulator counted since its counters were last reset, by operation ("graph POST
+ * /applications": 1). A Dataverse $batch is a POST that may only read, so it is not a write itself:
+ * the requests it carried (counted apart, batchOperations) are looked at instead.
+ */
+export function writesCounted(emulator: RunningEmulator, services: readonly string[] = ["graph", "dataverse"]): Record<string, number> {
+  const counters = emulator.requests();
+  const write = new RegExp(`^(${services.join("|")}) (POST|PATCH|PUT|DELETE) `);
+  return Object.fromEntries(
+    [...Object.entries(counters.operations), ...Object.entries(counters.batchOperations)].filter(
+      ([operation]) => write.test(operation) && operation !== "dataverse POST $batch",
+    ),
+  );
+}
