@@ -4,7 +4,7 @@
 // preview fails before anything is written; without it the apply-time gate gives the same guidance
 // and, once the config is fixed, one `pulumi up` converges with no orphan. A policy tightened after a
 // secret was made is reported as an expiring secret and the rotation makes one within the new limit.
-import { startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 import { DEFAULT_DEPLOYER_GRAPH_PERMISSIONS } from "../../emulator/config";
 
@@ -17,7 +17,7 @@ let test_: TestEmulator;
 // The stacks of this file share one emulator: each names a role of its own, since two stacks never
 // share a role (the role's marker names its stack).
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
 });
 afterAll(async () => {
   await test_?.stop();

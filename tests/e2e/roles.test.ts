@@ -5,14 +5,14 @@
 // a bad spec fails with an error naming its key and 0 writes counted by the emulator.
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
-import { startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
 
 let test_: TestEmulator;
 beforeAll(async () => {
-  test_ = await startE2eEmulator();
+  test_ = await startE2eEmulator(laggingTenant);
 });
 afterAll(async () => {
   await test_?.stop();
