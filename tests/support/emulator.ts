@@ -78,11 +78,11 @@ export type TestEmulator = Awaited<ReturnType<typeof startTestEmulator>>;
 export const laggingTenant = { replicationLagMs: 2500, graphPageSize: 2 } as const;
 
 /**
- * What startE2eEmulator adds when a suite passes nothing: no lag, for crash.test.ts only, until the
- * lifecycle work switches that suite too (it owns it). Every other e2e suite passes laggingTenant
- * explicitly; once crash.test.ts does as well, this becomes laggingTenant and the arguments go.
+ * What startE2eEmulator adds when a suite passes nothing: the lagging tenant. Every e2e suite (the
+ * crash suites through tests/support/crash-points.ts) also names laggingTenant where it starts its
+ * emulator, so that the setting is visible in the suite.
  */
-export const e2eEmulatorDefaults = {} as const;
+export const e2eEmulatorDefaults = laggingTenant;
 
 /** The e2e suites' emulator: startTestEmulator with e2eEmulatorDefaults under the given options. */
 export function startE2eEmulator(options: Parameters<typeof startEmulator>[0] = {}) {
