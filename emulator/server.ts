@@ -275,7 +275,9 @@ function requestHandler(parts: RequestHandlerParts) {
       // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
       if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
       requests.batchParts(ctx.batchOperations);
-      core.log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}`);
+      // A $batch names the requests it carried, so that a reader of the log sees the writes inside.
+      const parts = ctx.batchOperations.length > 0 ? ` parts=[${ctx.batchOperations.join("; ")}]` : "";
+      core.log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}${parts}`);
     };
     res.on("finish", () => done(String(res.statusCode)));
     res.on("close", () => done(res.writableFinished ? String(res.statusCode) : "dropped"));

@@ -73,6 +73,11 @@ export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
   /** Digest of the source role's privileges when they were last copied, and now. */
   copiedSourceDigest: string;
   sourceDigest: string;
+  /**
+   * The role's name as last read from Dataverse. `name` stays the configured one: a name changed in
+   * config is another role (replaced), a name changed in Dataverse by hand is drift (renamed back).
+   */
+  observedName?: string;
 }
 
 /** The privileges read after the last apply; states written before they were packed hold a plain list. */
@@ -212,6 +217,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       otherChange:
         // The same role name in another case is a rename in place.
         (typeof news.name === "string" && olds.name !== news.name) ||
+        // Someone renamed the role in Dataverse: it is renamed back.
+        (typeof news.name === "string" && olds.observedName !== undefined && olds.observedName !== news.name) ||
         // Someone edited the role since the last apply.
         olds.privilegeDigest !== olds.appliedDigest ||
         // The source gained or lost privileges since they were copied.
@@ -298,7 +305,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
           : props.sourceDigest;
       const outs: ClonedSecurityRoleOutputs = {
         ...props,
-        name: role.name,
+        observedName: role.name,
         businessUnitId: role._businessunitid_value.toLowerCase(),
         privilegeCount: current.length,
         privilegeDigest: privilegeDigest(current),
@@ -314,7 +321,8 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   async update(id: string, olds: ClonedSecurityRoleOutputs, news: ClonedSecurityRoleInputs) {
     const client = new DataverseClient(news.environmentUrl);
     try {
-      if (olds.name !== news.name || olds.sourceRole !== news.sourceRole || (olds.stack ?? "") !== news.stack) {
+      const renamedByHand = olds.observedName !== undefined && olds.observedName !== news.name;
+      if (olds.name !== news.name || renamedByHand || olds.sourceRole !== news.sourceRole || (olds.stack ?? "") !== news.stack) {
         await client.updateRole(id, { name: news.name, description: roleDescription(news) });
       }
       const source =

@@ -5,6 +5,7 @@
 // check reads the emulator's objects and the blobs Pulumi wrote to Azurite. The stack suite itself
 // (up, drift, destroy) runs on this backend too, in stack.test.ts.
 import { ChildProcess, spawn } from "child_process";
+import { roleResourceName } from "../../components/stack";
 import { RunningAzurite, startAzurite } from "../../scripts/azurite";
 import { StackLockedError, withStackLockExplained } from "../../scripts/state-backend";
 import { laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
@@ -107,7 +108,7 @@ describe("two deployments at the same time", () => {
     const summaryA = (resultA as PromiseFulfilledResult<Awaited<typeof upA>>).value.summary;
     expect(summaryA.result).toBe("succeeded");
     expect(summaryA.resourceChanges?.create).toBeGreaterThan(0);
-    expect(eventsA.changes).toContain("create etl-role");
+    expect(eventsA.changes).toContain("create role-api-user");
 
     expect(resultB.status).toBe("rejected");
     const errorB = (resultB as PromiseRejectedResult).reason as Error;
@@ -129,7 +130,7 @@ describe("two deployments at the same time", () => {
     expect([...stored.history.keys()].filter((name) => name.endsWith(".history.json"))).toHaveLength(1);
     const checkpoint = parseCheckpoint(stored.checkpoint!);
     expect(checkpoint.pendingOperations).toEqual([]);
-    expect(checkpoint.resources.filter((resource) => resource.urn.endsWith("::etl-role"))).toHaveLength(1);
+    expect(checkpoint.resources.filter((resource) => resource.urn.endsWith("::role-api-user"))).toHaveLength(1);
 
     await jobB.stack.preview({ refresh: true, expectNoChanges: true });
     expect(await objectsNamed(test_, "Team ETL", "API User")).toEqual(oneOfEach);
@@ -162,7 +163,9 @@ describe("two deployments at the same time", () => {
     ]) {
       const stored = await readStoredStack(backend, stackName);
       expect(stored.locks.size).toBe(0);
-      const roles = parseCheckpoint(stored.checkpoint!).resources.filter((resource) => resource.urn.endsWith("::etl-role"));
+      const roles = parseCheckpoint(stored.checkpoint!).resources.filter((resource) =>
+        resource.urn.endsWith(`::${roleResourceName(role.toLowerCase())}`),
+      );
       expect(roles).toHaveLength(1);
       expect(await objectsNamed(test_, app, role)).toEqual(oneOfEach);
     }
@@ -234,7 +237,7 @@ describe("a job killed halfway on the azblob backend", () => {
     const afterKill = await readStoredStack(backend, "ops");
     expect(afterKill.locks.size).toBe(1);
     expect(parseCheckpoint(afterKill.checkpoint!).pendingOperations.map((op) => `${op.type} ${op.resource.urn.split("::").pop()}`)).toEqual(
-      ["creating etl-role"],
+      ["creating role-ops-api-user"],
     );
     expect(historyCheckpoints(afterKill)).toEqual([previousCheckpointName]);
     expect(afterKill.history.get(previousCheckpointName)).toBe(previousCheckpoint);
@@ -259,7 +262,7 @@ describe("a job killed halfway on the azblob backend", () => {
     expect(final.locks.size).toBe(0);
     const finalCheckpoint = parseCheckpoint(final.checkpoint!);
     expect(finalCheckpoint.pendingOperations).toEqual([]);
-    const storedRoles = finalCheckpoint.resources.filter((resource) => resource.urn.endsWith("::etl-role"));
+    const storedRoles = finalCheckpoint.resources.filter((resource) => resource.urn.endsWith("::role-ops-api-user"));
     expect(storedRoles).toHaveLength(1);
     const client = test_.dataverse();
     const [role] = await client.findRoleByName("Ops API User", await client.businessUnitId());

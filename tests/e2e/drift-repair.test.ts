@@ -76,7 +76,7 @@ test("app renamed, Dynamics CRM permission removed, role renamed: shown by previ
 
   // While the app's update is planned its ids are unknown, so preview also lists replacements of
   // what is tied to it (service principal, user); up keeps the ids and replaces nothing.
-  expect(await preview()).toEqual(expect.arrayContaining(["update etl-entra-app", "update etl-role"]));
+  expect(await preview()).toEqual(expect.arrayContaining(["update etl-entra-app", "update role-api-user"]));
   await repair();
 
   const after = await application();
@@ -92,7 +92,7 @@ test("service principal deleted, role deleted: shown by preview, made again by u
   await dataverse.deleteRole(outputs.securityRoleId.value);
 
   const changes = await preview();
-  expect(changes).toEqual(expect.arrayContaining(["create etl-entra-sp", "create etl-role"]));
+  expect(changes).toEqual(expect.arrayContaining(["create etl-entra-sp", "create role-api-user"]));
   await repair();
 
   expect(await servicePrincipals()).toHaveLength(1);

@@ -103,7 +103,7 @@ describe("a spec role and a clone minus, in one stack", () => {
 
     const recorder = changeRecorder();
     await project.stack.preview({ onEvent: recorder.onEvent });
-    expect(recorder.changes).toEqual(["update sync-role"]);
+    expect(recorder.changes).toEqual(["update role-contact-sync"]);
 
     const repaired = await project.stack.up();
     expect(repaired.summary.result).toBe("succeeded");

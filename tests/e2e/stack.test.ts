@@ -92,7 +92,7 @@ describe.each(backendKinds)("the stack on the %s backend", (backendKind) => {
       const client = test_.dataverse();
       const privilege = (await client.rolePrivileges(roleId)).find((entry) => entry.name === "prvWriteContact")!;
       await test_.removePrivilege(roleId, privilege.privilegeId);
-      expect(await previewChanges()).toEqual(["update etl-role"]);
+      expect(await previewChanges()).toEqual(["update role-api-user"]);
       await repairAndExpectClean();
       expect(privilegeEntries(await client.rolePrivileges(roleId))).toContain(`prvWriteContact:${privilege.depth}`);
     });

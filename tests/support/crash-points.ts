@@ -23,6 +23,8 @@ export interface KillPoint {
   readonly path: RegExp;
   /** Kill after the n-th successful matching write (default 1). */
   readonly nth?: number;
+  /** For a Dataverse $batch: the write it must carry (matched against the log line's parts=[...]). */
+  readonly inBatch?: RegExp;
 }
 
 const guid = "[0-9a-f-]{36}";
@@ -64,18 +66,21 @@ export const killPoints: Record<string, KillPoint> = {
   },
   addPassword: { name: "addPassword", service: "graph", method: "POST", path: new RegExp(`^/v1\\.0/applications/${guid}/addPassword$`) },
   roleCreate: { name: "role create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/roles$/ },
+  // The privilege copy and the role association travel in a $batch change set (lib/dataverse-batch.ts).
   privileges: {
     name: "privilege write (ReplacePrivilegesRole)",
     service: "dataverse",
     method: "POST",
-    path: /\/Microsoft\.Dynamics\.CRM\.ReplacePrivilegesRole$|\/ReplacePrivilegesRole$/,
+    path: /^\/api\/data\/v9\.2\/\$batch$/,
+    inBatch: /ReplacePrivilegesRole/,
   },
   userCreate: { name: "application user create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/systemusers$/ },
   roleAssociation: {
     name: "role association",
     service: "dataverse",
     method: "POST",
-    path: new RegExp(`^/api/data/v9\\.2/systemusers\\(${guid}\\)/systemuserroles_association/\\$ref$`),
+    path: /^\/api\/data\/v9\.2\/\$batch$/,
+    inBatch: /POST systemusers.*systemuserroles_association/,
   },
 };
 
@@ -103,6 +108,7 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
       const [, service, method, path, status] = line.split(" ");
       if (service !== point.service || method !== point.method || !/^2\d\d$/.test(status)) return;
       if (!point.path.test(path.split("?")[0])) return;
+      if (point.inBatch && !point.inBatch.test(line)) return;
       armed.seen++;
       if (armed.seen < (point.nth ?? 1)) return;
       // Answered: kill the whole process tree (engine, language host, program, every plugin) at once.
