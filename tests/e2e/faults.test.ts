@@ -11,7 +11,9 @@ import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
 
-const seed = Number(process.env.FAULT_SEED ?? 1515);
+// Seed 24: its first six draws hold each kind (503, drop and 429), so any phase of six or more
+// requests under the prefix meets every kind, whichever requests they are.
+const seed = Number(process.env.FAULT_SEED ?? 24);
 /** 10 % of each kind: three in ten requests under the prefix meet a fault. */
 const rates = { rateDrop: 0.1, rate429: 0.1, rate503: 0.1 };
 
@@ -76,9 +78,24 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
     };
   }
 
+  /**
+   * A create whose answer was lost fails the run: the azuread provider never retries a POST, as the
+   * real one does not. The documented recovery is another `up`, which removes the app the lost
+   * answer left (AppLeftovers, by the stack's tag) and converges; at most three runs in all.
+   */
+  async function upUntilConverged() {
+    for (let run = 1; ; run++) {
+      try {
+        return await project.stack.up();
+      } catch (error) {
+        if (run >= 3) throw error;
+      }
+    }
+  }
+
   test("up converges: exactly one of each object, and WhoAmI works with the outputs", async () => {
     await faultsOn();
-    const result = await project.stack.up();
+    const result = await upUntilConverged();
     expect(result.summary.result).toBe("succeeded");
     const faults = await takeFaultCount();
     await faultsOff();
