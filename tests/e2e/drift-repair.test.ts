@@ -3,8 +3,7 @@
 // the emulator as an admin would (app renamed, Dynamics CRM permission removed, role renamed; then
 // service principal deleted, role deleted), each round shown by `pulumi preview`, repaired by
 // `pulumi up`, and followed by a clean preview.
-import { whoAmIAs } from "../../scripts/verify-connection";
-import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -102,15 +101,5 @@ test("service principal deleted, role deleted: shown by preview, made again by u
   expect(user!.systemuserroles_association!.map((role) => role.roleid.toLowerCase())).toEqual([
     String(outputs.securityRoleId.value).toLowerCase(),
   ]);
-  const whoAmI = await whoAmIAs(
-    {
-      environmentUrl: outputs.environmentUrl.value,
-      tenantId: outputs.tenantId.value,
-      clientId: outputs.clientId.value,
-      clientSecret: outputs.clientSecret.value,
-    },
-    test_.emulator.authorityHost,
-    newSecretWait,
-  );
-  expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
+  await expectWhoAmI(test_.emulator, connectionOutputs(outputs));
 });

@@ -5,8 +5,7 @@
 // The fault dice are seeded (FAULT_SEED, default below) so that a failure can be replayed: the
 // emulator draws the same sequence; which request meets which draw still depends on the engine's
 // parallelism, so a replay is close to, not always exactly, the failed run.
-import { whoAmIAs } from "../../scripts/verify-connection";
-import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -103,17 +102,7 @@ describe.each(modes)(`faults on $service (10 % drops, 10 % 429, 10 % 503, seed $
     expect(Object.keys(faults).sort()).toEqual(["429", "503", "drop"]);
     outputs = result.outputs;
     expect(await countObjects()).toEqual({ applications: 1, servicePrincipals: 1, secrets: 1, roles: 1, applicationUsers: 1 });
-    const whoAmI = await whoAmIAs(
-      {
-        environmentUrl: outputs.environmentUrl.value,
-        tenantId: outputs.tenantId.value,
-        clientId: outputs.clientId.value,
-        clientSecret: outputs.clientSecret.value,
-      },
-      test_.emulator.authorityHost,
-      newSecretWait,
-    );
-    expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
+    await expectWhoAmI(test_.emulator, connectionOutputs(outputs));
   });
 
   test("a refreshed preview under the same faults shows no change", async () => {

@@ -4,8 +4,7 @@
 // is removed while the other keeps working. A watcher reads the users' roles from the emulator all
 // through every run and fails the test if a user that should hold a role ever holds none.
 // Runs against a tenant with replication lag and Graph pages of two (laggingTenant).
-import { whoAmIAs } from "../../scripts/verify-connection";
-import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "../support/emulator";
+import { expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, setIntegrations, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -103,19 +102,8 @@ async function up(watched: () => string[]) {
   return result;
 }
 
-async function expectWhoAmI(name: string) {
-  const values = outputs[name];
-  const whoAmI = await whoAmIAs(
-    {
-      environmentUrl: test_.emulator.environmentUrl,
-      tenantId: values.tenantId,
-      clientId: values.clientId,
-      clientSecret: values.clientSecret,
-    },
-    test_.emulator.authorityHost,
-    newSecretWait,
-  );
-  expect(whoAmI.UserId.toLowerCase()).toBe(values.applicationUserId.toLowerCase());
+async function expectWhoAmIOf(name: string) {
+  await expectWhoAmI(test_.emulator, { ...outputs[name], environmentUrl: test_.emulator.environmentUrl });
 }
 
 test("two integrations sharing a role: one role, two identities", async () => {
@@ -126,8 +114,8 @@ test("two integrations sharing a role: one role, two identities", async () => {
   expect(outputs.crm.securityRoleId).toBe(apiUser[0].roleid);
   expect(outputs.etl.securityRoleId).toBe(apiUser[0].roleid);
   expect(await listApps()).toHaveLength(2);
-  await expectWhoAmI("crm");
-  await expectWhoAmI("etl");
+  await expectWhoAmIOf("crm");
+  await expectWhoAmIOf("etl");
 });
 
 test("a rename with formerNames keeps the app registration, client id, secret, user and role", async () => {
@@ -164,7 +152,7 @@ test("removing the first of two integrations sharing a role deletes exactly its 
   const etlUser = await client.getUser(before["etl-renamed"].applicationUserId);
   expect(etlUser?.isdisabled).toBe(false);
   expect((etlUser?.systemuserroles_association ?? []).map((role) => role.roleid.toLowerCase())).toEqual([apiUser[0].roleid.toLowerCase()]);
-  await expectWhoAmI("etl-renamed");
+  await expectWhoAmIOf("etl-renamed");
 });
 
 test("a new role name makes the new role first, moves the user, then deletes the old role; a refreshed preview is clean", async () => {
@@ -179,5 +167,5 @@ test("a new role name makes the new role first, moves the user, then deletes the
   const user = await test_.dataverse().getUser(before.applicationUserId);
   expect((user?.systemuserroles_association ?? []).map((role) => role.roleid.toLowerCase())).toEqual([renamed[0].roleid.toLowerCase()]);
   await project.stack.preview({ refresh: true, expectNoChanges: true });
-  await expectWhoAmI("etl-renamed");
+  await expectWhoAmIOf("etl-renamed");
 });

@@ -10,8 +10,7 @@ import { spawn, ChildProcess } from "child_process";
 import { ClientSecretCredential } from "@azure/identity";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { appMarkerTag } from "../../components/app-registration";
-import { whoAmIAs } from "../../scripts/verify-connection";
-import { laggingTenant, newSecretWait, startE2eEmulator, TestEmulator } from "./emulator";
+import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "./emulator";
 import { killProcessTree } from "./process-tree";
 import { createTestProject, TestProject } from "./pulumi-project";
 
@@ -153,17 +152,7 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
     expect((after.users[0].systemuserroles_association ?? []).map((role) => role.roleid.toLowerCase())).toEqual([
       String(outputs.securityRoleId.value).toLowerCase(),
     ]);
-    const whoAmI = await whoAmIAs(
-      {
-        environmentUrl: test_.emulator.environmentUrl,
-        tenantId: outputs.tenantId.value,
-        clientId: outputs.clientId.value,
-        clientSecret: outputs.clientSecret.value,
-      },
-      test_.emulator.authorityHost,
-      newSecretWait,
-    );
-    expect(whoAmI.UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
+    await expectWhoAmI(test_.emulator, { ...connectionOutputs(outputs), environmentUrl: test_.emulator.environmentUrl });
     // Converged: nothing left for the next run to do.
     await project.stack.preview({ refresh: true, expectNoChanges: true });
   } finally {

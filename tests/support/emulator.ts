@@ -6,6 +6,7 @@ import { ClientSecretCredential } from "@azure/identity";
 import { startEmulator } from "../../emulator";
 import { RestClient } from "../../lib/rest-client";
 import { DataverseClient } from "../../lib/dataverse-client";
+import { whoAmIAs } from "../../scripts/verify-connection";
 
 export type RunningEmulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -121,6 +122,33 @@ export async function registerApp(
 
 /** How long e2e checks give a just-published secret to replicate (well above laggingTenant's lag). */
 export const newSecretWait = { newSecretWaitMs: 30_000 } as const;
+
+/** A stack's connection values as a connector holds them (plain strings). */
+export interface ConnectionOutputs {
+  environmentUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  applicationUserId: string;
+}
+
+/** The plain connection values of a stack's top-level outputs (Automation API `{ value }` entries). */
+export function connectionOutputs(outputs: Record<string, { value: unknown }>): ConnectionOutputs {
+  const text = (name: string) => String(outputs[name].value);
+  return {
+    environmentUrl: text("environmentUrl"),
+    tenantId: text("tenantId"),
+    clientId: text("clientId"),
+    clientSecret: text("clientSecret"),
+    applicationUserId: text("applicationUserId"),
+  };
+}
+
+/** Signs in with the values as a connector would (waiting for a new secret to replicate) and expects WhoAmI to be the application user. */
+export async function expectWhoAmI(emulator: RunningEmulator, values: ConnectionOutputs): Promise<void> {
+  const whoAmI = await whoAmIAs(values, emulator.authorityHost, newSecretWait);
+  expect(whoAmI.UserId.toLowerCase()).toBe(values.applicationUserId.toLowerCase());
+}
 
 /**
  * Tries `attempt` until it fails and returns the failure: a removed secret keeps working until the

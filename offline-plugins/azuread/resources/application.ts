@@ -80,6 +80,15 @@ export function applicationObjectId(id: string): string | undefined {
   return id.startsWith(idPrefix) && isGuid(id.slice(idPrefix.length)) ? id.slice(idPrefix.length) : undefined;
 }
 
+/** The `applicationId` input of a credential resource: required, and the Application's id output. */
+export function checkApplicationIdInput(failures: Failures, value: unknown): void {
+  if (value === undefined || value === null) {
+    failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
+  } else if (failures.known(value) && !(typeof value === "string" && applicationObjectId(value))) {
+    failures.add("applicationId", `applicationId must be the Application's id output, /applications/<objectId>; got '${value}'`);
+  }
+}
+
 function requiredResourceAccesses(value: unknown): RequiredResourceAccess[] {
   return asRecords(value).map((entry) => ({
     resourceAppId: stringOrEmpty(entry.resourceAppId),

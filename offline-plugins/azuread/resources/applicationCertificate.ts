@@ -20,7 +20,7 @@ import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
 import { asRecords, defined, isGuid, Plain, stringOrEmpty, unwrapSecrets } from "../values";
-import { applicationObjectId } from "./application";
+import { applicationObjectId, checkApplicationIdInput } from "./application";
 import { goRfc3339 } from "./applicationPassword";
 
 export const applicationCertificateToken = "azuread:index/applicationCertificate:ApplicationCertificate";
@@ -97,14 +97,7 @@ export const applicationCertificate: ResourceHandler = {
   check(_olds: Plain, news: Plain): CheckResult {
     const failures = new Failures();
     const plain = unwrapSecrets<Plain>(news);
-    if (failures.known(plain.applicationId) && !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))) {
-      failures.add(
-        "applicationId",
-        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
-      );
-    } else if (plain.applicationId === undefined || plain.applicationId === null) {
-      failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    }
+    checkApplicationIdInput(failures, plain.applicationId);
     if (plain.value === undefined || plain.value === null || plain.value === "")
       failures.add("value", "value (the certificate) is required");
     const encoding = plain.encoding ?? "pem";

@@ -16,7 +16,7 @@ import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
 import { defined, isGuid, Plain, stringList, stringOrEmpty, unwrapSecrets } from "../values";
-import { applicationObjectId } from "./application";
+import { applicationObjectId, checkApplicationIdInput } from "./application";
 
 export const federatedIdentityCredentialToken =
   "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential";
@@ -73,17 +73,7 @@ export const federatedIdentityCredential: ResourceHandler = {
   check(_olds: Plain, news: Plain): CheckResult {
     const failures = new Failures();
     const plain = unwrapSecrets<Plain>(news);
-    if (plain.applicationId === undefined || plain.applicationId === null) {
-      failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    } else if (
-      failures.known(plain.applicationId) &&
-      !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))
-    ) {
-      failures.add(
-        "applicationId",
-        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
-      );
-    }
+    checkApplicationIdInput(failures, plain.applicationId);
     for (const field of ["displayName", "issuer", "subject"]) {
       const value = plain[field];
       if (value === undefined || value === null || value === "") failures.add(field, `${field} is required`);

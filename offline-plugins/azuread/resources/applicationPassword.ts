@@ -21,7 +21,7 @@ import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
 import { asRecords, defined, isGuid, isSecretEnvelope, Plain, secretEnvelope, stringOrEmpty, unwrapSecrets } from "../values";
-import { applicationObjectId } from "./application";
+import { applicationObjectId, checkApplicationIdInput } from "./application";
 
 export const applicationPasswordToken = "azuread:index/applicationPassword:ApplicationPassword";
 
@@ -103,17 +103,7 @@ export const applicationPassword: ResourceHandler = {
   check(_olds: Plain, news: Plain): CheckResult {
     const failures = new Failures();
     const plain = unwrapSecrets<Plain>(news);
-    if (plain.applicationId === undefined || plain.applicationId === null) {
-      failures.add("applicationId", "applicationId is required: pass the Application's id output (/applications/<objectId>)");
-    } else if (
-      failures.known(plain.applicationId) &&
-      !(typeof plain.applicationId === "string" && applicationObjectId(plain.applicationId))
-    ) {
-      failures.add(
-        "applicationId",
-        `applicationId must be the Application's id output, /applications/<objectId>; got '${plain.applicationId}'`,
-      );
-    }
+    checkApplicationIdInput(failures, plain.applicationId);
     for (const field of ["startDate", "endDate"]) {
       const value = plain[field];
       if (failures.known(value) && (typeof value !== "string" || goRfc3339(value) === undefined)) {
