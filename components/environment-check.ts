@@ -2,11 +2,11 @@
  * The one EnvironmentCheck of a stack, from its configuration: which settings name the environment,
  * the business unit and the roles, so that a problem found is reported against the setting to fix.
  */
-import { StackConfig } from "../config/stack-config";
+import { integrationSetting, StackConfig } from "../config/stack-config";
 import { EnvironmentCheck } from "../dynamic-providers/environment-check";
 
 export function environmentCheck(config: StackConfig): EnvironmentCheck {
-  const setting = (index: number, field: string) => `dataverse-s2s:integrations[${index}].role.${field}`;
+  const setting = (index: number, field: string) => integrationSetting(index, `role.${field}`);
   const rolesToClone = config.integrations.flatMap((integration, index) =>
     integration.role.kind === "clone" ? [{ setting: setting(index, "cloneFrom"), name: integration.role.cloneFrom }] : [],
   );
@@ -47,8 +47,7 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
         ? [
             {
               integration: integration.name,
-              lifetimeSetting: `dataverse-s2s:integrations[${index}].secret.lifetimeDays`,
-              credentialSetting: `dataverse-s2s:integrations[${index}].credential.type`,
+              ...secretSettings(index),
               lifetimeDays: integration.secret.lifetimeDays,
             },
           ]
@@ -56,6 +55,12 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
     ),
   });
 }
+
+/** The keys a credential policy's guidance names for an integration's secret. */
+export const secretSettings = (index: number) => ({
+  lifetimeSetting: integrationSetting(index, "secret.lifetimeDays"),
+  credentialSetting: integrationSetting(index, "credential.type"),
+});
 
 /** Each role once (the first setting that names it), compared as Dataverse compares names. */
 function distinct<T extends { name: string }>(entries: T[]): T[] {

@@ -4,7 +4,7 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppCredential, AppMarker, AppRegistration } from "./app-registration";
+import { AppCredential, AppMarker, AppRegistration, AppRegistrationArgs } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
@@ -44,6 +44,8 @@ export interface DataverseIntegrationArgs {
   readonly keepUserOnDestroy?: pulumi.Input<boolean>;
   /** Marks the app registration as this stack's and this integration's (see AppRegistrationArgs.marker). */
   readonly marker?: AppMarker;
+  /** The config keys of the secret's lifetime and credential type (see AppRegistrationArgs). */
+  readonly secretSettings?: AppRegistrationArgs["secretSettings"];
 }
 
 /** The component's type token (stack.ts builds aliases of earlier layouts with it). */
@@ -75,6 +77,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
         entraCloud: args.entraCloud,
         adminConsent: args.adminConsent,
         marker: args.marker,
+        secretSettings: args.secretSettings,
       },
       { parent: this },
     );

@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CredentialConfig, IntegrationConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
 import type { AppCredential } from "./app-registration";
 import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole } from "./integration";
-import { environmentCheck } from "./environment-check";
+import { environmentCheck, secretSettings } from "./environment-check";
 import { declareSecurityRole, integrationRole } from "./security-role";
 
 export function declareStack(config: StackConfig) {
@@ -25,7 +25,7 @@ export function declareStack(config: StackConfig) {
   const checked = environmentCheck(config);
   const stackRoles = declareStackRoles(config, checked);
 
-  for (const integration of config.integrations) {
+  for (const [index, integration] of config.integrations.entries()) {
     const role: IntegrationRole =
       integration.role.kind === "existing" ? { existing: integration.role.name } : { roleId: stackRoles.get(roleKey(integration))! };
 
@@ -43,6 +43,7 @@ export function declareStack(config: StackConfig) {
         keyVault: integration.keyVault && integrationKeyVault(integration.keyVault),
         entraCloud: config.entraCloud,
         adminConsent: integration.adminConsent,
+        secretSettings: secretSettings(index),
         removeUnmanagedRoles: integration.removeUnmanagedRoles,
         keepUserOnDestroy: integration.keepUserOnDestroy,
         marker: { stack: stackIdentity(), integration: integration.name, formerNames: integration.formerNames },

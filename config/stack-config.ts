@@ -28,6 +28,9 @@ import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/
 import { environmentUrlProblem } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
 
+/** The stack config key of an integration's setting, as errors and guidance name it. */
+export const integrationSetting = (index: number, path: string) => `dataverse-s2s:integrations[${index}].${path}`;
+
 /** How an integration gets its security role. */
 export type RoleConfig =
   /**

@@ -19,6 +19,7 @@
  * Plain functions only (the providers that call them are serialized by Pulumi).
  */
 import { discoverEndpoints } from "./cloud-endpoints";
+import { cachedLookup } from "./process-lookups";
 import { RestApiError, RestClient } from "./rest-client";
 
 /** Graph's codes for a credential refused by an app management policy. */
@@ -117,11 +118,14 @@ export async function readPasswordPolicy(
 ): Promise<PasswordPolicy> {
   try {
     // The tenant default first: without Policy.Read.All this is the one call made (a 403).
-    const tenant = await graph.request<PolicyDocument>({
-      operation: "read the tenant's default app management policy",
-      method: "GET",
-      path: "v1.0/policies/defaultAppManagementPolicy",
-    });
+    // Read once per process: the environment check, and each integration's schedule and gate, ask.
+    const tenant = await cachedLookup(`${graph.baseUrl.toLowerCase()}|tenant app management policy`, () =>
+      graph.request<PolicyDocument>({
+        operation: "read the tenant's default app management policy",
+        method: "GET",
+        path: "v1.0/policies/defaultAppManagementPolicy",
+      }),
+    );
     if (!applicationObjectId) return passwordPolicyOf(tenant.data, nowMs);
     const application = await graph.request<{ createdDateTime?: string }>({
       operation: `read the creation date of application ${applicationObjectId}`,

@@ -5,6 +5,7 @@
  */
 import type { TokenCredential } from "@azure/identity";
 import { batchRequestBody, BatchPartAnswer, BatchPartRequest, parseBatchAnswer } from "./dataverse-batch";
+import { cachedLookup, forgetLookups, rememberLookup } from "./process-lookups";
 import { RestApiError, RestClient, RestResponse } from "./rest-client";
 import { isGuid } from "./validators";
 
@@ -20,45 +21,12 @@ export interface BatchOperation extends BatchPartRequest {
 /** A request of its own, or a change set: requests Dataverse applies all or nothing. */
 export type BatchItem = BatchOperation | { readonly changeset: readonly BatchOperation[] };
 
-/**
- * Lookups that do not change during a deployment (business unit ids, the source role's id), shared
- * by every provider call of the process (all resources of a run share one provider host), so that
- * the environment check, the role and twenty application users look each up once. Bounded in time:
- * a long-lived process (a test runner) sees changes after lookupCacheMs.
- */
-const lookupCacheMs = 2 * 60 * 1000;
-const lookups: Record<string, { readonly value: Promise<unknown>; readonly expiresAtMs: number }> = {};
-
-function cachedLookup<T>(key: string, lookUp: () => Promise<T>): Promise<T> {
-  const now = Date.now();
-  const hit = lookups[key];
-  if (hit && now < hit.expiresAtMs) return hit.value as Promise<T>;
-  const value = lookUp();
-  const entry = { value, expiresAtMs: now + lookupCacheMs };
-  lookups[key] = entry;
-  // Failures and "not found" are not kept: the next call asks again.
-  value.then(
-    (result) => {
-      if (result === undefined && lookups[key] === entry) delete lookups[key];
-    },
-    () => {
-      if (lookups[key] === entry) delete lookups[key];
-    },
-  );
-  return value;
-}
-
-function remember(key: string, value: unknown): void {
-  lookups[key] = { value: Promise.resolve(value), expiresAtMs: Date.now() + lookupCacheMs };
-}
-
 /** Every status is an answer (batchSettled sorts them out). */
 const allStatuses = Array.from({ length: 500 }, (_, index) => index + 100);
 
 /** Forgets the lookups of an environment (after a failure that may come from a stale one). */
-export function forgetLookups(environmentUrl: string): void {
-  const prefix = `${environmentUrl.replace(/\/+$/, "").toLowerCase()}|`;
-  for (const key of Object.keys(lookups)) if (key.startsWith(prefix)) delete lookups[key];
+export function forgetEnvironmentLookups(environmentUrl: string): void {
+  forgetLookups(`${environmentUrl.replace(/\/+$/, "").toLowerCase()}|`);
 }
 
 export interface RolePrivilege {
@@ -187,14 +155,14 @@ export class DataverseClient {
       );
     }
     const id = rows[0].businessunitid.toLowerCase();
-    remember(this.lookupKey(`business unit|${name ?? ""}`), id);
+    rememberLookup(this.lookupKey(`business unit|${name ?? ""}`), id);
     return id;
   }
 
   /** The first role in an answer to sourceRoleRequest, remembered for the process like a lookup. */
   sourceRoleOf(nameOrTemplateId: string, businessUnitId: string, data: unknown): RoleRecord | undefined {
     const role = rowsOf<RoleRecord>(data)[0];
-    if (role) remember(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), role);
+    if (role) rememberLookup(this.lookupKey(`source role|${nameOrTemplateId.toLowerCase()}|${businessUnitId}`), role);
     return role;
   }
 

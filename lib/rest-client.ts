@@ -115,8 +115,11 @@ export class RestClient {
   private readonly scope?: string;
   private readonly retryPolicy: RetryPolicy;
   private readonly host: string;
+  /** Where requests go (paths are relative to it). */
+  readonly baseUrl: string;
 
   constructor(private readonly options: RestClientOptions) {
+    this.baseUrl = options.baseUrl;
     this.host = hostOf(options.baseUrl);
     this.http = axios.create({
       baseURL: options.baseUrl,

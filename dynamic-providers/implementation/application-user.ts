@@ -15,7 +15,7 @@ import {
   BatchOperation,
   DataverseClient,
   deleteUserRequest,
-  forgetLookups,
+  forgetEnvironmentLookups,
   SystemUserRecord,
   updateUserRequest,
   userRequest,
@@ -195,7 +195,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ApplicationUserInputs, Ap
       if (!user) throw new Error(`Dataverse: the application user ${userId} disappeared while it was being set up.`);
       return { id: userId, outs: outputsOf(user, inputs) };
     } catch (error) {
-      forgetLookups(inputs.environmentUrl);
+      forgetEnvironmentLookups(inputs.environmentUrl);
       throw describeFailure(error, `create application user for app ${inputs.applicationId}`);
     }
   },

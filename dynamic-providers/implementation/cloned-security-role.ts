@@ -20,7 +20,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import {
   DataverseClient,
   findRoleByNameRequest,
-  forgetLookups,
+  forgetEnvironmentLookups,
   RolePrivilege,
   rolePrivilegesOf,
   rolePrivilegesRequest,
@@ -276,7 +276,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       );
       return { id: roleId, outs: outputsAfterApply(inputs, { roleId, businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
-      forgetLookups(inputs.environmentUrl);
+      forgetEnvironmentLookups(inputs.environmentUrl);
       throw describeFailure(error, `create security role '${inputs.name}'`);
     }
   },
@@ -336,7 +336,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
           : await restorePrivileges(client, id, olds);
       return { outs: outputsAfterApply(news, { roleId: id, businessUnitId: olds.businessUnitId, sourceRoleId: source.roleid }, copy) };
     } catch (error) {
-      forgetLookups(news.environmentUrl);
+      forgetEnvironmentLookups(news.environmentUrl);
       throw describeFailure(error, `update security role '${news.name}'`);
     }
   },

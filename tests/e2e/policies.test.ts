@@ -150,7 +150,7 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
     try {
       const applied = await failure(project.stack.up());
       expect(applied.message).toMatch(/The client secret was not made/);
-      expect(applied.message).toMatch(/secret\.lifetimeDays of integration 'etl': 180 days is longer than/);
+      expect(applied.message).toMatch(/dataverse-s2s:integrations\[0\]\.secret\.lifetimeDays: 180 days is longer than/);
       expect(applied.message).toMatch(new RegExp(`policy '${DEFAULT_POLICY}'`));
       expect(applied.message).toMatch(/CredentialInvalidLifetimeAsPerAppPolicy/);
       expect(applied.message).toMatch(/Policy\.Read\.All/);
@@ -177,7 +177,7 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
     ]);
     try {
       const applied = await failure(project.stack.up());
-      expect(applied.message).toMatch(/credential\.type of integration 'etl': 'secret' \(the default\)/);
+      expect(applied.message).toMatch(/dataverse-s2s:integrations\[0\]\.credential\.type: 'secret' \(the default\)/);
       expect(applied.message).toMatch(/passwordAddition/);
       expect(applied.message).toMatch(/certificate .* or federated/);
       const [made] = await applications("Apply Blocked ETL");

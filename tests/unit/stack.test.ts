@@ -184,6 +184,18 @@ describe("several integrations", () => {
       "reports-user": ["role-of-reports-role"],
     });
     expect(await valueOf(outputs.tests.securityRoleId)).toBe("role-of-role-api-user");
+    // A credential policy's guidance names each integration's own config keys.
+    expect(
+      byType("SecretSchedule").map((schedule) => [schedule.name, schedule.inputs.lifetimeSetting, schedule.inputs.credentialSetting]),
+    ).toEqual([
+      ["etl-entra-secret-schedule", "dataverse-s2s:integrations[0].secret.lifetimeDays", "dataverse-s2s:integrations[0].credential.type"],
+      ["tests-entra-secret-schedule", "dataverse-s2s:integrations[1].secret.lifetimeDays", "dataverse-s2s:integrations[1].credential.type"],
+      [
+        "reports-entra-secret-schedule",
+        "dataverse-s2s:integrations[2].secret.lifetimeDays",
+        "dataverse-s2s:integrations[2].credential.type",
+      ],
+    ]);
     const [grant] = byType("ServicePrincipalDelegatedPermissionGrant");
     expect(grant.name).toBe("tests-entra-consent");
     expect(grant.inputs).toMatchObject({
