@@ -18,8 +18,12 @@ export interface EnvironmentCheckInputs {
   cloudEnvironment: string;
   /** Set by the program in a preview without a Dataverse credential: the lookups are skipped. */
   previewWithoutCredential: string;
-  /** Integrations with a client secret (issue 17: checked against the tenant's app management policy). */
-  secretCredentials: SecretCredentialSettings[];
+  /**
+   * Integrations with a client secret (issue 17: checked against the tenant's app management policy).
+   * State keeps only each one's name and lifetime (what the next run compares); the program sends the
+   * config keys too, for the guidance.
+   */
+  secretCredentials: (Pick<SecretCredentialSettings, "integration" | "lifetimeDays"> & Partial<SecretCredentialSettings>)[];
 }
 
 interface SecretCredentialSettings {
@@ -76,13 +80,15 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
     const previous = secretCredentials(olds?.secretCredentials);
     const report = await lookUpEnvironment({
       ...inputs,
-      secretCredentials: inputs.secretCredentials.map((secret) => ({
+      secretCredentials: secretCredentials(news.secretCredentials).map((secret) => ({
         ...secret,
         accepted: previous.some((earlier) => earlier.integration === secret.integration && earlier.lifetimeDays === secret.lifetimeDays),
       })),
     });
     if (report.problems.length > 0) throw new Error(describeEnvironmentProblems(inputs.environmentUrl, report.problems));
-    return { inputs };
+    // Twenty integrations' config keys would double the state of this one resource.
+    const lifetimes = inputs.secretCredentials.map(({ integration, lifetimeDays }) => ({ integration, lifetimeDays }));
+    return { inputs: { ...inputs, secretCredentials: lifetimes } };
   },
 
   async diff(_id: string, olds: EnvironmentCheckInputs, news: EnvironmentCheckInputs) {
