@@ -8,5 +8,6 @@ module.exports = {
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 120000,
+  testSequencer: "<rootDir>/tests/support/end-to-end-first-sequencer.js",
   verbose: true,
 };

@@ -3,7 +3,7 @@
 // the stack and says when `pulumi cancel` is safe), two stacks deployed at once, and a job killed
 // halfway, recovered with the documented commands with nothing duplicated, orphaned or lost. Every
 // check reads the emulator's objects and the blobs Pulumi wrote to Azurite. The stack suite itself
-// (up, drift, destroy) runs on this backend too, in stack.test.ts.
+// (up, drift, destroy) runs on this backend too, in stack-azblob.test.ts.
 import { ChildProcess, spawn } from "child_process";
 import { roleResourceName } from "../../components/stack";
 import { RunningAzurite, startAzurite } from "../../scripts/azurite";
