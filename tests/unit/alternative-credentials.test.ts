@@ -3,29 +3,10 @@
 // federated credential trusts one exact issuer and subject, with Entra's token-exchange audience by
 // default; the GitHub Actions and AKS helpers build the subjects those platforms put in their tokens.
 import * as pulumi from "@pulumi/pulumi";
+import { isSecret, recordResources, valueOf } from "../support/pulumi-mocks";
 import { generate } from "selfsigned";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      return { id: `${args.name}-id`, state: { ...args.inputs } };
-    },
-    call(args) {
-      throw new Error(`unexpected call ${args.token}`);
-    },
-  },
-  "dataverse-s2s",
-  "unit",
-  false,
-);
+const { recorded } = recordResources();
 
 // Imported after the mocks are in place.
 import { aksWorkloadIdentityFederation, certificateCredential, federatedCredential } from "../../components/alternative-credentials";
@@ -38,8 +19,6 @@ import {
 } from "../../lib/credential-rules";
 
 const applicationId = "/applications/00000000-0000-0000-0000-0000000000aa";
-const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => (output as any).promise() as Promise<T>;
-const isSecret = (output: pulumi.Output<unknown>): Promise<boolean> => (output as any).isSecret as Promise<boolean>;
 const isSecretMarker = (value: unknown): value is { value: any } =>
   typeof value === "object" && value !== null && (value as any)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 const last = (type: string) => recorded.filter((resource) => resource.type === type).at(-1)!;

@@ -2,43 +2,27 @@
 // resource id, as a Pulumi secret, with the Entra expiry as the vault's expiry attribute; the ids sit
 // beside it as plain secrets; a bad vault id, prefix or date is refused before anything is declared.
 import * as pulumi from "@pulumi/pulumi";
+import { isSecret, recordResources, valueOf } from "../support/pulumi-mocks";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
 const vaultUri = "https://kv-integrations.vault.azure.net";
 const isSecretMarker = (value: unknown): value is { value: any } =>
   typeof value === "object" && value !== null && (value as any)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
 
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state: Record<string, any> = { ...args.inputs };
-      if (args.type === "azure-native:keyvault:Secret") {
-        const secretName = args.inputs.secretName;
-        state.name = secretName;
-        const uris = { secretUri: `${vaultUri}/secrets/${secretName}`, secretUriWithVersion: `${vaultUri}/secrets/${secretName}/v1` };
-        // Like the engine, the state keeps `properties` secret when its input was.
-        const properties = args.inputs.properties;
-        state.properties = isSecretMarker(properties)
-          ? { ...properties, value: { ...(properties.value as object), ...uris } }
-          : { ...properties, ...uris };
-        return { id: `${args.inputs.vaultName}/${secretName}`, state };
-      }
-      return { id: `${args.name}-id`, state };
-    },
-    call(args) {
-      throw new Error(`unexpected call ${args.token}`);
-    },
+const { recorded } = recordResources({
+  resourceState(args) {
+    if (args.type !== "azure-native:keyvault:Secret") return undefined;
+    const state: Record<string, any> = { ...args.inputs };
+    const secretName = args.inputs.secretName;
+    state.name = secretName;
+    const uris = { secretUri: `${vaultUri}/secrets/${secretName}`, secretUriWithVersion: `${vaultUri}/secrets/${secretName}/v1` };
+    // Like the engine, the state keeps `properties` secret when its input was.
+    const properties = args.inputs.properties;
+    state.properties = isSecretMarker(properties)
+      ? { ...properties, value: { ...(properties.value as object), ...uris } }
+      : { ...properties, ...uris };
+    return { id: `${args.inputs.vaultName}/${secretName}`, state };
   },
-  "dataverse-s2s",
-  "unit",
-  false,
-);
+});
 
 // Imported after the mocks are in place.
 import { KeyVaultExport, KeyVaultExportArgs, resolveKeyVaultId } from "../../components/key-vault-export";
@@ -55,8 +39,6 @@ const vaultId =
 const expiresAt = "2026-06-30T00:00:00.000Z";
 const expiresEpoch = Date.UTC(2026, 5, 30) / 1000;
 
-const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => (output as any).promise() as Promise<T>;
-const isSecret = (output: pulumi.Output<unknown>): Promise<boolean> => (output as any).isSecret as Promise<boolean>;
 const secrets = () => recorded.filter((resource) => resource.type === "azure-native:keyvault:Secret");
 const secretNamed = (name: string) => secrets().find((resource) => resource.inputs.secretName === name)!;
 

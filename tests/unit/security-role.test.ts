@@ -2,39 +2,24 @@
 // becomes a SpecSecurityRole with the declared privileges, namesakes share it, clone-minus passes
 // its exclusions on, and only a copy of System Administrator (by name or template id) warns.
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources, valueOf } from "../support/pulumi-mocks";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state: Record<string, any> = { ...args.inputs, clientId: `client-of-${args.name}` };
-      return { id: `${args.type.split(":").pop()}-${args.name}`, state };
-    },
-    call(args) {
-      if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal")
-        return { objectId: "crm-sp", clientId: args.inputs.clientId, oauth2PermissionScopeIds: { user_impersonation: "scope" } };
-      throw new Error(`unexpected call ${args.token}`);
-    },
-  },
-  "dataverse-s2s",
-  "unit",
-  true,
-  "organization",
-);
+const { recorded, byType } = recordResources({
+  resourceState: (args) => ({
+    id: `${args.type.split(":").pop()}-${args.name}`,
+    state: { ...args.inputs, clientId: `client-of-${args.name}` },
+  }),
+  call: (args) =>
+    args.token === "azuread:index/getServicePrincipal:getServicePrincipal"
+      ? { objectId: "crm-sp", clientId: args.inputs.clientId, oauth2PermissionScopeIds: { user_impersonation: "scope" } }
+      : undefined,
+  preview: true,
+  organization: "organization",
+});
 
 import { declareStack } from "../../components/stack";
 import { parseStackConfig } from "../../config/stack-config";
 import { systemAdministratorTemplateId } from "../../lib/defaults";
-
-const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
-const byType = (suffix: string) => recorded.filter((resource) => resource.type.endsWith(suffix));
 
 async function declare(integrations: Record<string, unknown>[]) {
   recorded.length = 0;

@@ -3,76 +3,62 @@
 // cloned once and shared, and the outputs a connection dialog needs, the secret marked secret.
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../../config/stack-config";
+import { isSecret, recordResources, valueOf } from "../support/pulumi-mocks";
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
 const userImpersonationId = "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4";
 
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state: Record<string, any> = { ...args.inputs };
-      switch (args.type) {
-        case "azuread:index/application:Application":
-          Object.assign(state, { clientId: `client-of-${args.name}`, objectId: `object-of-${args.name}` });
-          return { id: `/applications/object-of-${args.name}`, state };
-        case "azuread:index/servicePrincipal:ServicePrincipal":
-          Object.assign(state, { objectId: `sp-of-${args.name}`, applicationTenantId: "tenant-1" });
-          return { id: `sp-of-${args.name}`, state };
-        case "azuread:index/applicationPassword:ApplicationPassword":
-          Object.assign(state, { value: `secret-of-${args.name}`, keyId: "key-1" });
-          return { id: `password-of-${args.name}`, state };
-        case "pulumi-nodejs:dynamic/dataverse-s2s:ClonedSecurityRole":
-        case "pulumi-nodejs:dynamic/dataverse-s2s:ExistingSecurityRole":
-          Object.assign(state, { roleId: `role-of-${args.name}` });
-          return { id: `role-of-${args.name}`, state };
-        case "pulumi-nodejs:dynamic/dataverse-s2s:ApplicationUser":
-          Object.assign(state, { userId: `user-of-${args.name}` });
-          return { id: `user-of-${args.name}`, state };
-        case "pulumi-nodejs:dynamic/dataverse-s2s:SecretSchedule":
-          Object.assign(state, {
-            startDate: "2026-01-01T00:00:00.000Z",
-            endDate: "2026-06-30T00:00:00.000Z",
-            rotateAfter: "2026-05-31T00:00:00.000Z",
-          });
-          return { id: "schedule", state };
-        case "azure-native:keyvault:Secret":
-          Object.assign(state, { properties: { secretUri: `https://kv.vault.azure.net/secrets/${args.inputs.secretName}` } });
-          return { id: `secret-${args.name}`, state };
-        default:
-          return { id: `${args.name}-id`, state };
-      }
-    },
-    call(args) {
-      if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal") {
-        expect(args.inputs.clientId).toBe("00000007-0000-0000-c000-000000000000");
-        return {
-          objectId: "crm-sp",
-          clientId: args.inputs.clientId,
-          oauth2PermissionScopeIds: { user_impersonation: userImpersonationId },
-        };
-      }
-      throw new Error(`unexpected call ${args.token}`);
-    },
+const { recorded, byType } = recordResources({
+  resourceState(args) {
+    const state: Record<string, any> = { ...args.inputs };
+    switch (args.type) {
+      case "azuread:index/application:Application":
+        Object.assign(state, { clientId: `client-of-${args.name}`, objectId: `object-of-${args.name}` });
+        return { id: `/applications/object-of-${args.name}`, state };
+      case "azuread:index/servicePrincipal:ServicePrincipal":
+        Object.assign(state, { objectId: `sp-of-${args.name}`, applicationTenantId: "tenant-1" });
+        return { id: `sp-of-${args.name}`, state };
+      case "azuread:index/applicationPassword:ApplicationPassword":
+        Object.assign(state, { value: `secret-of-${args.name}`, keyId: "key-1" });
+        return { id: `password-of-${args.name}`, state };
+      case "pulumi-nodejs:dynamic/dataverse-s2s:ClonedSecurityRole":
+      case "pulumi-nodejs:dynamic/dataverse-s2s:ExistingSecurityRole":
+        Object.assign(state, { roleId: `role-of-${args.name}` });
+        return { id: `role-of-${args.name}`, state };
+      case "pulumi-nodejs:dynamic/dataverse-s2s:ApplicationUser":
+        Object.assign(state, { userId: `user-of-${args.name}` });
+        return { id: `user-of-${args.name}`, state };
+      case "pulumi-nodejs:dynamic/dataverse-s2s:SecretSchedule":
+        Object.assign(state, {
+          startDate: "2026-01-01T00:00:00.000Z",
+          endDate: "2026-06-30T00:00:00.000Z",
+          rotateAfter: "2026-05-31T00:00:00.000Z",
+        });
+        return { id: "schedule", state };
+      case "azure-native:keyvault:Secret":
+        Object.assign(state, { properties: { secretUri: `https://kv.vault.azure.net/secrets/${args.inputs.secretName}` } });
+        return { id: `secret-${args.name}`, state };
+      default:
+        return { id: `${args.name}-id`, state };
+    }
   },
-  "dataverse-s2s",
-  "unit",
-  true,
-  "organization",
-);
+  call(args) {
+    if (args.token === "azuread:index/getServicePrincipal:getServicePrincipal") {
+      expect(args.inputs.clientId).toBe("00000007-0000-0000-c000-000000000000");
+      return {
+        objectId: "crm-sp",
+        clientId: args.inputs.clientId,
+        oauth2PermissionScopeIds: { user_impersonation: userImpersonationId },
+      };
+    }
+    return undefined;
+  },
+  preview: true,
+  organization: "organization",
+});
 
 // Imported after the mocks are in place.
 import { declareStack } from "../../components/stack";
 import { parseStackConfig } from "../../config/stack-config";
-
-const valueOf = <T>(output: pulumi.Output<T>): Promise<T> => new Promise((resolve) => output.apply(resolve));
-const isSecret = <T>(output: pulumi.Output<T>): Promise<boolean> => (output as any).isSecret as Promise<boolean>;
-const byType = (suffix: string) => recorded.filter((resource) => resource.type.endsWith(suffix));
 
 async function declare(raw: Parameters<typeof parseStackConfig>[0]) {
   recorded.length = 0;
