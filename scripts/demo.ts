@@ -17,7 +17,7 @@ import { startEmulator } from "../emulator";
 import { readBlobs, RunningAzurite, startAzurite } from "./azurite";
 import { azuriteStateBackend, chooseStateBackend, explainStackLock, fileStateBackend, StateBackend } from "./state-backend";
 import { emulatorRunEnvironment, localStackPassphrase, repoRoot } from "./emulator-environment";
-import { whoAmIAs } from "./verify-connection";
+import { connectionOutputNames, whoAmIAs } from "./verify-connection";
 
 const stateDir = path.join(repoRoot, ".pulumi-local");
 const stackName = "local";
@@ -115,15 +115,7 @@ async function main() {
 
     const outputs = JSON.parse(await pulumi(["stack", "output", "--json", "--show-secrets"], env, true)) as Record<string, string>;
     step("connection values for the integration (what a connection dialog asks for)");
-    for (const key of [
-      "environmentUrl",
-      "tenantId",
-      "clientId",
-      "clientSecret",
-      "secretExpiresAt",
-      "applicationUserId",
-      "securityRoleId",
-    ]) {
+    for (const key of connectionOutputNames) {
       const value = key === "clientSecret" && !options.showSecret ? `${mask(outputs[key])}  (--show-secret to print it)` : outputs[key];
       console.log(`  ${key.padEnd(18)} ${value}`);
     }

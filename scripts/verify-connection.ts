@@ -13,6 +13,17 @@ export interface ConnectionValues {
   readonly clientSecret: string;
 }
 
+/** The stack outputs of one integration, in the order a connection dialog asks for them. */
+export const connectionOutputNames = [
+  "environmentUrl",
+  "tenantId",
+  "clientId",
+  "clientSecret",
+  "secretExpiresAt",
+  "applicationUserId",
+  "securityRoleId",
+] as const;
+
 /** The token service does not know the secret (yet): a new secret takes a while to replicate. */
 export const isUnknownSecretError = (error: unknown): boolean => /AADSTS7000215/.test(String(error));
 

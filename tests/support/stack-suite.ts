@@ -5,7 +5,7 @@
 // (tests/e2e/stack-azblob.test.ts, on Azurite). Crashes are in crash.test.ts; locking and a killed
 // job on azblob in azblob-backend.test.ts.
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
-import { whoAmIAs } from "../../scripts/verify-connection";
+import { connectionOutputNames, whoAmIAs } from "../../scripts/verify-connection";
 import { laggingTenant, firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "./emulator";
 import { backendText, changeRecorder, createTestProject, TestProject } from "./pulumi-project";
 import { BackendKind, openTestBackend, TestBackend } from "./state-backends";
@@ -53,15 +53,7 @@ export function describeStackSuite(backendKind: BackendKind): void {
       const result = await project.stack.up();
       expect(result.summary.result).toBe("succeeded");
       outputs = result.outputs;
-      for (const key of [
-        "environmentUrl",
-        "tenantId",
-        "clientId",
-        "clientSecret",
-        "secretExpiresAt",
-        "applicationUserId",
-        "securityRoleId",
-      ]) {
+      for (const key of connectionOutputNames) {
         expect(outputs[key]?.value).toBeTruthy();
       }
       expect(outputs.environmentUrl.value).toBe(test_.emulator.environmentUrl);
