@@ -5,7 +5,7 @@
 //
 // Every request is authenticated like the real service: aud must be the environment URL and the
 // token's appid must be a live, enabled application user. Then service protection, then latency.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 import { bearer, verifyToken } from "./entra";
 import type { IncomingMessage } from "node:http";
@@ -25,7 +25,8 @@ import {
   type Privilege,
 } from "./privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "./seed";
-import { environmentsOf, type BusinessUnitRow, type RoleRow, type StateData, type SystemUserRow } from "./store";
+import { DataverseStore, type SystemUserChanges } from "./dataverse-store";
+import { environmentsOf, type BusinessUnitRow, type RoleRow, type ServicePrincipalRecord, type SystemUserRow } from "./store";
 
 const PREFIX = /^\/api\/data\/(v9\.[0-2])(?:\/(.*))?$/;
 /** The Active solution's id, as Dataverse reports it on unmanaged components. */
@@ -54,7 +55,8 @@ export function resetProtection(core: EmulatorCore): void {
 
 interface Call {
   ctx: RequestContext;
-  state: StateData;
+  /** The environment the request is for. */
+  dataverse: DataverseStore;
   caller: SystemUserRow;
   base: string;
   version: string;
@@ -82,13 +84,13 @@ function etag(modifiedon: string): string {
 
 // ---- wire shapes ----------------------------------------------------------------------------
 
-function buWire(state: StateData, bu: BusinessUnitRow): Row {
+function buWire(organizationId: string, bu: BusinessUnitRow): Row {
   return {
     "@odata.etag": etag(bu.modifiedon),
     businessunitid: bu.businessunitid,
     name: bu.name,
     _parentbusinessunitid_value: bu.parentbusinessunitid,
-    _organizationid_value: state.environment.organizationId,
+    _organizationid_value: organizationId,
     isdisabled: false,
     divisionname: null,
     emailaddress: null,
@@ -97,7 +99,7 @@ function buWire(state: StateData, bu: BusinessUnitRow): Row {
   };
 }
 
-function roleWire(state: StateData, r: RoleRow): Row {
+function roleWire(organizationId: string, r: RoleRow): Row {
   return {
     "@odata.etag": etag(r.modifiedon),
     roleid: r.roleid,
@@ -107,7 +109,7 @@ function roleWire(state: StateData, r: RoleRow): Row {
     _roletemplateid_value: r.roletemplateid,
     _parentroleid_value: r.parentroleid,
     _parentrootroleid_value: r.parentrootroleid,
-    _organizationid_value: state.environment.organizationId,
+    _organizationid_value: organizationId,
     ismanaged: r.ismanaged,
     isinherited: "1",
     iscustomizable: { Value: !r.ismanaged, CanBeChanged: !r.ismanaged, ManagedPropertyLogicalName: "iscustomizableanddeletable" },
@@ -119,7 +121,7 @@ function roleWire(state: StateData, r: RoleRow): Row {
   };
 }
 
-function userWire(state: StateData, u: SystemUserRow): Row {
+function userWire(organizationId: string, u: SystemUserRow): Row {
   return {
     "@odata.etag": etag(u.modifiedon),
     systemuserid: u.systemuserid,
@@ -136,7 +138,7 @@ function userWire(state: StateData, u: SystemUserRow): Row {
     deletedstate: u.deletedstate,
     islicensed: false,
     _businessunitid_value: u.businessunitid,
-    organizationid: state.environment.organizationId,
+    organizationid: organizationId,
     createdon: u.createdon,
     modifiedon: u.modifiedon,
   };
@@ -144,33 +146,22 @@ function userWire(state: StateData, u: SystemUserRow): Row {
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/** Root role of an inherited copy (or the role itself). */
-function rootRole(state: StateData, r: RoleRow): RoleRow {
-  return r.parentroleid ? (state.environment.roles[r.parentrootroleid] ?? r) : r;
-}
-
-function effectivePrivileges(state: StateData, r: RoleRow): Record<string, number> {
-  return rootRole(state, r).privileges;
-}
-
 /** The caller's privileges: for each privilege, the deepest depth any of its roles grants. */
-function callerPrivileges(state: StateData, u: SystemUserRow): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const rid of u.roles) {
-    const r = state.environment.roles[rid];
-    if (!r) continue;
-    for (const [pid, depth] of Object.entries(effectivePrivileges(state, r))) {
-      out.set(pid, Math.max(out.get(pid) ?? -1, depth));
+function callerPrivileges(dataverse: DataverseStore, user: SystemUserRow): Map<string, number> {
+  const held = new Map<string, number>();
+  for (const role of dataverse.assignedRoles(user)) {
+    for (const [privilegeId, depth] of Object.entries(dataverse.effectivePrivileges(role))) {
+      held.set(privilegeId, Math.max(held.get(privilegeId) ?? -1, depth));
     }
   }
-  return out;
+  return held;
 }
 
 const ENTITY_OTC: Record<string, [number, string]> = { Role: [1036, "role"], User: [8, "systemuser"], BusinessUnit: [10, "businessunit"] };
 
 function requirePrivilege(call: Call, name: string): void {
   const p = privilegeByName(name);
-  const held = callerPrivileges(call.state, call.caller);
+  const held = callerPrivileges(call.dataverse, call.caller);
   if (held.has(p.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
   const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
@@ -183,7 +174,7 @@ function requirePrivilege(call: Call, name: string): void {
 
 /** An assigner cannot hand out more than it holds (real rule; for role writes and assignments). */
 function requireHolds(call: Call, privileges: Record<string, number>): void {
-  const held = callerPrivileges(call.state, call.caller);
+  const held = callerPrivileges(call.dataverse, call.caller);
   for (const [pid, depth] of Object.entries(privileges)) {
     const have = held.get(pid);
     if (have === undefined || have < depth) {
@@ -227,20 +218,6 @@ function checkProperties(entity: string, b: Record<string, unknown>, allowed: st
   }
 }
 
-function descendants(state: StateData, buId: string): string[] {
-  const out: string[] = [];
-  const walk = (id: string) => {
-    for (const bu of Object.values(state.environment.businessUnits)) {
-      if (bu.parentbusinessunitid === id) {
-        out.push(bu.businessunitid);
-        walk(bu.businessunitid);
-      }
-    }
-  };
-  walk(buId);
-  return out;
-}
-
 function headers(extra: Record<string, string> = {}): Record<string, string> {
   const id = randomUUID();
   return {
@@ -260,8 +237,8 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   const version = m[1];
   const rest = m[2] ?? "";
   const core = ctx.core;
-  const { state, url } = selectEnvironment(ctx);
-  const caller = authenticate(ctx, state, url);
+  const { dataverse, url } = selectEnvironment(ctx);
+  const caller = authenticate(ctx, dataverse, url);
 
   const sp = core.config.serviceProtection;
   const prot = protection(core);
@@ -283,7 +260,7 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
   prot.concurrent.set(user, (prot.concurrent.get(user) ?? 0) + 1);
   try {
     await ctx.delay();
-    const call: Call = { ctx, state, caller, base: `${url}/api/data/${version}`, version };
+    const call: Call = { ctx, dataverse, caller, base: `${url}/api/data/${version}`, version };
     return await route(call, rest);
   } finally {
     prot.concurrent.set(user, (prot.concurrent.get(user) ?? 1) - 1);
@@ -315,11 +292,10 @@ function admitToWindow(ctx: RequestContext, user: string): void {
 
 /**
  * The environment a request is for: the one whose port it arrived on (each environment listens on
- * its own port; the first one also on the main port). The handlers see it as `state.environment` of
- * a shallow view of the state: the Entra objects stay the shared ones of the tenant, and the rows
- * they change are the selected environment's own objects, so the store holds every change.
+ * its own port; the first one also on the main port). The handlers reach its rows through a
+ * DataverseStore; the Entra objects stay the shared ones of the tenant (`core.directory`).
  */
-function selectEnvironment(ctx: RequestContext): { state: StateData; url: string } {
+function selectEnvironment(ctx: RequestContext): { dataverse: DataverseStore; url: string } {
   const core = ctx.core;
   const port = ctx.req.socket.localPort;
   const index = Math.max(
@@ -331,11 +307,11 @@ function selectEnvironment(ctx: RequestContext): { state: StateData; url: string
   if (!environment)
     throw new Error(`the state has no environment number ${index + 1} (a state file from a start with fewer environments?)`);
   ctx.environmentName = core.urls.environments[index]?.name;
-  if (index === 0) return { state: core.store.state, url: core.urls.environments[0]?.url ?? core.urls.environmentUrl };
-  return { state: { ...core.store.state, environment }, url: core.urls.environments[index].url };
+  const url = index === 0 ? (core.urls.environments[0]?.url ?? core.urls.environmentUrl) : core.urls.environments[index].url;
+  return { dataverse: new DataverseStore(core.store, environment), url };
 }
 
-function authenticate(ctx: RequestContext, state: StateData, env: string): SystemUserRow {
+function authenticate(ctx: RequestContext, dataverse: DataverseStore, env: string): SystemUserRow {
   const core = ctx.core;
   const challenge = {
     "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
@@ -353,8 +329,7 @@ function authenticate(ctx: RequestContext, state: StateData, env: string): Syste
     );
   }
   if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
-  const users = Object.values(state.environment.systemUsers);
-  const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
+  const u = dataverse.liveApplicationUser(v.claims.appid);
   if (!u) {
     throw dataverseError(
       403,
@@ -366,7 +341,7 @@ function authenticate(ctx: RequestContext, state: StateData, env: string): Syste
     throw dataverseError(
       403,
       DataverseErrorCode.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
+      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${dataverse.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
     );
   }
   return u;
@@ -410,7 +385,7 @@ async function route(call: Call, rest: string): Promise<boolean> {
         "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
         BusinessUnitId: call.caller.businessunitid,
         UserId: call.caller.systemuserid,
-        OrganizationId: call.state.environment.organizationId,
+        OrganizationId: call.dataverse.organizationId,
       },
       headers(),
     );
@@ -513,8 +488,7 @@ async function batch(call: Call): Promise<void> {
       answers.push({ kind: "request", answer });
       failed ||= answer.status >= 400;
     } else {
-      const environment = call.state.environment;
-      const before = structuredClone(environment);
+      const before = call.dataverse.snapshot();
       const done: BatchAnswer[] = [];
       let refused: BatchAnswer | undefined;
       for (const request of item.requests) {
@@ -526,8 +500,7 @@ async function batch(call: Call): Promise<void> {
         done.push(answer);
       }
       if (refused) {
-        Object.assign(environment, before);
-        ctx.core.store.save();
+        call.dataverse.restore(before);
         answers.push({ kind: "request", answer: refused });
         failed = true;
       } else {
@@ -579,15 +552,16 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   if (call.ctx.method !== "GET" || tail.length > 0) return false;
   unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
   requirePrivilege(call, "prvReadBusinessUnit");
+  const { dataverse } = call;
   const select = parseSelect(call.ctx.query.get("$select"));
   if (key) {
-    const bu = call.state.environment.businessUnits[key];
-    if (!bu) throw notExist("businessunit", key);
+    const businessUnit = dataverse.businessUnit(key);
+    if (!businessUnit) throw notExist("businessunit", key);
     call.ctx.send(
       200,
       {
         "@odata.context": `${call.base}/$metadata#businessunits/$entity`,
-        ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid"),
+        ...applySelect(buWire(dataverse.organizationId, businessUnit), select, "businessunit", "businessunitid"),
       },
       headers(),
     );
@@ -595,13 +569,13 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   }
   const rows = filterRows(
     call,
-    Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)),
+    dataverse.businessUnits().map((businessUnit) => buWire(dataverse.organizationId, businessUnit)),
     "businessunit",
   );
   list(
     call,
     "businessunits",
-    rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")),
+    rows.map((row) => applySelect(row, select, "businessunit", "businessunitid")),
   );
   return true;
 }
@@ -698,17 +672,21 @@ const ROLE_CREATE_FIELDS = [
 const ROLE_UPDATE_FIELDS = ["name", "description", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
 
 function getRole(call: Call, id: string): RoleRow {
-  const r = call.state.environment.roles[id];
-  if (!r) throw notExist("role", id);
-  return r;
+  const role = call.dataverse.role(id);
+  if (!role) throw notExist("role", id);
+  return role;
 }
 
-function inheritedGuard(r: RoleRow): void {
-  if (r.parentroleid) {
+function inheritedGuard(role: RoleRow): void {
+  if (role.parentroleid) {
     throw invalid(
-      `Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`,
+      `Role ${role.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${role.parentrootroleid}).`,
     );
   }
+}
+
+function duplicateKey(): ServiceError {
+  return dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
 }
 
 async function roles(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
@@ -719,194 +697,188 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
 
 /** The roles collection: query and create. */
 async function rolesCollection(call: Call): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
-
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
-    requirePrivilege(call, "prvReadRole");
-    const select = parseSelect(ctx.query.get("$select"));
-    const rows = filterRows(
-      call,
-      Object.values(state.environment.roles).map((r) => roleWire(state, r)),
-      "role",
-    );
-    list(
-      call,
-      "roles",
-      rows.map((r) => applySelect(r, select, "role", "roleid")),
-    );
+  if (call.ctx.method === "GET") {
+    listRoles(call);
     return true;
   }
-  if (m === "POST") {
-    requirePrivilege(call, "prvCreateRole");
-    const b = await body(ctx);
-    checkProperties("role", b, ROLE_CREATE_FIELDS);
-    if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
-    if (b.description !== undefined && b.description !== null && typeof b.description !== "string")
-      throw invalid("Attribute 'description' must be a string.");
-    // G: a role without a business unit goes to the root business unit.
-    const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
-    let buId = rootBu.businessunitid;
-    if (b["businessunitid@odata.bind"] !== undefined) {
-      const id = bindId(b["businessunitid@odata.bind"], "businessunits");
-      if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-      if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
-      buId = id;
-    }
-    let roleid: string = randomUUID();
-    if (b.roleid !== undefined) {
-      if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
-      roleid = b.roleid.toLowerCase();
-      if (state.environment.roles[roleid])
-        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const now = ctx.core.now().toISOString();
-    const role: RoleRow = {
-      roleid,
-      name: b.name,
-      description: (b.description as string | null | undefined) ?? null,
-      businessunitid: buId,
-      roletemplateid: null,
-      parentroleid: null,
-      parentrootroleid: roleid,
-      ismanaged: false,
-      createdon: now,
-      modifiedon: now,
-      privileges: {},
-      selfPrivileges: [],
-    };
-    if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-      for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
-        const pid = privilegeByName(name).privilegeid;
-        role.privileges[pid] = depth;
-        role.selfPrivileges.push(pid);
-      }
-    }
-    state.environment.roles[roleid] = role;
-    // Dataverse keeps a copy of every role in each child business unit.
-    for (const child of descendants(state, buId)) {
-      const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
-      const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
-      state.environment.roles[cid] = {
-        ...role,
-        roleid: cid,
-        businessunitid: child,
-        parentroleid: roleid,
-        parentrootroleid: roleid,
-        privileges: {},
-        selfPrivileges: [],
-      };
-    }
-    ctx.core.store.save();
-    created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
+  if (call.ctx.method === "POST") {
+    await createRole(call);
     return true;
   }
   return false;
+}
+
+function listRoles(call: Call): void {
+  const { ctx, dataverse } = call;
+  unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
+  requirePrivilege(call, "prvReadRole");
+  const select = parseSelect(ctx.query.get("$select"));
+  const rows = filterRows(
+    call,
+    dataverse.roles().map((role) => roleWire(dataverse.organizationId, role)),
+    "role",
+  );
+  list(
+    call,
+    "roles",
+    rows.map((row) => applySelect(row, select, "role", "roleid")),
+  );
+}
+
+async function createRole(call: Call): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvCreateRole");
+  const fields = await body(ctx);
+  checkProperties("role", fields, ROLE_CREATE_FIELDS);
+  if (typeof fields.name !== "string" || fields.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
+  if (fields.description !== undefined && fields.description !== null && typeof fields.description !== "string")
+    throw invalid("Attribute 'description' must be a string.");
+  const businessUnitId = createdRoleBusinessUnit(call, fields);
+  const roleId = createdRoleId(call, fields);
+  const now = ctx.core.now().toISOString();
+  const role: RoleRow = {
+    roleid: roleId,
+    name: fields.name,
+    description: (fields.description as string | null | undefined) ?? null,
+    businessunitid: businessUnitId,
+    roletemplateid: null,
+    parentroleid: null,
+    parentrootroleid: roleId,
+    ismanaged: false,
+    createdon: now,
+    modifiedon: now,
+    privileges: {},
+    selfPrivileges: [],
+  };
+  if (ctx.core.config.quirks.newRoleSelfPrivileges) {
+    for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
+      const privilegeId = privilegeByName(name).privilegeid;
+      role.privileges[privilegeId] = depth;
+      role.selfPrivileges.push(privilegeId);
+    }
+  }
+  dataverse.addRole(role);
+  created(call, "roles", roleId, roleWire(dataverse.organizationId, role), "role", "roleid");
+}
+
+/** The business unit of a new role: the bound one, else (G) the root business unit. */
+function createdRoleBusinessUnit(call: Call, fields: Record<string, unknown>): string {
+  if (fields["businessunitid@odata.bind"] === undefined) return call.dataverse.rootBusinessUnit().businessunitid;
+  const businessUnitId = bindId(fields["businessunitid@odata.bind"], "businessunits");
+  if (!businessUnitId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+  if (!call.dataverse.businessUnit(businessUnitId)) throw notExist("businessunit", businessUnitId);
+  return businessUnitId;
+}
+
+/** The id of a new role: the given one (a GUID not yet used) or a new one. */
+function createdRoleId(call: Call, fields: Record<string, unknown>): string {
+  if (fields.roleid === undefined) return randomUUID();
+  if (typeof fields.roleid !== "string" || !isGuid(fields.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
+  const roleId = fields.roleid.toLowerCase();
+  if (call.dataverse.role(roleId)) throw duplicateKey();
+  return roleId;
 }
 
 /** One row of roles: get, patch, delete. */
 async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+  switch (call.ctx.method) {
+    case "GET":
+      readRole(call, role);
+      return true;
+    case "PATCH":
+      await updateRole(call, role);
+      return true;
+    case "DELETE":
+      deleteRole(call, role);
+      return true;
+    default:
+      return false;
+  }
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select"]);
-    requirePrivilege(call, "prvReadRole");
-    const select = parseSelect(ctx.query.get("$select"));
-    ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") },
-      headers(),
-    );
-    return true;
-  }
-  if (m === "PATCH") {
-    requirePrivilege(call, "prvWriteRole");
-    const b = await body(ctx);
-    checkProperties("role", b, ROLE_UPDATE_FIELDS);
-    inheritedGuard(role);
-    if (role.ismanaged && b.name !== undefined && b.name !== role.name) throw invalid(`The managed role '${role.name}' cannot be renamed.`);
-    const now = ctx.core.now().toISOString();
-    const apply = (r: RoleRow) => {
-      if (typeof b.name === "string") r.name = b.name;
-      if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
-      r.modifiedon = now;
-    };
-    if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
-    apply(role);
-    for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
-    ctx.core.store.save();
-    updated(call, "roles", roleWire(state, role), "role", "roleid");
-    return true;
-  }
-  if (m === "DELETE") {
-    requirePrivilege(call, "prvDeleteRole");
-    inheritedGuard(role);
-    if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
-    const gone = new Set([
-      role.roleid,
-      ...Object.values(state.environment.roles)
-        .filter((r) => r.parentroleid === role.roleid)
-        .map((r) => r.roleid),
-    ]);
-    for (const id of gone) delete state.environment.roles[id];
-    for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
-    ctx.core.store.save();
-    ctx.send(204, undefined, headers());
-    return true;
-  }
-  return false;
+function readRole(call: Call, role: RoleRow): void {
+  unsupportedQueryOptions(call, ["$select"]);
+  requirePrivilege(call, "prvReadRole");
+  const select = parseSelect(call.ctx.query.get("$select"));
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#roles/$entity`,
+      ...applySelect(roleWire(call.dataverse.organizationId, role), select, "role", "roleid"),
+    },
+    headers(),
+  );
+}
 
-  return false;
+async function updateRole(call: Call, role: RoleRow): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteRole");
+  const fields = await body(ctx);
+  checkProperties("role", fields, ROLE_UPDATE_FIELDS);
+  inheritedGuard(role);
+  if (role.ismanaged && fields.name !== undefined && fields.name !== role.name)
+    throw invalid(`The managed role '${role.name}' cannot be renamed.`);
+  if (fields.name !== undefined && (typeof fields.name !== "string" || fields.name.trim() === ""))
+    throw invalid("Attribute 'name' cannot be empty.");
+  const now = ctx.core.now().toISOString();
+  dataverse.updateRole(role, (row) => {
+    if (typeof fields.name === "string") row.name = fields.name;
+    if (fields.description !== undefined) row.description = (fields.description as string | null) ?? null;
+    row.modifiedon = now;
+  });
+  updated(call, "roles", roleWire(dataverse.organizationId, role), "role", "roleid");
+}
+
+function deleteRole(call: Call, role: RoleRow): void {
+  requirePrivilege(call, "prvDeleteRole");
+  inheritedGuard(role);
+  if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
+  call.dataverse.deleteRole(role);
+  call.ctx.send(204, undefined, headers());
 }
 
 /** Actions and navigation properties of one row of roles. */
 async function rolesNavigation(call: Call, role: RoleRow, tail: string[]): Promise<boolean> {
-  const { ctx } = call;
-  const m = ctx.method;
-  if (tail.length === 1) {
-    const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
-    if (action === "RetrieveRolePrivilegesRole" && m === "GET") {
-      retrievePrivileges(call, role.roleid);
-      return true;
-    }
-    if (m !== "POST") return false;
-    if (action === "AddPrivilegesRole" || action === "ReplacePrivilegesRole") {
-      requirePrivilege(call, "prvWriteRole");
-      inheritedGuard(role);
-      const b = await body(ctx);
-      const given = parsePrivilegeList(ctx, action, b);
-      requireHolds(call, given);
-      if (action === "AddPrivilegesRole") {
-        for (const [pid, depth] of Object.entries(given)) {
-          if (pid in role.privileges && ctx.core.config.quirks.addPrivilegesKeepsExistingDepth) continue;
-          role.privileges[pid] = depth;
-        }
-      } else {
-        const next: Record<string, number> = { ...given };
-        if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-          for (const pid of role.selfPrivileges) if (pid in role.privileges && !(pid in next)) next[pid] = role.privileges[pid];
-        }
-        role.privileges = next;
-      }
-      role.modifiedon = ctx.core.now().toISOString();
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    if (action === "RemovePrivilegeRole") {
-      requirePrivilege(call, "prvWriteRole");
-      inheritedGuard(role);
-      const pid = removedPrivilegeId(ctx, await body(ctx));
-      delete role.privileges[pid];
-      role.modifiedon = ctx.core.now().toISOString();
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
+  if (tail.length !== 1) return false;
+  const method = call.ctx.method;
+  const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
+  if (action === "RetrieveRolePrivilegesRole" && method === "GET") {
+    retrievePrivileges(call, role.roleid);
+    return true;
+  }
+  if (method !== "POST") return false;
+  if (action === "AddPrivilegesRole" || action === "ReplacePrivilegesRole") {
+    await grantPrivileges(call, role, action);
+    return true;
+  }
+  if (action === "RemovePrivilegeRole") {
+    await removePrivilege(call, role);
+    return true;
   }
   return false;
+}
+
+/** AddPrivilegesRole and ReplacePrivilegesRole: the caller can grant only what it holds. */
+async function grantPrivileges(call: Call, role: RoleRow, action: "AddPrivilegesRole" | "ReplacePrivilegesRole"): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteRole");
+  inheritedGuard(role);
+  const given = parsePrivilegeList(ctx, action, await body(ctx));
+  requireHolds(call, given);
+  const now = ctx.core.now().toISOString();
+  const quirks = ctx.core.config.quirks;
+  if (action === "AddPrivilegesRole") dataverse.addRolePrivileges(role, given, quirks.addPrivilegesKeepsExistingDepth, now);
+  else dataverse.replaceRolePrivileges(role, given, quirks.newRoleSelfPrivileges, now);
+  ctx.send(204, undefined, headers());
+}
+
+async function removePrivilege(call: Call, role: RoleRow): Promise<void> {
+  const { ctx } = call;
+  requirePrivilege(call, "prvWriteRole");
+  inheritedGuard(role);
+  const privilegeId = removedPrivilegeId(ctx, await body(ctx));
+  call.dataverse.removeRolePrivilege(role, privilegeId, ctx.core.now().toISOString());
+  ctx.send(204, undefined, headers());
 }
 
 /**
@@ -985,7 +957,7 @@ function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<strin
 function retrievePrivileges(call: Call, roleId: string): void {
   requirePrivilege(call, "prvReadRole");
   const role = getRole(call, roleId);
-  const privs = effectivePrivileges(call.state, role);
+  const privs = call.dataverse.effectivePrivileges(role);
   call.ctx.send(
     200,
     {
@@ -1048,35 +1020,34 @@ const USER_CREATE_FIELDS = [
 const USER_UPDATE_FIELDS = ["isdisabled", "firstname", "lastname", "internalemailaddress", "businessunitid@odata.bind"];
 
 function getUser(call: Call, id: string): SystemUserRow {
-  const u = call.state.environment.systemUsers[id];
-  if (!u) throw notExist("systemuser", id);
-  return u;
+  const user = call.dataverse.systemUser(id);
+  if (!user) throw notExist("systemuser", id);
+  return user;
 }
 
-function userRow(call: Call, u: SystemUserRow, expand: ExpandItem[]): Row {
-  const row = userWire(call.state, u);
-  for (const e of expand) {
-    if (e.name !== "systemuserroles_association") {
+function userRow(call: Call, user: SystemUserRow, expand: ExpandItem[]): Row {
+  const { dataverse } = call;
+  const row = userWire(dataverse.organizationId, user);
+  for (const item of expand) {
+    if (item.name !== "systemuserroles_association") {
       throw dataverseError(
         400,
         DataverseErrorCode.invalidProperty,
-        `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
+        `Could not find a property named '${item.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
       );
     }
-    let roleRows = u.roles
-      .map((rid) => call.state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(call.state, r));
-    if (e.filter) roleRows = roleRows.filter((r) => evaluate(e.filter!, r, "role"));
-    row.systemuserroles_association = roleRows.map((r) => applySelect(r, e.select, "role", "roleid"));
+    let roleRows = dataverse.assignedRoles(user).map((role) => roleWire(dataverse.organizationId, role));
+    const filter = item.filter;
+    if (filter) roleRows = roleRows.filter((roleRow) => evaluate(filter, roleRow, "role"));
+    row.systemuserroles_association = roleRows.map((roleRow) => applySelect(roleRow, item.select, "role", "roleid"));
   }
   return row;
 }
 
 function selectUser(row: Row, select: string[] | undefined, expand: ExpandItem[]): Row {
-  const out = applySelect(row, select, "systemuser", "systemuserid");
-  for (const e of expand) out[e.name] = row[e.name];
-  return out;
+  const selected = applySelect(row, select, "systemuser", "systemuserid");
+  for (const item of expand) selected[item.name] = row[item.name];
+  return selected;
 }
 
 async function systemUsers(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
@@ -1087,198 +1058,220 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
 
 /** The systemUsers collection: query and create. */
 async function systemUsersCollection(call: Call): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
-
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const expand = parseExpand(ctx.query.get("$expand"));
-    const rows = filterRows(
-      call,
-      Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)),
-      "systemuser",
-    );
-    list(
-      call,
-      "systemusers",
-      rows.map((r) => selectUser(r, select, expand)),
-    );
+  if (call.ctx.method === "GET") {
+    listSystemUsers(call);
     return true;
   }
-  if (m === "POST") {
-    requirePrivilege(call, "prvCreateUser");
-    const b = await body(ctx);
-    checkProperties("systemuser", b, USER_CREATE_FIELDS);
-    const buBind = b["businessunitid@odata.bind"];
-    if (buBind === undefined || buBind === null) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.missingBusinessUnit,
-        "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
-      );
-    }
-    const buId = bindId(buBind, "businessunits");
-    if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-    if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-    const appId = b.applicationid;
-    if (typeof appId !== "string" || !isGuid(appId)) {
-      throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
-    }
-    if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
-    if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-    // One application user per app id, soft-deleted rows included.
-    if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
-      throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const sp = ctx.core.directory.servicePrincipal(appId);
-    // A service principal younger than the replication lag is not yet visible to Dataverse.
-    if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.aadError,
-        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
-      );
-    }
-    const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
-    let id: string = randomUUID();
-    if (b.systemuserid !== undefined) {
-      if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
-      id = b.systemuserid.toLowerCase();
-      if (state.environment.systemUsers[id])
-        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const row = newApplicationUserRow({
-      systemuserid: id,
-      app,
-      sp,
-      businessunitid: buId,
-      isdisabled: b.isdisabled === true,
-      domain: state.tenant.domain,
-      now: ctx.core.now().toISOString(),
-    });
-    if (typeof b.firstname === "string") row.firstname = b.firstname;
-    if (typeof b.lastname === "string") row.lastname = b.lastname;
-    state.environment.systemUsers[id] = row;
-    ctx.core.store.save();
-    created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
+  if (call.ctx.method === "POST") {
+    await createApplicationUser(call);
     return true;
   }
   return false;
+}
 
-  return false;
+function listSystemUsers(call: Call): void {
+  const { ctx, dataverse } = call;
+  unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(ctx.query.get("$select"));
+  const expand = parseExpand(ctx.query.get("$expand"));
+  const rows = filterRows(
+    call,
+    dataverse.systemUsers().map((user) => userRow(call, user, expand)),
+    "systemuser",
+  );
+  list(
+    call,
+    "systemusers",
+    rows.map((row) => selectUser(row, select, expand)),
+  );
+}
+
+/** POST systemusers: the emulator creates application users only. */
+async function createApplicationUser(call: Call): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvCreateUser");
+  const fields = await body(ctx);
+  checkProperties("systemuser", fields, USER_CREATE_FIELDS);
+  const businessUnitId = newUserBusinessUnit(call, fields);
+  const applicationId = fields.applicationid;
+  if (typeof applicationId !== "string" || !isGuid(applicationId)) {
+    throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
+  }
+  if (fields.accessmode !== undefined && fields.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
+  if (fields.isdisabled !== undefined && typeof fields.isdisabled !== "boolean")
+    throw invalid("Attribute 'isdisabled' must be true or false.");
+  // One application user per app id, soft-deleted rows included.
+  if (dataverse.hasApplicationUser(applicationId)) throw duplicateKey();
+  const servicePrincipal = replicatedServicePrincipal(call, applicationId);
+  const application = ctx.core.directory.application(applicationId) ?? { doc: servicePrincipal.doc, owners: [], secretHashes: {} };
+  const userId = newUserId(call, fields);
+  const row = newApplicationUserRow({
+    systemuserid: userId,
+    app: application,
+    sp: servicePrincipal,
+    businessunitid: businessUnitId,
+    isdisabled: fields.isdisabled === true,
+    domain: ctx.core.directory.tenant.domain,
+    now: ctx.core.now().toISOString(),
+  });
+  if (typeof fields.firstname === "string") row.firstname = fields.firstname;
+  if (typeof fields.lastname === "string") row.lastname = fields.lastname;
+  dataverse.addSystemUser(row);
+  created(call, "systemusers", userId, userWire(dataverse.organizationId, row), "systemuser", "systemuserid");
+}
+
+/** A new user's business unit: required, and it must exist. */
+function newUserBusinessUnit(call: Call, fields: Record<string, unknown>): string {
+  const binding = fields["businessunitid@odata.bind"];
+  if (binding === undefined || binding === null) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.missingBusinessUnit,
+      "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
+    );
+  }
+  return boundBusinessUnit(call, binding);
+}
+
+/** The business unit a businessunitid@odata.bind names; it must exist. */
+function boundBusinessUnit(call: Call, binding: unknown): string {
+  const businessUnitId = bindId(binding, "businessunits");
+  if (!businessUnitId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+  if (!call.dataverse.businessUnit(businessUnitId)) throw notExist("businessunit", businessUnitId);
+  return businessUnitId;
+}
+
+/** The app's service principal: one younger than the replication lag is not yet visible to Dataverse. */
+function replicatedServicePrincipal(call: Call, applicationId: string): ServicePrincipalRecord {
+  const directory = call.ctx.core.directory;
+  const servicePrincipal = directory.servicePrincipal(applicationId);
+  if (!servicePrincipal || (servicePrincipal.replicatedAtMs ?? 0) > Date.now()) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.aadError,
+      `Error from Microsoft Entra ID: no service principal with application id ${applicationId} exists in tenant ${directory.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
+    );
+  }
+  return servicePrincipal;
+}
+
+/** The id of a new user: the given one (a GUID not yet used) or a new one. */
+function newUserId(call: Call, fields: Record<string, unknown>): string {
+  if (fields.systemuserid === undefined) return randomUUID();
+  if (typeof fields.systemuserid !== "string" || !isGuid(fields.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
+  const userId = fields.systemuserid.toLowerCase();
+  if (call.dataverse.systemUser(userId)) throw duplicateKey();
+  return userId;
 }
 
 /** One row of systemUsers: get, patch, delete. */
 async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+  switch (call.ctx.method) {
+    case "GET":
+      readSystemUser(call, user);
+      return true;
+    case "PATCH":
+      await updateSystemUser(call, user);
+      return true;
+    case "DELETE":
+      deleteSystemUser(call, user);
+      return true;
+    default:
+      return false;
+  }
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$expand"]);
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const expand = parseExpand(ctx.query.get("$expand"));
-    ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
-      headers(),
+function readSystemUser(call: Call, user: SystemUserRow): void {
+  const { ctx } = call;
+  unsupportedQueryOptions(call, ["$select", "$expand"]);
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(ctx.query.get("$select"));
+  const expand = parseExpand(ctx.query.get("$expand"));
+  ctx.send(
+    200,
+    { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
+    headers(),
+  );
+}
+
+async function updateSystemUser(call: Call, user: SystemUserRow): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteUser");
+  const fields = await body(ctx);
+  checkProperties("systemuser", fields, USER_UPDATE_FIELDS);
+  const changes: SystemUserChanges = {};
+  if (fields.isdisabled !== undefined) {
+    if (typeof fields.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+    changes.isdisabled = fields.isdisabled;
+  }
+  for (const field of ["firstname", "lastname", "internalemailaddress"] as const) {
+    const value = fields[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") throw invalid(`Attribute '${field}' must be a string.`);
+    changes[field] = value;
+  }
+  if (fields["businessunitid@odata.bind"] !== undefined)
+    changes.businessunitid = boundBusinessUnit(call, fields["businessunitid@odata.bind"]);
+  dataverse.updateSystemUser(user, changes, ctx.core.now().toISOString());
+  updated(call, "systemusers", userWire(dataverse.organizationId, user), "systemuser", "systemuserid");
+}
+
+function deleteSystemUser(call: Call, user: SystemUserRow): void {
+  requirePrivilege(call, "prvDeleteUser");
+  if (!user.isdisabled) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.deleteEnabledUser,
+      `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
     );
-    return true;
   }
-  if (m === "PATCH") {
-    requirePrivilege(call, "prvWriteUser");
-    const b = await body(ctx);
-    checkProperties("systemuser", b, USER_UPDATE_FIELDS);
-    if (b.isdisabled !== undefined) {
-      if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-      user.isdisabled = b.isdisabled;
-    }
-    for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
-      if (b[f] !== undefined) {
-        if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
-        user[f] = b[f] as string;
-      }
-    }
-    if (b["businessunitid@odata.bind"] !== undefined) {
-      const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
-      if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-      if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-      // Moving a user to another business unit removes its roles (Dataverse's default).
-      if (buId !== user.businessunitid) user.roles = [];
-      user.businessunitid = buId;
-    }
-    user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
-    user.modifiedon = ctx.core.now().toISOString();
-    ctx.core.store.save();
-    updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
-    return true;
-  }
-  if (m === "DELETE") {
-    requirePrivilege(call, "prvDeleteUser");
-    if (!user.isdisabled) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.deleteEnabledUser,
-        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
-      );
-    }
-    if (user.deletedstate === 0) {
-      user.deletedstate = 1;
-      user.modifiedon = ctx.core.now().toISOString();
-    } else {
-      delete state.environment.systemUsers[user.systemuserid];
-    }
-    ctx.core.store.save();
-    ctx.send(204, undefined, headers());
-    return true;
-  }
-  return false;
-
-  return false;
+  call.dataverse.deleteSystemUser(user, call.ctx.core.now().toISOString());
+  call.ctx.send(204, undefined, headers());
 }
 
 /** Actions and navigation properties of one row of systemUsers. */
 async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: string[]): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
-  if (tail[0] === "systemuserroles_association" && tail.length === 1 && m === "GET") {
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const rows = user.roles
-      .map((rid) => state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(state, r));
-    list(
-      call,
-      "roles",
-      filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")),
-    );
+  const { ctx } = call;
+  const method = ctx.method;
+  if (tail[0] === "systemuserroles_association" && tail.length === 1 && method === "GET") {
+    listAssignedRoles(call, user);
     return true;
   }
   if (tail[0] === "systemuserroles_association" && tail[1] === "$ref" && tail.length === 2) {
-    if (m === "POST") {
-      const b = await body(ctx);
-      const rid = bindId(b["@odata.id"], "roles");
-      if (!rid) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
-      associate(call, user, rid);
+    if (method === "POST") {
+      const fields = await body(ctx);
+      const roleId = bindId(fields["@odata.id"], "roles");
+      if (!roleId) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
+      associate(call, user, roleId);
       return true;
     }
-    if (m === "DELETE") {
-      const rid = bindId(ctx.query.get("$id"), "roles");
-      if (!rid) throw invalid("DELETE .../systemuserroles_association/$ref needs ?$id=<base>/roles(<guid>).");
-      disassociate(call, user, rid);
+    if (method === "DELETE") {
+      const roleId = bindId(ctx.query.get("$id"), "roles");
+      if (!roleId) throw invalid("DELETE .../systemuserroles_association/$ref needs ?$id=<base>/roles(<guid>).");
+      disassociate(call, user, roleId);
       return true;
     }
     return false;
   }
-  const assoc = /^systemuserroles_association\(\{?([0-9a-fA-F-]{36})\}?\)$/.exec(tail[0]);
-  if (assoc && tail[1] === "$ref" && tail.length === 2 && m === "DELETE") {
-    disassociate(call, user, assoc[1].toLowerCase());
+  const association = /^systemuserroles_association\(\{?([0-9a-fA-F-]{36})\}?\)$/.exec(tail[0]);
+  if (association && tail[1] === "$ref" && tail.length === 2 && method === "DELETE") {
+    disassociate(call, user, association[1].toLowerCase());
     return true;
   }
   return false;
+}
+
+function listAssignedRoles(call: Call, user: SystemUserRow): void {
+  const { dataverse } = call;
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(call.ctx.query.get("$select"));
+  const rows = dataverse.assignedRoles(user).map((role) => roleWire(dataverse.organizationId, role));
+  list(
+    call,
+    "roles",
+    filterRows(call, rows, "role").map((row) => applySelect(row, select, "role", "roleid")),
+  );
 }
 
 function associate(call: Call, user: SystemUserRow, roleId: string): void {
@@ -1291,11 +1284,9 @@ function associate(call: Call, user: SystemUserRow, roleId: string): void {
       `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`,
     );
   }
-  requireHolds(call, effectivePrivileges(call.state, role));
+  requireHolds(call, call.dataverse.effectivePrivileges(role));
   // G: associating an already assigned role is accepted and changes nothing.
-  if (!user.roles.includes(role.roleid)) user.roles.push(role.roleid);
-  user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.core.store.save();
+  call.dataverse.assignRole(user, role, call.ctx.core.now().toISOString());
   call.ctx.send(204, undefined, headers());
 }
 
@@ -1303,8 +1294,6 @@ function disassociate(call: Call, user: SystemUserRow, roleId: string): void {
   requirePrivilege(call, "prvAssignRole");
   getRole(call, roleId);
   // G: removing a role the user does not have is accepted and changes nothing.
-  user.roles = user.roles.filter((r) => r !== roleId);
-  user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.core.store.save();
+  call.dataverse.unassignRole(user, roleId, call.ctx.core.now().toISOString());
   call.ctx.send(204, undefined, headers());
 }
