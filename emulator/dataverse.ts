@@ -40,12 +40,12 @@ interface Protection {
 const protections = new WeakMap<EmulatorCore, Protection>();
 
 function protection(core: EmulatorCore): Protection {
-  let p = protections.get(core);
-  if (!p) {
-    p = { windows: new Map(), concurrent: new Map() };
-    protections.set(core, p);
+  let counters = protections.get(core);
+  if (!counters) {
+    counters = { windows: new Map(), concurrent: new Map() };
+    protections.set(core, counters);
   }
-  return p;
+  return counters;
 }
 
 /** Resets the service protection counters (DELETE /_emulator/requests does it too). */
@@ -84,63 +84,63 @@ function etag(modifiedon: string): string {
 
 // ---- wire shapes ----------------------------------------------------------------------------
 
-function buWire(organizationId: string, bu: BusinessUnitRow): Row {
+function businessUnitWire(organizationId: string, businessUnit: BusinessUnitRow): Row {
   return {
-    "@odata.etag": etag(bu.modifiedon),
-    businessunitid: bu.businessunitid,
-    name: bu.name,
-    _parentbusinessunitid_value: bu.parentbusinessunitid,
+    "@odata.etag": etag(businessUnit.modifiedon),
+    businessunitid: businessUnit.businessunitid,
+    name: businessUnit.name,
+    _parentbusinessunitid_value: businessUnit.parentbusinessunitid,
     _organizationid_value: organizationId,
     isdisabled: false,
     divisionname: null,
     emailaddress: null,
-    createdon: bu.createdon,
-    modifiedon: bu.modifiedon,
+    createdon: businessUnit.createdon,
+    modifiedon: businessUnit.modifiedon,
   };
 }
 
-function roleWire(organizationId: string, r: RoleRow): Row {
+function roleWire(organizationId: string, role: RoleRow): Row {
   return {
-    "@odata.etag": etag(r.modifiedon),
-    roleid: r.roleid,
-    name: r.name,
-    description: r.description,
-    _businessunitid_value: r.businessunitid,
-    _roletemplateid_value: r.roletemplateid,
-    _parentroleid_value: r.parentroleid,
-    _parentrootroleid_value: r.parentrootroleid,
+    "@odata.etag": etag(role.modifiedon),
+    roleid: role.roleid,
+    name: role.name,
+    description: role.description,
+    _businessunitid_value: role.businessunitid,
+    _roletemplateid_value: role.roletemplateid,
+    _parentroleid_value: role.parentroleid,
+    _parentrootroleid_value: role.parentrootroleid,
     _organizationid_value: organizationId,
-    ismanaged: r.ismanaged,
+    ismanaged: role.ismanaged,
     isinherited: "1",
-    iscustomizable: { Value: !r.ismanaged, CanBeChanged: !r.ismanaged, ManagedPropertyLogicalName: "iscustomizableanddeletable" },
+    iscustomizable: { Value: !role.ismanaged, CanBeChanged: !role.ismanaged, ManagedPropertyLogicalName: "iscustomizableanddeletable" },
     componentstate: 0,
     solutionid: ACTIVE_SOLUTION,
     overwritetime: "1900-01-01T00:00:00Z",
-    createdon: r.createdon,
-    modifiedon: r.modifiedon,
+    createdon: role.createdon,
+    modifiedon: role.modifiedon,
   };
 }
 
-function userWire(organizationId: string, u: SystemUserRow): Row {
+function userWire(organizationId: string, user: SystemUserRow): Row {
   return {
-    "@odata.etag": etag(u.modifiedon),
-    systemuserid: u.systemuserid,
-    applicationid: u.applicationid,
-    fullname: u.fullname,
-    firstname: u.firstname,
-    lastname: u.lastname,
-    domainname: u.domainname,
-    internalemailaddress: u.internalemailaddress,
-    azureactivedirectoryobjectid: u.azureactivedirectoryobjectid,
-    applicationiduri: u.applicationiduri,
-    accessmode: u.accessmode,
-    isdisabled: u.isdisabled,
-    deletedstate: u.deletedstate,
+    "@odata.etag": etag(user.modifiedon),
+    systemuserid: user.systemuserid,
+    applicationid: user.applicationid,
+    fullname: user.fullname,
+    firstname: user.firstname,
+    lastname: user.lastname,
+    domainname: user.domainname,
+    internalemailaddress: user.internalemailaddress,
+    azureactivedirectoryobjectid: user.azureactivedirectoryobjectid,
+    applicationiduri: user.applicationiduri,
+    accessmode: user.accessmode,
+    isdisabled: user.isdisabled,
+    deletedstate: user.deletedstate,
     islicensed: false,
-    _businessunitid_value: u.businessunitid,
+    _businessunitid_value: user.businessunitid,
     organizationid: organizationId,
-    createdon: u.createdon,
-    modifiedon: u.modifiedon,
+    createdon: user.createdon,
+    modifiedon: user.modifiedon,
   };
 }
 
@@ -157,32 +157,36 @@ function callerPrivileges(dataverse: DataverseStore, user: SystemUserRow): Map<s
   return held;
 }
 
-const ENTITY_OTC: Record<string, [number, string]> = { Role: [1036, "role"], User: [8, "systemuser"], BusinessUnit: [10, "businessunit"] };
+const OBJECT_TYPE_CODES: Record<string, [number, string]> = {
+  Role: [1036, "role"],
+  User: [8, "systemuser"],
+  BusinessUnit: [10, "businessunit"],
+};
 
 function requirePrivilege(call: Call, name: string): void {
-  const p = privilegeByName(name);
+  const privilege = privilegeByName(name);
   const held = callerPrivileges(call.dataverse, call.caller);
-  if (held.has(p.privilegeid)) return;
+  if (held.has(privilege.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
-  const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
+  const [objectTypeCode, logicalName] = OBJECT_TYPE_CODES[table] ?? [0, table.toLowerCase()];
   throw dataverseError(
     403,
     DataverseErrorCode.missingPrivilege,
-    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`,
+    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${privilege.privilegeid}) on OTC=${objectTypeCode} for entity '${logicalName}'. context: Dataverse emulator`,
   );
 }
 
 /** An assigner cannot hand out more than it holds (real rule; for role writes and assignments). */
 function requireHolds(call: Call, privileges: Record<string, number>): void {
   const held = callerPrivileges(call.dataverse, call.caller);
-  for (const [pid, depth] of Object.entries(privileges)) {
-    const have = held.get(pid);
-    if (have === undefined || have < depth) {
-      const p = privilegeById(pid);
+  for (const [privilegeId, depth] of Object.entries(privileges)) {
+    const heldDepth = held.get(privilegeId);
+    if (heldDepth === undefined || heldDepth < depth) {
+      const privilege = privilegeById(privilegeId);
       throw dataverseError(
         403,
         DataverseErrorCode.missingPrivilege,
-        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
+        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${privilege?.name ?? privilegeId} privilege (Id=${privilegeId}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
       );
     }
   }
@@ -191,30 +195,30 @@ function requireHolds(call: Call, privileges: Record<string, number>): void {
 /** "/businessunits(<id>)", "businessunits(<id>)" or an absolute URL ending so. */
 function bindId(value: unknown, collection: string): string | undefined {
   if (typeof value !== "string") return undefined;
-  const m = new RegExp(`${collection}\\(\\{?([0-9a-fA-F-]{36})\\}?\\)\\/?$`).exec(value);
-  return m ? m[1].toLowerCase() : undefined;
+  const match = new RegExp(`${collection}\\(\\{?([0-9a-fA-F-]{36})\\}?\\)\\/?$`).exec(value);
+  return match ? match[1].toLowerCase() : undefined;
 }
 
 function prefersRepresentation(ctx: RequestContext): boolean {
   return /return=representation/i.test(ctx.header("prefer") ?? "");
 }
 
-async function body(ctx: RequestContext): Promise<Record<string, unknown>> {
-  let b: unknown;
+async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
+  let parsed: unknown;
   try {
-    b = await ctx.json();
+    parsed = await ctx.json();
   } catch {
     throw dataverseError(400, DataverseErrorCode.invalidArgument, "The request body is not valid JSON.");
   }
-  if (b === undefined) return {};
-  if (b === null || typeof b !== "object" || Array.isArray(b)) throw invalid("The request body must be a JSON object.");
-  return b as Record<string, unknown>;
+  if (parsed === undefined) return {};
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw invalid("The request body must be a JSON object.");
+  return parsed as Record<string, unknown>;
 }
 
-function checkProperties(entity: string, b: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(b)) {
-    if (k.startsWith("@odata.")) continue;
-    if (!allowed.includes(k)) throw undeclared(entity, k.replace(/@odata\.bind$/, ""));
+function checkProperties(entity: string, fields: Record<string, unknown>, allowed: string[]): void {
+  for (const name of Object.keys(fields)) {
+    if (name.startsWith("@odata.")) continue;
+    if (!allowed.includes(name)) throw undeclared(entity, name.replace(/@odata\.bind$/, ""));
   }
 }
 
@@ -232,38 +236,38 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 // ---- entry point ----------------------------------------------------------------------------
 
 export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
-  const m = PREFIX.exec(ctx.path);
-  if (!m) return false;
-  const version = m[1];
-  const rest = m[2] ?? "";
+  const match = PREFIX.exec(ctx.path);
+  if (!match) return false;
+  const version = match[1];
+  const resourcePath = match[2] ?? "";
   const core = ctx.core;
   const { dataverse, url } = selectEnvironment(ctx);
   const caller = authenticate(ctx, dataverse, url);
 
-  const sp = core.config.serviceProtection;
-  const prot = protection(core);
-  const user = caller.systemuserid;
-  if (sp.enabled) {
-    const inFlight = prot.concurrent.get(user) ?? 0;
-    const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
-    if (inFlight >= sp.maxConcurrent) {
+  const limits = core.config.serviceProtection;
+  const counters = protection(core);
+  const userId = caller.systemuserid;
+  if (limits.enabled) {
+    const inFlight = counters.concurrent.get(userId) ?? 0;
+    const retryAfter = { "Retry-After": String(limits.retryAfterSeconds), ...headers() };
+    if (inFlight >= limits.maxConcurrent) {
       ctx.op("service protection (concurrency)");
       throw dataverseError(
         429,
         DataverseErrorCode.tooManyConcurrent,
-        `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`,
-        retry,
+        `Number of concurrent requests exceeded the limit of ${limits.maxConcurrent}.`,
+        retryAfter,
       );
     }
-    admitToWindow(ctx, user);
+    admitToWindow(ctx, userId);
   }
-  prot.concurrent.set(user, (prot.concurrent.get(user) ?? 0) + 1);
+  counters.concurrent.set(userId, (counters.concurrent.get(userId) ?? 0) + 1);
   try {
     await ctx.delay();
     const call: Call = { ctx, dataverse, caller, base: `${url}/api/data/${version}`, version };
-    return await route(call, rest);
+    return await route(call, resourcePath);
   } finally {
-    prot.concurrent.set(user, (prot.concurrent.get(user) ?? 1) - 1);
+    counters.concurrent.set(userId, (counters.concurrent.get(userId) ?? 1) - 1);
   }
 }
 
@@ -271,20 +275,20 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
  * Counts a request in the caller's service protection window, or refuses it (429) when the window is
  * full. A request inside a $batch counts as one request too, as in Dataverse.
  */
-function admitToWindow(ctx: RequestContext, user: string): void {
-  const sp = ctx.core.config.serviceProtection;
-  if (!sp.enabled) return;
-  const prot = protection(ctx.core);
+function admitToWindow(ctx: RequestContext, userId: string): void {
+  const limits = ctx.core.config.serviceProtection;
+  if (!limits.enabled) return;
+  const counters = protection(ctx.core);
   const now = Date.now();
-  const window = (prot.windows.get(user) ?? []).filter((t) => t > now - sp.windowMs);
-  prot.windows.set(user, window);
-  if (window.length >= sp.maxRequestsPerWindow) {
+  const window = (counters.windows.get(userId) ?? []).filter((time) => time > now - limits.windowMs);
+  counters.windows.set(userId, window);
+  if (window.length >= limits.maxRequestsPerWindow) {
     ctx.op("service protection (requests)");
     throw dataverseError(
       429,
       DataverseErrorCode.tooManyRequests,
-      `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
-      { "Retry-After": String(sp.retryAfterSeconds), ...headers() },
+      `Number of requests exceeded the limit of ${limits.maxRequestsPerWindow} over time window of ${Math.round(limits.windowMs / 1000)} seconds.`,
+      { "Retry-After": String(limits.retryAfterSeconds), ...headers() },
     );
   }
   window.push(now);
@@ -300,10 +304,10 @@ function selectEnvironment(ctx: RequestContext): { dataverse: DataverseStore; ur
   const port = ctx.req.socket.localPort;
   const index = Math.max(
     0,
-    core.urls.environments.findIndex((e) => e.port === port),
+    core.urls.environments.findIndex((address) => address.port === port),
   );
-  const all = environmentsOf(core.store.state);
-  const environment = all[index];
+  const environments = environmentsOf(core.store.state);
+  const environment = environments[index];
   if (!environment)
     throw new Error(`the state has no environment number ${index + 1} (a state file from a start with fewer environments?)`);
   ctx.environmentName = core.urls.environments[index]?.name;
@@ -311,55 +315,55 @@ function selectEnvironment(ctx: RequestContext): { dataverse: DataverseStore; ur
   return { dataverse: new DataverseStore(core.store, environment), url };
 }
 
-function authenticate(ctx: RequestContext, dataverse: DataverseStore, env: string): SystemUserRow {
+function authenticate(ctx: RequestContext, dataverse: DataverseStore, environmentUrl: string): SystemUserRow {
   const core = ctx.core;
   const challenge = {
-    "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
+    "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.directory.tenant.tenantId}/oauth2/authorize, resource_id=${environmentUrl}/`,
   };
   const unauthorized = (detail: string) =>
     dataverseError(401, DataverseErrorCode.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
   const token = bearer(ctx);
   if (!token) throw unauthorized("No bearer token was sent.");
-  const v = verifyToken(core, token);
-  if ("reason" in v) throw unauthorized(`Bearer token rejected: ${v.reason}.`);
-  const aud = v.claims.aud.replace(/\/+$/, "").toLowerCase();
-  if (aud !== env.toLowerCase()) {
+  const verified = verifyToken(core, token);
+  if ("reason" in verified) throw unauthorized(`Bearer token rejected: ${verified.reason}.`);
+  const audience = verified.claims.aud.replace(/\/+$/, "").toLowerCase();
+  if (audience !== environmentUrl.toLowerCase()) {
     throw unauthorized(
-      `The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`,
+      `The token audience '${verified.claims.aud}' is not this environment ('${environmentUrl}'): request a token for scope '${environmentUrl}/.default'.`,
     );
   }
-  if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
-  const u = dataverse.liveApplicationUser(v.claims.appid);
-  if (!u) {
+  if (!sameId(verified.claims.tid, core.directory.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
+  const user = dataverse.liveApplicationUser(verified.claims.appid);
+  if (!user) {
     throw dataverseError(
       403,
       DataverseErrorCode.notMemberOfOrganization,
-      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`,
+      `The user is not a member of the organization. No application user exists for application id ${verified.claims.appid}.`,
     );
   }
-  if (u.isdisabled) {
+  if (user.isdisabled) {
     throw dataverseError(
       403,
       DataverseErrorCode.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${dataverse.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
+      `The user with SystemUserId=${user.systemuserid} in OrganizationContext=${dataverse.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
     );
   }
-  return u;
+  return user;
 }
 
 /** Splits "systemusers(<id>)/rest" into collection, key and the rest. */
-function parsePath(rest: string): { collection: string; key?: string; args?: string; tail: string[] } {
-  const parts = rest
+function parsePath(resourcePath: string): { collection: string; key?: string; args?: string; tail: string[] } {
+  const parts = resourcePath
     .split("/")
-    .filter((s) => s.length > 0)
+    .filter((segment) => segment.length > 0)
     .map(decodeURIComponent);
   const first = parts[0] ?? "";
-  const m = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
-  if (!m) return { collection: first, tail: parts.slice(1) };
-  const inner = m[2];
+  const match = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
+  if (!match) return { collection: first, tail: parts.slice(1) };
+  const inner = match[2];
   const keyed = inner !== undefined && /^\{?[0-9a-fA-F-]{36}\}?$/.test(inner);
   return {
-    collection: m[1],
+    collection: match[1],
     key: keyed ? inner.replace(/[{}]/g, "").toLowerCase() : undefined,
     args: !keyed ? inner : undefined,
     tail: parts.slice(1),
@@ -370,52 +374,58 @@ function resolveAlias(ctx: RequestContext, value: string): string {
   return value.startsWith("@") ? (ctx.query.get(value) ?? value) : value;
 }
 
-async function route(call: Call, rest: string): Promise<boolean> {
+async function route(call: Call, resourcePath: string): Promise<boolean> {
   const { ctx } = call;
-  const m = ctx.method;
-  const p = parsePath(rest);
-  const keyPart = p.key ? "(<id>)" : "";
-  const tailPart = p.tail.map((t) => t.replace(/\([0-9a-fA-F-]{36}\)/, "(<id>)").replace(/^Microsoft\.Dynamics\.CRM\./, "")).join("/");
-  ctx.op(`${m} ${p.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
+  const method = ctx.method;
+  const path = parsePath(resourcePath);
+  const keyPart = path.key ? "(<id>)" : "";
+  const tailPart = path.tail
+    .map((segment) => segment.replace(/\([0-9a-fA-F-]{36}\)/, "(<id>)").replace(/^Microsoft\.Dynamics\.CRM\./, ""))
+    .join("/");
+  ctx.op(`${method} ${path.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
 
-  if (p.collection === "WhoAmI" && m === "GET" && p.tail.length === 0) {
-    ctx.send(
-      200,
-      {
-        "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-        BusinessUnitId: call.caller.businessunitid,
-        UserId: call.caller.systemuserid,
-        OrganizationId: call.dataverse.organizationId,
-      },
-      headers(),
-    );
+  if (path.collection === "WhoAmI" && method === "GET" && path.tail.length === 0) {
+    whoAmI(call);
     return true;
   }
-  if (p.collection === "$batch" && m === "POST" && p.tail.length === 0 && !p.key && p.args === undefined) {
+  if (path.collection === "$batch" && method === "POST" && path.tail.length === 0 && !path.key && path.args === undefined) {
     await batch(call);
     return true;
   }
-  if (p.collection === "RetrieveRolePrivilegesRole" && m === "GET" && p.tail.length === 0) {
-    const arg = /^RoleId=(.+)$/.exec(p.args ?? "");
-    const roleId = arg ? resolveAlias(ctx, arg[1]).replace(/[{}']/g, "") : "";
+  if (path.collection === "RetrieveRolePrivilegesRole" && method === "GET" && path.tail.length === 0) {
+    const roleIdArgument = /^RoleId=(.+)$/.exec(path.args ?? "");
+    const roleId = roleIdArgument ? resolveAlias(ctx, roleIdArgument[1]).replace(/[{}']/g, "") : "";
     if (!isGuid(roleId)) throw invalid("RetrieveRolePrivilegesRole needs RoleId=<guid>.");
     retrievePrivileges(call, roleId.toLowerCase());
     return true;
   }
-  switch (p.collection) {
+  switch (path.collection) {
     case "businessunits":
-      return businessUnits(call, p.key, p.tail);
+      return businessUnits(call, path.key, path.tail);
     case "roles":
-      return roles(call, p.key, p.tail);
+      return roles(call, path.key, path.tail);
     case "systemusers":
-      return systemUsers(call, p.key, p.tail);
+      return systemUsers(call, path.key, path.tail);
     case "privileges":
-      return privileges(call, p.key, p.tail);
+      return privileges(call, path.key, path.tail);
     case "EntityDefinitions":
-      return entityDefinitions(call, p.args, p.tail);
+      return entityDefinitions(call, path.args, path.tail);
     default:
       return false;
   }
+}
+
+function whoAmI(call: Call): void {
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+      BusinessUnitId: call.caller.businessunitid,
+      UserId: call.caller.systemuserid,
+      OrganizationId: call.dataverse.organizationId,
+    },
+    headers(),
+  );
 }
 
 // ---- $batch --------------------------------------------------------------------------------
@@ -449,10 +459,10 @@ class BatchPartContext extends RequestContext {
 async function runBatchPart(call: Call, request: BatchRequest): Promise<BatchAnswer> {
   const partCtx = new BatchPartContext(call.ctx, request);
   try {
-    const m = PREFIX.exec(partCtx.path);
-    if (!m) throw invalid(`A request in a batch must address this environment's Web API (/api/data/v9.x/...), not ${partCtx.path}.`);
+    const match = PREFIX.exec(partCtx.path);
+    if (!match) throw invalid(`A request in a batch must address this environment's Web API (/api/data/v9.x/...), not ${partCtx.path}.`);
     admitToWindow(partCtx, call.caller.systemuserid);
-    const handled = await route({ ...call, ctx: partCtx, version: m[1] }, m[2] ?? "");
+    const handled = await route({ ...call, ctx: partCtx, version: match[1] }, match[2] ?? "");
     if (!handled) {
       partCtx.op("unsupported");
       throw dataverseError(
@@ -462,9 +472,9 @@ async function runBatchPart(call: Call, request: BatchRequest): Promise<BatchAns
       );
     }
   } catch (err) {
-    const e =
+    const error =
       err instanceof ServiceError ? err : dataverseError(500, "0x80040216", `An unexpected error occurred: ${(err as Error).message}`);
-    partCtx.send(e.status, e.body(call.ctx.core.now()), e.headers);
+    partCtx.send(error.status, error.body(call.ctx.core.now()), error.headers);
   }
   call.ctx.batchOperations.push(partCtx.operation ?? "dataverse unsupported");
   const answer = partCtx.answer ?? { status: 500, headers: {}, body: { error: { code: "0x80040216", message: "no answer" } } };
@@ -483,30 +493,12 @@ async function batch(call: Call): Promise<void> {
   const answers: BatchItemAnswer[] = [];
   let failed = false;
   for (const item of items) {
-    if (item.kind === "request") {
-      const answer = await runBatchPart(call, item.request);
-      answers.push({ kind: "request", answer });
-      failed ||= answer.status >= 400;
-    } else {
-      const before = call.dataverse.snapshot();
-      const done: BatchAnswer[] = [];
-      let refused: BatchAnswer | undefined;
-      for (const request of item.requests) {
-        const answer = await runBatchPart(call, request);
-        if (answer.status >= 400) {
-          refused = answer;
-          break;
-        }
-        done.push(answer);
-      }
-      if (refused) {
-        call.dataverse.restore(before);
-        answers.push({ kind: "request", answer: refused });
-        failed = true;
-      } else {
-        answers.push({ kind: "changeset", answers: done });
-      }
-    }
+    const answer =
+      item.kind === "request"
+        ? { kind: "request" as const, answer: await runBatchPart(call, item.request) }
+        : await runChangeSet(call, item.requests);
+    answers.push(answer);
+    failed ||= answer.kind === "request" && answer.answer.status >= 400;
     if (failed && !continueOnError) break;
   }
   const { contentType, body } = formatBatchAnswer(answers);
@@ -515,6 +507,21 @@ async function batch(call: Call): Promise<void> {
     "Content-Type": contentType,
     ...(continueOnError && failed ? { "Preference-Applied": "odata.continue-on-error" } : {}),
   });
+}
+
+/** A change set, all or nothing: its answers, or the answer of the request that failed (the environment put back). */
+async function runChangeSet(call: Call, requests: BatchRequest[]): Promise<BatchItemAnswer> {
+  const before = call.dataverse.snapshot();
+  const answers: BatchAnswer[] = [];
+  for (const request of requests) {
+    const answer = await runBatchPart(call, request);
+    if (answer.status >= 400) {
+      call.dataverse.restore(before);
+      return { kind: "request", answer };
+    }
+    answers.push(answer);
+  }
+  return { kind: "changeset", answers };
 }
 
 function list(call: Call, entitySet: string, rows: Row[]): void {
@@ -535,7 +542,7 @@ function filterRows(call: Call, rows: Row[], entity: string): Row[] {
   const raw = call.ctx.query.get("$filter");
   if (!raw) return rows;
   const node = parseFilter(raw);
-  return rows.filter((r) => evaluate(node, r, entity));
+  return rows.filter((row) => evaluate(node, row, entity));
 }
 
 function unsupportedQueryOptions(call: Call, allowed: string[]): void {
@@ -561,7 +568,7 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
       200,
       {
         "@odata.context": `${call.base}/$metadata#businessunits/$entity`,
-        ...applySelect(buWire(dataverse.organizationId, businessUnit), select, "businessunit", "businessunitid"),
+        ...applySelect(businessUnitWire(dataverse.organizationId, businessUnit), select, "businessunit", "businessunitid"),
       },
       headers(),
     );
@@ -569,7 +576,7 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   }
   const rows = filterRows(
     call,
-    dataverse.businessUnits().map((businessUnit) => buWire(dataverse.organizationId, businessUnit)),
+    dataverse.businessUnits().map((businessUnit) => businessUnitWire(dataverse.organizationId, businessUnit)),
     "businessunit",
   );
   list(
@@ -586,13 +593,16 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   if (call.ctx.method !== "GET" || tail.length > 0) return false;
   unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
   const select = parseSelect(call.ctx.query.get("$select"));
-  const wire = (p: Privilege): Row => ({ ...p });
+  const wire = (privilege: Privilege): Row => ({ ...privilege });
   if (key) {
-    const p = privilegeById(key);
-    if (!p) throw notExist("privilege", key);
+    const privilege = privilegeById(key);
+    if (!privilege) throw notExist("privilege", key);
     call.ctx.send(
       200,
-      { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") },
+      {
+        "@odata.context": `${call.base}/$metadata#privileges/$entity`,
+        ...applySelect(wire(privilege), select, "privilege", "privilegeid"),
+      },
       headers(),
     );
     return true;
@@ -601,7 +611,7 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   list(
     call,
     "privileges",
-    rows.map((r) => applySelect(r, select, "privilege", "privilegeid")),
+    rows.map((row) => applySelect(row, select, "privilege", "privilegeid")),
   );
   return true;
 }
@@ -728,7 +738,7 @@ function listRoles(call: Call): void {
 async function createRole(call: Call): Promise<void> {
   const { ctx, dataverse } = call;
   requirePrivilege(call, "prvCreateRole");
-  const fields = await body(ctx);
+  const fields = await jsonBody(ctx);
   checkProperties("role", fields, ROLE_CREATE_FIELDS);
   if (typeof fields.name !== "string" || fields.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
   if (fields.description !== undefined && fields.description !== null && typeof fields.description !== "string")
@@ -813,7 +823,7 @@ function readRole(call: Call, role: RoleRow): void {
 async function updateRole(call: Call, role: RoleRow): Promise<void> {
   const { ctx, dataverse } = call;
   requirePrivilege(call, "prvWriteRole");
-  const fields = await body(ctx);
+  const fields = await jsonBody(ctx);
   checkProperties("role", fields, ROLE_UPDATE_FIELDS);
   inheritedGuard(role);
   if (role.ismanaged && fields.name !== undefined && fields.name !== role.name)
@@ -863,7 +873,7 @@ async function grantPrivileges(call: Call, role: RoleRow, action: "AddPrivileges
   const { ctx, dataverse } = call;
   requirePrivilege(call, "prvWriteRole");
   inheritedGuard(role);
-  const given = parsePrivilegeList(ctx, action, await body(ctx));
+  const given = parsePrivilegeList(ctx, action, await jsonBody(ctx));
   requireHolds(call, given);
   const now = ctx.core.now().toISOString();
   const quirks = ctx.core.config.quirks;
@@ -876,7 +886,7 @@ async function removePrivilege(call: Call, role: RoleRow): Promise<void> {
   const { ctx } = call;
   requirePrivilege(call, "prvWriteRole");
   inheritedGuard(role);
-  const privilegeId = removedPrivilegeId(ctx, await body(ctx));
+  const privilegeId = removedPrivilegeId(ctx, await jsonBody(ctx));
   call.dataverse.removeRolePrivilege(role, privilegeId, ctx.core.now().toISOString());
   ctx.send(204, undefined, headers());
 }
@@ -893,9 +903,9 @@ function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unkn
   const raw = privilege?.privilegeid ?? (strict ? undefined : (parameters.PrivilegeId ?? privilege?.PrivilegeId));
   if (typeof raw !== "string" || !isGuid(raw))
     throw invalid('RemovePrivilegeRole needs Privilege: {"@odata.type": "Microsoft.Dynamics.CRM.privilege", "privilegeid": <GUID>}.');
-  const pid = raw.toLowerCase();
-  if (!privilegeById(pid)) throw notExist("privilege", pid);
-  return pid;
+  const privilegeId = raw.toLowerCase();
+  if (!privilegeById(privilegeId)) throw notExist("privilege", privilegeId);
+  return privilegeId;
 }
 
 /** An action's body names only its declared parameters (Dataverse answers 400 for any other). */
@@ -923,50 +933,54 @@ function depthAllowed(privilegeId: string, depth: number): boolean {
 }
 
 /** {"Privileges":[{"PrivilegeId","Depth","BusinessUnitId"?}]} -> privilegeid -> depth. */
-function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<string, unknown>): Record<string, number> {
+function parsePrivilegeList(ctx: RequestContext, action: string, parameters: Record<string, unknown>): Record<string, number> {
   const strict = ctx.core.config.strict.dataverseActions;
-  if (strict) checkActionParameters(action, b, ["Privileges"]);
-  const list = b.Privileges;
-  if (!Array.isArray(list)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
-  const out: Record<string, number> = {};
-  list.forEach((item, i) => {
-    if (item === null || typeof item !== "object") throw invalid(`Privileges[${i}] must be an object.`);
-    const e = item as Record<string, unknown>;
+  if (strict) checkActionParameters(action, parameters, ["Privileges"]);
+  const entries = parameters.Privileges;
+  if (!Array.isArray(entries)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
+  const granted: Record<string, number> = {};
+  entries.forEach((item, index) => {
+    if (item === null || typeof item !== "object") throw invalid(`Privileges[${index}] must be an object.`);
+    const entry = item as Record<string, unknown>;
     if (strict) {
-      for (const name of Object.keys(e)) {
+      for (const name of Object.keys(entry)) {
         if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name))
-          throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
+          throw invalid(`Privileges[${index}].${name} is not a property of RolePrivilege.`);
       }
     }
-    const raw = e.PrivilegeId;
-    if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${i}].PrivilegeId must be a GUID.`);
-    const pid = raw.toLowerCase();
-    if (!privilegeById(pid)) throw notExist("privilege", pid);
-    const depth = parseDepth(e.Depth);
+    const raw = entry.PrivilegeId;
+    if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${index}].PrivilegeId must be a GUID.`);
+    const privilegeId = raw.toLowerCase();
+    if (!privilegeById(privilegeId)) throw notExist("privilege", privilegeId);
+    const depth = parseDepth(entry.Depth);
     if (depth === undefined) {
-      throw invalid(`Privileges[${i}].Depth '${String(e.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`);
+      throw invalid(
+        `Privileges[${index}].Depth '${String(entry.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`,
+      );
     }
-    if (strict && !depthAllowed(pid, depth)) {
-      throw invalid(`Privileges[${i}]: privilege ${privilegeById(pid)?.name ?? pid} cannot be granted at depth ${DEPTH_NAMES[depth]}.`);
+    if (strict && !depthAllowed(privilegeId, depth)) {
+      throw invalid(
+        `Privileges[${index}]: privilege ${privilegeById(privilegeId)?.name ?? privilegeId} cannot be granted at depth ${DEPTH_NAMES[depth]}.`,
+      );
     }
-    out[pid] = depth;
+    granted[privilegeId] = depth;
   });
-  return out;
+  return granted;
 }
 
 function retrievePrivileges(call: Call, roleId: string): void {
   requirePrivilege(call, "prvReadRole");
   const role = getRole(call, roleId);
-  const privs = call.dataverse.effectivePrivileges(role);
+  const granted = call.dataverse.effectivePrivileges(role);
   call.ctx.send(
     200,
     {
       "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
-      RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
+      RolePrivileges: Object.entries(granted).map(([privilegeId, depth]) => ({
         Depth: DEPTH_NAMES[depth],
-        PrivilegeId: pid,
+        PrivilegeId: privilegeId,
         BusinessUnitId: role.businessunitid,
-        PrivilegeName: privilegeById(pid)?.name ?? "",
+        PrivilegeName: privilegeById(privilegeId)?.name ?? "",
       })),
     },
     headers(),
@@ -975,13 +989,13 @@ function retrievePrivileges(call: Call, roleId: string): void {
 
 // ---- create / update answers ----------------------------------------------------------------
 
-function created(call: Call, set: string, id: string, row: Row, entity: string, pk: string): void {
+function created(call: Call, set: string, id: string, row: Row, entity: string, primaryKey: string): void {
   const location = `${call.base}/${set}(${id})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
     call.ctx.send(
       201,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, primaryKey) },
       headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }),
     );
   } else {
@@ -989,13 +1003,13 @@ function created(call: Call, set: string, id: string, row: Row, entity: string, 
   }
 }
 
-function updated(call: Call, set: string, row: Row, entity: string, pk: string): void {
-  const location = `${call.base}/${set}(${String(row[pk])})`;
+function updated(call: Call, set: string, row: Row, entity: string, primaryKey: string): void {
+  const location = `${call.base}/${set}(${String(row[primaryKey])})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
     call.ctx.send(
       200,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, primaryKey) },
       headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }),
     );
   } else {
@@ -1091,7 +1105,7 @@ function listSystemUsers(call: Call): void {
 async function createApplicationUser(call: Call): Promise<void> {
   const { ctx, dataverse } = call;
   requirePrivilege(call, "prvCreateUser");
-  const fields = await body(ctx);
+  const fields = await jsonBody(ctx);
   checkProperties("systemuser", fields, USER_CREATE_FIELDS);
   const businessUnitId = newUserBusinessUnit(call, fields);
   const applicationId = fields.applicationid;
@@ -1198,7 +1212,7 @@ function readSystemUser(call: Call, user: SystemUserRow): void {
 async function updateSystemUser(call: Call, user: SystemUserRow): Promise<void> {
   const { ctx, dataverse } = call;
   requirePrivilege(call, "prvWriteUser");
-  const fields = await body(ctx);
+  const fields = await jsonBody(ctx);
   checkProperties("systemuser", fields, USER_UPDATE_FIELDS);
   const changes: SystemUserChanges = {};
   if (fields.isdisabled !== undefined) {
@@ -1240,7 +1254,7 @@ async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: stri
   }
   if (tail[0] === "systemuserroles_association" && tail[1] === "$ref" && tail.length === 2) {
     if (method === "POST") {
-      const fields = await body(ctx);
+      const fields = await jsonBody(ctx);
       const roleId = bindId(fields["@odata.id"], "roles");
       if (!roleId) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
       associate(call, user, roleId);
