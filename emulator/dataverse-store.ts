@@ -22,6 +22,11 @@ function inheritedCopyId(roleId: string, businessUnitId: string): string {
   return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-8${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
 }
 
+/** The root role of an inherited copy (or the role itself): a copy grants its root's privileges. */
+export function rootRoleOf(environment: EnvironmentState, role: RoleRow): RoleRow {
+  return role.parentroleid ? (environment.roles[role.parentrootroleid] ?? role) : role;
+}
+
 export class DataverseStore {
   constructor(
     private readonly store: EmulatorStore,
@@ -74,14 +79,9 @@ export class DataverseStore {
     return this.environment.roles[id];
   }
 
-  /** The root role of an inherited copy (or the role itself). */
-  rootRole(role: RoleRow): RoleRow {
-    return role.parentroleid ? (this.environment.roles[role.parentrootroleid] ?? role) : role;
-  }
-
   /** privilegeid -> depth the role grants: an inherited copy grants its root's. */
   effectivePrivileges(role: RoleRow): Record<string, number> {
-    return this.rootRole(role).privileges;
+    return rootRoleOf(this.environment, role).privileges;
   }
 
   private inheritedCopies(role: RoleRow): RoleRow[] {
