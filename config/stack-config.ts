@@ -384,115 +384,7 @@ export function parseStackConfig(raw: {
     problems.push("dataverse-s2s:businessUnit, when set, must be the name of a business unit (leave it out for the root business unit).");
   }
 
-  const integrations: IntegrationConfig[] = [];
-  if (!Array.isArray(raw.integrations) || raw.integrations.length === 0) {
-    problems.push(
-      "dataverse-s2s:integrations must list at least one integration, e.g. " +
-        `'pulumi config set --path "dataverse-s2s:integrations[0].name" etl' and '... integrations[0].displayName "ETL connector"'.`,
-    );
-  } else {
-    const seenNames = new Set<string>();
-    raw.integrations.forEach((entry, index) => {
-      const key = `dataverse-s2s:integrations[${index}]`;
-      if (!isRecord(entry)) {
-        problems.push(`${key} must be an object with at least name and displayName.`);
-        return;
-      }
-      const known = new Set([
-        "name",
-        "formerNames",
-        "displayName",
-        "role",
-        "secret",
-        "credential",
-        "keyVault",
-        "adminConsent",
-        "removeUnmanagedRoles",
-        "keepUserOnDestroy",
-      ]);
-      for (const field of Object.keys(entry))
-        if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
-      const name = entry.name;
-      if (typeof name !== "string" || !integrationNamePattern.test(name)) {
-        problems.push(
-          `${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`,
-        );
-      } else if (seenNames.has(name)) {
-        problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
-      } else seenNames.add(name);
-      const displayName = entry.displayName ?? name;
-      if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > integrationDefaults.maxDisplayNameLength) {
-        problems.push(
-          `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
-        );
-      }
-      integrations.push({
-        name: String(name),
-        formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
-        displayName: String(displayName).trim(),
-        role: parseRole(entry.role, `${key}.role`, problems),
-        secret: parseSecret(entry.secret, `${key}.secret`, problems),
-        credential: parseCredential(entry.credential, `${key}.credential`, problems),
-        keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
-        adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
-        removeUnmanagedRoles: optionalBoolean(
-          entry.removeUnmanagedRoles,
-          `${key}.removeUnmanagedRoles`,
-          applicationUserDefaults.removeUnmanagedRoles,
-          problems,
-        ),
-        keepUserOnDestroy: optionalBoolean(
-          entry.keepUserOnDestroy,
-          `${key}.keepUserOnDestroy`,
-          applicationUserDefaults.keepUserOnDestroy,
-          problems,
-        ),
-      });
-    });
-
-    // A former name names the resources of exactly one integration: never a current name, never twice.
-    const currentNames = new Set(integrations.map((integration) => integration.name));
-    const formerOwners = new Map<string, number>();
-    integrations.forEach((integration, index) => {
-      for (const former of integration.formerNames) {
-        if (former === integration.name) problems.push(`dataverse-s2s:integrations[${index}].formerNames lists its own name '${former}'.`);
-        else if (currentNames.has(former))
-          problems.push(
-            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', the name of another integration; remove it from formerNames.`,
-          );
-        else if (formerOwners.has(former))
-          problems.push(
-            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', which integrations[${formerOwners.get(former)}] lists too; a former name belongs to one integration.`,
-          );
-        else formerOwners.set(former, index);
-      }
-    });
-
-    // Integrations may share a role they make only if they declare it the same way.
-    const rolesByName = new Map<string, { definition: string; index: number }>();
-    integrations.forEach((integration, index) => {
-      if (integration.role.kind === "existing") return;
-      const definition = roleDefinition(integration.role);
-      const earlier = rolesByName.get(integration.role.name.toLowerCase());
-      const earlierRole = earlier && integrations[earlier.index].role;
-      if (
-        earlier &&
-        earlierRole?.kind === "clone" &&
-        integration.role.kind === "clone" &&
-        earlierRole.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()
-      ) {
-        problems.push(
-          `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
-            `but integrations[${earlier.index}] clones '${earlierRole.cloneFrom}' into the same role name; give one of them another role name.`,
-        );
-      } else if (earlier && earlier.definition !== definition) {
-        problems.push(
-          `dataverse-s2s:integrations[${index}].role declares '${integration.role.name}' differently from integrations[${earlier.index}].role ` +
-            `(${definition} vs ${earlier.definition}); integrations share a role only when they declare it alike: give one of them another role name.`,
-        );
-      } else if (!earlier) rolesByName.set(integration.role.name.toLowerCase(), { definition, index });
-    });
-  }
+  const integrations = parseIntegrations(raw.integrations, problems);
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
@@ -504,6 +396,133 @@ export function parseStackConfig(raw: {
       environment: typeof raw.entraEnvironment === "string" && raw.entraEnvironment !== "" ? raw.entraEnvironment : undefined,
     },
   };
+}
+
+/** The integrations list: each entry, then what they must agree on (former names, shared roles). */
+function parseIntegrations(raw: unknown, problems: string[]): IntegrationConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push(
+      "dataverse-s2s:integrations must list at least one integration, e.g. " +
+        `'pulumi config set --path "dataverse-s2s:integrations[0].name" etl' and '... integrations[0].displayName "ETL connector"'.`,
+    );
+    return [];
+  }
+  const integrations: IntegrationConfig[] = [];
+  const seenNames = new Set<string>();
+  raw.forEach((entry: unknown, index) => {
+    const integration = parseIntegration(entry, `dataverse-s2s:integrations[${index}]`, seenNames, problems);
+    if (integration) integrations.push(integration);
+  });
+  checkFormerNames(integrations, problems);
+  checkSharedRoles(integrations, problems);
+  return integrations;
+}
+
+const INTEGRATION_SETTINGS: readonly string[] = [
+  "name",
+  "formerNames",
+  "displayName",
+  "role",
+  "secret",
+  "credential",
+  "keyVault",
+  "adminConsent",
+  "removeUnmanagedRoles",
+  "keepUserOnDestroy",
+];
+
+/** One entry of the integrations list; undefined when it is not even an object. */
+function parseIntegration(entry: unknown, key: string, seenNames: Set<string>, problems: string[]): IntegrationConfig | undefined {
+  if (!isRecord(entry)) {
+    problems.push(`${key} must be an object with at least name and displayName.`);
+    return undefined;
+  }
+  for (const field of Object.keys(entry))
+    if (!INTEGRATION_SETTINGS.includes(field))
+      problems.push(`${key}.${field} is not a known setting (known: ${INTEGRATION_SETTINGS.join(", ")}).`);
+  const name = entry.name;
+  if (typeof name !== "string" || !integrationNamePattern.test(name)) {
+    problems.push(
+      `${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`,
+    );
+  } else if (seenNames.has(name)) {
+    problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
+  } else seenNames.add(name);
+  const displayName = entry.displayName ?? name;
+  if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > integrationDefaults.maxDisplayNameLength) {
+    problems.push(
+      `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
+    );
+  }
+  return {
+    name: String(name),
+    formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
+    displayName: String(displayName).trim(),
+    role: parseRole(entry.role, `${key}.role`, problems),
+    secret: parseSecret(entry.secret, `${key}.secret`, problems),
+    credential: parseCredential(entry.credential, `${key}.credential`, problems),
+    keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
+    adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
+    removeUnmanagedRoles: optionalBoolean(
+      entry.removeUnmanagedRoles,
+      `${key}.removeUnmanagedRoles`,
+      applicationUserDefaults.removeUnmanagedRoles,
+      problems,
+    ),
+    keepUserOnDestroy: optionalBoolean(
+      entry.keepUserOnDestroy,
+      `${key}.keepUserOnDestroy`,
+      applicationUserDefaults.keepUserOnDestroy,
+      problems,
+    ),
+  };
+}
+
+/** A former name names the resources of exactly one integration: never a current name, never twice. */
+function checkFormerNames(integrations: IntegrationConfig[], problems: string[]): void {
+  const currentNames = new Set(integrations.map((integration) => integration.name));
+  const formerOwners = new Map<string, number>();
+  integrations.forEach((integration, index) => {
+    for (const former of integration.formerNames) {
+      if (former === integration.name) problems.push(`dataverse-s2s:integrations[${index}].formerNames lists its own name '${former}'.`);
+      else if (currentNames.has(former))
+        problems.push(
+          `dataverse-s2s:integrations[${index}].formerNames lists '${former}', the name of another integration; remove it from formerNames.`,
+        );
+      else if (formerOwners.has(former))
+        problems.push(
+          `dataverse-s2s:integrations[${index}].formerNames lists '${former}', which integrations[${formerOwners.get(former)}] lists too; a former name belongs to one integration.`,
+        );
+      else formerOwners.set(former, index);
+    }
+  });
+}
+
+/** Integrations may share a role they make only if they declare it the same way. */
+function checkSharedRoles(integrations: IntegrationConfig[], problems: string[]): void {
+  const rolesByName = new Map<string, { definition: string; index: number }>();
+  integrations.forEach((integration, index) => {
+    if (integration.role.kind === "existing") return;
+    const definition = roleDefinition(integration.role);
+    const earlier = rolesByName.get(integration.role.name.toLowerCase());
+    const earlierRole = earlier && integrations[earlier.index].role;
+    if (
+      earlier &&
+      earlierRole?.kind === "clone" &&
+      integration.role.kind === "clone" &&
+      earlierRole.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()
+    ) {
+      problems.push(
+        `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
+          `but integrations[${earlier.index}] clones '${earlierRole.cloneFrom}' into the same role name; give one of them another role name.`,
+      );
+    } else if (earlier && earlier.definition !== definition) {
+      problems.push(
+        `dataverse-s2s:integrations[${index}].role declares '${integration.role.name}' differently from integrations[${earlier.index}].role ` +
+          `(${definition} vs ${earlier.definition}); integrations share a role only when they declare it alike: give one of them another role name.`,
+      );
+    } else if (!earlier) rolesByName.set(integration.role.name.toLowerCase(), { definition, index });
+  });
 }
 
 /** Reads and validates the current stack's configuration. */
