@@ -524,6 +524,14 @@ async function runChangeSet(call: Call, requests: BatchRequest[]): Promise<Batch
   return { kind: "changeset", answers };
 }
 
+/** Runs the operation for the request's method; false (not handled) when the method has none. */
+async function byMethod(call: Call, operations: Partial<Record<string, () => void | Promise<void>>>): Promise<boolean> {
+  const operation = operations[call.ctx.method];
+  if (!operation) return false;
+  await operation();
+  return true;
+}
+
 function list(call: Call, entitySet: string, rows: Row[]): void {
   const top = call.ctx.query.get("$top");
   const value = top && /^\d+$/.test(top) ? rows.slice(0, Number(top)) : rows;
@@ -706,16 +714,8 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
 }
 
 /** The roles collection: query and create. */
-async function rolesCollection(call: Call): Promise<boolean> {
-  if (call.ctx.method === "GET") {
-    listRoles(call);
-    return true;
-  }
-  if (call.ctx.method === "POST") {
-    await createRole(call);
-    return true;
-  }
-  return false;
+function rolesCollection(call: Call): Promise<boolean> {
+  return byMethod(call, { GET: () => listRoles(call), POST: () => createRole(call) });
 }
 
 function listRoles(call: Call): void {
@@ -743,8 +743,8 @@ async function createRole(call: Call): Promise<void> {
   if (typeof fields.name !== "string" || fields.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
   if (fields.description !== undefined && fields.description !== null && typeof fields.description !== "string")
     throw invalid("Attribute 'description' must be a string.");
-  const businessUnitId = createdRoleBusinessUnit(call, fields);
-  const roleId = createdRoleId(call, fields);
+  const businessUnitId = newRoleBusinessUnit(call, fields);
+  const roleId = newRowId(fields, "roleid", (id) => dataverse.role(id) !== undefined);
   const now = ctx.core.now().toISOString();
   const role: RoleRow = {
     roleid: roleId,
@@ -772,38 +772,28 @@ async function createRole(call: Call): Promise<void> {
 }
 
 /** The business unit of a new role: the bound one, else (G) the root business unit. */
-function createdRoleBusinessUnit(call: Call, fields: Record<string, unknown>): string {
-  if (fields["businessunitid@odata.bind"] === undefined) return call.dataverse.rootBusinessUnit().businessunitid;
-  const businessUnitId = bindId(fields["businessunitid@odata.bind"], "businessunits");
-  if (!businessUnitId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-  if (!call.dataverse.businessUnit(businessUnitId)) throw notExist("businessunit", businessUnitId);
-  return businessUnitId;
+function newRoleBusinessUnit(call: Call, fields: Record<string, unknown>): string {
+  const binding = fields["businessunitid@odata.bind"];
+  return binding === undefined ? call.dataverse.rootBusinessUnit().businessunitid : boundBusinessUnit(call, binding);
 }
 
-/** The id of a new role: the given one (a GUID not yet used) or a new one. */
-function createdRoleId(call: Call, fields: Record<string, unknown>): string {
-  if (fields.roleid === undefined) return randomUUID();
-  if (typeof fields.roleid !== "string" || !isGuid(fields.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
-  const roleId = fields.roleid.toLowerCase();
-  if (call.dataverse.role(roleId)) throw duplicateKey();
-  return roleId;
+/** The id of a new row: the one given in `field` (a GUID not yet used) or a new one. */
+function newRowId(fields: Record<string, unknown>, field: "roleid" | "systemuserid", taken: (id: string) => boolean): string {
+  const given = fields[field];
+  if (given === undefined) return randomUUID();
+  if (typeof given !== "string" || !isGuid(given)) throw invalid(`Attribute '${field}' must be a GUID.`);
+  const id = given.toLowerCase();
+  if (taken(id)) throw duplicateKey();
+  return id;
 }
 
 /** One row of roles: get, patch, delete. */
-async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
-  switch (call.ctx.method) {
-    case "GET":
-      readRole(call, role);
-      return true;
-    case "PATCH":
-      await updateRole(call, role);
-      return true;
-    case "DELETE":
-      deleteRole(call, role);
-      return true;
-    default:
-      return false;
-  }
+function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
+  return byMethod(call, {
+    GET: () => readRole(call, role),
+    PATCH: () => updateRole(call, role),
+    DELETE: () => deleteRole(call, role),
+  });
 }
 
 function readRole(call: Call, role: RoleRow): void {
@@ -1071,16 +1061,8 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
 }
 
 /** The systemUsers collection: query and create. */
-async function systemUsersCollection(call: Call): Promise<boolean> {
-  if (call.ctx.method === "GET") {
-    listSystemUsers(call);
-    return true;
-  }
-  if (call.ctx.method === "POST") {
-    await createApplicationUser(call);
-    return true;
-  }
-  return false;
+function systemUsersCollection(call: Call): Promise<boolean> {
+  return byMethod(call, { GET: () => listSystemUsers(call), POST: () => createApplicationUser(call) });
 }
 
 function listSystemUsers(call: Call): void {
@@ -1119,7 +1101,7 @@ async function createApplicationUser(call: Call): Promise<void> {
   if (dataverse.hasApplicationUser(applicationId)) throw duplicateKey();
   const servicePrincipal = replicatedServicePrincipal(call, applicationId);
   const application = ctx.core.directory.application(applicationId) ?? { doc: servicePrincipal.doc, owners: [], secretHashes: {} };
-  const userId = newUserId(call, fields);
+  const userId = newRowId(fields, "systemuserid", (id) => dataverse.systemUser(id) !== undefined);
   const row = newApplicationUserRow({
     systemuserid: userId,
     app: application,
@@ -1170,30 +1152,13 @@ function replicatedServicePrincipal(call: Call, applicationId: string): ServiceP
   return servicePrincipal;
 }
 
-/** The id of a new user: the given one (a GUID not yet used) or a new one. */
-function newUserId(call: Call, fields: Record<string, unknown>): string {
-  if (fields.systemuserid === undefined) return randomUUID();
-  if (typeof fields.systemuserid !== "string" || !isGuid(fields.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
-  const userId = fields.systemuserid.toLowerCase();
-  if (call.dataverse.systemUser(userId)) throw duplicateKey();
-  return userId;
-}
-
 /** One row of systemUsers: get, patch, delete. */
-async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
-  switch (call.ctx.method) {
-    case "GET":
-      readSystemUser(call, user);
-      return true;
-    case "PATCH":
-      await updateSystemUser(call, user);
-      return true;
-    case "DELETE":
-      deleteSystemUser(call, user);
-      return true;
-    default:
-      return false;
-  }
+function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
+  return byMethod(call, {
+    GET: () => readSystemUser(call, user),
+    PATCH: () => updateSystemUser(call, user),
+    DELETE: () => deleteSystemUser(call, user),
+  });
 }
 
 function readSystemUser(call: Call, user: SystemUserRow): void {
