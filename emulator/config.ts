@@ -126,7 +126,7 @@ export function environmentNames(option: number | readonly string[] | undefined,
       ? Number.isInteger(option) && option >= 1 && option <= 20
         ? option === 1
           ? [defaultName]
-          : Array.from({ length: option }, (_, i) => `env${i + 1}`)
+          : Array.from({ length: option }, (_, index) => `env${index + 1}`)
         : []
       : [...option];
   if (names.length < 1 || names.length > 20) throw new Error("environments: give a count from 1 to 20 or 1 to 20 names.");
@@ -134,7 +134,7 @@ export function environmentNames(option: number | readonly string[] | undefined,
     if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,39}$/.test(name))
       throw new Error(`environments: '${name}' is not a name of letters, digits and dashes.`);
   }
-  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw new Error("environments: the names must differ.");
+  if (new Set(names.map((name) => name.toLowerCase())).size !== names.length) throw new Error("environments: the names must differ.");
   return names;
 }
 
