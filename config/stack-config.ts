@@ -164,45 +164,18 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
       problems.push(
         `${key}.${field} is not a known setting (use name with cloneFrom, followSource, excludePrivileges; or name with privileges, miscPrivileges, depth; or existing).`,
       );
-  if (raw.existing !== undefined) {
-    const others = Object.keys(raw).filter((field) => field !== "existing");
-    if (others.length > 0)
-      problems.push(
-        `${key}: give either existing (use a role as it is) or a role to make (name with cloneFrom or privileges), not both (drop ${others.join(", ")}).`,
-      );
-    if (typeof raw.existing !== "string" || raw.existing.trim() === "")
-      problems.push(`${key}.existing must be the name of a security role in the environment.`);
-    return { kind: "existing", name: String(raw.existing ?? "").trim() };
-  }
+  if (raw.existing !== undefined) return parseExistingRole(raw, key, problems);
   const name = raw.name === undefined ? roleDefaults.name : raw.name;
   if (typeof name !== "string" || name.trim() === "" || name.length > roleDefaults.maxNameLength)
     problems.push(`${key}.name must be a role name of 1 to ${roleDefaults.maxNameLength} characters.`);
   if (raw.privileges !== undefined || raw.miscPrivileges !== undefined || raw.depth !== undefined) {
     const mixed = Object.keys(raw).filter((field) => !specFields.includes(field) && known.has(field));
-    if (mixed.length > 0)
-      problems.push(
-        `${key}: a role declared by its privileges is not a copy; drop ${mixed.join(", ")} (or drop privileges, miscPrivileges and depth to clone a role).`,
-      );
-    if (raw.name === undefined) problems.push(`${key}.name is required with privileges: name the role, e.g. "Contact Sync".`);
-    const spec = parsePrivilegeSpec(raw, key, problems);
-    if (Object.keys(spec.privileges).length === 0 && spec.miscPrivileges.length === 0 && raw.privileges === undefined)
-      problems.push(`${key}.privileges must name at least one table and its rights, e.g. { contact: [create, read, write] }.`);
-    return { kind: "spec", name: String(name).trim(), privileges: spec.privileges, miscPrivileges: spec.miscPrivileges };
+    return parseSpecRole(raw, String(name).trim(), mixed, key, problems);
   }
   const cloneFrom = raw.cloneFrom === undefined ? roleDefaults.cloneFrom : raw.cloneFrom;
   if (typeof cloneFrom !== "string" || cloneFrom.trim() === "")
     problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${roleDefaults.cloneFrom}").`);
-  const excludePrivileges: string[] = [];
-  if (raw.excludePrivileges !== undefined) {
-    if (!Array.isArray(raw.excludePrivileges))
-      problems.push(`${key}.excludePrivileges must be a list of privilege names, e.g. [prvAssignRole, prvWriteRole].`);
-    else
-      raw.excludePrivileges.forEach((entry, index) => {
-        const problem = privilegeNameProblem(entry);
-        if (problem) problems.push(`${key}.excludePrivileges[${index}]: ${problem}`);
-        else excludePrivileges.push(String(entry).trim());
-      });
-  }
+  const excludePrivileges = parseExcludedPrivileges(raw.excludePrivileges, `${key}.excludePrivileges`, problems);
   return {
     kind: "clone",
     name: String(name).trim(),
@@ -210,6 +183,46 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
     followSource: optionalBoolean(raw.followSource, `${key}.followSource`, roleDefaults.followSource, problems),
     excludePrivileges,
   };
+}
+
+/** { existing: "<role name>" }: a role used as it is, with nothing else beside it. */
+function parseExistingRole(raw: Record<string, unknown>, key: string, problems: string[]): RoleConfig {
+  const others = Object.keys(raw).filter((field) => field !== "existing");
+  if (others.length > 0)
+    problems.push(
+      `${key}: give either existing (use a role as it is) or a role to make (name with cloneFrom or privileges), not both (drop ${others.join(", ")}).`,
+    );
+  if (typeof raw.existing !== "string" || raw.existing.trim() === "")
+    problems.push(`${key}.existing must be the name of a security role in the environment.`);
+  return { kind: "existing", name: String(raw.existing ?? "").trim() };
+}
+
+/** A role declared by its privileges; `mixed` are the clone settings given beside them. */
+function parseSpecRole(raw: Record<string, unknown>, name: string, mixed: string[], key: string, problems: string[]): RoleConfig {
+  if (mixed.length > 0)
+    problems.push(
+      `${key}: a role declared by its privileges is not a copy; drop ${mixed.join(", ")} (or drop privileges, miscPrivileges and depth to clone a role).`,
+    );
+  if (raw.name === undefined) problems.push(`${key}.name is required with privileges: name the role, e.g. "Contact Sync".`);
+  const spec = parsePrivilegeSpec(raw, key, problems);
+  if (Object.keys(spec.privileges).length === 0 && spec.miscPrivileges.length === 0 && raw.privileges === undefined)
+    problems.push(`${key}.privileges must name at least one table and its rights, e.g. { contact: [create, read, write] }.`);
+  return { kind: "spec", name, privileges: spec.privileges, miscPrivileges: spec.miscPrivileges };
+}
+
+function parseExcludedPrivileges(raw: unknown, key: string, problems: string[]): string[] {
+  const excluded: string[] = [];
+  if (raw === undefined) return excluded;
+  if (!Array.isArray(raw)) {
+    problems.push(`${key} must be a list of privilege names, e.g. [prvAssignRole, prvWriteRole].`);
+    return excluded;
+  }
+  raw.forEach((entry, index) => {
+    const problem = privilegeNameProblem(entry);
+    if (problem) problems.push(`${key}[${index}]: ${problem}`);
+    else excluded.push(String(entry).trim());
+  });
+  return excluded;
 }
 
 function parseFormerNames(raw: unknown, key: string, problems: string[]): string[] {
@@ -287,22 +300,27 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
       problems.push(`${key}.${field} does not apply to type ${String(raw.type)} (use ${allowed[String(raw.type)].join(", ")}).`);
   }
   if (raw.type === "secret") return { kind: "secret" };
-  if (raw.type === "certificate") {
-    const problem = certificatePemProblem(raw.certificatePem);
-    const endDateProblem =
-      raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
-    // The PEM is never repeated in a message.
-    if (problem)
-      problems.push(
-        `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`,
-      );
-    if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
-    return {
-      kind: "certificate",
-      certificatePem: String(raw.certificatePem ?? ""),
-      endDate: typeof raw.endDate === "string" ? raw.endDate : undefined,
-    };
-  }
+  if (raw.type === "certificate") return parseCertificateCredential(raw, key, problems);
+  return parseFederatedCredential(raw, key, problems);
+}
+
+function parseCertificateCredential(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
+  const problem = certificatePemProblem(raw.certificatePem);
+  const endDateProblem =
+    raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
+  // The PEM is never repeated in a message.
+  if (problem)
+    problems.push(`${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`);
+  if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
+  return {
+    kind: "certificate",
+    certificatePem: String(raw.certificatePem ?? ""),
+    endDate: typeof raw.endDate === "string" ? raw.endDate : undefined,
+  };
+}
+
+/** Exactly one of federated { issuer, subject }, github { ... } or aks { ... }; a secret (with the problem listed) otherwise. */
+function parseFederatedCredential(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
   const sources = (["federated", "github", "aks"] as const).filter((source) => raw[source] !== undefined);
   if (sources.length !== 1) {
     problems.push(
