@@ -92,47 +92,9 @@ export class AppRegistration extends pulumi.ComponentResource {
   constructor(name: string, args: AppRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dataverse-s2s:entra:AppRegistration", name, {}, opts);
 
-    // The scope id is looked up in the tenant rather than hard-coded.
     const dynamicsCrm = azuread.getServicePrincipalOutput({ clientId: dynamicsCrmAppId }, { parent: this });
-    const userImpersonationId = dynamicsCrm.oauth2PermissionScopeIds.apply((ids) => {
-      const id = ids[userImpersonationScope];
-      if (!id) {
-        throw new pulumi.ResourceError(
-          `The Dynamics CRM service principal (${dynamicsCrmAppId}) in this tenant has no '${userImpersonationScope}' scope. ` +
-            "Is Dynamics 365 / Dataverse provisioned in this tenant?",
-          this,
-        );
-      }
-      return id;
-    });
-
-    const application = new azuread.Application(
-      `${name}-app`,
-      {
-        displayName: args.displayName,
-        signInAudience: "AzureADMyOrg",
-        requiredResourceAccesses: [{ resourceAppId: dynamicsCrmAppId, resourceAccesses: [{ id: userImpersonationId, type: "Scope" }] }],
-        notes: args.marker
-          ? `Managed by dataverse-s2s (stack ${args.marker.stack}, integration ${args.marker.integration}): a server-to-server identity for Dataverse.`
-          : "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
-        tags: args.marker ? [appMarkerTag(args.marker.stack, args.marker.integration)] : undefined,
-      },
-      { parent: this },
-    );
-
-    if (args.marker) {
-      const marker = args.marker;
-      new AppLeftovers(
-        `${name}-leftovers`,
-        {
-          applicationObjectId: application.objectId,
-          markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
-          metadataHost: args.entraCloud?.metadataHost ?? "",
-          cloudEnvironment: args.entraCloud?.environment ?? "",
-        },
-        { parent: this },
-      );
-    }
+    const application = this.registerApplication(name, args, this.userImpersonationId(dynamicsCrm));
+    if (args.marker) this.leftoverCleanup(name, args, args.marker, application);
 
     this.servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
@@ -146,80 +108,11 @@ export class AppRegistration extends pulumi.ComponentResource {
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let secretExpiresAt: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (credential.kind === "secret") {
-      // The integration component is named after the integration, and this one `<integration>-entra`.
-      const integration = name.replace(/-entra$/, "");
-      const settings = args.secretSettings ?? {
-        lifetimeSetting: `secret.lifetimeDays of integration '${integration}'`,
-        credentialSetting: `credential.type of integration '${integration}'`,
-      };
-      const cloud = { metadataHost: args.entraCloud?.metadataHost ?? "", cloudEnvironment: args.entraCloud?.environment ?? "" };
-      const schedule = new SecretSchedule(
-        `${name}-secret-schedule`,
-        {
-          lifetimeDays: args.secretLifetimeDays,
-          rotateBeforeDays: args.secretRotateBeforeDays,
-          applicationObjectId: application.objectId,
-          ...cloud,
-          ...settings,
-        },
-        { parent: this },
-      );
-      // Judges the secret against the tenant's credential policy once the application exists, so that
-      // a refusal comes with guidance rather than as Graph's code (see dynamic-providers/credential-policy-gate.ts).
-      const policyGate = new CredentialPolicyGate(
-        `${name}-secret-policy`,
-        {
-          applicationObjectId: application.objectId,
-          startDate: schedule.startDate,
-          endDate: schedule.endDate,
-          lifetimeDays: args.secretLifetimeDays,
-          ...cloud,
-          ...settings,
-        },
-        { parent: this },
-      );
-      const password = new azuread.ApplicationPassword(
-        `${name}-secret`,
-        { applicationId: application.id, displayName: managedSecretDisplayName, startDate: schedule.startDate, endDate: schedule.endDate },
-        // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
-        // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
-        { parent: this, deleteBeforeReplace: false, retainOnDelete: true, dependsOn: [policyGate] },
-      );
-      new RetiredSecrets(
-        `${name}-retired-secrets`,
-        {
-          applicationObjectId: application.objectId,
-          currentKeyId: password.keyId,
-          overlapDays: args.secretOverlapDays ?? secretDefaults.overlapDays,
-          metadataHost: args.entraCloud?.metadataHost ?? "",
-          cloudEnvironment: args.entraCloud?.environment ?? "",
-        },
-        { parent: this },
-      );
-      warnNearExpiry(args.displayName, schedule.expiringEndDate, this);
-      schedule.policyNote.apply((note) => {
-        if (note) pulumi.log.warn(note, this);
-      });
+      const password = this.rotatingSecret(name, args, application);
       clientSecret = pulumi.secret(password.value);
       secretExpiresAt = password.endDate;
-    } else if (credential.kind === "certificate") {
-      certificateCredential(
-        `${name}-certificate`,
-        { applicationId: application.id, certificatePem: pulumi.secret(credential.certificatePem), endDate: credential.endDate },
-        { parent: this },
-      );
     } else {
-      federatedCredential(
-        `${name}-federated`,
-        {
-          applicationId: application.id,
-          issuer: credential.issuer,
-          subject: credential.subject,
-          audiences: credential.audiences,
-          displayName: credential.displayName,
-        },
-        { parent: this },
-      );
+      this.alternativeCredential(name, credential, application);
     }
 
     if (args.adminConsent) {
@@ -249,6 +142,136 @@ export class AppRegistration extends pulumi.ComponentResource {
       clientSecret: this.clientSecret,
       secretExpiresAt: this.secretExpiresAt,
     });
+  }
+
+  /** The id of Dynamics CRM's user_impersonation scope: looked up in the tenant rather than hard-coded. */
+  private userImpersonationId(dynamicsCrm: pulumi.Output<azuread.GetServicePrincipalResult>): pulumi.Output<string> {
+    return dynamicsCrm.oauth2PermissionScopeIds.apply((ids) => {
+      const id = ids[userImpersonationScope];
+      if (!id) {
+        throw new pulumi.ResourceError(
+          `The Dynamics CRM service principal (${dynamicsCrmAppId}) in this tenant has no '${userImpersonationScope}' scope. ` +
+            "Is Dynamics 365 / Dataverse provisioned in this tenant?",
+          this,
+        );
+      }
+      return id;
+    });
+  }
+
+  private registerApplication(name: string, args: AppRegistrationArgs, userImpersonationId: pulumi.Output<string>): azuread.Application {
+    return new azuread.Application(
+      `${name}-app`,
+      {
+        displayName: args.displayName,
+        signInAudience: "AzureADMyOrg",
+        requiredResourceAccesses: [{ resourceAppId: dynamicsCrmAppId, resourceAccesses: [{ id: userImpersonationId, type: "Scope" }] }],
+        notes: args.marker
+          ? `Managed by dataverse-s2s (stack ${args.marker.stack}, integration ${args.marker.integration}): a server-to-server identity for Dataverse.`
+          : "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
+        tags: args.marker ? [appMarkerTag(args.marker.stack, args.marker.integration)] : undefined,
+      },
+      { parent: this },
+    );
+  }
+
+  /** Removes an app registration of this integration that a crashed run left behind (AppLeftovers). */
+  private leftoverCleanup(name: string, args: AppRegistrationArgs, marker: AppMarker, application: azuread.Application): void {
+    new AppLeftovers(
+      `${name}-leftovers`,
+      {
+        applicationObjectId: application.objectId,
+        markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
+        metadataHost: args.entraCloud?.metadataHost ?? "",
+        cloudEnvironment: args.entraCloud?.environment ?? "",
+      },
+      { parent: this },
+    );
+  }
+
+  /** The client secret: its schedule, the tenant policy gate, the password and the retirement of rotated-out ones. */
+  private rotatingSecret(name: string, args: AppRegistrationArgs, application: azuread.Application): azuread.ApplicationPassword {
+    // The integration component is named after the integration, and this one `<integration>-entra`.
+    const integration = name.replace(/-entra$/, "");
+    const settings = args.secretSettings ?? {
+      lifetimeSetting: `secret.lifetimeDays of integration '${integration}'`,
+      credentialSetting: `credential.type of integration '${integration}'`,
+    };
+    const cloud = { metadataHost: args.entraCloud?.metadataHost ?? "", cloudEnvironment: args.entraCloud?.environment ?? "" };
+    const schedule = new SecretSchedule(
+      `${name}-secret-schedule`,
+      {
+        lifetimeDays: args.secretLifetimeDays,
+        rotateBeforeDays: args.secretRotateBeforeDays,
+        applicationObjectId: application.objectId,
+        ...cloud,
+        ...settings,
+      },
+      { parent: this },
+    );
+    // Judges the secret against the tenant's credential policy once the application exists, so that
+    // a refusal comes with guidance rather than as Graph's code (see dynamic-providers/credential-policy-gate.ts).
+    const policyGate = new CredentialPolicyGate(
+      `${name}-secret-policy`,
+      {
+        applicationObjectId: application.objectId,
+        startDate: schedule.startDate,
+        endDate: schedule.endDate,
+        lifetimeDays: args.secretLifetimeDays,
+        ...cloud,
+        ...settings,
+      },
+      { parent: this },
+    );
+    const password = new azuread.ApplicationPassword(
+      `${name}-secret`,
+      { applicationId: application.id, displayName: managedSecretDisplayName, startDate: schedule.startDate, endDate: schedule.endDate },
+      // A rotation makes the new secret first; the old one is left in Entra (retainOnDelete) and
+      // removed by RetiredSecrets once the overlap has passed, so consumers are never left without one.
+      { parent: this, deleteBeforeReplace: false, retainOnDelete: true, dependsOn: [policyGate] },
+    );
+    new RetiredSecrets(
+      `${name}-retired-secrets`,
+      {
+        applicationObjectId: application.objectId,
+        currentKeyId: password.keyId,
+        overlapDays: args.secretOverlapDays ?? secretDefaults.overlapDays,
+        ...cloud,
+      },
+      { parent: this },
+    );
+    warnNearExpiry(args.displayName, schedule.expiringEndDate, this);
+    schedule.policyNote.apply((note) => {
+      if (note) pulumi.log.warn(note, this);
+    });
+    return password;
+  }
+
+  /** An uploaded certificate or a federated identity credential (alternative-credentials.ts). */
+  private alternativeCredential(
+    name: string,
+    credential: Exclude<AppCredential, { kind: "secret" }>,
+    application: azuread.Application,
+  ): void {
+    if (credential.kind === "certificate") {
+      certificateCredential(
+        `${name}-certificate`,
+        { applicationId: application.id, certificatePem: pulumi.secret(credential.certificatePem), endDate: credential.endDate },
+        { parent: this },
+      );
+      return;
+    }
+    federatedCredential(
+      `${name}-federated`,
+      {
+        applicationId: application.id,
+        issuer: credential.issuer,
+        subject: credential.subject,
+        audiences: credential.audiences,
+        displayName: credential.displayName,
+      },
+      { parent: this },
+    );
   }
 }
 

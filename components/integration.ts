@@ -103,25 +103,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       { parent: this, dependsOn: [app.servicePrincipal] },
     );
 
-    let keyVaultSecretUris: pulumi.Output<Record<string, string> | undefined> = pulumi.output(undefined);
-    if (args.keyVault) {
-      const hasSecret = (args.credential ?? { kind: "secret" }).kind === "secret";
-      const exported = new KeyVaultExport(
-        `${name}-key-vault`,
-        {
-          keyVaultId: args.keyVault.id,
-          secretNamePrefix: args.keyVault.secretNamePrefix,
-          // Integrations without a client secret export only the ids.
-          clientSecret: hasSecret ? (app.clientSecret as pulumi.Output<string>) : undefined,
-          secretExpiresAt: hasSecret ? (app.secretExpiresAt as pulumi.Output<string>) : undefined,
-          clientId: app.clientId,
-          environmentUrl: args.environmentUrl,
-          tenantId: app.tenantId,
-        },
-        { parent: this },
-      );
-      keyVaultSecretUris = exported.secretUris.apply((uris) => ({ ...uris }) as Record<string, string>);
-    }
+    const keyVaultSecretUris = args.keyVault ? this.keyVaultExport(name, args, args.keyVault, app) : pulumi.output(undefined);
 
     this.environmentUrl = pulumi.output(args.environmentUrl);
     this.tenantId = app.tenantId;
@@ -141,5 +123,30 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       securityRoleId: this.securityRoleId,
       keyVaultSecretUris: this.keyVaultSecretUris,
     });
+  }
+
+  /** Publishes the connection values to Key Vault; the secret URIs of what it wrote. */
+  private keyVaultExport(
+    name: string,
+    args: DataverseIntegrationArgs,
+    keyVault: NonNullable<DataverseIntegrationArgs["keyVault"]>,
+    app: AppRegistration,
+  ): pulumi.Output<Record<string, string> | undefined> {
+    const hasSecret = (args.credential ?? { kind: "secret" }).kind === "secret";
+    const exported = new KeyVaultExport(
+      `${name}-key-vault`,
+      {
+        keyVaultId: keyVault.id,
+        secretNamePrefix: keyVault.secretNamePrefix,
+        // Integrations without a client secret export only the ids.
+        clientSecret: hasSecret ? (app.clientSecret as pulumi.Output<string>) : undefined,
+        secretExpiresAt: hasSecret ? (app.secretExpiresAt as pulumi.Output<string>) : undefined,
+        clientId: app.clientId,
+        environmentUrl: args.environmentUrl,
+        tenantId: app.tenantId,
+      },
+      { parent: this },
+    );
+    return exported.secretUris.apply((uris) => ({ ...uris }) as Record<string, string>);
   }
 }

@@ -83,31 +83,7 @@ export class KeyVaultExport extends pulumi.ComponentResource {
     // Errors name the resource at fault: the parent while plain inputs are checked (this component is
     // not registered yet), this component for values that resolve later.
     let owner: pulumi.Resource | undefined = opts?.parent;
-    const fail = (message: string): never => {
-      throw new pulumi.ResourceError(`${name}: ${message}`, owner);
-    };
-    const vault = resolveKeyVaultId(args.keyVaultId, name, () => owner);
-    const prefix =
-      args.secretNamePrefix === undefined
-        ? defaultPrefix(name, fail)
-        : checked(args.secretNamePrefix, (value) => {
-            const problem = secretNamePrefixProblem(value);
-            if (problem) fail(problem);
-            return value;
-          });
-    if ((args.clientSecret === undefined) !== (args.secretExpiresAt === undefined)) {
-      fail("give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.");
-    }
-    const expires =
-      args.secretExpiresAt === undefined
-        ? undefined
-        : checked(args.secretExpiresAt, (value) => {
-            try {
-              return epochSeconds(value);
-            } catch (error) {
-              return fail((error as Error).message);
-            }
-          });
+    const { vault, prefix, expires } = checkedInputs(name, args, () => owner);
 
     // Plain inputs are validated above, before even this component is registered.
     super("dataverse-s2s:azure:KeyVaultExport", name, {}, opts);
@@ -117,26 +93,9 @@ export class KeyVaultExport extends pulumi.ComponentResource {
     const vaultName = pulumi.output(vault).apply((id) => id.vaultName);
     const resourceGroupName = pulumi.output(vault).apply((id) => id.resourceGroupName);
     const tags = { clientId: args.clientId, environmentUrl: args.environmentUrl, tenantId: args.tenantId, managedBy: "dataverse-s2s" };
-    const write = (role: keyof typeof keyVaultSecretSuffixes, value: pulumi.Input<string>, expiresAt?: pulumi.Input<number>) => {
-      const secretName = pulumi.output(prefix).apply((text) => `${text}-${keyVaultSecretSuffixes[role]}`);
-      const secret = new keyvault.Secret(
-        `${name}-${keyVaultSecretSuffixes[role]}`,
-        {
-          resourceGroupName,
-          vaultName,
-          secretName,
-          properties: { value, contentType: "text/plain", attributes: { enabled: true, expires: expiresAt } },
-          tags,
-        },
-        { parent: this },
-      );
-      // `properties` is secret as a whole because it holds the value; the URIs in it reveal nothing.
-      return {
-        name: secretName,
-        uri: pulumi.unsecret(secret.properties.apply((properties) => properties.secretUri)),
-        uriWithVersion: pulumi.unsecret(secret.properties.apply((properties) => properties.secretUriWithVersion)),
-      };
-    };
+    const target: SecretTarget = { name, prefix, resourceGroupName, vaultName, tags };
+    const write = (role: SecretRole, value: pulumi.Input<string>, expiresAt?: pulumi.Input<number>) =>
+      this.writeSecret(target, role, value, expiresAt);
 
     const written = {
       clientId: write("clientId", args.clientId),
@@ -144,7 +103,7 @@ export class KeyVaultExport extends pulumi.ComponentResource {
       tenantId: write("tenantId", args.tenantId),
       clientSecret: args.clientSecret === undefined ? undefined : write("clientSecret", pulumi.secret(args.clientSecret), expires),
     };
-    const collect = (pick: (secret: ReturnType<typeof write>) => pulumi.Output<string>): pulumi.Output<KeyVaultSecretValues<string>> =>
+    const collect = (pick: (secret: WrittenSecret) => pulumi.Output<string>): pulumi.Output<KeyVaultSecretValues<string>> =>
       pulumi.output({
         clientId: pick(written.clientId),
         environmentUrl: pick(written.environmentUrl),
@@ -165,6 +124,81 @@ export class KeyVaultExport extends pulumi.ComponentResource {
       secretUrisWithVersion: this.secretUrisWithVersion,
     });
   }
+
+  /** One vault secret, named `<prefix>-<suffix of its role>`. */
+  private writeSecret(
+    target: SecretTarget,
+    role: SecretRole,
+    value: pulumi.Input<string>,
+    expiresAt?: pulumi.Input<number>,
+  ): WrittenSecret {
+    const secretName = pulumi.output(target.prefix).apply((text) => `${text}-${keyVaultSecretSuffixes[role]}`);
+    const secret = new keyvault.Secret(
+      `${target.name}-${keyVaultSecretSuffixes[role]}`,
+      {
+        resourceGroupName: target.resourceGroupName,
+        vaultName: target.vaultName,
+        secretName,
+        properties: { value, contentType: "text/plain", attributes: { enabled: true, expires: expiresAt } },
+        tags: target.tags,
+      },
+      { parent: this },
+    );
+    // `properties` is secret as a whole because it holds the value; the URIs in it reveal nothing.
+    return {
+      name: secretName,
+      uri: pulumi.unsecret(secret.properties.apply((properties) => properties.secretUri)),
+      uriWithVersion: pulumi.unsecret(secret.properties.apply((properties) => properties.secretUriWithVersion)),
+    };
+  }
+}
+
+type SecretRole = keyof typeof keyVaultSecretSuffixes;
+
+/** Where the component's secrets go and what they carry besides the value. */
+interface SecretTarget {
+  /** The component's name: each secret resource is `<name>-<suffix>`. */
+  readonly name: string;
+  readonly prefix: pulumi.Input<string>;
+  readonly resourceGroupName: pulumi.Output<string>;
+  readonly vaultName: pulumi.Output<string>;
+  readonly tags: Record<string, pulumi.Input<string>>;
+}
+
+interface WrittenSecret {
+  readonly name: pulumi.Output<string>;
+  readonly uri: pulumi.Output<string>;
+  readonly uriWithVersion: pulumi.Output<string>;
+}
+
+/** The vault, the secret name prefix and the secret's expiry (epoch seconds), each checked; errors name `owner()`. */
+function checkedInputs(name: string, args: KeyVaultExportArgs, owner: () => pulumi.Resource | undefined) {
+  const fail = (message: string): never => {
+    throw new pulumi.ResourceError(`${name}: ${message}`, owner());
+  };
+  const vault = resolveKeyVaultId(args.keyVaultId, name, owner);
+  const prefix =
+    args.secretNamePrefix === undefined
+      ? defaultPrefix(name, fail)
+      : checked(args.secretNamePrefix, (value) => {
+          const problem = secretNamePrefixProblem(value);
+          if (problem) fail(problem);
+          return value;
+        });
+  if ((args.clientSecret === undefined) !== (args.secretExpiresAt === undefined)) {
+    fail("give clientSecret and secretExpiresAt together (the vault secret carries the Entra expiry), or neither.");
+  }
+  const expires =
+    args.secretExpiresAt === undefined
+      ? undefined
+      : checked(args.secretExpiresAt, (value) => {
+          try {
+            return epochSeconds(value);
+          } catch (error) {
+            return fail((error as Error).message);
+          }
+        });
+  return { vault, prefix, expires };
 }
 
 function defaultPrefix(name: string, fail: (message: string) => never): string {

@@ -167,45 +167,18 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
       problems.push(
         `${key}.${field} is not a known setting (use name with cloneFrom, followSource, excludePrivileges; or name with privileges, miscPrivileges, depth; or existing).`,
       );
-  if (raw.existing !== undefined) {
-    const others = Object.keys(raw).filter((field) => field !== "existing");
-    if (others.length > 0)
-      problems.push(
-        `${key}: give either existing (use a role as it is) or a role to make (name with cloneFrom or privileges), not both (drop ${others.join(", ")}).`,
-      );
-    if (typeof raw.existing !== "string" || raw.existing.trim() === "")
-      problems.push(`${key}.existing must be the name of a security role in the environment.`);
-    return { kind: "existing", name: String(raw.existing ?? "").trim() };
-  }
+  if (raw.existing !== undefined) return parseExistingRole(raw, key, problems);
   const name = raw.name === undefined ? roleDefaults.name : raw.name;
   if (typeof name !== "string" || name.trim() === "" || name.length > roleDefaults.maxNameLength)
     problems.push(`${key}.name must be a role name of 1 to ${roleDefaults.maxNameLength} characters.`);
   if (raw.privileges !== undefined || raw.miscPrivileges !== undefined || raw.depth !== undefined) {
     const mixed = Object.keys(raw).filter((field) => !specFields.includes(field) && known.has(field));
-    if (mixed.length > 0)
-      problems.push(
-        `${key}: a role declared by its privileges is not a copy; drop ${mixed.join(", ")} (or drop privileges, miscPrivileges and depth to clone a role).`,
-      );
-    if (raw.name === undefined) problems.push(`${key}.name is required with privileges: name the role, e.g. "Contact Sync".`);
-    const spec = parsePrivilegeSpec(raw, key, problems);
-    if (Object.keys(spec.privileges).length === 0 && spec.miscPrivileges.length === 0 && raw.privileges === undefined)
-      problems.push(`${key}.privileges must name at least one table and its rights, e.g. { contact: [create, read, write] }.`);
-    return { kind: "spec", name: String(name).trim(), privileges: spec.privileges, miscPrivileges: spec.miscPrivileges };
+    return parseSpecRole(raw, String(name).trim(), mixed, key, problems);
   }
   const cloneFrom = raw.cloneFrom === undefined ? roleDefaults.cloneFrom : raw.cloneFrom;
   if (typeof cloneFrom !== "string" || cloneFrom.trim() === "")
     problems.push(`${key}.cloneFrom must be a role name or a role template id (default "${roleDefaults.cloneFrom}").`);
-  const excludePrivileges: string[] = [];
-  if (raw.excludePrivileges !== undefined) {
-    if (!Array.isArray(raw.excludePrivileges))
-      problems.push(`${key}.excludePrivileges must be a list of privilege names, e.g. [prvAssignRole, prvWriteRole].`);
-    else
-      raw.excludePrivileges.forEach((entry, index) => {
-        const problem = privilegeNameProblem(entry);
-        if (problem) problems.push(`${key}.excludePrivileges[${index}]: ${problem}`);
-        else excludePrivileges.push(String(entry).trim());
-      });
-  }
+  const excludePrivileges = parseExcludedPrivileges(raw.excludePrivileges, `${key}.excludePrivileges`, problems);
   return {
     kind: "clone",
     name: String(name).trim(),
@@ -213,6 +186,46 @@ function parseRole(raw: unknown, key: string, problems: string[]): RoleConfig {
     followSource: optionalBoolean(raw.followSource, `${key}.followSource`, roleDefaults.followSource, problems),
     excludePrivileges,
   };
+}
+
+/** { existing: "<role name>" }: a role used as it is, with nothing else beside it. */
+function parseExistingRole(raw: Record<string, unknown>, key: string, problems: string[]): RoleConfig {
+  const others = Object.keys(raw).filter((field) => field !== "existing");
+  if (others.length > 0)
+    problems.push(
+      `${key}: give either existing (use a role as it is) or a role to make (name with cloneFrom or privileges), not both (drop ${others.join(", ")}).`,
+    );
+  if (typeof raw.existing !== "string" || raw.existing.trim() === "")
+    problems.push(`${key}.existing must be the name of a security role in the environment.`);
+  return { kind: "existing", name: String(raw.existing ?? "").trim() };
+}
+
+/** A role declared by its privileges; `mixed` are the clone settings given beside them. */
+function parseSpecRole(raw: Record<string, unknown>, name: string, mixed: string[], key: string, problems: string[]): RoleConfig {
+  if (mixed.length > 0)
+    problems.push(
+      `${key}: a role declared by its privileges is not a copy; drop ${mixed.join(", ")} (or drop privileges, miscPrivileges and depth to clone a role).`,
+    );
+  if (raw.name === undefined) problems.push(`${key}.name is required with privileges: name the role, e.g. "Contact Sync".`);
+  const spec = parsePrivilegeSpec(raw, key, problems);
+  if (Object.keys(spec.privileges).length === 0 && spec.miscPrivileges.length === 0 && raw.privileges === undefined)
+    problems.push(`${key}.privileges must name at least one table and its rights, e.g. { contact: [create, read, write] }.`);
+  return { kind: "spec", name, privileges: spec.privileges, miscPrivileges: spec.miscPrivileges };
+}
+
+function parseExcludedPrivileges(raw: unknown, key: string, problems: string[]): string[] {
+  const excluded: string[] = [];
+  if (raw === undefined) return excluded;
+  if (!Array.isArray(raw)) {
+    problems.push(`${key} must be a list of privilege names, e.g. [prvAssignRole, prvWriteRole].`);
+    return excluded;
+  }
+  raw.forEach((entry, index) => {
+    const problem = privilegeNameProblem(entry);
+    if (problem) problems.push(`${key}[${index}]: ${problem}`);
+    else excluded.push(String(entry).trim());
+  });
+  return excluded;
 }
 
 function parseFormerNames(raw: unknown, key: string, problems: string[]): string[] {
@@ -290,22 +303,27 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
       problems.push(`${key}.${field} does not apply to type ${String(raw.type)} (use ${allowed[String(raw.type)].join(", ")}).`);
   }
   if (raw.type === "secret") return { kind: "secret" };
-  if (raw.type === "certificate") {
-    const problem = certificatePemProblem(raw.certificatePem);
-    const endDateProblem =
-      raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
-    // The PEM is never repeated in a message.
-    if (problem)
-      problems.push(
-        `${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`,
-      );
-    if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
-    return {
-      kind: "certificate",
-      certificatePem: String(raw.certificatePem ?? ""),
-      endDate: typeof raw.endDate === "string" ? raw.endDate : undefined,
-    };
-  }
+  if (raw.type === "certificate") return parseCertificateCredential(raw, key, problems);
+  return parseFederatedCredential(raw, key, problems);
+}
+
+function parseCertificateCredential(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
+  const problem = certificatePemProblem(raw.certificatePem);
+  const endDateProblem =
+    raw.endDate === undefined || problem ? undefined : certificateEndDateProblem(raw.endDate, readCertificatePem(raw.certificatePem));
+  // The PEM is never repeated in a message.
+  if (problem)
+    problems.push(`${key}.certificatePem: ${problem} Set it with 'pulumi config set --secret --path "${key}.certificatePem" < cert.pem'.`);
+  if (endDateProblem) problems.push(`${key}: ${endDateProblem}`);
+  return {
+    kind: "certificate",
+    certificatePem: String(raw.certificatePem ?? ""),
+    endDate: typeof raw.endDate === "string" ? raw.endDate : undefined,
+  };
+}
+
+/** Exactly one of federated { issuer, subject }, github { ... } or aks { ... }; a secret (with the problem listed) otherwise. */
+function parseFederatedCredential(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
   const sources = (["federated", "github", "aks"] as const).filter((source) => raw[source] !== undefined);
   if (sources.length !== 1) {
     problems.push(
@@ -387,115 +405,7 @@ export function parseStackConfig(raw: {
     problems.push("dataverse-s2s:businessUnit, when set, must be the name of a business unit (leave it out for the root business unit).");
   }
 
-  const integrations: IntegrationConfig[] = [];
-  if (!Array.isArray(raw.integrations) || raw.integrations.length === 0) {
-    problems.push(
-      "dataverse-s2s:integrations must list at least one integration, e.g. " +
-        `'pulumi config set --path "dataverse-s2s:integrations[0].name" etl' and '... integrations[0].displayName "ETL connector"'.`,
-    );
-  } else {
-    const seenNames = new Set<string>();
-    raw.integrations.forEach((entry, index) => {
-      const key = `dataverse-s2s:integrations[${index}]`;
-      if (!isRecord(entry)) {
-        problems.push(`${key} must be an object with at least name and displayName.`);
-        return;
-      }
-      const known = new Set([
-        "name",
-        "formerNames",
-        "displayName",
-        "role",
-        "secret",
-        "credential",
-        "keyVault",
-        "adminConsent",
-        "removeUnmanagedRoles",
-        "keepUserOnDestroy",
-      ]);
-      for (const field of Object.keys(entry))
-        if (!known.has(field)) problems.push(`${key}.${field} is not a known setting (known: ${[...known].join(", ")}).`);
-      const name = entry.name;
-      if (typeof name !== "string" || !integrationNamePattern.test(name)) {
-        problems.push(
-          `${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`,
-        );
-      } else if (seenNames.has(name)) {
-        problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
-      } else seenNames.add(name);
-      const displayName = entry.displayName ?? name;
-      if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > integrationDefaults.maxDisplayNameLength) {
-        problems.push(
-          `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
-        );
-      }
-      integrations.push({
-        name: String(name),
-        formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
-        displayName: String(displayName).trim(),
-        role: parseRole(entry.role, `${key}.role`, problems),
-        secret: parseSecret(entry.secret, `${key}.secret`, problems),
-        credential: parseCredential(entry.credential, `${key}.credential`, problems),
-        keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
-        adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
-        removeUnmanagedRoles: optionalBoolean(
-          entry.removeUnmanagedRoles,
-          `${key}.removeUnmanagedRoles`,
-          applicationUserDefaults.removeUnmanagedRoles,
-          problems,
-        ),
-        keepUserOnDestroy: optionalBoolean(
-          entry.keepUserOnDestroy,
-          `${key}.keepUserOnDestroy`,
-          applicationUserDefaults.keepUserOnDestroy,
-          problems,
-        ),
-      });
-    });
-
-    // A former name names the resources of exactly one integration: never a current name, never twice.
-    const currentNames = new Set(integrations.map((integration) => integration.name));
-    const formerOwners = new Map<string, number>();
-    integrations.forEach((integration, index) => {
-      for (const former of integration.formerNames) {
-        if (former === integration.name) problems.push(`dataverse-s2s:integrations[${index}].formerNames lists its own name '${former}'.`);
-        else if (currentNames.has(former))
-          problems.push(
-            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', the name of another integration; remove it from formerNames.`,
-          );
-        else if (formerOwners.has(former))
-          problems.push(
-            `dataverse-s2s:integrations[${index}].formerNames lists '${former}', which integrations[${formerOwners.get(former)}] lists too; a former name belongs to one integration.`,
-          );
-        else formerOwners.set(former, index);
-      }
-    });
-
-    // Integrations may share a role they make only if they declare it the same way.
-    const rolesByName = new Map<string, { definition: string; index: number }>();
-    integrations.forEach((integration, index) => {
-      if (integration.role.kind === "existing") return;
-      const definition = roleDefinition(integration.role);
-      const earlier = rolesByName.get(integration.role.name.toLowerCase());
-      const earlierRole = earlier && integrations[earlier.index].role;
-      if (
-        earlier &&
-        earlierRole?.kind === "clone" &&
-        integration.role.kind === "clone" &&
-        earlierRole.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()
-      ) {
-        problems.push(
-          `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
-            `but integrations[${earlier.index}] clones '${earlierRole.cloneFrom}' into the same role name; give one of them another role name.`,
-        );
-      } else if (earlier && earlier.definition !== definition) {
-        problems.push(
-          `dataverse-s2s:integrations[${index}].role declares '${integration.role.name}' differently from integrations[${earlier.index}].role ` +
-            `(${definition} vs ${earlier.definition}); integrations share a role only when they declare it alike: give one of them another role name.`,
-        );
-      } else if (!earlier) rolesByName.set(integration.role.name.toLowerCase(), { definition, index });
-    });
-  }
+  const integrations = parseIntegrations(raw.integrations, problems);
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
@@ -507,6 +417,133 @@ export function parseStackConfig(raw: {
       environment: typeof raw.entraEnvironment === "string" && raw.entraEnvironment !== "" ? raw.entraEnvironment : undefined,
     },
   };
+}
+
+/** The integrations list: each entry, then what they must agree on (former names, shared roles). */
+function parseIntegrations(raw: unknown, problems: string[]): IntegrationConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.push(
+      "dataverse-s2s:integrations must list at least one integration, e.g. " +
+        `'pulumi config set --path "dataverse-s2s:integrations[0].name" etl' and '... integrations[0].displayName "ETL connector"'.`,
+    );
+    return [];
+  }
+  const integrations: IntegrationConfig[] = [];
+  const seenNames = new Set<string>();
+  raw.forEach((entry: unknown, index) => {
+    const integration = parseIntegration(entry, `dataverse-s2s:integrations[${index}]`, seenNames, problems);
+    if (integration) integrations.push(integration);
+  });
+  checkFormerNames(integrations, problems);
+  checkSharedRoles(integrations, problems);
+  return integrations;
+}
+
+const INTEGRATION_SETTINGS: readonly string[] = [
+  "name",
+  "formerNames",
+  "displayName",
+  "role",
+  "secret",
+  "credential",
+  "keyVault",
+  "adminConsent",
+  "removeUnmanagedRoles",
+  "keepUserOnDestroy",
+];
+
+/** One entry of the integrations list; undefined when it is not even an object. */
+function parseIntegration(entry: unknown, key: string, seenNames: Set<string>, problems: string[]): IntegrationConfig | undefined {
+  if (!isRecord(entry)) {
+    problems.push(`${key} must be an object with at least name and displayName.`);
+    return undefined;
+  }
+  for (const field of Object.keys(entry))
+    if (!INTEGRATION_SETTINGS.includes(field))
+      problems.push(`${key}.${field} is not a known setting (known: ${INTEGRATION_SETTINGS.join(", ")}).`);
+  const name = entry.name;
+  if (typeof name !== "string" || !integrationNamePattern.test(name)) {
+    problems.push(
+      `${key}.name must be 2 to 40 lower-case letters, digits or dashes, starting with a letter (it names resources), not '${String(name)}'.`,
+    );
+  } else if (seenNames.has(name)) {
+    problems.push(`${key}.name '${name}' is used twice; each integration needs its own name.`);
+  } else seenNames.add(name);
+  const displayName = entry.displayName ?? name;
+  if (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > integrationDefaults.maxDisplayNameLength) {
+    problems.push(
+      `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
+    );
+  }
+  return {
+    name: String(name),
+    formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
+    displayName: String(displayName).trim(),
+    role: parseRole(entry.role, `${key}.role`, problems),
+    secret: parseSecret(entry.secret, `${key}.secret`, problems),
+    credential: parseCredential(entry.credential, `${key}.credential`, problems),
+    keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
+    adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
+    removeUnmanagedRoles: optionalBoolean(
+      entry.removeUnmanagedRoles,
+      `${key}.removeUnmanagedRoles`,
+      applicationUserDefaults.removeUnmanagedRoles,
+      problems,
+    ),
+    keepUserOnDestroy: optionalBoolean(
+      entry.keepUserOnDestroy,
+      `${key}.keepUserOnDestroy`,
+      applicationUserDefaults.keepUserOnDestroy,
+      problems,
+    ),
+  };
+}
+
+/** A former name names the resources of exactly one integration: never a current name, never twice. */
+function checkFormerNames(integrations: IntegrationConfig[], problems: string[]): void {
+  const currentNames = new Set(integrations.map((integration) => integration.name));
+  const formerOwners = new Map<string, number>();
+  integrations.forEach((integration, index) => {
+    for (const former of integration.formerNames) {
+      if (former === integration.name) problems.push(`dataverse-s2s:integrations[${index}].formerNames lists its own name '${former}'.`);
+      else if (currentNames.has(former))
+        problems.push(
+          `dataverse-s2s:integrations[${index}].formerNames lists '${former}', the name of another integration; remove it from formerNames.`,
+        );
+      else if (formerOwners.has(former))
+        problems.push(
+          `dataverse-s2s:integrations[${index}].formerNames lists '${former}', which integrations[${formerOwners.get(former)}] lists too; a former name belongs to one integration.`,
+        );
+      else formerOwners.set(former, index);
+    }
+  });
+}
+
+/** Integrations may share a role they make only if they declare it the same way. */
+function checkSharedRoles(integrations: IntegrationConfig[], problems: string[]): void {
+  const rolesByName = new Map<string, { definition: string; index: number }>();
+  integrations.forEach((integration, index) => {
+    if (integration.role.kind === "existing") return;
+    const definition = roleDefinition(integration.role);
+    const earlier = rolesByName.get(integration.role.name.toLowerCase());
+    const earlierRole = earlier && integrations[earlier.index].role;
+    if (
+      earlier &&
+      earlierRole?.kind === "clone" &&
+      integration.role.kind === "clone" &&
+      earlierRole.cloneFrom.toLowerCase() !== integration.role.cloneFrom.toLowerCase()
+    ) {
+      problems.push(
+        `dataverse-s2s:integrations[${index}].role clones '${integration.role.cloneFrom}' into '${integration.role.name}', ` +
+          `but integrations[${earlier.index}] clones '${earlierRole.cloneFrom}' into the same role name; give one of them another role name.`,
+      );
+    } else if (earlier && earlier.definition !== definition) {
+      problems.push(
+        `dataverse-s2s:integrations[${index}].role declares '${integration.role.name}' differently from integrations[${earlier.index}].role ` +
+          `(${definition} vs ${earlier.definition}); integrations share a role only when they declare it alike: give one of them another role name.`,
+      );
+    } else if (!earlier) rolesByName.set(integration.role.name.toLowerCase(), { definition, index });
+  });
 }
 
 /** Reads and validates the current stack's configuration. */

@@ -3,6 +3,7 @@
 import { issueFederatedToken } from "./entra-assertions";
 import { applyConfigPatch } from "./config";
 import { resetProtection } from "./dataverse";
+import { rootRoleOf } from "./dataverse-store";
 import { adminError } from "./errors";
 import { RequestContext, type EmulatorCore } from "./http";
 import { DEPTH_NAMES, privilegeById } from "./privileges";
@@ -47,17 +48,17 @@ export class RequestLog {
   }
 
   record(service: string, operation: string | undefined, status: string, environment?: string): void {
-    const c = this.counters;
-    c.total++;
-    c.services[service] = (c.services[service] ?? 0) + 1;
-    if (environment !== undefined) c.environments[environment] = (c.environments[environment] ?? 0) + 1;
-    if (operation) c.operations[operation] = (c.operations[operation] ?? 0) + 1;
-    c.statuses[status] = (c.statuses[status] ?? 0) + 1;
+    const counters = this.counters;
+    counters.total++;
+    counters.services[service] = (counters.services[service] ?? 0) + 1;
+    if (environment !== undefined) counters.environments[environment] = (counters.environments[environment] ?? 0) + 1;
+    if (operation) counters.operations[operation] = (counters.operations[operation] ?? 0) + 1;
+    counters.statuses[status] = (counters.statuses[status] ?? 0) + 1;
   }
 
   batchParts(operations: readonly string[]): void {
-    const c = this.counters;
-    for (const operation of operations) c.batchOperations[operation] = (c.batchOperations[operation] ?? 0) + 1;
+    const counters = this.counters;
+    for (const operation of operations) counters.batchOperations[operation] = (counters.batchOperations[operation] ?? 0) + 1;
   }
 
   fault(kind: string): void {
@@ -65,7 +66,7 @@ export class RequestLog {
   }
 
   unsupported(service: string, method: string, path: string): void {
-    const hit = this.counters.unsupported.find((u) => u.service === service && u.method === method && u.path === path);
+    const hit = this.counters.unsupported.find((entry) => entry.service === service && entry.method === method && entry.path === path);
     if (hit) hit.count++;
     else this.counters.unsupported.push({ service, method, path, count: 1 });
   }
@@ -84,14 +85,17 @@ export function dumpState(state: StateData, now: Date): Record<string, unknown> 
   return {
     clock: { now: now.toISOString(), offsetMs: state.clockOffsetMs },
     tenant: state.tenant,
-    applications: Object.values(state.applications).map((a) => ({ ...a.doc, owners: [...a.owners] })),
-    servicePrincipals: Object.values(state.servicePrincipals).map((s) => ({ ...s.doc, owners: [...s.owners] })),
+    applications: Object.values(state.applications).map((application) => ({ ...application.doc, owners: [...application.owners] })),
+    servicePrincipals: Object.values(state.servicePrincipals).map((servicePrincipal) => ({
+      ...servicePrincipal.doc,
+      owners: [...servicePrincipal.owners],
+    })),
     oauth2PermissionGrants: Object.values(state.oauth2PermissionGrants),
-    deletedItems: Object.entries(state.deletedItems).map(([id, d]) => ({
+    deletedItems: Object.entries(state.deletedItems).map(([id, deleted]) => ({
       id,
-      kind: d.kind,
-      deletedDateTime: d.deletedDateTime,
-      displayName: d.record.doc.displayName ?? null,
+      kind: deleted.kind,
+      deletedDateTime: deleted.deletedDateTime,
+      displayName: deleted.record.doc.displayName ?? null,
     })),
     /** The first environment (the only one by default). */
     environment: dumpEnvironment(state.environment),
@@ -100,29 +104,29 @@ export function dumpState(state: StateData, now: Date): Record<string, unknown> 
   };
 }
 
-function dumpEnvironment(env: EnvironmentState): Record<string, unknown> {
+function dumpEnvironment(environment: EnvironmentState): Record<string, unknown> {
   return {
-    name: env.name ?? DEFAULT_ENVIRONMENT_NAME,
-    organizationId: env.organizationId,
-    businessUnits: Object.values(env.businessUnits),
-    roles: Object.values(env.roles).map((r) => {
-      const source = r.parentroleid ? (env.roles[r.parentrootroleid] ?? r) : r;
+    name: environment.name ?? DEFAULT_ENVIRONMENT_NAME,
+    organizationId: environment.organizationId,
+    businessUnits: Object.values(environment.businessUnits),
+    roles: Object.values(environment.roles).map((role) => {
       const privileges: Record<string, string> = {};
-      for (const [pid, depth] of Object.entries(source.privileges)) privileges[privilegeById(pid)?.name ?? pid] = DEPTH_NAMES[depth];
+      for (const [privilegeId, depth] of Object.entries(rootRoleOf(environment, role).privileges))
+        privileges[privilegeById(privilegeId)?.name ?? privilegeId] = DEPTH_NAMES[depth];
       return {
-        roleid: r.roleid,
-        name: r.name,
-        description: r.description,
-        businessunitid: r.businessunitid,
-        roletemplateid: r.roletemplateid,
-        parentroleid: r.parentroleid,
-        parentrootroleid: r.parentrootroleid,
+        roleid: role.roleid,
+        name: role.name,
+        description: role.description,
+        businessunitid: role.businessunitid,
+        roletemplateid: role.roletemplateid,
+        parentroleid: role.parentroleid,
+        parentrootroleid: role.parentrootroleid,
         privilegeCount: Object.keys(privileges).length,
         privileges,
-        selfPrivileges: r.selfPrivileges.map((p) => privilegeById(p)?.name ?? p),
+        selfPrivileges: role.selfPrivileges.map((privilegeId) => privilegeById(privilegeId)?.name ?? privilegeId),
       };
     }),
-    systemUsers: Object.values(env.systemUsers),
+    systemUsers: Object.values(environment.systemUsers),
   };
 }
 
@@ -140,61 +144,29 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
   const core: EmulatorCore = ctx.core;
   if (!isLoopback(ctx.req.socket.remoteAddress)) throw adminError(403, "The admin API answers loopback clients only.");
   const name = ctx.path.replace(/^\/_emulator\/?/, "").replace(/\/$/, "");
-  const m = ctx.method;
-  ctx.op(`${m} /_emulator/${name}`);
-  const body = async (): Promise<Record<string, unknown>> => {
-    let b: unknown;
-    try {
-      b = await ctx.json();
-    } catch {
-      throw adminError(400, "The body is not valid JSON.");
-    }
-    if (b === undefined) return {};
-    if (b === null || typeof b !== "object" || Array.isArray(b)) throw adminError(400, "The body must be a JSON object.");
-    return b as Record<string, unknown>;
-  };
-
-  switch (`${m} ${name}`) {
+  const method = ctx.method;
+  ctx.op(`${method} /_emulator/${name}`);
+  switch (`${method} ${name}`) {
     case "GET health":
     case "GET info":
       ctx.send(200, { ok: true, ...hooks.info() });
       return true;
-    case "POST issuer/token": {
-      // A federated token from the emulator's own issuer, for a federatedIdentityCredential to trust.
-      const request = await body();
-      if (typeof request.subject !== "string" || request.subject === "") throw adminError(400, 'Send {"subject":"...","audience"?:"..."}.');
-      if (request.audience !== undefined && typeof request.audience !== "string") throw adminError(400, "audience must be a string.");
-      ctx.send(200, issueFederatedToken(core, request.subject, request.audience as string | undefined));
+    case "POST issuer/token":
+      await issueToken(ctx);
       return true;
-    }
     case "GET config":
       ctx.send(200, core.config);
       return true;
     case "POST config":
-    case "PATCH config": {
-      const patch = await body();
-      try {
-        core.config = applyConfigPatch(core.config, patch);
-      } catch (err) {
-        throw adminError(400, (err as Error).message);
-      }
-      ctx.send(200, core.config);
+    case "PATCH config":
+      await patchConfig(ctx);
       return true;
-    }
     case "GET clock":
-      ctx.send(200, { now: core.now().toISOString(), offsetMs: core.store.state.clockOffsetMs });
+      ctx.send(200, clockAnswer(core));
       return true;
-    case "POST clock": {
-      const b = await body();
-      if (typeof b.offsetMs === "number" && Number.isFinite(b.offsetMs)) core.store.state.clockOffsetMs = b.offsetMs;
-      else if (typeof b.advanceMs === "number" && Number.isFinite(b.advanceMs)) core.store.state.clockOffsetMs += b.advanceMs;
-      else if (typeof b.now === "string" && !Number.isNaN(Date.parse(b.now)))
-        core.store.state.clockOffsetMs = Date.parse(b.now) - Date.now();
-      else throw adminError(400, 'Send {"offsetMs":n}, {"advanceMs":n} or {"now":"<ISO 8601>"}.');
-      ctx.core.store.save();
-      ctx.send(200, { now: core.now().toISOString(), offsetMs: core.store.state.clockOffsetMs });
+    case "POST clock":
+      await setClock(ctx);
       return true;
-    }
     case "GET requests":
       ctx.send(200, hooks.requests.snapshot());
       return true;
@@ -210,17 +182,70 @@ export async function handleAdmin(ctx: RequestContext, hooks: AdminHooks): Promi
       hooks.reset();
       ctx.send(204, undefined);
       return true;
-    default: {
-      const findApplication = (key: string) =>
-        (core.directory.byId("applications", key) as ApplicationRecord | undefined) ?? core.directory.application(key);
-      const answer = await handlePolicyAdmin(core.store.state, m, name, body, findApplication).catch((err: unknown) => {
-        // Graph's own validation messages, answered as admin errors.
-        throw err instanceof ServiceError && err.service === "graph" ? adminError(err.status, err.message) : err;
-      });
-      if (!answer) return false;
-      core.store.save();
-      ctx.send(answer.status, answer.body);
-      return true;
-    }
+    default:
+      return policyRequest(ctx, method, name);
   }
+}
+
+/** The body as a JSON object ({} when empty). */
+async function adminBody(ctx: RequestContext): Promise<Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = await ctx.json();
+  } catch {
+    throw adminError(400, "The body is not valid JSON.");
+  }
+  if (parsed === undefined) return {};
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw adminError(400, "The body must be a JSON object.");
+  return parsed as Record<string, unknown>;
+}
+
+/** POST issuer/token: a federated token from the emulator's own issuer, for a federatedIdentityCredential to trust. */
+async function issueToken(ctx: RequestContext): Promise<void> {
+  const request = await adminBody(ctx);
+  if (typeof request.subject !== "string" || request.subject === "") throw adminError(400, 'Send {"subject":"...","audience"?:"..."}.');
+  if (request.audience !== undefined && typeof request.audience !== "string") throw adminError(400, "audience must be a string.");
+  ctx.send(200, issueFederatedToken(ctx.core, request.subject, request.audience as string | undefined));
+}
+
+async function patchConfig(ctx: RequestContext): Promise<void> {
+  const patch = await adminBody(ctx);
+  try {
+    ctx.core.config = applyConfigPatch(ctx.core.config, patch);
+  } catch (err) {
+    throw adminError(400, (err as Error).message);
+  }
+  ctx.send(200, ctx.core.config);
+}
+
+function clockAnswer(core: EmulatorCore): Record<string, unknown> {
+  return { now: core.now().toISOString(), offsetMs: core.store.state.clockOffsetMs };
+}
+
+/** POST clock: {"offsetMs":n}, {"advanceMs":n} or {"now":"<ISO 8601>"}. */
+async function setClock(ctx: RequestContext): Promise<void> {
+  const { store } = ctx.core;
+  const request = await adminBody(ctx);
+  if (typeof request.offsetMs === "number" && Number.isFinite(request.offsetMs)) store.state.clockOffsetMs = request.offsetMs;
+  else if (typeof request.advanceMs === "number" && Number.isFinite(request.advanceMs)) store.state.clockOffsetMs += request.advanceMs;
+  else if (typeof request.now === "string" && !Number.isNaN(Date.parse(request.now)))
+    store.state.clockOffsetMs = Date.parse(request.now) - Date.now();
+  else throw adminError(400, 'Send {"offsetMs":n}, {"advanceMs":n} or {"now":"<ISO 8601>"}.');
+  store.save();
+  ctx.send(200, clockAnswer(ctx.core));
+}
+
+/** The app management policy routes (app-management-policies.ts); false for any other path. */
+async function policyRequest(ctx: RequestContext, method: string, name: string): Promise<boolean> {
+  const core = ctx.core;
+  const findApplication = (key: string) =>
+    (core.directory.byId("applications", key) as ApplicationRecord | undefined) ?? core.directory.application(key);
+  const answer = await handlePolicyAdmin(core.store.state, method, name, () => adminBody(ctx), findApplication).catch((err: unknown) => {
+    // Graph's own validation messages, answered as admin errors.
+    throw err instanceof ServiceError && err.service === "graph" ? adminError(err.status, err.message) : err;
+  });
+  if (!answer) return false;
+  core.store.save();
+  ctx.send(answer.status, answer.body);
+  return true;
 }

@@ -290,44 +290,62 @@ async function body(call: GraphCall): Promise<Record<string, unknown>> {
 /** /policies/defaultAppManagementPolicy and /policies/appManagementPolicies[/{id}]. */
 export async function routePolicies(call: GraphCall, pathSegments: string[]): Promise<boolean> {
   const { ctx } = call;
-  const state = ctx.core.store.state;
   const [, collection, id, ...rest] = pathSegments;
   if (collection === "defaultAppManagementPolicy" && id === undefined) {
     ctx.op(`${ctx.method} /policies/defaultAppManagementPolicy`);
-    if (ctx.method === "GET") {
-      requirePolicyPermission(call, "read");
-      single(call, "policies/defaultAppManagementPolicy", appManagementOf(state).defaultPolicy);
-      return true;
-    }
-    if (ctx.method === "PATCH") {
-      requirePolicyPermission(call, "write");
-      patchDefaultPolicy(state, await body(call));
-      ctx.core.store.save();
-      ctx.send(204, undefined);
-      return true;
-    }
-    return false;
+    return routeDefaultPolicy(call);
   }
   if (collection !== "appManagementPolicies" || rest.length > 0) return false;
   ctx.op(`${ctx.method} /policies/appManagementPolicies${id !== undefined ? "/{id}" : ""}`);
-  const policies = appManagementOf(state);
-  if (id === undefined) {
-    if (ctx.method === "GET") {
-      requirePolicyPermission(call, "read");
-      ctx.send(200, { "@odata.context": `${call.base}/$metadata#policies/appManagementPolicies`, value: Object.values(policies.policies) });
-      return true;
-    }
-    if (ctx.method === "POST") {
-      requirePolicyPermission(call, "write");
-      const created = createAppPolicy(state, await body(call));
-      ctx.core.store.save();
-      single(call, "policies/appManagementPolicies", created, 201);
-      return true;
-    }
-    return false;
-  }
-  const policy = isGuid(id) ? policies.policies[id.toLowerCase()] : undefined;
+  if (id === undefined) return routePolicyCollection(call);
+  const policy = isGuid(id) ? appManagementOf(ctx.core.store.state).policies[id.toLowerCase()] : undefined;
   if (!policy) throw notFound(id);
+  return routePolicy(call, policy);
+}
+
+/** GET and PATCH /policies/defaultAppManagementPolicy. */
+async function routeDefaultPolicy(call: GraphCall): Promise<boolean> {
+  const { ctx } = call;
+  const state = ctx.core.store.state;
+  if (ctx.method === "GET") {
+    requirePolicyPermission(call, "read");
+    single(call, "policies/defaultAppManagementPolicy", appManagementOf(state).defaultPolicy);
+    return true;
+  }
+  if (ctx.method === "PATCH") {
+    requirePolicyPermission(call, "write");
+    patchDefaultPolicy(state, await body(call));
+    ctx.core.store.save();
+    ctx.send(204, undefined);
+    return true;
+  }
+  return false;
+}
+
+/** GET (list) and POST (create) /policies/appManagementPolicies. */
+async function routePolicyCollection(call: GraphCall): Promise<boolean> {
+  const { ctx } = call;
+  const state = ctx.core.store.state;
+  if (ctx.method === "GET") {
+    requirePolicyPermission(call, "read");
+    const value = Object.values(appManagementOf(state).policies);
+    ctx.send(200, { "@odata.context": `${call.base}/$metadata#policies/appManagementPolicies`, value });
+    return true;
+  }
+  if (ctx.method === "POST") {
+    requirePolicyPermission(call, "write");
+    const created = createAppPolicy(state, await body(call));
+    ctx.core.store.save();
+    single(call, "policies/appManagementPolicies", created, 201);
+    return true;
+  }
+  return false;
+}
+
+/** GET, PATCH and DELETE /policies/appManagementPolicies/{id}; deleting a policy ends its assignments. */
+async function routePolicy(call: GraphCall, policy: GraphDoc): Promise<boolean> {
+  const { ctx } = call;
+  const policies = appManagementOf(ctx.core.store.state);
   if (ctx.method === "GET") {
     requirePolicyPermission(call, "read");
     single(call, "policies/appManagementPolicies", policy);

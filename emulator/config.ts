@@ -126,7 +126,7 @@ export function environmentNames(option: number | readonly string[] | undefined,
       ? Number.isInteger(option) && option >= 1 && option <= 20
         ? option === 1
           ? [defaultName]
-          : Array.from({ length: option }, (_, i) => `env${i + 1}`)
+          : Array.from({ length: option }, (_, index) => `env${index + 1}`)
         : []
       : [...option];
   if (names.length < 1 || names.length > 20) throw new Error("environments: give a count from 1 to 20 or 1 to 20 names.");
@@ -134,7 +134,7 @@ export function environmentNames(option: number | readonly string[] | undefined,
     if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,39}$/.test(name))
       throw new Error(`environments: '${name}' is not a name of letters, digits and dashes.`);
   }
-  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) throw new Error("environments: the names must differ.");
+  if (new Set(names.map((name) => name.toLowerCase())).size !== names.length) throw new Error("environments: the names must differ.");
   return names;
 }
 
@@ -191,99 +191,94 @@ function bool(value: unknown, name: string): boolean {
 export function applyConfigPatch(base: EmulatorConfig, patch: unknown): EmulatorConfig {
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) throw new Error("config must be a JSON object");
   const next: EmulatorConfig = JSON.parse(JSON.stringify(base));
-  const p = patch as Record<string, unknown>;
-  for (const key of Object.keys(p)) {
+  const fields = patch as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
     if (!CONFIG_FIELDS.includes(key)) throw new Error(`unknown config field ${key}`);
   }
-  if (p.latencyMs !== undefined) next.latencyMs = num(p.latencyMs, "latencyMs", 0, 600_000);
-  if (p.replicationLagMs !== undefined) next.replicationLagMs = num(p.replicationLagMs, "replicationLagMs", 0, 600_000);
-  if (p.graphPageSize !== undefined) next.graphPageSize = num(p.graphPageSize, "graphPageSize", 1, 999);
-  if (p.deployerGraphPermissions !== undefined)
-    next.deployerGraphPermissions = stringList(p.deployerGraphPermissions, "deployerGraphPermissions");
-  if (p.federatedIssuers !== undefined) next.federatedIssuers = federatedIssuers(p.federatedIssuers);
-  const section = (name: string): Record<string, unknown> | undefined => {
-    const v = p[name];
-    if (v === undefined) return undefined;
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`config field ${name} must be an object`);
-    return v as Record<string, unknown>;
-  };
-  const f = section("faults");
-  if (f) {
-    for (const [k, v] of Object.entries(f)) {
-      switch (k) {
-        case "rate429":
-        case "rate503":
-        case "rateDrop":
-          next.faults[k] = num(v, `faults.${k}`, 0, 1);
-          break;
-        case "retryAfterSeconds":
-          next.faults.retryAfterSeconds = num(v, "faults.retryAfterSeconds", 0, 3600);
-          break;
-        case "pathPrefix":
-          if (v !== null && typeof v !== "string") throw new Error("config field faults.pathPrefix must be a string or null");
-          next.faults.pathPrefix = v as string | null;
-          break;
-        case "maxCount":
-          next.faults.maxCount = v === null ? null : num(v, "faults.maxCount", 0);
-          break;
-        case "seed":
-          next.faults.seed = v === null ? null : Math.trunc(num(v, "faults.seed", 0, 0xffffffff));
-          break;
-        default:
-          throw new Error(`unknown config field faults.${k}`);
-      }
-    }
-  }
-  const s = section("serviceProtection");
-  if (s) {
-    for (const [k, v] of Object.entries(s)) {
-      switch (k) {
-        case "enabled":
-          next.serviceProtection.enabled = bool(v, "serviceProtection.enabled");
-          break;
-        case "maxRequestsPerWindow":
-        case "maxConcurrent":
-          next.serviceProtection[k] = num(v, `serviceProtection.${k}`, 1);
-          break;
-        case "windowMs":
-          next.serviceProtection.windowMs = num(v, "serviceProtection.windowMs", 1);
-          break;
-        case "retryAfterSeconds":
-          next.serviceProtection.retryAfterSeconds = num(v, "serviceProtection.retryAfterSeconds", 0, 3600);
-          break;
-        default:
-          throw new Error(`unknown config field serviceProtection.${k}`);
-      }
-    }
-  }
-  const q = section("quirks");
-  if (q) {
-    for (const [k, v] of Object.entries(q)) {
-      switch (k) {
-        case "newRoleSelfPrivileges":
-        case "addPrivilegesKeepsExistingDepth":
-          next.quirks[k] = bool(v, `quirks.${k}`);
-          break;
-        default:
-          throw new Error(`unknown config field quirks.${k}`);
-      }
-    }
-  }
-  const strict = section("strict");
-  if (strict) {
-    for (const [k, v] of Object.entries(strict)) {
-      switch (k) {
-        case "graphRequests":
-        case "dataverseActions":
-        case "graphPermissions":
-          next.strict[k] = bool(v, `strict.${k}`);
-          break;
-        default:
-          throw new Error(`unknown config field strict.${k}`);
-      }
-    }
-  }
+  patchTopLevel(next, fields);
+  patchSection(fields, "faults", (key, value) => patchFault(next.faults, key, value));
+  patchSection(fields, "serviceProtection", (key, value) => patchServiceProtection(next.serviceProtection, key, value));
+  patchSection(fields, "quirks", (key, value) => patchSwitch(next.quirks, QUIRK_FIELDS, "quirks", key, value));
+  patchSection(fields, "strict", (key, value) => patchSwitch(next.strict, STRICTNESS_FIELDS, "strict", key, value));
   return next;
+}
+
+function patchTopLevel(next: EmulatorConfig, fields: Record<string, unknown>): void {
+  if (fields.latencyMs !== undefined) next.latencyMs = num(fields.latencyMs, "latencyMs", 0, 600_000);
+  if (fields.replicationLagMs !== undefined) next.replicationLagMs = num(fields.replicationLagMs, "replicationLagMs", 0, 600_000);
+  if (fields.graphPageSize !== undefined) next.graphPageSize = num(fields.graphPageSize, "graphPageSize", 1, 999);
+  if (fields.deployerGraphPermissions !== undefined)
+    next.deployerGraphPermissions = stringList(fields.deployerGraphPermissions, "deployerGraphPermissions");
+  if (fields.federatedIssuers !== undefined) next.federatedIssuers = federatedIssuers(fields.federatedIssuers);
+}
+
+/** Hands each field of an object-valued section (faults, quirks, ...) to `patchField`, when the section is there. */
+function patchSection(fields: Record<string, unknown>, name: string, patchField: (key: string, value: unknown) => void): void {
+  const section = fields[name];
+  if (section === undefined) return;
+  if (section === null || typeof section !== "object" || Array.isArray(section)) throw new Error(`config field ${name} must be an object`);
+  for (const [key, value] of Object.entries(section)) patchField(key, value);
+}
+
+function patchFault(faults: FaultConfig, key: string, value: unknown): void {
+  switch (key) {
+    case "rate429":
+    case "rate503":
+    case "rateDrop":
+      faults[key] = num(value, `faults.${key}`, 0, 1);
+      break;
+    case "retryAfterSeconds":
+      faults.retryAfterSeconds = num(value, "faults.retryAfterSeconds", 0, 3600);
+      break;
+    case "pathPrefix":
+      if (value !== null && typeof value !== "string") throw new Error("config field faults.pathPrefix must be a string or null");
+      faults.pathPrefix = value;
+      break;
+    case "maxCount":
+      faults.maxCount = value === null ? null : num(value, "faults.maxCount", 0);
+      break;
+    case "seed":
+      faults.seed = value === null ? null : Math.trunc(num(value, "faults.seed", 0, 0xffffffff));
+      break;
+    default:
+      throw new Error(`unknown config field faults.${key}`);
+  }
+}
+
+function patchServiceProtection(limits: ServiceProtectionConfig, key: string, value: unknown): void {
+  switch (key) {
+    case "enabled":
+      limits.enabled = bool(value, "serviceProtection.enabled");
+      break;
+    case "maxRequestsPerWindow":
+    case "maxConcurrent":
+      limits[key] = num(value, `serviceProtection.${key}`, 1);
+      break;
+    case "windowMs":
+      limits.windowMs = num(value, "serviceProtection.windowMs", 1);
+      break;
+    case "retryAfterSeconds":
+      limits.retryAfterSeconds = num(value, "serviceProtection.retryAfterSeconds", 0, 3600);
+      break;
+    default:
+      throw new Error(`unknown config field serviceProtection.${key}`);
+  }
+}
+
+const QUIRK_FIELDS: readonly (keyof QuirksConfig)[] = ["newRoleSelfPrivileges", "addPrivilegesKeepsExistingDepth"];
+const STRICTNESS_FIELDS: readonly (keyof StrictnessConfig)[] = ["graphRequests", "dataverseActions", "graphPermissions"];
+
+/** A section of on/off fields (quirks, strict). */
+function patchSwitch<Section extends object>(
+  section: Section,
+  known: readonly (keyof Section & string)[],
+  sectionName: string,
+  key: string,
+  value: unknown,
+): void {
+  const field = known.find((name) => name === key);
+  if (!field) throw new Error(`unknown config field ${sectionName}.${key}`);
+  (section as Record<string, boolean>)[field] = bool(value, `${sectionName}.${key}`);
 }
 
 const CONFIG_FIELDS = [

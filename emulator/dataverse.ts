@@ -5,7 +5,7 @@
 //
 // Every request is authenticated like the real service: aud must be the environment URL and the
 // token's appid must be a live, enabled application user. Then service protection, then latency.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { dataverseError, DataverseErrorCode, ServiceError } from "./errors";
 import { bearer, verifyToken } from "./entra";
 import type { IncomingMessage } from "node:http";
@@ -25,7 +25,8 @@ import {
   type Privilege,
 } from "./privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "./seed";
-import { environmentsOf, type BusinessUnitRow, type RoleRow, type StateData, type SystemUserRow } from "./store";
+import { DataverseStore, type SystemUserChanges } from "./dataverse-store";
+import { environmentsOf, type BusinessUnitRow, type RoleRow, type ServicePrincipalRecord, type SystemUserRow } from "./store";
 
 const PREFIX = /^\/api\/data\/(v9\.[0-2])(?:\/(.*))?$/;
 /** The Active solution's id, as Dataverse reports it on unmanaged components. */
@@ -39,12 +40,12 @@ interface Protection {
 const protections = new WeakMap<EmulatorCore, Protection>();
 
 function protection(core: EmulatorCore): Protection {
-  let p = protections.get(core);
-  if (!p) {
-    p = { windows: new Map(), concurrent: new Map() };
-    protections.set(core, p);
+  let counters = protections.get(core);
+  if (!counters) {
+    counters = { windows: new Map(), concurrent: new Map() };
+    protections.set(core, counters);
   }
-  return p;
+  return counters;
 }
 
 /** Resets the service protection counters (DELETE /_emulator/requests does it too). */
@@ -54,7 +55,8 @@ export function resetProtection(core: EmulatorCore): void {
 
 interface Call {
   ctx: RequestContext;
-  state: StateData;
+  /** The environment the request is for. */
+  dataverse: DataverseStore;
   caller: SystemUserRow;
   base: string;
   version: string;
@@ -82,116 +84,109 @@ function etag(modifiedon: string): string {
 
 // ---- wire shapes ----------------------------------------------------------------------------
 
-function buWire(state: StateData, bu: BusinessUnitRow): Row {
+function businessUnitWire(organizationId: string, businessUnit: BusinessUnitRow): Row {
   return {
-    "@odata.etag": etag(bu.modifiedon),
-    businessunitid: bu.businessunitid,
-    name: bu.name,
-    _parentbusinessunitid_value: bu.parentbusinessunitid,
-    _organizationid_value: state.environment.organizationId,
+    "@odata.etag": etag(businessUnit.modifiedon),
+    businessunitid: businessUnit.businessunitid,
+    name: businessUnit.name,
+    _parentbusinessunitid_value: businessUnit.parentbusinessunitid,
+    _organizationid_value: organizationId,
     isdisabled: false,
     divisionname: null,
     emailaddress: null,
-    createdon: bu.createdon,
-    modifiedon: bu.modifiedon,
+    createdon: businessUnit.createdon,
+    modifiedon: businessUnit.modifiedon,
   };
 }
 
-function roleWire(state: StateData, r: RoleRow): Row {
+function roleWire(organizationId: string, role: RoleRow): Row {
   return {
-    "@odata.etag": etag(r.modifiedon),
-    roleid: r.roleid,
-    name: r.name,
-    description: r.description,
-    _businessunitid_value: r.businessunitid,
-    _roletemplateid_value: r.roletemplateid,
-    _parentroleid_value: r.parentroleid,
-    _parentrootroleid_value: r.parentrootroleid,
-    _organizationid_value: state.environment.organizationId,
-    ismanaged: r.ismanaged,
+    "@odata.etag": etag(role.modifiedon),
+    roleid: role.roleid,
+    name: role.name,
+    description: role.description,
+    _businessunitid_value: role.businessunitid,
+    _roletemplateid_value: role.roletemplateid,
+    _parentroleid_value: role.parentroleid,
+    _parentrootroleid_value: role.parentrootroleid,
+    _organizationid_value: organizationId,
+    ismanaged: role.ismanaged,
     isinherited: "1",
-    iscustomizable: { Value: !r.ismanaged, CanBeChanged: !r.ismanaged, ManagedPropertyLogicalName: "iscustomizableanddeletable" },
+    iscustomizable: { Value: !role.ismanaged, CanBeChanged: !role.ismanaged, ManagedPropertyLogicalName: "iscustomizableanddeletable" },
     componentstate: 0,
     solutionid: ACTIVE_SOLUTION,
     overwritetime: "1900-01-01T00:00:00Z",
-    createdon: r.createdon,
-    modifiedon: r.modifiedon,
+    createdon: role.createdon,
+    modifiedon: role.modifiedon,
   };
 }
 
-function userWire(state: StateData, u: SystemUserRow): Row {
+function userWire(organizationId: string, user: SystemUserRow): Row {
   return {
-    "@odata.etag": etag(u.modifiedon),
-    systemuserid: u.systemuserid,
-    applicationid: u.applicationid,
-    fullname: u.fullname,
-    firstname: u.firstname,
-    lastname: u.lastname,
-    domainname: u.domainname,
-    internalemailaddress: u.internalemailaddress,
-    azureactivedirectoryobjectid: u.azureactivedirectoryobjectid,
-    applicationiduri: u.applicationiduri,
-    accessmode: u.accessmode,
-    isdisabled: u.isdisabled,
-    deletedstate: u.deletedstate,
+    "@odata.etag": etag(user.modifiedon),
+    systemuserid: user.systemuserid,
+    applicationid: user.applicationid,
+    fullname: user.fullname,
+    firstname: user.firstname,
+    lastname: user.lastname,
+    domainname: user.domainname,
+    internalemailaddress: user.internalemailaddress,
+    azureactivedirectoryobjectid: user.azureactivedirectoryobjectid,
+    applicationiduri: user.applicationiduri,
+    accessmode: user.accessmode,
+    isdisabled: user.isdisabled,
+    deletedstate: user.deletedstate,
     islicensed: false,
-    _businessunitid_value: u.businessunitid,
-    organizationid: state.environment.organizationId,
-    createdon: u.createdon,
-    modifiedon: u.modifiedon,
+    _businessunitid_value: user.businessunitid,
+    organizationid: organizationId,
+    createdon: user.createdon,
+    modifiedon: user.modifiedon,
   };
 }
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/** Root role of an inherited copy (or the role itself). */
-function rootRole(state: StateData, r: RoleRow): RoleRow {
-  return r.parentroleid ? (state.environment.roles[r.parentrootroleid] ?? r) : r;
-}
-
-function effectivePrivileges(state: StateData, r: RoleRow): Record<string, number> {
-  return rootRole(state, r).privileges;
-}
-
 /** The caller's privileges: for each privilege, the deepest depth any of its roles grants. */
-function callerPrivileges(state: StateData, u: SystemUserRow): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const rid of u.roles) {
-    const r = state.environment.roles[rid];
-    if (!r) continue;
-    for (const [pid, depth] of Object.entries(effectivePrivileges(state, r))) {
-      out.set(pid, Math.max(out.get(pid) ?? -1, depth));
+function callerPrivileges(dataverse: DataverseStore, user: SystemUserRow): Map<string, number> {
+  const held = new Map<string, number>();
+  for (const role of dataverse.assignedRoles(user)) {
+    for (const [privilegeId, depth] of Object.entries(dataverse.effectivePrivileges(role))) {
+      held.set(privilegeId, Math.max(held.get(privilegeId) ?? -1, depth));
     }
   }
-  return out;
+  return held;
 }
 
-const ENTITY_OTC: Record<string, [number, string]> = { Role: [1036, "role"], User: [8, "systemuser"], BusinessUnit: [10, "businessunit"] };
+const OBJECT_TYPE_CODES: Record<string, [number, string]> = {
+  Role: [1036, "role"],
+  User: [8, "systemuser"],
+  BusinessUnit: [10, "businessunit"],
+};
 
 function requirePrivilege(call: Call, name: string): void {
-  const p = privilegeByName(name);
-  const held = callerPrivileges(call.state, call.caller);
-  if (held.has(p.privilegeid)) return;
+  const privilege = privilegeByName(name);
+  const held = callerPrivileges(call.dataverse, call.caller);
+  if (held.has(privilege.privilegeid)) return;
   const table = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(\w+)$/.exec(name)?.[1] ?? "";
-  const [otc, logical] = ENTITY_OTC[table] ?? [0, table.toLowerCase()];
+  const [objectTypeCode, logicalName] = OBJECT_TYPE_CODES[table] ?? [0, table.toLowerCase()];
   throw dataverseError(
     403,
     DataverseErrorCode.missingPrivilege,
-    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${p.privilegeid}) on OTC=${otc} for entity '${logical}'. context: Dataverse emulator`,
+    `Principal user (Id=${call.caller.systemuserid}, type=8, roleCount=${call.caller.roles.length}, privilegeCount=${held.size}), is missing ${name} privilege (Id=${privilege.privilegeid}) on OTC=${objectTypeCode} for entity '${logicalName}'. context: Dataverse emulator`,
   );
 }
 
 /** An assigner cannot hand out more than it holds (real rule; for role writes and assignments). */
 function requireHolds(call: Call, privileges: Record<string, number>): void {
-  const held = callerPrivileges(call.state, call.caller);
-  for (const [pid, depth] of Object.entries(privileges)) {
-    const have = held.get(pid);
-    if (have === undefined || have < depth) {
-      const p = privilegeById(pid);
+  const held = callerPrivileges(call.dataverse, call.caller);
+  for (const [privilegeId, depth] of Object.entries(privileges)) {
+    const heldDepth = held.get(privilegeId);
+    if (heldDepth === undefined || heldDepth < depth) {
+      const privilege = privilegeById(privilegeId);
       throw dataverseError(
         403,
         DataverseErrorCode.missingPrivilege,
-        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${p?.name ?? pid} privilege (Id=${pid}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
+        `Principal user (Id=${call.caller.systemuserid}, type=8) is missing ${privilege?.name ?? privilegeId} privilege (Id=${privilegeId}) at depth ${DEPTH_NAMES[depth]}: a user cannot grant a privilege it does not hold.`,
       );
     }
   }
@@ -200,45 +195,31 @@ function requireHolds(call: Call, privileges: Record<string, number>): void {
 /** "/businessunits(<id>)", "businessunits(<id>)" or an absolute URL ending so. */
 function bindId(value: unknown, collection: string): string | undefined {
   if (typeof value !== "string") return undefined;
-  const m = new RegExp(`${collection}\\(\\{?([0-9a-fA-F-]{36})\\}?\\)\\/?$`).exec(value);
-  return m ? m[1].toLowerCase() : undefined;
+  const match = new RegExp(`${collection}\\(\\{?([0-9a-fA-F-]{36})\\}?\\)\\/?$`).exec(value);
+  return match ? match[1].toLowerCase() : undefined;
 }
 
 function prefersRepresentation(ctx: RequestContext): boolean {
   return /return=representation/i.test(ctx.header("prefer") ?? "");
 }
 
-async function body(ctx: RequestContext): Promise<Record<string, unknown>> {
-  let b: unknown;
+async function jsonBody(ctx: RequestContext): Promise<Record<string, unknown>> {
+  let parsed: unknown;
   try {
-    b = await ctx.json();
+    parsed = await ctx.json();
   } catch {
     throw dataverseError(400, DataverseErrorCode.invalidArgument, "The request body is not valid JSON.");
   }
-  if (b === undefined) return {};
-  if (b === null || typeof b !== "object" || Array.isArray(b)) throw invalid("The request body must be a JSON object.");
-  return b as Record<string, unknown>;
+  if (parsed === undefined) return {};
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw invalid("The request body must be a JSON object.");
+  return parsed as Record<string, unknown>;
 }
 
-function checkProperties(entity: string, b: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(b)) {
-    if (k.startsWith("@odata.")) continue;
-    if (!allowed.includes(k)) throw undeclared(entity, k.replace(/@odata\.bind$/, ""));
+function checkProperties(entity: string, fields: Record<string, unknown>, allowed: string[]): void {
+  for (const name of Object.keys(fields)) {
+    if (name.startsWith("@odata.")) continue;
+    if (!allowed.includes(name)) throw undeclared(entity, name.replace(/@odata\.bind$/, ""));
   }
-}
-
-function descendants(state: StateData, buId: string): string[] {
-  const out: string[] = [];
-  const walk = (id: string) => {
-    for (const bu of Object.values(state.environment.businessUnits)) {
-      if (bu.parentbusinessunitid === id) {
-        out.push(bu.businessunitid);
-        walk(bu.businessunitid);
-      }
-    }
-  };
-  walk(buId);
-  return out;
 }
 
 function headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -255,38 +236,38 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 // ---- entry point ----------------------------------------------------------------------------
 
 export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
-  const m = PREFIX.exec(ctx.path);
-  if (!m) return false;
-  const version = m[1];
-  const rest = m[2] ?? "";
+  const match = PREFIX.exec(ctx.path);
+  if (!match) return false;
+  const version = match[1];
+  const resourcePath = match[2] ?? "";
   const core = ctx.core;
-  const { state, url } = selectEnvironment(ctx);
-  const caller = authenticate(ctx, state, url);
+  const { dataverse, url } = selectEnvironment(ctx);
+  const caller = authenticate(ctx, dataverse, url);
 
-  const sp = core.config.serviceProtection;
-  const prot = protection(core);
-  const user = caller.systemuserid;
-  if (sp.enabled) {
-    const inFlight = prot.concurrent.get(user) ?? 0;
-    const retry = { "Retry-After": String(sp.retryAfterSeconds), ...headers() };
-    if (inFlight >= sp.maxConcurrent) {
+  const limits = core.config.serviceProtection;
+  const counters = protection(core);
+  const userId = caller.systemuserid;
+  if (limits.enabled) {
+    const inFlight = counters.concurrent.get(userId) ?? 0;
+    const retryAfter = { "Retry-After": String(limits.retryAfterSeconds), ...headers() };
+    if (inFlight >= limits.maxConcurrent) {
       ctx.op("service protection (concurrency)");
       throw dataverseError(
         429,
         DataverseErrorCode.tooManyConcurrent,
-        `Number of concurrent requests exceeded the limit of ${sp.maxConcurrent}.`,
-        retry,
+        `Number of concurrent requests exceeded the limit of ${limits.maxConcurrent}.`,
+        retryAfter,
       );
     }
-    admitToWindow(ctx, user);
+    admitToWindow(ctx, userId);
   }
-  prot.concurrent.set(user, (prot.concurrent.get(user) ?? 0) + 1);
+  counters.concurrent.set(userId, (counters.concurrent.get(userId) ?? 0) + 1);
   try {
     await ctx.delay();
-    const call: Call = { ctx, state, caller, base: `${url}/api/data/${version}`, version };
-    return await route(call, rest);
+    const call: Call = { ctx, dataverse, caller, base: `${url}/api/data/${version}`, version };
+    return await route(call, resourcePath);
   } finally {
-    prot.concurrent.set(user, (prot.concurrent.get(user) ?? 1) - 1);
+    counters.concurrent.set(userId, (counters.concurrent.get(userId) ?? 1) - 1);
   }
 }
 
@@ -294,20 +275,20 @@ export async function handleDataverse(ctx: RequestContext): Promise<boolean> {
  * Counts a request in the caller's service protection window, or refuses it (429) when the window is
  * full. A request inside a $batch counts as one request too, as in Dataverse.
  */
-function admitToWindow(ctx: RequestContext, user: string): void {
-  const sp = ctx.core.config.serviceProtection;
-  if (!sp.enabled) return;
-  const prot = protection(ctx.core);
+function admitToWindow(ctx: RequestContext, userId: string): void {
+  const limits = ctx.core.config.serviceProtection;
+  if (!limits.enabled) return;
+  const counters = protection(ctx.core);
   const now = Date.now();
-  const window = (prot.windows.get(user) ?? []).filter((t) => t > now - sp.windowMs);
-  prot.windows.set(user, window);
-  if (window.length >= sp.maxRequestsPerWindow) {
+  const window = (counters.windows.get(userId) ?? []).filter((time) => time > now - limits.windowMs);
+  counters.windows.set(userId, window);
+  if (window.length >= limits.maxRequestsPerWindow) {
     ctx.op("service protection (requests)");
     throw dataverseError(
       429,
       DataverseErrorCode.tooManyRequests,
-      `Number of requests exceeded the limit of ${sp.maxRequestsPerWindow} over time window of ${Math.round(sp.windowMs / 1000)} seconds.`,
-      { "Retry-After": String(sp.retryAfterSeconds), ...headers() },
+      `Number of requests exceeded the limit of ${limits.maxRequestsPerWindow} over time window of ${Math.round(limits.windowMs / 1000)} seconds.`,
+      { "Retry-After": String(limits.retryAfterSeconds), ...headers() },
     );
   }
   window.push(now);
@@ -315,76 +296,74 @@ function admitToWindow(ctx: RequestContext, user: string): void {
 
 /**
  * The environment a request is for: the one whose port it arrived on (each environment listens on
- * its own port; the first one also on the main port). The handlers see it as `state.environment` of
- * a shallow view of the state: the Entra objects stay the shared ones of the tenant, and the rows
- * they change are the selected environment's own objects, so the store holds every change.
+ * its own port; the first one also on the main port). The handlers reach its rows through a
+ * DataverseStore; the Entra objects stay the shared ones of the tenant (`core.directory`).
  */
-function selectEnvironment(ctx: RequestContext): { state: StateData; url: string } {
+function selectEnvironment(ctx: RequestContext): { dataverse: DataverseStore; url: string } {
   const core = ctx.core;
   const port = ctx.req.socket.localPort;
   const index = Math.max(
     0,
-    core.urls.environments.findIndex((e) => e.port === port),
+    core.urls.environments.findIndex((address) => address.port === port),
   );
-  const all = environmentsOf(core.store.state);
-  const environment = all[index];
+  const environments = environmentsOf(core.store.state);
+  const environment = environments[index];
   if (!environment)
     throw new Error(`the state has no environment number ${index + 1} (a state file from a start with fewer environments?)`);
   ctx.environmentName = core.urls.environments[index]?.name;
-  if (index === 0) return { state: core.store.state, url: core.urls.environments[0]?.url ?? core.urls.environmentUrl };
-  return { state: { ...core.store.state, environment }, url: core.urls.environments[index].url };
+  const url = index === 0 ? (core.urls.environments[0]?.url ?? core.urls.environmentUrl) : core.urls.environments[index].url;
+  return { dataverse: new DataverseStore(core.store, environment), url };
 }
 
-function authenticate(ctx: RequestContext, state: StateData, env: string): SystemUserRow {
+function authenticate(ctx: RequestContext, dataverse: DataverseStore, environmentUrl: string): SystemUserRow {
   const core = ctx.core;
   const challenge = {
-    "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.store.state.tenant.tenantId}/oauth2/authorize, resource_id=${env}/`,
+    "WWW-Authenticate": `Bearer authorization_uri=${core.urls.authorityHost}/${core.directory.tenant.tenantId}/oauth2/authorize, resource_id=${environmentUrl}/`,
   };
   const unauthorized = (detail: string) =>
     dataverseError(401, DataverseErrorCode.authenticationRequired, `The requested resource requires authentication. ${detail}`, challenge);
   const token = bearer(ctx);
   if (!token) throw unauthorized("No bearer token was sent.");
-  const v = verifyToken(core, token);
-  if ("reason" in v) throw unauthorized(`Bearer token rejected: ${v.reason}.`);
-  const aud = v.claims.aud.replace(/\/+$/, "").toLowerCase();
-  if (aud !== env.toLowerCase()) {
+  const verified = verifyToken(core, token);
+  if ("reason" in verified) throw unauthorized(`Bearer token rejected: ${verified.reason}.`);
+  const audience = verified.claims.aud.replace(/\/+$/, "").toLowerCase();
+  if (audience !== environmentUrl.toLowerCase()) {
     throw unauthorized(
-      `The token audience '${v.claims.aud}' is not this environment ('${env}'): request a token for scope '${env}/.default'.`,
+      `The token audience '${verified.claims.aud}' is not this environment ('${environmentUrl}'): request a token for scope '${environmentUrl}/.default'.`,
     );
   }
-  if (!sameId(v.claims.tid, core.store.state.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
-  const users = Object.values(state.environment.systemUsers);
-  const u = users.find((x) => x.deletedstate === 0 && sameId(x.applicationid, v.claims.appid));
-  if (!u) {
+  if (!sameId(verified.claims.tid, core.directory.tenant.tenantId)) throw unauthorized("The token was issued by another tenant.");
+  const user = dataverse.liveApplicationUser(verified.claims.appid);
+  if (!user) {
     throw dataverseError(
       403,
       DataverseErrorCode.notMemberOfOrganization,
-      `The user is not a member of the organization. No application user exists for application id ${v.claims.appid}.`,
+      `The user is not a member of the organization. No application user exists for application id ${verified.claims.appid}.`,
     );
   }
-  if (u.isdisabled) {
+  if (user.isdisabled) {
     throw dataverseError(
       403,
       DataverseErrorCode.callerDisabled,
-      `The user with SystemUserId=${u.systemuserid} in OrganizationContext=${state.environment.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
+      `The user with SystemUserId=${user.systemuserid} in OrganizationContext=${dataverse.organizationId} is disabled. Disabled users cannot access the system. Consider enabling this user.`,
     );
   }
-  return u;
+  return user;
 }
 
 /** Splits "systemusers(<id>)/rest" into collection, key and the rest. */
-function parsePath(rest: string): { collection: string; key?: string; args?: string; tail: string[] } {
-  const parts = rest
+function parsePath(resourcePath: string): { collection: string; key?: string; args?: string; tail: string[] } {
+  const parts = resourcePath
     .split("/")
-    .filter((s) => s.length > 0)
+    .filter((segment) => segment.length > 0)
     .map(decodeURIComponent);
   const first = parts[0] ?? "";
-  const m = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
-  if (!m) return { collection: first, tail: parts.slice(1) };
-  const inner = m[2];
+  const match = /^([A-Za-z_.]+)(?:\((.*)\))?$/.exec(first);
+  if (!match) return { collection: first, tail: parts.slice(1) };
+  const inner = match[2];
   const keyed = inner !== undefined && /^\{?[0-9a-fA-F-]{36}\}?$/.test(inner);
   return {
-    collection: m[1],
+    collection: match[1],
     key: keyed ? inner.replace(/[{}]/g, "").toLowerCase() : undefined,
     args: !keyed ? inner : undefined,
     tail: parts.slice(1),
@@ -395,52 +374,58 @@ function resolveAlias(ctx: RequestContext, value: string): string {
   return value.startsWith("@") ? (ctx.query.get(value) ?? value) : value;
 }
 
-async function route(call: Call, rest: string): Promise<boolean> {
+async function route(call: Call, resourcePath: string): Promise<boolean> {
   const { ctx } = call;
-  const m = ctx.method;
-  const p = parsePath(rest);
-  const keyPart = p.key ? "(<id>)" : "";
-  const tailPart = p.tail.map((t) => t.replace(/\([0-9a-fA-F-]{36}\)/, "(<id>)").replace(/^Microsoft\.Dynamics\.CRM\./, "")).join("/");
-  ctx.op(`${m} ${p.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
+  const method = ctx.method;
+  const path = parsePath(resourcePath);
+  const keyPart = path.key ? "(<id>)" : "";
+  const tailPart = path.tail
+    .map((segment) => segment.replace(/\([0-9a-fA-F-]{36}\)/, "(<id>)").replace(/^Microsoft\.Dynamics\.CRM\./, ""))
+    .join("/");
+  ctx.op(`${method} ${path.collection}${keyPart}${tailPart ? "/" + tailPart : ""}`);
 
-  if (p.collection === "WhoAmI" && m === "GET" && p.tail.length === 0) {
-    ctx.send(
-      200,
-      {
-        "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
-        BusinessUnitId: call.caller.businessunitid,
-        UserId: call.caller.systemuserid,
-        OrganizationId: call.state.environment.organizationId,
-      },
-      headers(),
-    );
+  if (path.collection === "WhoAmI" && method === "GET" && path.tail.length === 0) {
+    whoAmI(call);
     return true;
   }
-  if (p.collection === "$batch" && m === "POST" && p.tail.length === 0 && !p.key && p.args === undefined) {
+  if (path.collection === "$batch" && method === "POST" && path.tail.length === 0 && !path.key && path.args === undefined) {
     await batch(call);
     return true;
   }
-  if (p.collection === "RetrieveRolePrivilegesRole" && m === "GET" && p.tail.length === 0) {
-    const arg = /^RoleId=(.+)$/.exec(p.args ?? "");
-    const roleId = arg ? resolveAlias(ctx, arg[1]).replace(/[{}']/g, "") : "";
+  if (path.collection === "RetrieveRolePrivilegesRole" && method === "GET" && path.tail.length === 0) {
+    const roleIdArgument = /^RoleId=(.+)$/.exec(path.args ?? "");
+    const roleId = roleIdArgument ? resolveAlias(ctx, roleIdArgument[1]).replace(/[{}']/g, "") : "";
     if (!isGuid(roleId)) throw invalid("RetrieveRolePrivilegesRole needs RoleId=<guid>.");
     retrievePrivileges(call, roleId.toLowerCase());
     return true;
   }
-  switch (p.collection) {
+  switch (path.collection) {
     case "businessunits":
-      return businessUnits(call, p.key, p.tail);
+      return businessUnits(call, path.key, path.tail);
     case "roles":
-      return roles(call, p.key, p.tail);
+      return roles(call, path.key, path.tail);
     case "systemusers":
-      return systemUsers(call, p.key, p.tail);
+      return systemUsers(call, path.key, path.tail);
     case "privileges":
-      return privileges(call, p.key, p.tail);
+      return privileges(call, path.key, path.tail);
     case "EntityDefinitions":
-      return entityDefinitions(call, p.args, p.tail);
+      return entityDefinitions(call, path.args, path.tail);
     default:
       return false;
   }
+}
+
+function whoAmI(call: Call): void {
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+      BusinessUnitId: call.caller.businessunitid,
+      UserId: call.caller.systemuserid,
+      OrganizationId: call.dataverse.organizationId,
+    },
+    headers(),
+  );
 }
 
 // ---- $batch --------------------------------------------------------------------------------
@@ -474,10 +459,10 @@ class BatchPartContext extends RequestContext {
 async function runBatchPart(call: Call, request: BatchRequest): Promise<BatchAnswer> {
   const partCtx = new BatchPartContext(call.ctx, request);
   try {
-    const m = PREFIX.exec(partCtx.path);
-    if (!m) throw invalid(`A request in a batch must address this environment's Web API (/api/data/v9.x/...), not ${partCtx.path}.`);
+    const match = PREFIX.exec(partCtx.path);
+    if (!match) throw invalid(`A request in a batch must address this environment's Web API (/api/data/v9.x/...), not ${partCtx.path}.`);
     admitToWindow(partCtx, call.caller.systemuserid);
-    const handled = await route({ ...call, ctx: partCtx, version: m[1] }, m[2] ?? "");
+    const handled = await route({ ...call, ctx: partCtx, version: match[1] }, match[2] ?? "");
     if (!handled) {
       partCtx.op("unsupported");
       throw dataverseError(
@@ -487,9 +472,9 @@ async function runBatchPart(call: Call, request: BatchRequest): Promise<BatchAns
       );
     }
   } catch (err) {
-    const e =
+    const error =
       err instanceof ServiceError ? err : dataverseError(500, "0x80040216", `An unexpected error occurred: ${(err as Error).message}`);
-    partCtx.send(e.status, e.body(call.ctx.core.now()), e.headers);
+    partCtx.send(error.status, error.body(call.ctx.core.now()), error.headers);
   }
   call.ctx.batchOperations.push(partCtx.operation ?? "dataverse unsupported");
   const answer = partCtx.answer ?? { status: 500, headers: {}, body: { error: { code: "0x80040216", message: "no answer" } } };
@@ -508,32 +493,12 @@ async function batch(call: Call): Promise<void> {
   const answers: BatchItemAnswer[] = [];
   let failed = false;
   for (const item of items) {
-    if (item.kind === "request") {
-      const answer = await runBatchPart(call, item.request);
-      answers.push({ kind: "request", answer });
-      failed ||= answer.status >= 400;
-    } else {
-      const environment = call.state.environment;
-      const before = structuredClone(environment);
-      const done: BatchAnswer[] = [];
-      let refused: BatchAnswer | undefined;
-      for (const request of item.requests) {
-        const answer = await runBatchPart(call, request);
-        if (answer.status >= 400) {
-          refused = answer;
-          break;
-        }
-        done.push(answer);
-      }
-      if (refused) {
-        Object.assign(environment, before);
-        ctx.core.store.save();
-        answers.push({ kind: "request", answer: refused });
-        failed = true;
-      } else {
-        answers.push({ kind: "changeset", answers: done });
-      }
-    }
+    const answer =
+      item.kind === "request"
+        ? { kind: "request" as const, answer: await runBatchPart(call, item.request) }
+        : await runChangeSet(call, item.requests);
+    answers.push(answer);
+    failed ||= answer.kind === "request" && answer.answer.status >= 400;
     if (failed && !continueOnError) break;
   }
   const { contentType, body } = formatBatchAnswer(answers);
@@ -542,6 +507,29 @@ async function batch(call: Call): Promise<void> {
     "Content-Type": contentType,
     ...(continueOnError && failed ? { "Preference-Applied": "odata.continue-on-error" } : {}),
   });
+}
+
+/** A change set, all or nothing: its answers, or the answer of the request that failed (the environment put back). */
+async function runChangeSet(call: Call, requests: BatchRequest[]): Promise<BatchItemAnswer> {
+  const before = call.dataverse.snapshot();
+  const answers: BatchAnswer[] = [];
+  for (const request of requests) {
+    const answer = await runBatchPart(call, request);
+    if (answer.status >= 400) {
+      call.dataverse.restore(before);
+      return { kind: "request", answer };
+    }
+    answers.push(answer);
+  }
+  return { kind: "changeset", answers };
+}
+
+/** Runs the operation for the request's method; false (not handled) when the method has none. */
+async function byMethod(call: Call, operations: Partial<Record<string, () => void | Promise<void>>>): Promise<boolean> {
+  const operation = operations[call.ctx.method];
+  if (!operation) return false;
+  await operation();
+  return true;
 }
 
 function list(call: Call, entitySet: string, rows: Row[]): void {
@@ -562,7 +550,7 @@ function filterRows(call: Call, rows: Row[], entity: string): Row[] {
   const raw = call.ctx.query.get("$filter");
   if (!raw) return rows;
   const node = parseFilter(raw);
-  return rows.filter((r) => evaluate(node, r, entity));
+  return rows.filter((row) => evaluate(node, row, entity));
 }
 
 function unsupportedQueryOptions(call: Call, allowed: string[]): void {
@@ -579,15 +567,16 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   if (call.ctx.method !== "GET" || tail.length > 0) return false;
   unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
   requirePrivilege(call, "prvReadBusinessUnit");
+  const { dataverse } = call;
   const select = parseSelect(call.ctx.query.get("$select"));
   if (key) {
-    const bu = call.state.environment.businessUnits[key];
-    if (!bu) throw notExist("businessunit", key);
+    const businessUnit = dataverse.businessUnit(key);
+    if (!businessUnit) throw notExist("businessunit", key);
     call.ctx.send(
       200,
       {
         "@odata.context": `${call.base}/$metadata#businessunits/$entity`,
-        ...applySelect(buWire(call.state, bu), select, "businessunit", "businessunitid"),
+        ...applySelect(businessUnitWire(dataverse.organizationId, businessUnit), select, "businessunit", "businessunitid"),
       },
       headers(),
     );
@@ -595,13 +584,13 @@ function businessUnits(call: Call, key: string | undefined, tail: string[]): boo
   }
   const rows = filterRows(
     call,
-    Object.values(call.state.environment.businessUnits).map((b) => buWire(call.state, b)),
+    dataverse.businessUnits().map((businessUnit) => businessUnitWire(dataverse.organizationId, businessUnit)),
     "businessunit",
   );
   list(
     call,
     "businessunits",
-    rows.map((r) => applySelect(r, select, "businessunit", "businessunitid")),
+    rows.map((row) => applySelect(row, select, "businessunit", "businessunitid")),
   );
   return true;
 }
@@ -612,13 +601,16 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   if (call.ctx.method !== "GET" || tail.length > 0) return false;
   unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
   const select = parseSelect(call.ctx.query.get("$select"));
-  const wire = (p: Privilege): Row => ({ ...p });
+  const wire = (privilege: Privilege): Row => ({ ...privilege });
   if (key) {
-    const p = privilegeById(key);
-    if (!p) throw notExist("privilege", key);
+    const privilege = privilegeById(key);
+    if (!privilege) throw notExist("privilege", key);
     call.ctx.send(
       200,
-      { "@odata.context": `${call.base}/$metadata#privileges/$entity`, ...applySelect(wire(p), select, "privilege", "privilegeid") },
+      {
+        "@odata.context": `${call.base}/$metadata#privileges/$entity`,
+        ...applySelect(wire(privilege), select, "privilege", "privilegeid"),
+      },
       headers(),
     );
     return true;
@@ -627,7 +619,7 @@ function privileges(call: Call, key: string | undefined, tail: string[]): boolea
   list(
     call,
     "privileges",
-    rows.map((r) => applySelect(r, select, "privilege", "privilegeid")),
+    rows.map((row) => applySelect(row, select, "privilege", "privilegeid")),
   );
   return true;
 }
@@ -698,17 +690,21 @@ const ROLE_CREATE_FIELDS = [
 const ROLE_UPDATE_FIELDS = ["name", "description", "appliesto", "summaryofcoreactions", "isautoassigned", "isinherited"];
 
 function getRole(call: Call, id: string): RoleRow {
-  const r = call.state.environment.roles[id];
-  if (!r) throw notExist("role", id);
-  return r;
+  const role = call.dataverse.role(id);
+  if (!role) throw notExist("role", id);
+  return role;
 }
 
-function inheritedGuard(r: RoleRow): void {
-  if (r.parentroleid) {
+function inheritedGuard(role: RoleRow): void {
+  if (role.parentroleid) {
     throw invalid(
-      `Role ${r.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${r.parentrootroleid}).`,
+      `Role ${role.roleid} is an inherited copy in a child business unit; change the role in its root business unit (${role.parentrootroleid}).`,
     );
   }
+}
+
+function duplicateKey(): ServiceError {
+  return dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
 }
 
 async function roles(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
@@ -718,195 +714,171 @@ async function roles(call: Call, key: string | undefined, tail: string[]): Promi
 }
 
 /** The roles collection: query and create. */
-async function rolesCollection(call: Call): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+function rolesCollection(call: Call): Promise<boolean> {
+  return byMethod(call, { GET: () => listRoles(call), POST: () => createRole(call) });
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
-    requirePrivilege(call, "prvReadRole");
-    const select = parseSelect(ctx.query.get("$select"));
-    const rows = filterRows(
-      call,
-      Object.values(state.environment.roles).map((r) => roleWire(state, r)),
-      "role",
-    );
-    list(
-      call,
-      "roles",
-      rows.map((r) => applySelect(r, select, "role", "roleid")),
-    );
-    return true;
+function listRoles(call: Call): void {
+  const { ctx, dataverse } = call;
+  unsupportedQueryOptions(call, ["$select", "$filter", "$top"]);
+  requirePrivilege(call, "prvReadRole");
+  const select = parseSelect(ctx.query.get("$select"));
+  const rows = filterRows(
+    call,
+    dataverse.roles().map((role) => roleWire(dataverse.organizationId, role)),
+    "role",
+  );
+  list(
+    call,
+    "roles",
+    rows.map((row) => applySelect(row, select, "role", "roleid")),
+  );
+}
+
+async function createRole(call: Call): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvCreateRole");
+  const fields = await jsonBody(ctx);
+  checkProperties("role", fields, ROLE_CREATE_FIELDS);
+  if (typeof fields.name !== "string" || fields.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
+  if (fields.description !== undefined && fields.description !== null && typeof fields.description !== "string")
+    throw invalid("Attribute 'description' must be a string.");
+  const businessUnitId = newRoleBusinessUnit(call, fields);
+  const roleId = newRowId(fields, "roleid", (id) => dataverse.role(id) !== undefined);
+  const now = ctx.core.now().toISOString();
+  const role: RoleRow = {
+    roleid: roleId,
+    name: fields.name,
+    description: (fields.description as string | null | undefined) ?? null,
+    businessunitid: businessUnitId,
+    roletemplateid: null,
+    parentroleid: null,
+    parentrootroleid: roleId,
+    ismanaged: false,
+    createdon: now,
+    modifiedon: now,
+    privileges: {},
+    selfPrivileges: [],
+  };
+  if (ctx.core.config.quirks.newRoleSelfPrivileges) {
+    for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
+      const privilegeId = privilegeByName(name).privilegeid;
+      role.privileges[privilegeId] = depth;
+      role.selfPrivileges.push(privilegeId);
+    }
   }
-  if (m === "POST") {
-    requirePrivilege(call, "prvCreateRole");
-    const b = await body(ctx);
-    checkProperties("role", b, ROLE_CREATE_FIELDS);
-    if (typeof b.name !== "string" || b.name.trim() === "") throw invalid("Attribute 'name' is required to create a role.");
-    if (b.description !== undefined && b.description !== null && typeof b.description !== "string")
-      throw invalid("Attribute 'description' must be a string.");
-    // G: a role without a business unit goes to the root business unit.
-    const rootBu = Object.values(state.environment.businessUnits).find((x) => x.parentbusinessunitid === null)!;
-    let buId = rootBu.businessunitid;
-    if (b["businessunitid@odata.bind"] !== undefined) {
-      const id = bindId(b["businessunitid@odata.bind"], "businessunits");
-      if (!id) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-      if (!state.environment.businessUnits[id]) throw notExist("businessunit", id);
-      buId = id;
-    }
-    let roleid: string = randomUUID();
-    if (b.roleid !== undefined) {
-      if (typeof b.roleid !== "string" || !isGuid(b.roleid)) throw invalid("Attribute 'roleid' must be a GUID.");
-      roleid = b.roleid.toLowerCase();
-      if (state.environment.roles[roleid])
-        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const now = ctx.core.now().toISOString();
-    const role: RoleRow = {
-      roleid,
-      name: b.name,
-      description: (b.description as string | null | undefined) ?? null,
-      businessunitid: buId,
-      roletemplateid: null,
-      parentroleid: null,
-      parentrootroleid: roleid,
-      ismanaged: false,
-      createdon: now,
-      modifiedon: now,
-      privileges: {},
-      selfPrivileges: [],
-    };
-    if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-      for (const [name, depth] of NEW_ROLE_SELF_PRIVILEGES) {
-        const pid = privilegeByName(name).privilegeid;
-        role.privileges[pid] = depth;
-        role.selfPrivileges.push(pid);
-      }
-    }
-    state.environment.roles[roleid] = role;
-    // Dataverse keeps a copy of every role in each child business unit.
-    for (const child of descendants(state, buId)) {
-      const copyId = createHash("sha1").update(`${roleid}:${child}`).digest("hex");
-      const cid = `${copyId.slice(0, 8)}-${copyId.slice(8, 12)}-4${copyId.slice(13, 16)}-8${copyId.slice(17, 20)}-${copyId.slice(20, 32)}`;
-      state.environment.roles[cid] = {
-        ...role,
-        roleid: cid,
-        businessunitid: child,
-        parentroleid: roleid,
-        parentrootroleid: roleid,
-        privileges: {},
-        selfPrivileges: [],
-      };
-    }
-    ctx.core.store.save();
-    created(call, "roles", roleid, roleWire(state, role), "role", "roleid");
-    return true;
-  }
-  return false;
+  dataverse.addRole(role);
+  created(call, "roles", roleId, roleWire(dataverse.organizationId, role), "role", "roleid");
+}
+
+/** The business unit of a new role: the bound one, else (G) the root business unit. */
+function newRoleBusinessUnit(call: Call, fields: Record<string, unknown>): string {
+  const binding = fields["businessunitid@odata.bind"];
+  return binding === undefined ? call.dataverse.rootBusinessUnit().businessunitid : boundBusinessUnit(call, binding);
+}
+
+/** The id of a new row: the one given in `field` (a GUID not yet used) or a new one. */
+function newRowId(fields: Record<string, unknown>, field: "roleid" | "systemuserid", taken: (id: string) => boolean): string {
+  const given = fields[field];
+  if (given === undefined) return randomUUID();
+  if (typeof given !== "string" || !isGuid(given)) throw invalid(`Attribute '${field}' must be a GUID.`);
+  const id = given.toLowerCase();
+  if (taken(id)) throw duplicateKey();
+  return id;
 }
 
 /** One row of roles: get, patch, delete. */
-async function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+function rolesEntity(call: Call, role: RoleRow): Promise<boolean> {
+  return byMethod(call, {
+    GET: () => readRole(call, role),
+    PATCH: () => updateRole(call, role),
+    DELETE: () => deleteRole(call, role),
+  });
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select"]);
-    requirePrivilege(call, "prvReadRole");
-    const select = parseSelect(ctx.query.get("$select"));
-    ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#roles/$entity`, ...applySelect(roleWire(state, role), select, "role", "roleid") },
-      headers(),
-    );
-    return true;
-  }
-  if (m === "PATCH") {
-    requirePrivilege(call, "prvWriteRole");
-    const b = await body(ctx);
-    checkProperties("role", b, ROLE_UPDATE_FIELDS);
-    inheritedGuard(role);
-    if (role.ismanaged && b.name !== undefined && b.name !== role.name) throw invalid(`The managed role '${role.name}' cannot be renamed.`);
-    const now = ctx.core.now().toISOString();
-    const apply = (r: RoleRow) => {
-      if (typeof b.name === "string") r.name = b.name;
-      if (b.description !== undefined) r.description = (b.description as string | null) ?? null;
-      r.modifiedon = now;
-    };
-    if (b.name !== undefined && (typeof b.name !== "string" || b.name.trim() === "")) throw invalid("Attribute 'name' cannot be empty.");
-    apply(role);
-    for (const r of Object.values(state.environment.roles)) if (r.parentroleid === role.roleid) apply(r);
-    ctx.core.store.save();
-    updated(call, "roles", roleWire(state, role), "role", "roleid");
-    return true;
-  }
-  if (m === "DELETE") {
-    requirePrivilege(call, "prvDeleteRole");
-    inheritedGuard(role);
-    if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
-    const gone = new Set([
-      role.roleid,
-      ...Object.values(state.environment.roles)
-        .filter((r) => r.parentroleid === role.roleid)
-        .map((r) => r.roleid),
-    ]);
-    for (const id of gone) delete state.environment.roles[id];
-    for (const u of Object.values(state.environment.systemUsers)) u.roles = u.roles.filter((r) => !gone.has(r));
-    ctx.core.store.save();
-    ctx.send(204, undefined, headers());
-    return true;
-  }
-  return false;
+function readRole(call: Call, role: RoleRow): void {
+  unsupportedQueryOptions(call, ["$select"]);
+  requirePrivilege(call, "prvReadRole");
+  const select = parseSelect(call.ctx.query.get("$select"));
+  call.ctx.send(
+    200,
+    {
+      "@odata.context": `${call.base}/$metadata#roles/$entity`,
+      ...applySelect(roleWire(call.dataverse.organizationId, role), select, "role", "roleid"),
+    },
+    headers(),
+  );
+}
 
-  return false;
+async function updateRole(call: Call, role: RoleRow): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteRole");
+  const fields = await jsonBody(ctx);
+  checkProperties("role", fields, ROLE_UPDATE_FIELDS);
+  inheritedGuard(role);
+  if (role.ismanaged && fields.name !== undefined && fields.name !== role.name)
+    throw invalid(`The managed role '${role.name}' cannot be renamed.`);
+  if (fields.name !== undefined && (typeof fields.name !== "string" || fields.name.trim() === ""))
+    throw invalid("Attribute 'name' cannot be empty.");
+  const now = ctx.core.now().toISOString();
+  dataverse.updateRole(role, (row) => {
+    if (typeof fields.name === "string") row.name = fields.name;
+    if (fields.description !== undefined) row.description = (fields.description as string | null) ?? null;
+    row.modifiedon = now;
+  });
+  updated(call, "roles", roleWire(dataverse.organizationId, role), "role", "roleid");
+}
+
+function deleteRole(call: Call, role: RoleRow): void {
+  requirePrivilege(call, "prvDeleteRole");
+  inheritedGuard(role);
+  if (role.ismanaged) throw invalid(`The managed role '${role.name}' cannot be deleted.`);
+  call.dataverse.deleteRole(role);
+  call.ctx.send(204, undefined, headers());
 }
 
 /** Actions and navigation properties of one row of roles. */
 async function rolesNavigation(call: Call, role: RoleRow, tail: string[]): Promise<boolean> {
-  const { ctx } = call;
-  const m = ctx.method;
-  if (tail.length === 1) {
-    const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
-    if (action === "RetrieveRolePrivilegesRole" && m === "GET") {
-      retrievePrivileges(call, role.roleid);
-      return true;
-    }
-    if (m !== "POST") return false;
-    if (action === "AddPrivilegesRole" || action === "ReplacePrivilegesRole") {
-      requirePrivilege(call, "prvWriteRole");
-      inheritedGuard(role);
-      const b = await body(ctx);
-      const given = parsePrivilegeList(ctx, action, b);
-      requireHolds(call, given);
-      if (action === "AddPrivilegesRole") {
-        for (const [pid, depth] of Object.entries(given)) {
-          if (pid in role.privileges && ctx.core.config.quirks.addPrivilegesKeepsExistingDepth) continue;
-          role.privileges[pid] = depth;
-        }
-      } else {
-        const next: Record<string, number> = { ...given };
-        if (ctx.core.config.quirks.newRoleSelfPrivileges) {
-          for (const pid of role.selfPrivileges) if (pid in role.privileges && !(pid in next)) next[pid] = role.privileges[pid];
-        }
-        role.privileges = next;
-      }
-      role.modifiedon = ctx.core.now().toISOString();
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
-    if (action === "RemovePrivilegeRole") {
-      requirePrivilege(call, "prvWriteRole");
-      inheritedGuard(role);
-      const pid = removedPrivilegeId(ctx, await body(ctx));
-      delete role.privileges[pid];
-      role.modifiedon = ctx.core.now().toISOString();
-      ctx.core.store.save();
-      ctx.send(204, undefined, headers());
-      return true;
-    }
+  if (tail.length !== 1) return false;
+  const method = call.ctx.method;
+  const action = tail[0].replace(/^Microsoft\.Dynamics\.CRM\./, "").replace(/\(\)$/, "");
+  if (action === "RetrieveRolePrivilegesRole" && method === "GET") {
+    retrievePrivileges(call, role.roleid);
+    return true;
+  }
+  if (method !== "POST") return false;
+  if (action === "AddPrivilegesRole" || action === "ReplacePrivilegesRole") {
+    await grantPrivileges(call, role, action);
+    return true;
+  }
+  if (action === "RemovePrivilegeRole") {
+    await removePrivilege(call, role);
+    return true;
   }
   return false;
+}
+
+/** AddPrivilegesRole and ReplacePrivilegesRole: the caller can grant only what it holds. */
+async function grantPrivileges(call: Call, role: RoleRow, action: "AddPrivilegesRole" | "ReplacePrivilegesRole"): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteRole");
+  inheritedGuard(role);
+  const given = parsePrivilegeList(ctx, action, await jsonBody(ctx));
+  requireHolds(call, given);
+  const now = ctx.core.now().toISOString();
+  const quirks = ctx.core.config.quirks;
+  if (action === "AddPrivilegesRole") dataverse.addRolePrivileges(role, given, quirks.addPrivilegesKeepsExistingDepth, now);
+  else dataverse.replaceRolePrivileges(role, given, quirks.newRoleSelfPrivileges, now);
+  ctx.send(204, undefined, headers());
+}
+
+async function removePrivilege(call: Call, role: RoleRow): Promise<void> {
+  const { ctx } = call;
+  requirePrivilege(call, "prvWriteRole");
+  inheritedGuard(role);
+  const privilegeId = removedPrivilegeId(ctx, await jsonBody(ctx));
+  call.dataverse.removeRolePrivilege(role, privilegeId, ctx.core.now().toISOString());
+  ctx.send(204, undefined, headers());
 }
 
 /**
@@ -921,9 +893,9 @@ function removedPrivilegeId(ctx: RequestContext, parameters: Record<string, unkn
   const raw = privilege?.privilegeid ?? (strict ? undefined : (parameters.PrivilegeId ?? privilege?.PrivilegeId));
   if (typeof raw !== "string" || !isGuid(raw))
     throw invalid('RemovePrivilegeRole needs Privilege: {"@odata.type": "Microsoft.Dynamics.CRM.privilege", "privilegeid": <GUID>}.');
-  const pid = raw.toLowerCase();
-  if (!privilegeById(pid)) throw notExist("privilege", pid);
-  return pid;
+  const privilegeId = raw.toLowerCase();
+  if (!privilegeById(privilegeId)) throw notExist("privilege", privilegeId);
+  return privilegeId;
 }
 
 /** An action's body names only its declared parameters (Dataverse answers 400 for any other). */
@@ -951,50 +923,54 @@ function depthAllowed(privilegeId: string, depth: number): boolean {
 }
 
 /** {"Privileges":[{"PrivilegeId","Depth","BusinessUnitId"?}]} -> privilegeid -> depth. */
-function parsePrivilegeList(ctx: RequestContext, action: string, b: Record<string, unknown>): Record<string, number> {
+function parsePrivilegeList(ctx: RequestContext, action: string, parameters: Record<string, unknown>): Record<string, number> {
   const strict = ctx.core.config.strict.dataverseActions;
-  if (strict) checkActionParameters(action, b, ["Privileges"]);
-  const list = b.Privileges;
-  if (!Array.isArray(list)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
-  const out: Record<string, number> = {};
-  list.forEach((item, i) => {
-    if (item === null || typeof item !== "object") throw invalid(`Privileges[${i}] must be an object.`);
-    const e = item as Record<string, unknown>;
+  if (strict) checkActionParameters(action, parameters, ["Privileges"]);
+  const entries = parameters.Privileges;
+  if (!Array.isArray(entries)) throw invalid("The action needs a 'Privileges' array of {PrivilegeId, Depth, BusinessUnitId}.");
+  const granted: Record<string, number> = {};
+  entries.forEach((item, index) => {
+    if (item === null || typeof item !== "object") throw invalid(`Privileges[${index}] must be an object.`);
+    const entry = item as Record<string, unknown>;
     if (strict) {
-      for (const name of Object.keys(e)) {
+      for (const name of Object.keys(entry)) {
         if (!name.startsWith("@odata.") && !ROLE_PRIVILEGE_FIELDS.includes(name))
-          throw invalid(`Privileges[${i}].${name} is not a property of RolePrivilege.`);
+          throw invalid(`Privileges[${index}].${name} is not a property of RolePrivilege.`);
       }
     }
-    const raw = e.PrivilegeId;
-    if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${i}].PrivilegeId must be a GUID.`);
-    const pid = raw.toLowerCase();
-    if (!privilegeById(pid)) throw notExist("privilege", pid);
-    const depth = parseDepth(e.Depth);
+    const raw = entry.PrivilegeId;
+    if (typeof raw !== "string" || !isGuid(raw)) throw invalid(`Privileges[${index}].PrivilegeId must be a GUID.`);
+    const privilegeId = raw.toLowerCase();
+    if (!privilegeById(privilegeId)) throw notExist("privilege", privilegeId);
+    const depth = parseDepth(entry.Depth);
     if (depth === undefined) {
-      throw invalid(`Privileges[${i}].Depth '${String(e.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`);
+      throw invalid(
+        `Privileges[${index}].Depth '${String(entry.Depth)}' is not valid: use Basic, Local, Deep, Global, RecordFilter or 0-4.`,
+      );
     }
-    if (strict && !depthAllowed(pid, depth)) {
-      throw invalid(`Privileges[${i}]: privilege ${privilegeById(pid)?.name ?? pid} cannot be granted at depth ${DEPTH_NAMES[depth]}.`);
+    if (strict && !depthAllowed(privilegeId, depth)) {
+      throw invalid(
+        `Privileges[${index}]: privilege ${privilegeById(privilegeId)?.name ?? privilegeId} cannot be granted at depth ${DEPTH_NAMES[depth]}.`,
+      );
     }
-    out[pid] = depth;
+    granted[privilegeId] = depth;
   });
-  return out;
+  return granted;
 }
 
 function retrievePrivileges(call: Call, roleId: string): void {
   requirePrivilege(call, "prvReadRole");
   const role = getRole(call, roleId);
-  const privs = effectivePrivileges(call.state, role);
+  const granted = call.dataverse.effectivePrivileges(role);
   call.ctx.send(
     200,
     {
       "@odata.context": `${call.base}/$metadata#Microsoft.Dynamics.CRM.RetrieveRolePrivilegesRoleResponse`,
-      RolePrivileges: Object.entries(privs).map(([pid, depth]) => ({
+      RolePrivileges: Object.entries(granted).map(([privilegeId, depth]) => ({
         Depth: DEPTH_NAMES[depth],
-        PrivilegeId: pid,
+        PrivilegeId: privilegeId,
         BusinessUnitId: role.businessunitid,
-        PrivilegeName: privilegeById(pid)?.name ?? "",
+        PrivilegeName: privilegeById(privilegeId)?.name ?? "",
       })),
     },
     headers(),
@@ -1003,13 +979,13 @@ function retrievePrivileges(call: Call, roleId: string): void {
 
 // ---- create / update answers ----------------------------------------------------------------
 
-function created(call: Call, set: string, id: string, row: Row, entity: string, pk: string): void {
+function created(call: Call, set: string, id: string, row: Row, entity: string, primaryKey: string): void {
   const location = `${call.base}/${set}(${id})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
     call.ctx.send(
       201,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, primaryKey) },
       headers({ "OData-EntityId": location, Location: location, "Preference-Applied": "return=representation" }),
     );
   } else {
@@ -1017,13 +993,13 @@ function created(call: Call, set: string, id: string, row: Row, entity: string, 
   }
 }
 
-function updated(call: Call, set: string, row: Row, entity: string, pk: string): void {
-  const location = `${call.base}/${set}(${String(row[pk])})`;
+function updated(call: Call, set: string, row: Row, entity: string, primaryKey: string): void {
+  const location = `${call.base}/${set}(${String(row[primaryKey])})`;
   if (prefersRepresentation(call.ctx)) {
     const select = parseSelect(call.ctx.query.get("$select"));
     call.ctx.send(
       200,
-      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, pk) },
+      { "@odata.context": `${call.base}/$metadata#${set}/$entity`, ...applySelect(row, select, entity, primaryKey) },
       headers({ "OData-EntityId": location, "Preference-Applied": "return=representation" }),
     );
   } else {
@@ -1048,35 +1024,34 @@ const USER_CREATE_FIELDS = [
 const USER_UPDATE_FIELDS = ["isdisabled", "firstname", "lastname", "internalemailaddress", "businessunitid@odata.bind"];
 
 function getUser(call: Call, id: string): SystemUserRow {
-  const u = call.state.environment.systemUsers[id];
-  if (!u) throw notExist("systemuser", id);
-  return u;
+  const user = call.dataverse.systemUser(id);
+  if (!user) throw notExist("systemuser", id);
+  return user;
 }
 
-function userRow(call: Call, u: SystemUserRow, expand: ExpandItem[]): Row {
-  const row = userWire(call.state, u);
-  for (const e of expand) {
-    if (e.name !== "systemuserroles_association") {
+function userRow(call: Call, user: SystemUserRow, expand: ExpandItem[]): Row {
+  const { dataverse } = call;
+  const row = userWire(dataverse.organizationId, user);
+  for (const item of expand) {
+    if (item.name !== "systemuserroles_association") {
       throw dataverseError(
         400,
         DataverseErrorCode.invalidProperty,
-        `Could not find a property named '${e.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
+        `Could not find a property named '${item.name}' on type 'Microsoft.Dynamics.CRM.systemuser'.`,
       );
     }
-    let roleRows = u.roles
-      .map((rid) => call.state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(call.state, r));
-    if (e.filter) roleRows = roleRows.filter((r) => evaluate(e.filter!, r, "role"));
-    row.systemuserroles_association = roleRows.map((r) => applySelect(r, e.select, "role", "roleid"));
+    let roleRows = dataverse.assignedRoles(user).map((role) => roleWire(dataverse.organizationId, role));
+    const filter = item.filter;
+    if (filter) roleRows = roleRows.filter((roleRow) => evaluate(filter, roleRow, "role"));
+    row.systemuserroles_association = roleRows.map((roleRow) => applySelect(roleRow, item.select, "role", "roleid"));
   }
   return row;
 }
 
 function selectUser(row: Row, select: string[] | undefined, expand: ExpandItem[]): Row {
-  const out = applySelect(row, select, "systemuser", "systemuserid");
-  for (const e of expand) out[e.name] = row[e.name];
-  return out;
+  const selected = applySelect(row, select, "systemuser", "systemuserid");
+  for (const item of expand) selected[item.name] = row[item.name];
+  return selected;
 }
 
 async function systemUsers(call: Call, key: string | undefined, tail: string[]): Promise<boolean> {
@@ -1086,199 +1061,196 @@ async function systemUsers(call: Call, key: string | undefined, tail: string[]):
 }
 
 /** The systemUsers collection: query and create. */
-async function systemUsersCollection(call: Call): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+function systemUsersCollection(call: Call): Promise<boolean> {
+  return byMethod(call, { GET: () => listSystemUsers(call), POST: () => createApplicationUser(call) });
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const expand = parseExpand(ctx.query.get("$expand"));
-    const rows = filterRows(
-      call,
-      Object.values(state.environment.systemUsers).map((u) => userRow(call, u, expand)),
-      "systemuser",
-    );
-    list(
-      call,
-      "systemusers",
-      rows.map((r) => selectUser(r, select, expand)),
-    );
-    return true;
-  }
-  if (m === "POST") {
-    requirePrivilege(call, "prvCreateUser");
-    const b = await body(ctx);
-    checkProperties("systemuser", b, USER_CREATE_FIELDS);
-    const buBind = b["businessunitid@odata.bind"];
-    if (buBind === undefined || buBind === null) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.missingBusinessUnit,
-        "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
-      );
-    }
-    const buId = bindId(buBind, "businessunits");
-    if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-    if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-    const appId = b.applicationid;
-    if (typeof appId !== "string" || !isGuid(appId)) {
-      throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
-    }
-    if (b.accessmode !== undefined && b.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
-    if (b.isdisabled !== undefined && typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-    // One application user per app id, soft-deleted rows included.
-    if (Object.values(state.environment.systemUsers).some((u) => sameId(u.applicationid, appId))) {
-      throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const sp = ctx.core.directory.servicePrincipal(appId);
-    // A service principal younger than the replication lag is not yet visible to Dataverse.
-    if (!sp || (sp.replicatedAtMs ?? 0) > Date.now()) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.aadError,
-        `Error from Microsoft Entra ID: no service principal with application id ${appId} exists in tenant ${state.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
-      );
-    }
-    const app = Object.values(state.applications).find((a) => sameId(a.doc.appId, appId)) ?? { doc: sp.doc, owners: [], secretHashes: {} };
-    let id: string = randomUUID();
-    if (b.systemuserid !== undefined) {
-      if (typeof b.systemuserid !== "string" || !isGuid(b.systemuserid)) throw invalid("Attribute 'systemuserid' must be a GUID.");
-      id = b.systemuserid.toLowerCase();
-      if (state.environment.systemUsers[id])
-        throw dataverseError(412, DataverseErrorCode.duplicateKey, "A record with matching key values already exists.");
-    }
-    const row = newApplicationUserRow({
-      systemuserid: id,
-      app,
-      sp,
-      businessunitid: buId,
-      isdisabled: b.isdisabled === true,
-      domain: state.tenant.domain,
-      now: ctx.core.now().toISOString(),
-    });
-    if (typeof b.firstname === "string") row.firstname = b.firstname;
-    if (typeof b.lastname === "string") row.lastname = b.lastname;
-    state.environment.systemUsers[id] = row;
-    ctx.core.store.save();
-    created(call, "systemusers", id, userWire(state, row), "systemuser", "systemuserid");
-    return true;
-  }
-  return false;
+function listSystemUsers(call: Call): void {
+  const { ctx, dataverse } = call;
+  unsupportedQueryOptions(call, ["$select", "$filter", "$top", "$expand"]);
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(ctx.query.get("$select"));
+  const expand = parseExpand(ctx.query.get("$expand"));
+  const rows = filterRows(
+    call,
+    dataverse.systemUsers().map((user) => userRow(call, user, expand)),
+    "systemuser",
+  );
+  list(
+    call,
+    "systemusers",
+    rows.map((row) => selectUser(row, select, expand)),
+  );
+}
 
-  return false;
+/** POST systemusers: the emulator creates application users only. */
+async function createApplicationUser(call: Call): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvCreateUser");
+  const fields = await jsonBody(ctx);
+  checkProperties("systemuser", fields, USER_CREATE_FIELDS);
+  const businessUnitId = newUserBusinessUnit(call, fields);
+  const applicationId = fields.applicationid;
+  if (typeof applicationId !== "string" || !isGuid(applicationId)) {
+    throw invalid("The emulator creates application users only: 'applicationid' (the app registration's client id) is required.");
+  }
+  if (fields.accessmode !== undefined && fields.accessmode !== 4) throw invalid("An application user has accessmode 4 (Non-interactive).");
+  if (fields.isdisabled !== undefined && typeof fields.isdisabled !== "boolean")
+    throw invalid("Attribute 'isdisabled' must be true or false.");
+  // One application user per app id, soft-deleted rows included.
+  if (dataverse.hasApplicationUser(applicationId)) throw duplicateKey();
+  const servicePrincipal = replicatedServicePrincipal(call, applicationId);
+  const application = ctx.core.directory.application(applicationId) ?? { doc: servicePrincipal.doc, owners: [], secretHashes: {} };
+  const userId = newRowId(fields, "systemuserid", (id) => dataverse.systemUser(id) !== undefined);
+  const row = newApplicationUserRow({
+    systemuserid: userId,
+    app: application,
+    sp: servicePrincipal,
+    businessunitid: businessUnitId,
+    isdisabled: fields.isdisabled === true,
+    domain: ctx.core.directory.tenant.domain,
+    now: ctx.core.now().toISOString(),
+  });
+  if (typeof fields.firstname === "string") row.firstname = fields.firstname;
+  if (typeof fields.lastname === "string") row.lastname = fields.lastname;
+  dataverse.addSystemUser(row);
+  created(call, "systemusers", userId, userWire(dataverse.organizationId, row), "systemuser", "systemuserid");
+}
+
+/** A new user's business unit: required, and it must exist. */
+function newUserBusinessUnit(call: Call, fields: Record<string, unknown>): string {
+  const binding = fields["businessunitid@odata.bind"];
+  if (binding === undefined || binding === null) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.missingBusinessUnit,
+      "The business unit of the user is not specified: set businessunitid@odata.bind to /businessunits(<guid>).",
+    );
+  }
+  return boundBusinessUnit(call, binding);
+}
+
+/** The business unit a businessunitid@odata.bind names; it must exist. */
+function boundBusinessUnit(call: Call, binding: unknown): string {
+  const businessUnitId = bindId(binding, "businessunits");
+  if (!businessUnitId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
+  if (!call.dataverse.businessUnit(businessUnitId)) throw notExist("businessunit", businessUnitId);
+  return businessUnitId;
+}
+
+/** The app's service principal: one younger than the replication lag is not yet visible to Dataverse. */
+function replicatedServicePrincipal(call: Call, applicationId: string): ServicePrincipalRecord {
+  const directory = call.ctx.core.directory;
+  const servicePrincipal = directory.servicePrincipal(applicationId);
+  if (!servicePrincipal || (servicePrincipal.replicatedAtMs ?? 0) > Date.now()) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.aadError,
+      `Error from Microsoft Entra ID: no service principal with application id ${applicationId} exists in tenant ${directory.tenant.tenantId}. Create the app registration's service principal (enterprise application) first.`,
+    );
+  }
+  return servicePrincipal;
 }
 
 /** One row of systemUsers: get, patch, delete. */
-async function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
+function systemUsersEntity(call: Call, user: SystemUserRow): Promise<boolean> {
+  return byMethod(call, {
+    GET: () => readSystemUser(call, user),
+    PATCH: () => updateSystemUser(call, user),
+    DELETE: () => deleteSystemUser(call, user),
+  });
+}
 
-  if (m === "GET") {
-    unsupportedQueryOptions(call, ["$select", "$expand"]);
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const expand = parseExpand(ctx.query.get("$expand"));
-    ctx.send(
-      200,
-      { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
-      headers(),
+function readSystemUser(call: Call, user: SystemUserRow): void {
+  const { ctx } = call;
+  unsupportedQueryOptions(call, ["$select", "$expand"]);
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(ctx.query.get("$select"));
+  const expand = parseExpand(ctx.query.get("$expand"));
+  ctx.send(
+    200,
+    { "@odata.context": `${call.base}/$metadata#systemusers/$entity`, ...selectUser(userRow(call, user, expand), select, expand) },
+    headers(),
+  );
+}
+
+async function updateSystemUser(call: Call, user: SystemUserRow): Promise<void> {
+  const { ctx, dataverse } = call;
+  requirePrivilege(call, "prvWriteUser");
+  const fields = await jsonBody(ctx);
+  checkProperties("systemuser", fields, USER_UPDATE_FIELDS);
+  const changes: SystemUserChanges = {};
+  if (fields.isdisabled !== undefined) {
+    if (typeof fields.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
+    changes.isdisabled = fields.isdisabled;
+  }
+  for (const field of ["firstname", "lastname", "internalemailaddress"] as const) {
+    const value = fields[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") throw invalid(`Attribute '${field}' must be a string.`);
+    changes[field] = value;
+  }
+  if (fields["businessunitid@odata.bind"] !== undefined)
+    changes.businessunitid = boundBusinessUnit(call, fields["businessunitid@odata.bind"]);
+  dataverse.updateSystemUser(user, changes, ctx.core.now().toISOString());
+  updated(call, "systemusers", userWire(dataverse.organizationId, user), "systemuser", "systemuserid");
+}
+
+function deleteSystemUser(call: Call, user: SystemUserRow): void {
+  requirePrivilege(call, "prvDeleteUser");
+  if (!user.isdisabled) {
+    throw dataverseError(
+      400,
+      DataverseErrorCode.deleteEnabledUser,
+      `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
     );
-    return true;
   }
-  if (m === "PATCH") {
-    requirePrivilege(call, "prvWriteUser");
-    const b = await body(ctx);
-    checkProperties("systemuser", b, USER_UPDATE_FIELDS);
-    if (b.isdisabled !== undefined) {
-      if (typeof b.isdisabled !== "boolean") throw invalid("Attribute 'isdisabled' must be true or false.");
-      user.isdisabled = b.isdisabled;
-    }
-    for (const f of ["firstname", "lastname", "internalemailaddress"] as const) {
-      if (b[f] !== undefined) {
-        if (typeof b[f] !== "string") throw invalid(`Attribute '${f}' must be a string.`);
-        user[f] = b[f] as string;
-      }
-    }
-    if (b["businessunitid@odata.bind"] !== undefined) {
-      const buId = bindId(b["businessunitid@odata.bind"], "businessunits");
-      if (!buId) throw invalid("businessunitid@odata.bind must be /businessunits(<guid>).");
-      if (!state.environment.businessUnits[buId]) throw notExist("businessunit", buId);
-      // Moving a user to another business unit removes its roles (Dataverse's default).
-      if (buId !== user.businessunitid) user.roles = [];
-      user.businessunitid = buId;
-    }
-    user.fullname = user.firstname === "#" ? `# ${user.lastname}` : `${user.firstname} ${user.lastname}`.trim();
-    user.modifiedon = ctx.core.now().toISOString();
-    ctx.core.store.save();
-    updated(call, "systemusers", userWire(state, user), "systemuser", "systemuserid");
-    return true;
-  }
-  if (m === "DELETE") {
-    requirePrivilege(call, "prvDeleteUser");
-    if (!user.isdisabled) {
-      throw dataverseError(
-        400,
-        DataverseErrorCode.deleteEnabledUser,
-        `Only a disabled user can be deleted: disable systemuser ${user.systemuserid} (PATCH {"isdisabled":true}) first.`,
-      );
-    }
-    if (user.deletedstate === 0) {
-      user.deletedstate = 1;
-      user.modifiedon = ctx.core.now().toISOString();
-    } else {
-      delete state.environment.systemUsers[user.systemuserid];
-    }
-    ctx.core.store.save();
-    ctx.send(204, undefined, headers());
-    return true;
-  }
-  return false;
-
-  return false;
+  call.dataverse.deleteSystemUser(user, call.ctx.core.now().toISOString());
+  call.ctx.send(204, undefined, headers());
 }
 
 /** Actions and navigation properties of one row of systemUsers. */
 async function systemUsersNavigation(call: Call, user: SystemUserRow, tail: string[]): Promise<boolean> {
-  const { ctx, state } = call;
-  const m = ctx.method;
-  if (tail[0] === "systemuserroles_association" && tail.length === 1 && m === "GET") {
-    requirePrivilege(call, "prvReadUser");
-    const select = parseSelect(ctx.query.get("$select"));
-    const rows = user.roles
-      .map((rid) => state.environment.roles[rid])
-      .filter((r): r is RoleRow => r !== undefined)
-      .map((r) => roleWire(state, r));
-    list(
-      call,
-      "roles",
-      filterRows(call, rows, "role").map((r) => applySelect(r, select, "role", "roleid")),
-    );
+  const { ctx } = call;
+  const method = ctx.method;
+  if (tail[0] === "systemuserroles_association" && tail.length === 1 && method === "GET") {
+    listAssignedRoles(call, user);
     return true;
   }
   if (tail[0] === "systemuserroles_association" && tail[1] === "$ref" && tail.length === 2) {
-    if (m === "POST") {
-      const b = await body(ctx);
-      const rid = bindId(b["@odata.id"], "roles");
-      if (!rid) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
-      associate(call, user, rid);
+    if (method === "POST") {
+      const fields = await jsonBody(ctx);
+      const roleId = bindId(fields["@odata.id"], "roles");
+      if (!roleId) throw invalid('The body must be {"@odata.id":"<base>/roles(<guid>)"}.');
+      associate(call, user, roleId);
       return true;
     }
-    if (m === "DELETE") {
-      const rid = bindId(ctx.query.get("$id"), "roles");
-      if (!rid) throw invalid("DELETE .../systemuserroles_association/$ref needs ?$id=<base>/roles(<guid>).");
-      disassociate(call, user, rid);
+    if (method === "DELETE") {
+      const roleId = bindId(ctx.query.get("$id"), "roles");
+      if (!roleId) throw invalid("DELETE .../systemuserroles_association/$ref needs ?$id=<base>/roles(<guid>).");
+      disassociate(call, user, roleId);
       return true;
     }
     return false;
   }
-  const assoc = /^systemuserroles_association\(\{?([0-9a-fA-F-]{36})\}?\)$/.exec(tail[0]);
-  if (assoc && tail[1] === "$ref" && tail.length === 2 && m === "DELETE") {
-    disassociate(call, user, assoc[1].toLowerCase());
+  const association = /^systemuserroles_association\(\{?([0-9a-fA-F-]{36})\}?\)$/.exec(tail[0]);
+  if (association && tail[1] === "$ref" && tail.length === 2 && method === "DELETE") {
+    disassociate(call, user, association[1].toLowerCase());
     return true;
   }
   return false;
+}
+
+function listAssignedRoles(call: Call, user: SystemUserRow): void {
+  const { dataverse } = call;
+  requirePrivilege(call, "prvReadUser");
+  const select = parseSelect(call.ctx.query.get("$select"));
+  const rows = dataverse.assignedRoles(user).map((role) => roleWire(dataverse.organizationId, role));
+  list(
+    call,
+    "roles",
+    filterRows(call, rows, "role").map((row) => applySelect(row, select, "role", "roleid")),
+  );
 }
 
 function associate(call: Call, user: SystemUserRow, roleId: string): void {
@@ -1291,11 +1263,9 @@ function associate(call: Call, user: SystemUserRow, roleId: string): void {
       `The role ${role.roleid} belongs to business unit ${role.businessunitid}, but the user ${user.systemuserid} belongs to business unit ${user.businessunitid}: a role must be in the user's business unit (use that business unit's copy of the role).`,
     );
   }
-  requireHolds(call, effectivePrivileges(call.state, role));
+  requireHolds(call, call.dataverse.effectivePrivileges(role));
   // G: associating an already assigned role is accepted and changes nothing.
-  if (!user.roles.includes(role.roleid)) user.roles.push(role.roleid);
-  user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.core.store.save();
+  call.dataverse.assignRole(user, role, call.ctx.core.now().toISOString());
   call.ctx.send(204, undefined, headers());
 }
 
@@ -1303,8 +1273,6 @@ function disassociate(call: Call, user: SystemUserRow, roleId: string): void {
   requirePrivilege(call, "prvAssignRole");
   getRole(call, roleId);
   // G: removing a role the user does not have is accepted and changes nothing.
-  user.roles = user.roles.filter((r) => r !== roleId);
-  user.modifiedon = call.ctx.core.now().toISOString();
-  call.ctx.core.store.save();
+  call.dataverse.unassignRole(user, roleId, call.ctx.core.now().toISOString());
   call.ctx.send(204, undefined, headers());
 }

@@ -32,7 +32,7 @@ export interface TokenClaims {
   ver: string;
 }
 
-const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
 
 export function signToken(core: EmulatorCore, claims: TokenClaims): string {
   const head = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
@@ -63,15 +63,15 @@ export function verifyToken(core: EmulatorCore, token: string): { claims: TokenC
 
 /** The Bearer token of a request, if any. */
 export function bearer(ctx: RequestContext): string | undefined {
-  const h = ctx.header("authorization");
-  if (!h) return undefined;
-  const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
-  return m ? m[1] : undefined;
+  const authorization = ctx.header("authorization");
+  if (!authorization) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  return match ? match[1] : undefined;
 }
 
 function tenantMatches(core: EmulatorCore, tenant: string): boolean {
-  const t = core.store.state.tenant;
-  return sameId(tenant, t.tenantId) || tenant.toLowerCase() === t.domain.toLowerCase();
+  const known = core.store.state.tenant;
+  return sameId(tenant, known.tenantId) || tenant.toLowerCase() === known.domain.toLowerCase();
 }
 
 function openIdConfiguration(core: EmulatorCore, tenantSegment: string): Record<string, unknown> {

@@ -80,8 +80,8 @@ export class RequestContext {
   }
 
   header(name: string): string | undefined {
-    const v = this.req.headers[name.toLowerCase()];
-    return Array.isArray(v) ? v[0] : v;
+    const value = this.req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
   }
 
   body(): Promise<Buffer> {
@@ -89,14 +89,14 @@ export class RequestContext {
       this.bodyPromise = new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        this.req.on("data", (c: Buffer) => {
-          size += c.length;
+        this.req.on("data", (chunk: Buffer) => {
+          size += chunk.length;
           if (size > MAX_BODY) {
             reject(new Error("request body too large"));
             this.req.destroy();
             return;
           }
-          chunks.push(c);
+          chunks.push(chunk);
         });
         this.req.on("end", () => resolve(Buffer.concat(chunks)));
         this.req.on("error", reject);
@@ -119,7 +119,7 @@ export class RequestContext {
   /** Answers a body that is not JSON (a multipart $batch answer). */
   sendText(status: number, text: string, headers: Record<string, string>): void {
     if (this.res.headersSent || this.res.destroyed) return;
-    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
+    for (const [name, value] of Object.entries(headers)) this.res.setHeader(name, value);
     this.res.setHeader("Content-Length", Buffer.byteLength(text));
     this.res.statusCode = status;
     this.res.end(text);
@@ -127,7 +127,7 @@ export class RequestContext {
 
   send(status: number, body: unknown, headers: Record<string, string> = {}): void {
     if (this.res.headersSent || this.res.destroyed) return;
-    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
+    for (const [name, value] of Object.entries(headers)) this.res.setHeader(name, value);
     if (body === undefined) {
       this.res.statusCode = status;
       this.res.end();
@@ -141,12 +141,12 @@ export class RequestContext {
   }
 }
 
-export function isGuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+export function isGuid(text: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
 }
 
-export function sameId(a: unknown, b: unknown): boolean {
-  return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
+export function sameId(left: unknown, right: unknown): boolean {
+  return typeof left === "string" && typeof right === "string" && left.toLowerCase() === right.toLowerCase();
 }
 
 /** Path segments after a prefix, URL-decoded. */
@@ -154,6 +154,6 @@ export function segments(path: string, prefix: string): string[] {
   return path
     .slice(prefix.length)
     .split("/")
-    .filter((s) => s.length > 0)
-    .map((s) => decodeURIComponent(s));
+    .filter((segment) => segment.length > 0)
+    .map((segment) => decodeURIComponent(segment));
 }

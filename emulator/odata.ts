@@ -19,44 +19,44 @@ function syntax(message: string): ServiceError {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function tokenize(src: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i];
-    if (/\s/.test(c)) {
-      i++;
+  const tokens: string[] = [];
+  let position = 0;
+  while (position < src.length) {
+    const char = src[position];
+    if (/\s/.test(char)) {
+      position++;
       continue;
     }
-    if (c === "(" || c === ")" || c === ",") {
-      out.push(c);
-      i++;
+    if (char === "(" || char === ")" || char === ",") {
+      tokens.push(char);
+      position++;
       continue;
     }
-    if (c === "'") {
-      let j = i + 1;
-      let s = "";
+    if (char === "'") {
+      let end = position + 1;
+      let literal = "";
       for (;;) {
-        if (j >= src.length) throw syntax(`Syntax error: unterminated string literal at position ${i} in '${src}'.`);
-        if (src[j] === "'") {
-          if (src[j + 1] === "'") {
-            s += "'";
-            j += 2;
+        if (end >= src.length) throw syntax(`Syntax error: unterminated string literal at position ${position} in '${src}'.`);
+        if (src[end] === "'") {
+          if (src[end + 1] === "'") {
+            literal += "'";
+            end += 2;
             continue;
           }
           break;
         }
-        s += src[j++];
+        literal += src[end++];
       }
-      out.push(`'${s}`); // marker: a string literal
-      i = j + 1;
+      tokens.push(`'${literal}`); // marker: a string literal
+      position = end + 1;
       continue;
     }
-    let j = i;
-    while (j < src.length && !/[\s(),']/.test(src[j])) j++;
-    out.push(src.slice(i, j));
-    i = j;
+    let end = position;
+    while (end < src.length && !/[\s(),']/.test(src[end])) end++;
+    tokens.push(src.slice(position, end));
+    position = end;
   }
-  return out;
+  return tokens;
 }
 
 /** Parses a $filter expression. */
@@ -165,8 +165,8 @@ function resolveField(row: Row, field: string, entity: string): unknown {
   );
 }
 
-function norm(v: unknown): unknown {
-  return typeof v === "string" ? v.toLowerCase() : v === undefined ? null : v;
+function norm(value: unknown): unknown {
+  return typeof value === "string" ? value.toLowerCase() : value === undefined ? null : value;
 }
 
 export function evaluate(node: Node, row: Row, entity: string): boolean {
@@ -178,25 +178,31 @@ export function evaluate(node: Node, row: Row, entity: string): boolean {
     case "not":
       return !evaluate(node.expr, row, entity);
     case "fn": {
-      const v = resolveField(row, node.field, entity);
-      if (typeof v !== "string") return false;
-      const a = v.toLowerCase();
-      const b = node.value.toLowerCase();
-      return node.fn === "contains" ? a.includes(b) : node.fn === "startswith" ? a.startsWith(b) : a.endsWith(b);
+      const value = resolveField(row, node.field, entity);
+      if (typeof value !== "string") return false;
+      const left = value.toLowerCase();
+      const right = node.value.toLowerCase();
+      return node.fn === "contains" ? left.includes(right) : node.fn === "startswith" ? left.startsWith(right) : left.endsWith(right);
     }
     case "cmp": {
-      const a = norm(resolveField(row, node.field, entity));
-      const b = norm(node.value);
+      const left = norm(resolveField(row, node.field, entity));
+      const right = norm(node.value);
       switch (node.op) {
         case "eq":
-          return a === b;
+          return left === right;
         case "ne":
-          return a !== b;
+          return left !== right;
         default: {
-          if (a === null || b === null) return false;
-          const x = a as number | string;
-          const y = b as number | string;
-          return node.op === "gt" ? x > y : node.op === "ge" ? x >= y : node.op === "lt" ? x < y : x <= y;
+          if (left === null || right === null) return false;
+          const leftValue = left as number | string;
+          const rightValue = right as number | string;
+          return node.op === "gt"
+            ? leftValue > rightValue
+            : node.op === "ge"
+              ? leftValue >= rightValue
+              : node.op === "lt"
+                ? leftValue < rightValue
+                : leftValue <= rightValue;
         }
       }
     }
@@ -211,50 +217,50 @@ export interface ExpandItem {
 
 /** Splits on commas or semicolons that are not inside parentheses. */
 function splitTop(src: string, sep: string): string[] {
-  const out: string[] = [];
+  const parts: string[] = [];
   let depth = 0;
   let quote = false;
-  let cur = "";
-  for (const c of src) {
-    if (c === "'") quote = !quote;
-    if (!quote && c === "(") depth++;
-    if (!quote && c === ")") depth--;
-    if (!quote && depth === 0 && c === sep) {
-      out.push(cur);
-      cur = "";
+  let current = "";
+  for (const char of src) {
+    if (char === "'") quote = !quote;
+    if (!quote && char === "(") depth++;
+    if (!quote && char === ")") depth--;
+    if (!quote && depth === 0 && char === sep) {
+      parts.push(current);
+      current = "";
       continue;
     }
-    cur += c;
+    current += char;
   }
-  if (cur.trim() !== "") out.push(cur);
-  return out.map((s) => s.trim());
+  if (current.trim() !== "") parts.push(current);
+  return parts.map((part) => part.trim());
 }
 
 export function parseSelect(src: string | null): string[] | undefined {
   if (src === null || src === undefined) return undefined;
   return src
     .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
 }
 
 export function parseExpand(src: string | null): ExpandItem[] {
   if (!src) return [];
   return splitTop(src, ",").map((item) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(item);
-    if (!m) throw syntax(`Syntax error in $expand '${src}'.`);
-    const out: ExpandItem = { name: m[1] };
-    if (m[2]) {
-      for (const opt of splitTop(m[2], ";")) {
-        const eq = opt.indexOf("=");
-        const key = opt.slice(0, eq).trim();
-        const value = opt.slice(eq + 1).trim();
-        if (key === "$select") out.select = parseSelect(value);
-        else if (key === "$filter") out.filter = parseFilter(value);
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(item);
+    if (!match) throw syntax(`Syntax error in $expand '${src}'.`);
+    const expandItem: ExpandItem = { name: match[1] };
+    if (match[2]) {
+      for (const option of splitTop(match[2], ";")) {
+        const equals = option.indexOf("=");
+        const key = option.slice(0, equals).trim();
+        const value = option.slice(equals + 1).trim();
+        if (key === "$select") expandItem.select = parseSelect(value);
+        else if (key === "$filter") expandItem.filter = parseFilter(value);
         else throw syntax(`The query option '${key}' is not supported inside $expand by the emulator.`);
       }
     }
-    return out;
+    return expandItem;
   });
 }
 

@@ -227,11 +227,11 @@ const MISC = [
 
 /** Deterministic GUID from a name (SHA-1 based, version-5 layout). */
 export function nameGuid(namespace: string, name: string): string {
-  const h = createHash("sha1").update(`${namespace}:${name}`).digest();
-  h[6] = (h[6] & 0x0f) | 0x50;
-  h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString("hex");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+  const digest = createHash("sha1").update(`${namespace}:${name}`).digest();
+  digest[6] = (digest[6] & 0x0f) | 0x50;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 function build(): Privilege[] {
@@ -292,9 +292,9 @@ export function privilegeById(id: string): Privilege | undefined {
 }
 
 export function privilegeByName(name: string): Privilege {
-  const p = BY_NAME.get(name.toLowerCase());
-  if (!p) throw new Error(`emulator: no privilege named ${name} in the catalogue`);
-  return p;
+  const privilege = BY_NAME.get(name.toLowerCase());
+  if (!privilege) throw new Error(`emulator: no privilege named ${name} in the catalogue`);
+  return privilege;
 }
 
 /**

@@ -239,9 +239,9 @@ export interface EnvironmentIds {
 
 /** A GUID derived from a text (version 4 layout), so that seeded ids are the same at every start. */
 function derivedGuid(text: string): string {
-  const h = createHash("sha256").update(`dataverse-s2s emulator:${text}`).digest("hex");
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const digest = createHash("sha256").update(`dataverse-s2s emulator:${text}`).digest("hex");
+  const variant = ((parseInt(digest[16], 16) & 0x3) | 0x8).toString(16);
+  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-${variant}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
 }
 
 /**

@@ -81,7 +81,7 @@ const SENSITIVE_QUERY = /secret|password|token|assertion|code|key|sig|credential
 function loggablePath(rawUrl: string | undefined): string {
   const url = new URL(rawUrl ?? "/", "https://emulator.invalid");
   const parts: string[] = [];
-  for (const [k, v] of url.searchParams) parts.push(`${k}=${SENSITIVE_QUERY.test(k) ? "***" : v}`);
+  for (const [name, value] of url.searchParams) parts.push(`${name}=${SENSITIVE_QUERY.test(name) ? "***" : value}`);
   return parts.length ? `${url.pathname}?${parts.join("&")}` : url.pathname;
 }
 

@@ -30,7 +30,7 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
   const agent = new Agent({ ca: readFileSync(emu.caFile), keepAlive: false });
   const tokens = new Map<string, string>();
   const request = async <T>(method: Method, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> => {
-    const r: AxiosResponse<T> = await axios.request<T>({
+    const response: AxiosResponse<T> = await axios.request<T>({
       method,
       url,
       data: body,
@@ -40,9 +40,10 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
       maxRedirects: 0,
       proxy: false,
     });
-    const h: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && v !== null) h[k.toLowerCase()] = String(v);
-    return { status: r.status, data: r.data, headers: h };
+    const answerHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined && value !== null) answerHeaders[name.toLowerCase()] = String(value);
+    return { status: response.status, data: response.data, headers: answerHeaders };
   };
   const graphScope = `${emu.authorityHost}/.default`;
   const dataverseScope = `${emu.environmentUrl}/.default`;
@@ -60,20 +61,20 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
       const key = `${scope}|${clientId}|${clientSecret}`;
       const cached = tokens.get(key);
       if (cached) return cached;
-      const r = await client.token(scope, clientId, clientSecret);
-      if (r.status !== 200) throw new Error(`token for ${scope} failed: ${r.status} ${JSON.stringify(r.data)}`);
-      tokens.set(key, r.data.access_token);
-      return r.data.access_token as string;
+      const answer = await client.token(scope, clientId, clientSecret);
+      if (answer.status !== 200) throw new Error(`token for ${scope} failed: ${answer.status} ${JSON.stringify(answer.data)}`);
+      tokens.set(key, answer.data.access_token);
+      return answer.data.access_token as string;
     },
     async graph(method, path, body, token, headers = {}) {
-      const t = token ?? (await client.accessToken(graphScope));
+      const accessToken = token ?? (await client.accessToken(graphScope));
       const url = path.startsWith("/beta") ? `${emu.url}${path}` : `${emu.graphUrl}${path}`;
-      return request(method, url, body, { Authorization: `Bearer ${t}`, ...headers });
+      return request(method, url, body, { Authorization: `Bearer ${accessToken}`, ...headers });
     },
     async dataverse(method, path, body, token, headers = {}) {
-      const t = token ?? (await client.accessToken(dataverseScope));
+      const accessToken = token ?? (await client.accessToken(dataverseScope));
       return request(method, `${emu.environmentUrl}/api/data/v9.2/${path.replace(/^\//, "")}`, body, {
-        Authorization: `Bearer ${t}`,
+        Authorization: `Bearer ${accessToken}`,
         Accept: "application/json",
         "OData-MaxVersion": "4.0",
         "OData-Version": "4.0",
@@ -89,24 +90,31 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
 
 /** Creates an app registration, its service principal and a secret through Graph; returns what a client needs. */
 export async function createAppWithSecret(
-  c: EmulatorClient,
+  client: EmulatorClient,
   displayName: string,
   endDateTime?: string,
 ): Promise<{ id: string; appId: string; spId: string; secret: string; keyId: string }> {
-  const app = await c.graph("POST", "/applications", { displayName });
+  const app = await client.graph("POST", "/applications", { displayName });
   if (app.status !== 201) throw new Error(`create application: ${app.status} ${JSON.stringify(app.data)}`);
-  const sp = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
-  if (sp.status !== 201) throw new Error(`create service principal: ${sp.status} ${JSON.stringify(sp.data)}`);
-  const pw = await c.graph("POST", `/applications/${app.data.id}/addPassword`, {
+  const servicePrincipal = await client.graph("POST", "/servicePrincipals", { appId: app.data.appId });
+  if (servicePrincipal.status !== 201)
+    throw new Error(`create service principal: ${servicePrincipal.status} ${JSON.stringify(servicePrincipal.data)}`);
+  const password = await client.graph("POST", `/applications/${app.data.id}/addPassword`, {
     passwordCredential: { displayName: "test", ...(endDateTime ? { endDateTime } : {}) },
   });
-  if (pw.status !== 200) throw new Error(`addPassword: ${pw.status} ${JSON.stringify(pw.data)}`);
-  return { id: app.data.id, appId: app.data.appId, spId: sp.data.id, secret: pw.data.secretText, keyId: pw.data.keyId };
+  if (password.status !== 200) throw new Error(`addPassword: ${password.status} ${JSON.stringify(password.data)}`);
+  return {
+    id: app.data.id,
+    appId: app.data.appId,
+    spId: servicePrincipal.data.id,
+    secret: password.data.secretText,
+    keyId: password.data.keyId,
+  };
 }
 
 /** The id inside an OData-EntityId header (".../roles(<id>)"). */
 export function entityId(headers: Record<string, string>): string {
-  const m = /\(([0-9a-f-]{36})\)$/i.exec(headers["odata-entityid"] ?? "");
-  if (!m) throw new Error(`no OData-EntityId in answer: ${JSON.stringify(headers)}`);
-  return m[1];
+  const match = /\(([0-9a-f-]{36})\)$/i.exec(headers["odata-entityid"] ?? "");
+  if (!match) throw new Error(`no OData-EntityId in answer: ${JSON.stringify(headers)}`);
+  return match[1];
 }

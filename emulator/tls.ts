@@ -43,7 +43,7 @@ function filesIn(dir: string): TlsFiles & { caKeyFile: string } {
 
 function usable(files: TlsFiles & { caKeyFile: string }): boolean {
   try {
-    for (const f of [files.caFile, files.caKeyFile, files.certFile, files.keyFile]) if (!existsSync(f)) return false;
+    for (const file of [files.caFile, files.caKeyFile, files.certFile, files.keyFile]) if (!existsSync(file)) return false;
     const ca = new X509Certificate(readFileSync(files.caFile));
     const cert = new X509Certificate(readFileSync(files.certFile));
     if (!cert.verify(ca.publicKey)) return false;
@@ -61,7 +61,7 @@ function writeAtomic(path: string, content: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function generateInto(files: TlsFiles & { caKeyFile: string }): Promise<void> {
   const now = new Date(Date.now() - 60_000);

@@ -137,19 +137,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   }
 
   const dataverse = new DataverseClient(lookups.environmentUrl);
-  let whoAmI: { UserId: string } | undefined;
-  try {
-    whoAmI = await dataverse.whoAmI();
-  } catch (error) {
-    const authentication = error instanceof RestApiError && (error.status === 401 || error.status === 403 || error.code === "TOKEN");
-    problems.push({
-      setting: environmentUrlSetting,
-      problem: `${lookups.environmentUrl} did not answer WhoAmI with the deployer's token (${reason(error)})`,
-      // A token refused for a mistyped host looks like an authentication failure: name both causes.
-      check: authentication ? `${unreachableCheck}, with the System Administrator role and a current secret` : unreachableCheck,
-    });
-  }
-
+  const whoAmI = await answeredWhoAmI(dataverse, lookups, problems);
   // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
   problems.push(...(await dynamicsCrmProblems(lookups)));
   problems.push(...(await credentialPolicyProblems(lookups)));
@@ -158,10 +146,58 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   // Two round trips ($batch) instead of one request per lookup: the business units and the
   // deployer's user, then the roles and the deployer's privileges. What is found fills the
   // per-process lookups of lib/dataverse-client.ts, so the role and the users do not ask again.
+  const { units, deployer } = await lookUpUnitsAndDeployer(dataverse, lookups, whoAmI.UserId, problems);
+  const deployerRoles = deployer instanceof Error ? [] : (deployer.systemuserroles_association ?? []).map((role) => role.roleid);
+  const roleRequests = units ? roleLookupRequests(lookups, units) : [];
+  const answers = await settledBatch(dataverse, "look up the roles and the deployer's privileges", [
+    ...roleRequests,
+    ...deployerRoles.map((roleId) => rolePrivilegesRequest(roleId)),
+  ]);
+  if (units) problems.push(...roleProblems(dataverse, lookups, units, answers));
+
+  problems.push(...(await privilegeSpecProblems(dataverse, lookups)));
+  const makesRoles = lookups.rolesToClone.length > 0 || (lookups.specRoles ?? []).length > 0;
+  problems.push(...privilegeProblems(deployer, answers.slice(roleRequests.length), makesRoles));
+  return { problems };
+}
+
+/** The deployer's WhoAmI, or undefined with the problem listed (a wrong URL, host or credential). */
+async function answeredWhoAmI(
+  dataverse: DataverseClient,
+  lookups: EnvironmentLookups,
+  problems: EnvironmentProblem[],
+): Promise<{ UserId: string } | undefined> {
+  try {
+    return await dataverse.whoAmI();
+  } catch (error) {
+    const authentication = error instanceof RestApiError && (error.status === 401 || error.status === 403 || error.code === "TOKEN");
+    problems.push({
+      setting: environmentUrlSetting,
+      problem: `${lookups.environmentUrl} did not answer WhoAmI with the deployer's token (${reason(error)})`,
+      // A token refused for a mistyped host looks like an authentication failure: name both causes.
+      check: authentication ? `${unreachableCheck}, with the System Administrator role and a current secret` : unreachableCheck,
+    });
+    return undefined;
+  }
+}
+
+/** The business unit the stack works in and the root one, when both were found. */
+interface BusinessUnits {
+  businessUnitId: string;
+  rootBusinessUnitId: string;
+}
+
+/** The first round trip: the root and the named business unit, and the deployer's user (or why it could not be read). */
+async function lookUpUnitsAndDeployer(
+  dataverse: DataverseClient,
+  lookups: EnvironmentLookups,
+  deployerId: string,
+  problems: EnvironmentProblem[],
+): Promise<{ units: BusinessUnits | undefined; deployer: SystemUserRecord | Error }> {
   const [rootAnswer, namedAnswer, deployerAnswer] = await settledBatch(dataverse, "look up the business units and the deployer", [
     businessUnitRequest(),
     lookups.businessUnit ? businessUnitRequest(lookups.businessUnit) : undefined,
-    userRequest(whoAmI.UserId),
+    userRequest(deployerId),
   ]);
   let businessUnitId: string | undefined;
   let rootBusinessUnitId: string | undefined;
@@ -178,64 +214,67 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
         "the business unit's name in Settings > Users + permissions > Business units, or leave dataverse-s2s:businessUnit out for the root business unit",
     });
   }
-
   let deployer: SystemUserRecord | Error;
   try {
     deployer = answered(deployerAnswer) as SystemUserRecord;
   } catch (error) {
     deployer = error instanceof Error ? error : new Error(String(error));
   }
-  const deployerRoles = deployer instanceof Error ? [] : (deployer.systemuserroles_association ?? []).map((role) => role.roleid);
   const units = businessUnitId && rootBusinessUnitId ? { businessUnitId, rootBusinessUnitId } : undefined;
-  const roleRequests = units
-    ? [
-        ...lookups.rolesToClone.flatMap((role) => [
-          sourceRoleRequest(role.name, units.businessUnitId),
-          units.businessUnitId === units.rootBusinessUnitId ? undefined : sourceRoleRequest(role.name, units.rootBusinessUnitId),
-        ]),
-        ...lookups.existingRoles.map((role) => findRoleByNameRequest(role.name, units.businessUnitId)),
-      ]
-    : [];
-  const answers = await settledBatch(dataverse, "look up the roles and the deployer's privileges", [
-    ...roleRequests,
-    ...deployerRoles.map((roleId) => rolePrivilegesRequest(roleId)),
-  ]);
+  return { units, deployer };
+}
 
-  if (units) {
-    lookups.rolesToClone.forEach((role, index) => {
-      const [inUnit, inRoot] = [answers[2 * index], answers[2 * index + 1]];
-      const found = findRole(
-        role,
-        problems,
-        () =>
-          dataverse.sourceRoleOf(role.name, units.businessUnitId, answered(inUnit)) ??
-          (inRoot === undefined ? undefined : dataverse.sourceRoleOf(role.name, units.rootBusinessUnitId, answered(inRoot))),
-      );
-      if (found === null) {
-        problems.push({
-          setting: role.setting,
-          problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
-          check: `the role's name as shown in Settings > Security > Security roles, or a role template id (${roleDefaults.cloneFrom} is ${systemAdministratorTemplateId})`,
-        });
-      }
-    });
-    lookups.existingRoles.forEach((role, index) => {
-      const answer = answers[2 * lookups.rolesToClone.length + index];
-      const found = findRole(role, problems, () => rowsOf<RoleRecord>(answered(answer))[0]);
-      if (found === null) {
-        problems.push({
-          setting: role.setting,
-          problem: `there is no security role named '${role.name}' in ${lookups.environmentUrl}${lookups.businessUnit ? ` (business unit '${lookups.businessUnit}')` : ""}`,
-          check: "the role's name as shown in Settings > Security > Security roles, or clone a role instead with role.cloneFrom",
-        });
-      }
-    });
-  }
+/**
+ * Each role to clone, in the business unit and (two slots each) in the root one when they differ;
+ * then each existing role. roleProblems reads the answers in this order.
+ */
+function roleLookupRequests(lookups: EnvironmentLookups, units: BusinessUnits): (BatchOperation | undefined)[] {
+  return [
+    ...lookups.rolesToClone.flatMap((role) => [
+      sourceRoleRequest(role.name, units.businessUnitId),
+      units.businessUnitId === units.rootBusinessUnitId ? undefined : sourceRoleRequest(role.name, units.rootBusinessUnitId),
+    ]),
+    ...lookups.existingRoles.map((role) => findRoleByNameRequest(role.name, units.businessUnitId)),
+  ];
+}
 
-  problems.push(...(await privilegeSpecProblems(dataverse, lookups)));
-  const makesRoles = lookups.rolesToClone.length > 0 || (lookups.specRoles ?? []).length > 0;
-  problems.push(...privilegeProblems(deployer, answers.slice(roleRequests.length), makesRoles));
-  return { problems };
+/** Roles to clone and existing roles that the environment lacks (or that could not be looked up). */
+function roleProblems(
+  dataverse: DataverseClient,
+  lookups: EnvironmentLookups,
+  units: BusinessUnits,
+  answers: Settled[],
+): EnvironmentProblem[] {
+  const problems: EnvironmentProblem[] = [];
+  lookups.rolesToClone.forEach((role, index) => {
+    const [inUnit, inRoot] = [answers[2 * index], answers[2 * index + 1]];
+    const found = findRole(
+      role,
+      problems,
+      () =>
+        dataverse.sourceRoleOf(role.name, units.businessUnitId, answered(inUnit)) ??
+        (inRoot === undefined ? undefined : dataverse.sourceRoleOf(role.name, units.rootBusinessUnitId, answered(inRoot))),
+    );
+    if (found === null) {
+      problems.push({
+        setting: role.setting,
+        problem: `there is no security role '${role.name}' to copy in ${lookups.environmentUrl}`,
+        check: `the role's name as shown in Settings > Security > Security roles, or a role template id (${roleDefaults.cloneFrom} is ${systemAdministratorTemplateId})`,
+      });
+    }
+  });
+  lookups.existingRoles.forEach((role, index) => {
+    const answer = answers[2 * lookups.rolesToClone.length + index];
+    const found = findRole(role, problems, () => rowsOf<RoleRecord>(answered(answer))[0]);
+    if (found === null) {
+      problems.push({
+        setting: role.setting,
+        problem: `there is no security role named '${role.name}' in ${lookups.environmentUrl}${lookups.businessUnit ? ` (business unit '${lookups.businessUnit}')` : ""}`,
+        check: "the role's name as shown in Settings > Security > Security roles, or clone a role instead with role.cloneFrom",
+      });
+    }
+  });
+  return problems;
 }
 
 /** Tables, rights, depths and privilege names of spec roles and clone exclusions that the environment lacks. */
