@@ -4,19 +4,26 @@
  * declared, so a mistake stops the run before any write.
  */
 import { readStackConfig } from "./config/stack-config";
-import { declareStack } from "./components/stack";
+import { declareStack, lookUpAdoptions } from "./components/stack";
 
-const declared = declareStack(readStackConfig());
-const declaredIntegrations = Object.values(declared);
-// With one integration its values are top-level outputs too; with several only `integrations` is,
-// so that no top-level output silently means "the first one".
-const only = declaredIntegrations.length === 1 ? declaredIntegrations[0] : undefined;
-
-export const integrations = declared;
-export const environmentUrl = only?.environmentUrl;
-export const tenantId = only?.tenantId;
-export const clientId = only?.clientId;
-export const clientSecret = only?.clientSecret;
-export const secretExpiresAt = only?.secretExpiresAt;
-export const applicationUserId = only?.applicationUserId;
-export const securityRoleId = only?.securityRoleId;
+// An async program: integrations that adopt objects made by hand need them looked up before they are declared.
+export = async () => {
+  const config = readStackConfig();
+  const declared = declareStack(config, await lookUpAdoptions(config));
+  const declaredIntegrations = Object.values(declared);
+  // With one integration its values are top-level outputs too; with several only `integrations` is,
+  // so that no top-level output silently means "the first one".
+  const only = declaredIntegrations.length === 1 ? declaredIntegrations[0] : undefined;
+  return {
+    integrations: declared,
+    environmentUrl: only?.environmentUrl,
+    tenantId: only?.tenantId,
+    clientId: only?.clientId,
+    clientSecret: only?.clientSecret,
+    secretExpiresAt: only?.secretExpiresAt,
+    applicationUserId: only?.applicationUserId,
+    securityRoleId: only?.securityRoleId,
+    // Present only while a client secret made before adoption is kept (README, "Adopting a manual setup").
+    secretNote: only?.secretNote,
+  };
+};

@@ -16,6 +16,7 @@ import { managedSecretDisplayName, secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gate";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
+import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
 
 /** The Dynamics CRM first-party application, the same in every tenant. */
 export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
@@ -48,6 +49,22 @@ export function appMarkerTag(stack: string, integration: string): string {
   return `dataverse-s2s:${stack}:${integration}`;
 }
 
+/**
+ * An app registration made by hand that the first `pulumi up` imports (Pulumi's `import` option; the
+ * option is ignored once the objects are in state). Found by the program (components/stack.ts).
+ */
+export interface AdoptedEntraObjects {
+  readonly applicationObjectId: string;
+  /** Absent when the app has no service principal: one is made. */
+  readonly servicePrincipalObjectId?: string;
+  /**
+   * The client secret made before adoption, while it is outside its rotation window and the stack
+   * has made no secret of its own: no secret is made yet, and none is published (its text cannot be read back).
+   */
+  readonly keptSecret?: AdoptedSecret;
+  readonly rotateBeforeDays?: number;
+}
+
 export interface AppRegistrationArgs {
   /** Display name of the app registration in Entra ID. */
   readonly displayName: pulumi.Input<string>;
@@ -73,6 +90,8 @@ export interface AppRegistrationArgs {
    * never recorded) is recognised and removed by the next `pulumi up` (AppLeftovers).
    */
   readonly marker?: AppMarker;
+  /** Import an app registration (and service principal) made by hand instead of making new ones. */
+  readonly adopt?: AdoptedEntraObjects;
 }
 
 export class AppRegistration extends pulumi.ComponentResource {
@@ -88,6 +107,8 @@ export class AppRegistration extends pulumi.ComponentResource {
   public readonly clientSecret: pulumi.Output<string | undefined>;
   public readonly secretExpiresAt: pulumi.Output<string | undefined>;
   public readonly servicePrincipal: azuread.ServicePrincipal;
+  /** Set while the client secret made before adoption is kept instead of a secret of the stack's own. */
+  public readonly secretNote: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: AppRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dataverse-s2s:entra:AppRegistration", name, {}, opts);
@@ -101,13 +122,23 @@ export class AppRegistration extends pulumi.ComponentResource {
       // owners: [] (none besides what Graph keeps) makes an adopted principal lose the deployer as
       // owner too: a principal a killed run made still lists it, and would show an update afterwards.
       { clientId: application.clientId, useExisting: true, owners: [] },
-      { parent: this },
+      {
+        parent: this,
+        ...(args.adopt?.servicePrincipalObjectId ? { import: `/servicePrincipals/${args.adopt.servicePrincipalObjectId}` } : {}),
+      },
     );
 
     const credential: AppCredential = args.credential ?? { kind: "secret" };
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
     let secretExpiresAt: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    if (credential.kind === "secret") {
+    let secretNote: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    const kept = args.adopt?.keptSecret;
+    if (credential.kind === "secret" && kept) {
+      // The secret made by hand keeps working and cannot be read back: nothing is published, and the
+      // stack makes its own secret once that one enters its rotation window (lib/adoption.ts keptSecret).
+      secretExpiresAt = pulumi.output(kept.endDateTime);
+      secretNote = pulumi.output(keptSecretNote(kept, args.adopt?.rotateBeforeDays ?? secretDefaults.rotateBeforeDays));
+    } else if (credential.kind === "secret") {
       const password = this.rotatingSecret(name, args, application);
       clientSecret = pulumi.secret(password.value);
       secretExpiresAt = password.endDate;
@@ -134,7 +165,9 @@ export class AppRegistration extends pulumi.ComponentResource {
     this.applicationId = application.id;
     this.clientSecret = clientSecret;
     this.secretExpiresAt = secretExpiresAt;
+    this.secretNote = secretNote;
     this.registerOutputs({
+      secretNote: this.secretNote,
       clientId: this.clientId,
       applicationObjectId: this.applicationObjectId,
       servicePrincipalObjectId: this.servicePrincipalObjectId,
@@ -171,7 +204,9 @@ export class AppRegistration extends pulumi.ComponentResource {
           : "Managed by dataverse-s2s: a server-to-server identity for Dataverse.",
         tags: args.marker ? [appMarkerTag(args.marker.stack, args.marker.integration)] : undefined,
       },
-      { parent: this },
+      // Adopted: the first up reads the app made by hand and then updates only what differs (name,
+      // notes, tags, permission); its client id stays. Once in state the option is ignored.
+      { parent: this, ...(args.adopt ? { import: `/applications/${args.adopt.applicationObjectId}` } : {}) },
     );
   }
 

@@ -13,6 +13,18 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
   const existingRoles = config.integrations.flatMap((integration, index) =>
     integration.role.kind === "existing" ? [{ setting: setting(index, "existing"), name: integration.role.name }] : [],
   );
+  // A role named in adopt.roleName must be there to be taken over, or taken over already (a defaulted one is made when it is not).
+  const adoptedRoles = config.integrations.flatMap((integration, index) =>
+    integration.adopt?.roleName
+      ? [
+          {
+            setting: `dataverse-s2s:integrations[${index}].adopt.roleName`,
+            name: integration.adopt.roleName,
+            roleName: integration.role.name,
+          },
+        ]
+      : [],
+  );
   const specRoles = config.integrations.flatMap((integration, index) =>
     integration.role.kind === "spec"
       ? [
@@ -34,6 +46,7 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
     businessUnit: config.businessUnit ?? "",
     rolesToClone: distinct(rolesToClone),
     existingRoles: distinct(existingRoles),
+    ...(adoptedRoles.length > 0 ? { adoptedRoles: distinct(adoptedRoles) } : {}),
     // Namesakes share one role (the config reader made sure they agree): each spec is checked once.
     specRoles: specRoles.filter(
       (spec, index) =>

@@ -4,7 +4,7 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppCredential, AppMarker, AppRegistration, AppRegistrationArgs } from "./app-registration";
+import { AdoptedEntraObjects, AppCredential, AppMarker, AppRegistration, AppRegistrationArgs } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
@@ -46,6 +46,8 @@ export interface DataverseIntegrationArgs {
   readonly marker?: AppMarker;
   /** The config keys of the secret's lifetime and credential type (see AppRegistrationArgs). */
   readonly secretSettings?: AppRegistrationArgs["secretSettings"];
+  /** Entra objects made by hand that the first `pulumi up` imports instead of making new ones. */
+  readonly adopt?: AdoptedEntraObjects;
 }
 
 /** The component's type token (stack.ts builds aliases of earlier layouts with it). */
@@ -62,6 +64,8 @@ export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly keyVaultSecretUris: pulumi.Output<Record<string, string> | undefined>;
   public readonly applicationUserId: pulumi.Output<string>;
   public readonly securityRoleId: pulumi.Output<string>;
+  /** Set while the client secret made before adoption is kept (and so not published): what to do. */
+  public readonly secretNote: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DataverseIntegrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super(dataverseIntegrationType, name, {}, opts);
@@ -78,6 +82,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
         adminConsent: args.adminConsent,
         marker: args.marker,
         secretSettings: args.secretSettings,
+        adopt: args.adopt,
       },
       { parent: this },
     );
@@ -113,7 +118,9 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     this.applicationUserId = user.id;
     this.securityRoleId = pulumi.output(roleId);
     this.keyVaultSecretUris = keyVaultSecretUris;
+    this.secretNote = app.secretNote;
     this.registerOutputs({
+      secretNote: this.secretNote,
       environmentUrl: this.environmentUrl,
       tenantId: this.tenantId,
       clientId: this.clientId,

@@ -39,8 +39,10 @@ export interface SecurityRoleArgs {
   readonly environmentUrl: pulumi.Input<string>;
   /** Business unit name; absent for the root business unit. */
   readonly businessUnit?: pulumi.Input<string>;
-  /** The owning stack, "<organization>/<project>/<stack>", for the marker of a copied role. */
+  /** The owning stack, "<organization>/<project>/<stack>", for the marker of a role the stack makes. */
   readonly stack?: pulumi.Input<string>;
+  /** A role made by hand that the create takes over (config adopt); absent: only this stack's leftovers. */
+  readonly adoptName?: pulumi.Input<string>;
 }
 
 /** True when `cloneFrom` names System Administrator (by name or by its template id). */
@@ -93,6 +95,7 @@ export function declareSecurityRole(
         followSource: role.clone.followSource ?? roleDefaults.followSource,
         excludePrivileges: [...(role.clone.excludePrivileges ?? [])],
         stack: args.stack,
+        ...(args.adoptName === undefined ? {} : { adoptName: args.adoptName }),
       },
       opts,
     );
@@ -110,6 +113,8 @@ export function declareSecurityRole(
         businessUnit: args.businessUnit,
         privileges: Object.fromEntries(Object.entries(role.spec.privileges).map(([table, rights]) => [table, { ...rights }])),
         miscPrivileges: [...(role.spec.miscPrivileges ?? [])],
+        stack: args.stack,
+        ...(args.adoptName === undefined ? {} : { adoptName: args.adoptName }),
       },
       opts,
     ).id;

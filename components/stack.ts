@@ -13,13 +13,52 @@
  *   the component's as prefix), so a rename keeps the app registration, client id, secret and user.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { CredentialConfig, IntegrationConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
-import type { AppCredential } from "./app-registration";
+import { adoptedRoleName, CredentialConfig, IntegrationConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
+import { AdoptedApp, AdoptionError, keptSecret, lookUpAdoptedApp } from "../lib/adoption";
+import { policyGraphClient } from "../lib/app-management-policies";
+import { currentTime } from "../lib/clock";
+import { isMissingCredential } from "../lib/environment-checks";
+import type { AdoptedEntraObjects, AppCredential } from "./app-registration";
 import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole } from "./integration";
 import { environmentCheck, secretSettings } from "./environment-check";
 import { declareSecurityRole, integrationRole } from "./security-role";
 
-export function declareStack(config: StackConfig) {
+/** The Entra objects each adopting integration takes over, by integration name (see lookUpAdoptions). */
+export type Adoptions = ReadonlyMap<string, AdoptedApp>;
+
+/**
+ * Finds the app registration (and its service principal and secrets) of every integration with
+ * `adopt`, before anything is declared: Pulumi's `import` option needs their ids as plain strings.
+ * Without any credential (a pull-request preview without secrets) a preview warns and declares no
+ * import (the engine then plans creates); an up fails, naming what is missing.
+ */
+export async function lookUpAdoptions(config: StackConfig): Promise<Adoptions> {
+  const adopting = config.integrations
+    .map((integration, index) => ({ integration, index }))
+    .filter(({ integration }) => integration.adopt !== undefined);
+  const found = new Map<string, AdoptedApp>();
+  if (adopting.length === 0) return found;
+  const graph = await policyGraphClient({ metadataHost: config.entraCloud.metadataHost, cloudEnvironment: config.entraCloud.environment });
+  for (const { integration, index } of adopting) {
+    const setting = `dataverse-s2s:integrations[${index}].adopt.clientId`;
+    try {
+      found.set(integration.name, await lookUpAdoptedApp(graph, integration.adopt!.clientId, setting));
+    } catch (error) {
+      if (isMissingCredential(error) && pulumi.runtime.isDryRun()) {
+        void pulumi.log.warn(
+          `${setting}: no credential to look up the app registration to adopt; this preview shows it as made anew. ` +
+            `With AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or 'az login') the preview shows the import.`,
+        );
+        continue;
+      }
+      if (error instanceof AdoptionError) throw new pulumi.RunError(error.message);
+      throw new pulumi.RunError(`${setting}: could not look up the app registration to adopt: ${(error as Error).message}`);
+    }
+  }
+  return found;
+}
+
+export function declareStack(config: StackConfig, adoptions: Adoptions = new Map()) {
   const integrations: Record<string, ReturnType<typeof connectionValues>> = {};
   // Every Entra and Dataverse resource waits for the environment's lookups: a failed one writes nothing.
   const checked = environmentCheck(config);
@@ -47,6 +86,7 @@ export function declareStack(config: StackConfig) {
         removeUnmanagedRoles: integration.removeUnmanagedRoles,
         keepUserOnDestroy: integration.keepUserOnDestroy,
         marker: { stack: stackIdentity(), integration: integration.name, formerNames: integration.formerNames },
+        adopt: adoptedEntraObjects(integration, adoptions.get(integration.name)),
       },
       // A rename: the integration's resources are found under its former names.
       { dependsOn: [checked], aliases: integration.formerNames.map((former) => ({ name: former })) },
@@ -54,6 +94,18 @@ export function declareStack(config: StackConfig) {
     integrations[integration.name] = connectionValues(component);
   }
   return integrations;
+}
+
+/** What the integration's app registration imports, and the secret it keeps for now (see lib/adoption.ts). */
+function adoptedEntraObjects(integration: IntegrationConfig, app: AdoptedApp | undefined): AdoptedEntraObjects | undefined {
+  if (!app) return undefined;
+  const secret =
+    integration.credential.kind === "secret" ? keptSecret(app, integration.secret.rotateBeforeDays, currentTime().getTime()) : undefined;
+  return {
+    applicationObjectId: app.applicationObjectId,
+    servicePrincipalObjectId: app.servicePrincipalObjectId,
+    ...(secret ? { keptSecret: secret, rotateBeforeDays: integration.secret.rotateBeforeDays } : {}),
+  };
 }
 
 /** "<organization>/<project>/<stack>": names this stack in the markers of the objects it makes. */
@@ -95,12 +147,14 @@ function declareStackRoles(config: StackConfig, checked: pulumi.Resource): Map<s
     }
     byResourceName.set(resourceName, key);
     const first = integrations[0];
+    // A role made by hand that an adopting integration names (adopt.roleName, else role.name) is taken over on create.
+    const adoptName = integrations.map(adoptedRoleName).find((name) => name !== undefined);
     roles.set(
       key,
       declareSecurityRole(
         resourceName,
         integrationRole(first.role),
-        { environmentUrl: config.environmentUrl, businessUnit: config.businessUnit, stack: stackIdentity() },
+        { environmentUrl: config.environmentUrl, businessUnit: config.businessUnit, stack: stackIdentity(), adoptName },
         {
           dependsOn: [checked],
           // Earlier versions made the role as a child of the first integration naming it.
@@ -126,6 +180,7 @@ function connectionValues(component: DataverseIntegration) {
     applicationUserId: component.applicationUserId,
     securityRoleId: component.securityRoleId,
     keyVaultSecretUris: component.keyVaultSecretUris,
+    secretNote: component.secretNote,
   };
 }
 

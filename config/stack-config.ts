@@ -5,7 +5,7 @@
  * Keys (namespace `dataverse-s2s`):
  *   environmentUrl   https://<org>.crm.dynamics.com (no path)
  *   businessUnit     optional: name of the business unit for roles and users (default: the root one)
- *   integrations     list of { name, displayName, role?, secret?, credential?, keyVault?, adminConsent?, ... }
+ *   integrations     list of { name, displayName, role?, secret?, credential?, keyVault?, adminConsent?, adopt?, ... }
  * The Entra side is configured with the azuread provider's own keys (azuread:tenantId, ...); the
  * cloud it selects (azuread:metadataHost, azuread:environment) is read here too, for the Graph calls
  * that retire rotated secrets.
@@ -25,7 +25,7 @@ import {
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
 import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
-import { environmentUrlProblem } from "../lib/validators";
+import { environmentUrlProblem, isGuid } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
 
 /** The stack config key of an integration's setting, as errors and guidance name it. */
@@ -83,6 +83,17 @@ export interface KeyVaultConfig {
   readonly secretNamePrefix: string;
 }
 
+/**
+ * Objects made by hand before the stack (app registration, service principal, application user, role),
+ * brought under management by the first `pulumi up` instead of new ones (README, "Adopting a manual setup").
+ */
+export interface AdoptConfig {
+  /** The existing app registration's application (client) id: it stays the integration's client id. */
+  readonly clientId: string;
+  /** The existing security role to take over; absent: the role named role.name, when there is one. */
+  readonly roleName?: string;
+}
+
 export interface IntegrationConfig {
   /** Short name, used in resource names: lower case letters, digits and dashes. */
   readonly name: string;
@@ -104,6 +115,8 @@ export interface IntegrationConfig {
   readonly removeUnmanagedRoles: boolean;
   /** On destroy, leave the application user disabled instead of deleting it. */
   readonly keepUserOnDestroy: boolean;
+  /** Adopt objects made by hand instead of making new ones (absent: the stack makes its own). */
+  readonly adopt?: AdoptConfig;
 }
 
 export interface StackConfig {
@@ -380,6 +393,43 @@ function parseKeyVault(raw: unknown, key: string, integrationName: string, probl
   return { id: String(raw.id), secretNamePrefix: String(prefix) };
 }
 
+function parseAdopt(raw: unknown, key: string, role: RoleConfig, problems: string[]): AdoptConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) {
+    problems.push(
+      `${key} must be an object: { clientId, roleName? } (the existing app registration's client id, and the role to take over).`,
+    );
+    return undefined;
+  }
+  for (const field of Object.keys(raw))
+    if (!["clientId", "roleName"].includes(field)) problems.push(`${key}.${field} is not a known setting (use clientId and roleName).`);
+  const clientId = typeof raw.clientId === "string" ? raw.clientId.trim().toLowerCase() : "";
+  if (!isGuid(clientId))
+    problems.push(
+      `${key}.clientId must be the application (client) id of the existing app registration, a GUID ` +
+        `(Entra admin center > App registrations > Application (client) ID), not '${String(raw.clientId)}'.`,
+    );
+  let roleName: string | undefined;
+  if (raw.roleName !== undefined) {
+    if (typeof raw.roleName !== "string" || raw.roleName.trim() === "" || raw.roleName.length > roleDefaults.maxNameLength)
+      problems.push(
+        `${key}.roleName must be the name of the existing security role to take over, 1 to ${roleDefaults.maxNameLength} characters.`,
+      );
+    else if (role.kind === "existing")
+      problems.push(
+        `${key}.roleName does not apply with role.existing: an existing role is used as it is, never taken over; drop ${key}.roleName.`,
+      );
+    else roleName = raw.roleName.trim();
+  }
+  return { clientId, ...(roleName === undefined ? {} : { roleName }) };
+}
+
+/** The role a role resource takes over on create: the one adopted integrations name (adopt.roleName, else role.name). */
+export function adoptedRoleName(integration: IntegrationConfig): string | undefined {
+  if (!integration.adopt || integration.role.kind === "existing") return undefined;
+  return integration.adopt.roleName ?? integration.role.name;
+}
+
 /** What a made role is, in a comparable form: two integrations naming one role must agree on it. */
 export function roleDefinition(role: Exclude<RoleConfig, { kind: "existing" }>): string {
   if (role.kind === "clone") {
@@ -388,6 +438,8 @@ export function roleDefinition(role: Exclude<RoleConfig, { kind: "existing" }>):
   }
   return `privileges ${JSON.stringify(role.privileges)} and ${JSON.stringify([...role.miscPrivileges].sort())}`;
 }
+
+const optionalAdopt = (adopt: AdoptConfig | undefined): { adopt?: AdoptConfig } => (adopt ? { adopt } : {});
 
 /** Validates raw configuration values; throws StackConfigError listing every problem. */
 export function parseStackConfig(raw: {
@@ -434,6 +486,7 @@ function parseIntegrations(raw: unknown, problems: string[]): IntegrationConfig[
     const integration = parseIntegration(entry, `dataverse-s2s:integrations[${index}]`, seenNames, problems);
     if (integration) integrations.push(integration);
   });
+  checkAdoptions(integrations, problems);
   checkFormerNames(integrations, problems);
   checkSharedRoles(integrations, problems);
   return integrations;
@@ -450,6 +503,7 @@ const INTEGRATION_SETTINGS: readonly string[] = [
   "adminConsent",
   "removeUnmanagedRoles",
   "keepUserOnDestroy",
+  "adopt",
 ];
 
 /** One entry of the integrations list; undefined when it is not even an object. */
@@ -475,11 +529,12 @@ function parseIntegration(entry: unknown, key: string, seenNames: Set<string>, p
       `${key}.displayName must be 1 to ${integrationDefaults.maxDisplayNameLength} characters: the app registration's name in Entra ID.`,
     );
   }
+  const role = parseRole(entry.role, `${key}.role`, problems);
   return {
     name: String(name),
     formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
     displayName: String(displayName).trim(),
-    role: parseRole(entry.role, `${key}.role`, problems),
+    role,
     secret: parseSecret(entry.secret, `${key}.secret`, problems),
     credential: parseCredential(entry.credential, `${key}.credential`, problems),
     keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
@@ -496,7 +551,35 @@ function parseIntegration(entry: unknown, key: string, seenNames: Set<string>, p
       applicationUserDefaults.keepUserOnDestroy,
       problems,
     ),
+    ...optionalAdopt(parseAdopt(entry.adopt, `${key}.adopt`, role, problems)),
   };
+}
+
+/** One app registration is one integration's identity; integrations sharing a role take over at most one hand-made role for it. */
+function checkAdoptions(integrations: IntegrationConfig[], problems: string[]): void {
+  const adopters = new Map<string, number>();
+  integrations.forEach((integration, index) => {
+    if (!integration.adopt || !isGuid(integration.adopt.clientId)) return;
+    const earlier = adopters.get(integration.adopt.clientId);
+    if (earlier !== undefined)
+      problems.push(
+        `dataverse-s2s:integrations[${index}].adopt.clientId '${integration.adopt.clientId}' is adopted by integrations[${earlier}] too; ` +
+          `an app registration belongs to one integration: remove one of them.`,
+      );
+    else adopters.set(integration.adopt.clientId, index);
+  });
+  const adoptedRoles = new Map<string, { roleName: string; index: number }>();
+  integrations.forEach((integration, index) => {
+    const roleName = adoptedRoleName(integration);
+    if (roleName === undefined) return;
+    const earlier = adoptedRoles.get(integration.role.name.toLowerCase());
+    if (earlier && earlier.roleName.toLowerCase() !== roleName.toLowerCase())
+      problems.push(
+        `dataverse-s2s:integrations[${index}].adopt.roleName: the role '${integration.role.name}' would take over '${roleName}', ` +
+          `but integrations[${earlier.index}] adopts '${earlier.roleName}' for it; a role takes over one existing role: make them agree.`,
+      );
+    else if (!earlier) adoptedRoles.set(integration.role.name.toLowerCase(), { roleName, index });
+  });
 }
 
 /** A former name names the resources of exactly one integration: never a current name, never twice. */

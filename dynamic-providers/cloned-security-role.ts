@@ -42,6 +42,11 @@ export interface ClonedSecurityRoleArgs {
    * resource of the stack has taken over.
    */
   readonly stack?: pulumi.Input<string>;
+  /**
+   * A role made by hand that the create takes over (renamed to `name`, marked, its privileges
+   * copied), instead of making a new one: config `adopt`. Only read on create.
+   */
+  readonly adoptName?: pulumi.Input<string>;
 }
 
 export const clonedSecurityRoleProvider = providerShell<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs>("cloned-security-role", [

@@ -26,6 +26,8 @@ export interface EnvironmentCheckArgs {
   readonly existingRoles: readonly ConfiguredName[];
   /** Roles declared by their privileges, each with the role's setting. */
   readonly specRoles?: readonly (PrivilegeSpec & { readonly setting: string })[];
+  /** Roles made by hand that a role of the stack takes over (adopt.roleName), with the stack's role name. */
+  readonly adoptedRoles?: readonly (ConfiguredName & { readonly roleName: string })[];
   /** Privileges clones leave out, each with its setting. */
   readonly excludedPrivileges?: readonly ConfiguredName[];
   readonly metadataHost?: pulumi.Input<string>;

@@ -3,11 +3,13 @@
  * least privilege instead of a copy of System Administrator.
  *
  *   create  -> resolve the spec (EntityDefinitions per table, privileges by name), POST roles (or
- *              adopt a role of the same name that this project made), ReplacePrivilegesRole with
+ *              take over a role of the same name whose marker names this stack and role, or the
+ *              role made by hand that the config adopts), ReplacePrivilegesRole with
  *              exactly the declared privileges, then read them back
  *   read    -> GET roles(<id>) and RetrieveRolePrivilegesRole
  *   update  -> PATCH roles(<id>) for a new name; privileges resolved and written again
- *   delete  -> DELETE roles(<id>) (404 is done)
+ *   delete  -> DELETE roles(<id>) (404 is done), unless another resource of the stack has taken the
+ *              role over since (its marker is no longer this resource's)
  *
  * As for a cloned role, drift is measured against what was read back right after the last apply:
  * Dataverse adds a few privileges to a new role by itself, which must not look like drift forever.
@@ -31,6 +33,13 @@ export interface SpecSecurityRoleArgs {
   readonly privileges: pulumi.Input<Record<string, Record<string, string>>>;
   /** Privileges by name that belong to no table, granted at Global. */
   readonly miscPrivileges?: pulumi.Input<string[]>;
+  /**
+   * The owning stack, "<organization>/<project>/<stack>", written into the role's marker (as for a
+   * cloned role): a create takes over only a role this stack made under this name.
+   */
+  readonly stack?: pulumi.Input<string>;
+  /** A role made by hand that the create takes over instead of making a new one (config `adopt`). Only read on create. */
+  readonly adoptName?: pulumi.Input<string>;
 }
 
 export const specSecurityRoleProvider = providerShell<SpecSecurityRoleInputs, SpecSecurityRoleOutputs>("spec-security-role", [

@@ -10,6 +10,9 @@ export interface Privilege {
   canbelocal: boolean;
   canbedeep: boolean;
   canbeglobal: boolean;
+  /** Entity-reference depths of newer privilege rows; no privilege of the catalogue allows them. */
+  canbeentityreference: boolean;
+  canbeparententityreference: boolean;
 }
 
 /** Depth names as Dataverse returns them; the index is the numeric value. */
@@ -173,6 +176,49 @@ const TABLES = [
   "FlowSession",
 ];
 
+/**
+ * Tables whose records belong to the organization, not to a user or team: Dataverse gives their
+ * privileges one depth, Global (canbebasic, canbelocal and canbedeep false on the privilege row),
+ * as for prvReadProduct or prvWriteSdkMessage. A sample of the real ones.
+ */
+const ORGANIZATION_OWNED_TABLES: ReadonlySet<string> = new Set([
+  "Product",
+  "PriceLevel",
+  "Discount",
+  "DiscountType",
+  "Competitor",
+  "Territory",
+  "Subject",
+  "SalesLiterature",
+  "UoM",
+  "UoMSchedule",
+  "TransactionCurrency",
+  "Organization",
+  "Entity",
+  "Attribute",
+  "Relationship",
+  "OptionSet",
+  "EntityKey",
+  "SiteMap",
+  "WebResource",
+  "Solution",
+  "Publisher",
+  "PluginAssembly",
+  "PluginType",
+  "SdkMessage",
+  "SdkMessageProcessingStep",
+  "SdkMessageProcessingStepImage",
+  "ServiceEndpoint",
+  "SystemForm",
+  "SavedQuery",
+  "SavedQueryVisualization",
+  "AppModule",
+  "CustomControl",
+  "Theme",
+  "FieldSecurityProfile",
+  "FieldPermission",
+]);
+
 /** Privileges that are not per table (a sample of the real ones). */
 const MISC = [
   "prvExportToExcel",
@@ -248,9 +294,11 @@ function build(): Privilege[] {
       canbelocal: scoped,
       canbedeep: scoped,
       canbeglobal: true,
+      canbeentityreference: false,
+      canbeparententityreference: false,
     });
   };
-  for (const table of TABLES) for (const [right, flag] of ACCESS) add(`prv${right}${table}`, flag, true);
+  for (const table of TABLES) for (const [right, flag] of ACCESS) add(`prv${right}${table}`, flag, !ORGANIZATION_OWNED_TABLES.has(table));
   for (const name of MISC) add(name, 0, false);
   return out;
 }

@@ -46,6 +46,11 @@ export interface EnvironmentLookups {
   readonly existingRoles: readonly ConfiguredName[];
   /** Roles declared by their privileges; `setting` is the role's ("dataverse-s2s:integrations[0].role"). */
   readonly specRoles?: readonly (PrivilegeSpec & { readonly setting: string })[];
+  /**
+   * Roles made by hand that a role of the stack takes over (adopt.roleName): `name` is the hand-made
+   * role's, `roleName` the stack's role (role.name), which it is called once taken over; one of them must exist.
+   */
+  readonly adoptedRoles?: readonly (ConfiguredName & { readonly roleName: string })[];
   /** Privileges a clone leaves out (role.excludePrivileges), each with its setting. */
   readonly excludedPrivileges?: readonly ConfiguredName[];
   /** The azuread provider's cloud; empty for the global cloud. */
@@ -226,7 +231,8 @@ async function lookUpUnitsAndDeployer(
 
 /**
  * Each role to clone, in the business unit and (two slots each) in the root one when they differ;
- * then each existing role. roleProblems reads the answers in this order.
+ * then each existing role; then each adopted role, by its hand-made name and by the stack's name.
+ * roleProblems reads the answers in this order.
  */
 function roleLookupRequests(lookups: EnvironmentLookups, units: BusinessUnits): (BatchOperation | undefined)[] {
   return [
@@ -235,6 +241,10 @@ function roleLookupRequests(lookups: EnvironmentLookups, units: BusinessUnits): 
       units.businessUnitId === units.rootBusinessUnitId ? undefined : sourceRoleRequest(role.name, units.rootBusinessUnitId),
     ]),
     ...lookups.existingRoles.map((role) => findRoleByNameRequest(role.name, units.businessUnitId)),
+    ...(lookups.adoptedRoles ?? []).flatMap((role) => [
+      findRoleByNameRequest(role.name, units.businessUnitId),
+      findRoleByNameRequest(role.roleName, units.businessUnitId),
+    ]),
   ];
 }
 
@@ -271,6 +281,19 @@ function roleProblems(
         setting: role.setting,
         problem: `there is no security role named '${role.name}' in ${lookups.environmentUrl}${lookups.businessUnit ? ` (business unit '${lookups.businessUnit}')` : ""}`,
         check: "the role's name as shown in Settings > Security > Security roles, or clone a role instead with role.cloneFrom",
+      });
+    }
+  });
+  const adoptedAnswersFrom = 2 * lookups.rolesToClone.length + lookups.existingRoles.length;
+  (lookups.adoptedRoles ?? []).forEach((role, index) => {
+    const [handMade, taken] = [answers[adoptedAnswersFrom + 2 * index], answers[adoptedAnswersFrom + 2 * index + 1]];
+    // Once taken over, the role goes by the stack's name: either is fine.
+    const found = findRole(role, problems, () => rowsOf<RoleRecord>(answered(handMade))[0] ?? rowsOf<RoleRecord>(answered(taken))[0]);
+    if (found === null) {
+      problems.push({
+        setting: role.setting,
+        problem: `there is no security role named '${role.name}' to take over in ${lookups.environmentUrl}${lookups.businessUnit ? ` (business unit '${lookups.businessUnit}')` : ""}`,
+        check: `the hand-made role's name as shown in Settings > Security > Security roles, or drop adopt.roleName to make the role '${role.roleName}'`,
       });
     }
   });

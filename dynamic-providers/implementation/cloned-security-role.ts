@@ -53,6 +53,11 @@ export interface ClonedSecurityRoleInputs {
    * (empty: the marker of earlier versions, which named no stack).
    */
   stack: string;
+  /**
+   * A role made by hand that the create takes over (config adopt.roleName, else role.name of an
+   * integration with adopt); empty: only a leftover of this stack is taken over. Read by create only.
+   */
+  adoptName?: string;
 }
 
 export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
@@ -101,7 +106,7 @@ export interface RoleMarker {
   readonly key: string;
 }
 
-function markerOf(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name">): RoleMarker {
+export function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
   return { stack: inputs.stack ?? "", key: inputs.stack ? inputs.name.toLowerCase() : "" };
 }
 
@@ -114,11 +119,72 @@ export function parseRoleMarker(description: string | null | undefined): RoleMar
 }
 
 const sameMarker = (a: RoleMarker, b: RoleMarker) => a.stack === b.stack && a.key === b.key;
+const isMarkedAs = (role: RoleRecord, marker: RoleMarker) => {
+  const found = parseRoleMarker(role.description);
+  return found !== undefined && sameMarker(found, marker);
+};
+
+/** "Managed by dataverse-s2s (stack <stack>, role <key>)": the start of the description of every role the project makes. */
+export function markerText(inputs: { readonly stack?: string; readonly name: string }): string {
+  const marker = markerOf(inputs);
+  return `${managedRoleMarker}${marker.stack ? ` (stack ${marker.stack}, role ${marker.key})` : ""}`;
+}
 
 function roleDescription(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name" | "sourceRole">): string {
-  const marker = markerOf(inputs);
-  const owner = marker.stack ? ` (stack ${marker.stack}, role ${marker.key})` : "";
-  return `${managedRoleMarker}${owner}: a copy of '${inputs.sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
+  return `${markerText(inputs)}: a copy of '${inputs.sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
+}
+
+/** True when the role's description says it is this resource's (marker of this stack and role): a delete may remove it. */
+export function isOwnRole(description: string | null | undefined, inputs: { readonly stack?: string; readonly name: string }): boolean {
+  const marker = parseRoleMarker(description);
+  return !marker || sameMarker(marker, markerOf(inputs));
+}
+
+/**
+ * The role a create takes over instead of making one, or undefined to make one; throws when a role of
+ * that name is in the way. Taken over: a role made by hand that the config adopts (`adoptName`, unless
+ * it belongs to another stack), else a same-named role whose marker names this stack and role (a
+ * crashed run's, or one another resource of the stack is giving up) or the marker of earlier versions.
+ * `sameName`: the roles named `name` in the business unit.
+ */
+export async function roleToTakeOver(
+  client: DataverseClient,
+  inputs: { readonly name: string; readonly stack?: string; readonly adoptName?: string },
+  businessUnitId: string,
+  sameName: readonly RoleRecord[],
+): Promise<RoleRecord | undefined> {
+  const wanted = markerOf(inputs);
+  const ofOtherStack = (role: RoleRecord) => {
+    const marker = parseRoleMarker(role.description);
+    return marker !== undefined && marker.stack !== "" && marker.stack !== wanted.stack;
+  };
+  const otherStackError = (role: RoleRecord) =>
+    new Error(
+      `Dataverse: the security role '${role.name}' (role ${role.roleid}) belongs to the dataverse-s2s stack ` +
+        `${parseRoleMarker(role.description)!.stack}, not to ${wanted.stack || "this one"}. Give the integration's role another name (role.name) ` +
+        `in one of the stacks (or adopt another role): two stacks never share a role.`,
+    );
+  const adoptName = (inputs.adoptName ?? "").trim();
+  const adoptsAnother = adoptName !== "" && adoptName.toLowerCase() !== inputs.name.toLowerCase();
+  if (adoptName !== "") {
+    const candidates = adoptsAnother ? await client.findRoleByName(adoptName, businessUnitId) : sameName;
+    const own = candidates.find((role) => !ofOtherStack(role));
+    if (!own && candidates.length > 0) throw otherStackError(candidates[0]);
+    // Renamed to `name` by the create: nothing else may hold that name then.
+    if (own && !adoptsAnother) return candidates.find((role) => isMarkedAs(role, wanted)) ?? own;
+    if (own && sameName.length === 0) return own;
+  }
+  const foreign = sameName.find((role) => !parseRoleMarker(role.description));
+  if (foreign) {
+    throw new Error(
+      `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
+        `(role ${foreign.roleid}). Give the integration's role another name (role.name), use that role as it is (role.existing), ` +
+        `or take it over (adopt with roleName '${foreign.name}', README "Adopting a manual setup").`,
+    );
+  }
+  const otherStack = sameName.find(ofOtherStack);
+  if (otherStack) throw otherStackError(otherStack);
+  return sameName.find((role) => sameMarker(parseRoleMarker(role.description)!, wanted)) ?? sameName[0];
 }
 
 async function resolveBusinessUnit(client: DataverseClient, businessUnit: string): Promise<string> {
@@ -189,6 +255,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       followSource: news.followSource ?? roleDefaults.followSource,
       excludePrivileges: normalisedNames(news.excludePrivileges),
       stack: String(news.stack ?? "").trim(),
+      adoptName: String(news.adoptName ?? "").trim(),
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -241,31 +308,10 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
         rolePrivilegesRequest(source.roleid),
       ]);
       const sameName = rowsOf<RoleRecord>(sameNameAnswer.data);
-      const foreign = sameName.find((role) => !parseRoleMarker(role.description));
-      if (foreign) {
-        throw new Error(
-          `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
-            `(role ${foreign.roleid}). Give the integration's role another name (role.name), or use that role as it is (role.existing).`,
-        );
-      }
-      const wanted = markerOf(inputs);
-      const otherStack = sameName.find((role) => {
-        const marker = parseRoleMarker(role.description)!;
-        return marker.stack !== "" && marker.stack !== wanted.stack;
-      });
-      if (otherStack) {
-        throw new Error(
-          `Dataverse: the security role '${inputs.name}' (role ${otherStack.roleid}) belongs to the dataverse-s2s stack ` +
-            `${parseRoleMarker(otherStack.description)!.stack}, not to ${wanted.stack || "this one"}. Give the integration's role another name (role.name) ` +
-            `in one of the stacks: two stacks never share a role.`,
-        );
-      }
-      // A role this stack made earlier under this key (a crash between create and the state write, or
-      // a role another resource of the stack is giving up), or one made before markers named a stack,
-      // is adopted: its marker is rewritten to this resource's.
-      const adopted = sameName.find((role) => sameMarker(parseRoleMarker(role.description)!, wanted)) ?? sameName[0];
+      const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
       const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (adopted && adopted.description !== description) await client.updateRole(roleId, { description });
+      if (adopted && (adopted.description !== description || adopted.name !== inputs.name))
+        await client.updateRole(roleId, { name: inputs.name, description });
       const copy = await copyPrivileges(
         client,
         roleId,
@@ -348,8 +394,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
       if (!role) return;
       // Another resource of the stack adopted this role (a rename, a removed integration that
       // held a shared role, an upgrade): it is theirs now, and deleting it would strip their users.
-      const marker = parseRoleMarker(role.description);
-      if (marker && !sameMarker(marker, markerOf(props))) return;
+      if (!isOwnRole(role.description, props)) return;
       await client.deleteRole(id);
     } catch (error) {
       throw describeFailure(error, `delete security role '${props.name}'`);

@@ -14,6 +14,8 @@ export interface EnvironmentCheckInputs {
   existingRoles: ConfiguredName[];
   specRoles: (PrivilegeSpec & { setting: string })[];
   excludedPrivileges: ConfiguredName[];
+  /** Roles made by hand that a role of the stack takes over (adopt.roleName); absent in states of earlier versions. */
+  adoptedRoles?: (ConfiguredName & { roleName: string })[];
   metadataHost: string;
   cloudEnvironment: string;
   /** Set by the program in a preview without a Dataverse credential: the lookups are skipped. */
@@ -62,6 +64,14 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       existingRoles: names(news.existingRoles),
       specRoles: Array.isArray(news.specRoles) ? news.specRoles : [],
       excludedPrivileges: names(news.excludedPrivileges),
+      ...(Array.isArray(news.adoptedRoles)
+        ? {
+            adoptedRoles: names(news.adoptedRoles).map((role, index) => ({
+              ...role,
+              roleName: String((news.adoptedRoles![index] as { roleName?: unknown })?.roleName ?? ""),
+            })),
+          }
+        : {}),
       metadataHost: String(news.metadataHost ?? ""),
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
       previewWithoutCredential: String(news.previewWithoutCredential ?? ""),

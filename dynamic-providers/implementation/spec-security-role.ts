@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { roleDefaults } from "../../lib/defaults";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
-import { managedRoleMarker } from "./cloned-security-role";
+import { isOwnRole, markerText, roleToTakeOver } from "./cloned-security-role";
 import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
 import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
 
@@ -18,6 +18,10 @@ export interface SpecSecurityRoleInputs {
   /** Table logical name -> right -> depth, sorted. */
   privileges: Record<string, Record<string, string>>;
   miscPrivileges: string[];
+  /** The owning stack, "<organization>/<project>/<stack>", in the role's marker (empty in states of earlier versions). */
+  stack: string;
+  /** A role made by hand that the create takes over (config adopt); read by create only. */
+  adoptName?: string;
 }
 
 export interface SpecSecurityRoleOutputs extends SpecSecurityRoleInputs {
@@ -35,8 +39,8 @@ export interface SpecSecurityRoleOutputs extends SpecSecurityRoleInputs {
   privilegeDrift: string[];
 }
 
-function roleDescription(): string {
-  return `${managedRoleMarker}: the privileges declared for server-to-server application users (role.privileges). Changes made here are reverted by the next 'pulumi up'.`;
+function roleDescription(inputs: Pick<SpecSecurityRoleInputs, "stack" | "name">): string {
+  return `${markerText(inputs)}: the privileges declared for server-to-server application users (role.privileges). Changes made here are reverted by the next 'pulumi up'.`;
 }
 
 /** Resolves the spec in the environment; fails naming each key at fault (the environment check found them first). */
@@ -88,6 +92,8 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
       businessUnit: String(news.businessUnit ?? "").trim(),
       privileges: (spec?.privileges ?? news.privileges ?? {}) as Record<string, Record<string, string>>,
       miscPrivileges: [...(spec?.miscPrivileges ?? news.miscPrivileges ?? [])],
+      stack: String(news.stack ?? "").trim(),
+      adoptName: String(news.adoptName ?? "").trim(),
     };
     const failures = inputProblems(inputs.environmentUrl, [
       [
@@ -108,7 +114,9 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
   async diff(_id: string, olds: SpecSecurityRoleOutputs, news: SpecSecurityRoleInputs) {
     return computeDiff(olds, news, {
       replaceOn: ["environmentUrl", "businessUnit"],
-      updateOn: ["name", "privileges", "miscPrivileges"],
+      updateOn: ["name", "privileges", "miscPrivileges", "stack"],
+      // A state of an earlier version has no stack: the marker is rewritten to name it.
+      equal: { stack: (old, wanted) => (old ?? "") === wanted },
       // Someone edited the role since the last apply.
       otherChange: olds.privilegeDigest !== olds.appliedDigest,
       // An update keeps the role's ids, so that dependents (the application user) do not see them as unknown.
@@ -123,18 +131,13 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
       const businessUnitId = await client.businessUnitId(inputs.businessUnit === "" ? undefined : inputs.businessUnit);
       // Resolved before the role is made: a spec that cannot be granted writes nothing.
       await resolve(client, inputs);
-      const description = roleDescription();
+      const description = roleDescription(inputs);
       const sameName = await client.findRoleByName(inputs.name, businessUnitId);
-      const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
-      if (foreign) {
-        throw new Error(
-          `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
-            `(role ${foreign.roleid}). Give the integration's role another name (role.name), or use that role as it is (role.existing).`,
-        );
-      }
-      // A role this project made earlier (a crash between create and the state write) is adopted.
-      const roleId = sameName[0]?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (sameName[0]) await client.updateRole(roleId, { description });
+      // A leftover of this stack (a crash between create and the state write), or the role the config adopts.
+      const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
+      const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
+      if (adopted && (adopted.description !== description || adopted.name !== inputs.name))
+        await client.updateRole(roleId, { name: inputs.name, description });
       return { id: roleId, outs: await grant(client, inputs, roleId, businessUnitId) };
     } catch (error) {
       throw describeFailure(error, `create security role '${inputs.name}'`);
@@ -165,7 +168,8 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
   async update(id: string, olds: SpecSecurityRoleOutputs, news: SpecSecurityRoleInputs) {
     const client = new DataverseClient(news.environmentUrl);
     try {
-      if (olds.name !== news.name) await client.updateRole(id, { name: news.name, description: roleDescription() });
+      if (olds.name !== news.name || (olds.stack ?? "") !== news.stack)
+        await client.updateRole(id, { name: news.name, description: roleDescription(news) });
       return { outs: await grant(client, news, id, olds.businessUnitId) };
     } catch (error) {
       throw describeFailure(error, `update security role '${news.name}'`);
@@ -175,6 +179,10 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
   async delete(id: string, props: SpecSecurityRoleOutputs) {
     const client = new DataverseClient(props.environmentUrl);
     try {
+      const role = await client.getRole(id);
+      if (!role) return;
+      // Another resource of the stack took this role over (a rename): it is theirs now.
+      if (!isOwnRole(role.description, props)) return;
       await client.deleteRole(id);
     } catch (error) {
       throw describeFailure(error, `delete security role '${props.name}'`);

@@ -8,10 +8,13 @@
  */
 import { main } from "@pulumi/pulumi/provider";
 import { installConfigureCapture } from "./config";
+import { installImportReadSupport } from "./import-read";
 import { createAzureadProvider } from "./provider";
 
 // Before main() creates its gRPC server, so that the Configure handler it registers is wrapped.
 installConfigureCapture();
+// Reads by id alone (an import) would fail in the SDK's server without it.
+installImportReadSupport();
 
 main(createAzureadProvider(), process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`azuread (offline stand-in): ${error instanceof Error ? error.message : String(error)}\n`);

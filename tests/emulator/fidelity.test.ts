@@ -397,4 +397,30 @@ describe("strict Dataverse actions", () => {
         .status,
     ).toBe(204);
   });
+  test("a privilege of an organization-owned table has one depth, Global: its row says so, and any other depth is 400", async () => {
+    const role = await c.dataverse("POST", "roles", {
+      name: unique("org-owned-role"),
+      "businessunitid@odata.bind": `/businessunits(${SEEDED_IDS.rootBusinessUnit.id})`,
+    });
+    const roleId = entityId(role.headers);
+    const rows = await c.dataverse(
+      "GET",
+      "privileges?$select=privilegeid,name,canbebasic,canbelocal,canbedeep,canbeglobal,canbeentityreference,canbeparententityreference&$filter=name eq 'prvReadProduct' or name eq 'prvReadContact'",
+    );
+    const byName = Object.fromEntries((rows.data.value as Record<string, unknown>[]).map((row) => [row.name, row]));
+    expect(byName.prvReadProduct).toMatchObject({ canbebasic: false, canbelocal: false, canbedeep: false, canbeglobal: true });
+    expect(byName.prvReadContact).toMatchObject({ canbebasic: true, canbelocal: true, canbedeep: true, canbeglobal: true });
+    expect(byName.prvReadProduct).toMatchObject({ canbeentityreference: false, canbeparententityreference: false });
+    const grant = (name: string, depth: string) =>
+      c.dataverse("POST", `roles(${roleId})/Microsoft.Dynamics.CRM.AddPrivilegesRole`, {
+        Privileges: [{ PrivilegeId: byName[name].privilegeid, Depth: depth }],
+      });
+    for (const depth of ["Basic", "Local", "Deep"]) {
+      const refused = await grant("prvReadProduct", depth);
+      expect({ status: refused.status, code: refused.data.error?.code }).toEqual({ status: 400, code: "0x80040203" });
+      expect(refused.data.error?.message).toMatch(/prvReadProduct cannot be granted at depth/);
+    }
+    expect((await grant("prvReadProduct", "Global")).status).toBe(204);
+    expect((await grant("prvReadContact", "Local")).status).toBe(204);
+  });
 });

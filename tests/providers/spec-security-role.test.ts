@@ -107,6 +107,25 @@ describe("a role declared by its privileges", () => {
     expect(writes()).toBe(0);
   });
 
+  test("a depth the privilege does not allow (an organization-owned table) fails naming the key, writing nothing", async () => {
+    test_.emulator.resetRequests();
+    const error = await provider
+      .create({
+        environmentUrl: test_.emulator.environmentUrl,
+        name: "Product reader",
+        businessUnit: "",
+        privileges: { product: { read: "Local" } },
+        miscPrivileges: [],
+        stack: "organization/dataverse-s2s/unit",
+      })
+      .then(
+        () => undefined,
+        (failure: Error) => failure,
+      );
+    expect(error?.message).toMatch(/role\.privileges\.product\.read: prvReadProduct cannot be granted at Local \(it allows Global\)/);
+    expect(writes()).toBe(0);
+  });
+
   test("check refuses an unknown right or depth before anything runs", async () => {
     const result = await provider.check({} as SpecSecurityRoleInputs, {
       environmentUrl: test_.emulator.environmentUrl,
@@ -139,4 +158,48 @@ test("clone minus: the copy lacks exactly the excluded privileges", async () => 
   await cloned.update(created.id, outs, again);
   expect(await privilegesOf(created.id)).toEqual(source);
   await cloned.delete(created.id, outs);
+});
+
+describe("the marker names the stack, as for a cloned role", () => {
+  const stack = "organization/dataverse-s2s/marker";
+  const spec = (name: string, extra: Partial<SpecSecurityRoleInputs> = {}) => ({
+    environmentUrl: test_.emulator.environmentUrl,
+    name,
+    businessUnit: "",
+    privileges: { contact: { read: "Global" } },
+    miscPrivileges: [],
+    stack,
+    ...extra,
+  });
+
+  test("the description names the stack and the role; a second create takes over this stack's leftover only", async () => {
+    const first = await provider.create(spec("Marked Spec"));
+    const role = await test_.dataverse().getRole(first.id);
+    expect(role!.description).toMatch(/^Managed by dataverse-s2s \(stack organization\/dataverse-s2s\/marker, role marked spec\):/);
+    // A crash between create and the state write: the next create takes the same role.
+    expect((await provider.create(spec("Marked Spec"))).id).toBe(first.id);
+    // Another stack never takes it.
+    const error = await provider.create(spec("Marked Spec", { stack: "organization/dataverse-s2s/other" })).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+    expect(error?.message).toMatch(/belongs to the dataverse-s2s stack organization\/dataverse-s2s\/marker/);
+    await provider.delete(first.id, (await provider.read(first.id, first.outs)).props);
+  });
+
+  test("a role made by hand is taken over only when adopted (adoptName), renamed and marked", async () => {
+    const client = test_.dataverse();
+    const handMade = await client.createRole("Sync by hand", "made in the UI", await client.businessUnitId());
+    const refused = await provider.create(spec("Sync by hand")).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+    expect(refused?.message).toMatch(/already exists in this business unit and was not made by dataverse-s2s/);
+    const adopted = await provider.create(spec("Contact Reader", { adoptName: "Sync by hand" }));
+    expect(adopted.id).toBe(handMade.toLowerCase());
+    const role = await client.getRole(handMade);
+    expect(role!.name).toBe("Contact Reader");
+    expect(role!.description).toMatch(/^Managed by dataverse-s2s \(stack organization\/dataverse-s2s\/marker, role contact reader\):/);
+    expect(await privilegesOf(handMade)).toEqual(["prvReadContact:Global", ...selfPrivileges].sort());
+  });
 });

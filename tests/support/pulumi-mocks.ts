@@ -10,6 +10,8 @@ export interface RecordedResource {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** The id a resource is imported with (the `import` option), if any. */
+  importId?: string;
 }
 
 export interface PulumiMockOptions {
@@ -27,7 +29,7 @@ export function recordResources(options: PulumiMockOptions = {}) {
   pulumi.runtime.setMocks(
     {
       newResource(args) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, importId: args.id });
         return options.resourceState?.(args) ?? { id: `${args.name}-id`, state: { ...args.inputs } };
       },
       call(args) {

@@ -57,13 +57,13 @@ const { recorded, byType } = recordResources({
 });
 
 // Imported after the mocks are in place.
-import { declareStack } from "../../components/stack";
+import { Adoptions, declareStack } from "../../components/stack";
 import { parseStackConfig } from "../../config/stack-config";
 
-async function declare(raw: Parameters<typeof parseStackConfig>[0]) {
+async function declare(raw: Parameters<typeof parseStackConfig>[0], adoptions: Adoptions = new Map()) {
   recorded.length = 0;
   const config: StackConfig = parseStackConfig(raw);
-  const outputs = declareStack(config);
+  const outputs = declareStack(config, adoptions);
   // Let every output settle so that every resource is registered.
   await Promise.all(
     Object.values(outputs).flatMap((values) => Object.values(values).map((output) => valueOf(output as pulumi.Output<unknown>))),
@@ -289,5 +289,51 @@ describe("credentials and Key Vault export", () => {
       attributes: { expires: Date.parse("2026-06-30T00:00:00.000Z") / 1000 },
     });
     expect(await valueOf(outputs.etl.clientSecret)).toBe("secret-of-etl-entra-secret");
+  });
+});
+
+describe("adopting a manual setup", () => {
+  const hand = {
+    clientId: "11111111-2222-4333-8444-555555555555",
+    applicationObjectId: "aaaaaaaa-0000-4000-8000-000000000001",
+    displayName: "ETL connector",
+    servicePrincipalObjectId: "bbbbbbbb-0000-4000-8000-000000000002",
+  };
+  const config = {
+    environmentUrl: "https://contoso.crm.dynamics.com",
+    integrations: [{ name: "etl", displayName: "ETL connector", adopt: { clientId: hand.clientId, roleName: "API User (by hand)" } }],
+  };
+  const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+  test("the app and its service principal are imported by their azuread ids; the role takes over the named one", async () => {
+    await declare(config, new Map([["etl", { ...hand, secrets: [] }]]));
+    expect(byType("application:Application")[0].importId).toBe(`/applications/${hand.applicationObjectId}`);
+    expect(byType("servicePrincipal:ServicePrincipal")[0].importId).toBe(`/servicePrincipals/${hand.servicePrincipalObjectId}`);
+    expect(byType("ClonedSecurityRole")[0].inputs).toMatchObject({ name: "API User", adoptName: "API User (by hand)" });
+    // No valid secret to keep: the stack makes its own at once.
+    expect(byType("applicationPassword:ApplicationPassword")).toHaveLength(1);
+  });
+
+  test("a valid hand-made secret is kept: no secret made, none published, a note says which and until when", async () => {
+    const secret = { keyId: "cccccccc-0000-4000-8000-000000000003", displayName: "Manual secret", endDateTime: future(300) };
+    const outputs = await declare(config, new Map([["etl", { ...hand, secrets: [secret] }]]));
+    expect(byType("applicationPassword:ApplicationPassword")).toEqual([]);
+    expect(byType("SecretSchedule")).toEqual([]);
+    expect(await valueOf(outputs.etl.clientSecret)).toBeUndefined();
+    expect(await valueOf(outputs.etl.secretExpiresAt)).toBe(secret.endDateTime);
+    const note = await valueOf(outputs.etl.secretNote);
+    expect(note).toContain(`key id ${secret.keyId}`);
+    expect(note).toMatch(/Entra never returns a secret's text, so it is not published/);
+  });
+
+  test("inside its rotation window, or once the stack has a secret of its own, the stack's secret is made as usual", async () => {
+    const expiring = { keyId: "cccccccc-0000-4000-8000-000000000004", displayName: "Manual secret", endDateTime: future(10) };
+    await declare(config, new Map([["etl", { ...hand, secrets: [expiring] }]]));
+    expect(byType("applicationPassword:ApplicationPassword")).toHaveLength(1);
+    const lasting = { ...expiring, endDateTime: future(300) };
+    const own = { keyId: "cccccccc-0000-4000-8000-000000000005", displayName: "dataverse-s2s", endDateTime: future(100) };
+    const outputs = await declare(config, new Map([["etl", { ...hand, secrets: [lasting, own] }]]));
+    expect(byType("applicationPassword:ApplicationPassword")).toHaveLength(1);
+    expect(await valueOf(outputs.etl.secretNote)).toBeUndefined();
   });
 });
