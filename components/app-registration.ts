@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import { AdminConsentGrant, azureadDelegatedPermissionGrantType } from "../dynamic-providers/admin-consent-grant";
 import { AppLeftovers } from "../dynamic-providers/app-leftovers";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
@@ -223,14 +224,19 @@ export class AppRegistration extends pulumi.ComponentResource {
     }
 
     if (args.adminConsent) {
-      new azuread.ServicePrincipalDelegatedPermissionGrant(
+      new AdminConsentGrant(
         `${name}-consent`,
         {
           servicePrincipalObjectId: this.servicePrincipal.objectId,
           resourceServicePrincipalObjectId: dynamicsCrm.objectId,
           claimValues: [userImpersonationScope],
+          metadataHost: args.entraCloud?.metadataHost ?? "",
+          cloudEnvironment: args.entraCloud?.environment ?? "",
         },
-        { parent: this },
+        // Earlier versions declared the grant with azuread's resource, which never adopts a grant a
+        // killed run made (Graph then answers 409 to every later run). The alias carries such a grant
+        // over; the change of provider replaces it, the old one deleted first (Graph keeps one per client).
+        { parent: this, aliases: [{ type: azureadDelegatedPermissionGrantType }], deleteBeforeReplace: true },
       );
     }
 
