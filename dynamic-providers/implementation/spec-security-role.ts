@@ -3,7 +3,7 @@
  * exactly the privileges its spec declares (lib/privilege-spec.ts resolves them by name).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { DataverseClient } from "../../lib/dataverse-client";
+import { DataverseClient, isInheritedCopy } from "../../lib/dataverse-client";
 import { roleDefaults } from "../../lib/defaults";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
 import { managedRoleMarker } from "./cloned-security-role";
@@ -124,7 +124,8 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
       // Resolved before the role is made: a spec that cannot be granted writes nothing.
       await resolve(client, inputs);
       const description = roleDescription();
-      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
+      // A child business unit's copy of a parent unit's role cannot be changed: never adopted.
+      const sameName = (await client.findRoleByName(inputs.name, businessUnitId)).filter((role) => !isInheritedCopy(role));
       const foreign = sameName.find((role) => !(role.description ?? "").startsWith(managedRoleMarker));
       if (foreign) {
         throw new Error(
