@@ -131,9 +131,14 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
   const roleName = `Crash ${stackName}`;
   let project: TestProject | undefined;
   try {
-    project = await createTestProject(test_.emulator, stackName, [
-      { name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName }, ...point.settings },
-    ]);
+    // Three engine runs per point: the program's type check (npm run typecheck does it) is skipped.
+    project = await createTestProject(
+      test_.emulator,
+      stackName,
+      [{ name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName }, ...point.settings }],
+      undefined,
+      { transpileOnly: true },
+    );
     const workDir = project.workDir;
     const env = project.env;
     const exit = await new Promise<number | null>((resolve) => {
