@@ -234,8 +234,9 @@ export class AppRegistration extends pulumi.ComponentResource {
           cloudEnvironment: args.entraCloud?.environment ?? "",
         },
         // Earlier versions declared the grant with azuread's resource, which never adopts a grant a
-        // killed run made (Graph then answers 409 to every later run). The alias carries such a grant
-        // over; the change of provider replaces it, the old one deleted first (Graph keeps one per client).
+        // killed run made (Graph then answers 409 to every later run). The alias carries such a grant's
+        // state over and AdminConsentGrant takes it over in place (an update: the same grant). A real
+        // replacement deletes the old grant first: Graph keeps one per client and resource.
         { parent: this, aliases: [{ type: azureadDelegatedPermissionGrantType }], deleteBeforeReplace: true },
       );
     }

@@ -49,6 +49,14 @@ interface GraphGrant {
 }
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * The grant's Graph id from the resource id: the grant's own id, or azuread's "/oauth2PermissionGrants/<id>"
+ * for a grant an earlier version made with azuread's resource (the alias carries that state over, id included).
+ */
+export function grantIdOf(id: string): string {
+  return id.replace(/^\/oauth2PermissionGrants\//, "");
+}
 const claimsOf = (grant: GraphGrant): string[] => [...new Set((grant.scope ?? "").split(/\s+/).filter(Boolean))].sort();
 const wantedClaims = (inputs: AdminConsentGrantInputs): string[] => [...new Set(inputs.claimValues)].sort();
 
@@ -171,9 +179,9 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
     try {
       const graph = await graphClient(props);
       const found = await graph.request<GraphGrant>({
-        operation: `read the delegated permission grant ${id}`,
+        operation: `read the delegated permission grant ${grantIdOf(id)}`,
         method: "GET",
-        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(id)}`,
+        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantIdOf(id))}`,
         acceptStatus: [404],
       });
       if (found.status === 404) return gone<AdminConsentGrantOutputs>();
@@ -189,7 +197,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
       const grant = await setScope(
         graph,
         {
-          id,
+          id: grantIdOf(id),
           clientId: news.servicePrincipalObjectId,
           resourceId: news.resourceServicePrincipalObjectId,
           consentType: "AllPrincipals",
@@ -207,9 +215,9 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
     try {
       const graph = await graphClient(props);
       await graph.request({
-        operation: `delete the delegated permission grant ${id}`,
+        operation: `delete the delegated permission grant ${grantIdOf(id)}`,
         method: "DELETE",
-        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(id)}`,
+        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantIdOf(id))}`,
         // Gone already (by hand, or with its service principal): done.
         acceptStatus: [404],
       });

@@ -1,7 +1,11 @@
 // The stack's admin-consent grant (issue 8), called as the provider host calls it, against the
 // emulator: Graph keeps one AllPrincipals grant per client and resource (a second POST is a 409),
 // so a grant a killed run made is adopted by the next create instead of failing it.
-import { provider, type AdminConsentGrantInputs } from "../../dynamic-providers/implementation/admin-consent-grant";
+import {
+  provider,
+  type AdminConsentGrantInputs,
+  type AdminConsentGrantOutputs,
+} from "../../dynamic-providers/implementation/admin-consent-grant";
 import { SEEDED_IDS } from "../../emulator/seed";
 import { registerApp, startTestEmulator, TestEmulator } from "../support/emulator";
 
@@ -110,4 +114,39 @@ test("another client's grant to the same resource is never adopted", async () =>
 test("check refuses what is not an object id or names no permission", async () => {
   const checked = await provider.check!(inputs("x"), { ...inputs("not-a-guid"), claimValues: [] });
   expect(checked.failures!.map((failure) => failure.property).sort()).toEqual(["claimValues", "servicePrincipalObjectId"]);
+});
+
+test("a grant an earlier version made with azuread's resource (its state and id carried over by the alias) is taken over in place", async () => {
+  const app = await registerApp(test_, "consent-upgrade");
+  const made = await test_.graph().request<Grant>({
+    operation: "the grant azuread's resource made",
+    method: "POST",
+    path: "v1.0/oauth2PermissionGrants",
+    body: {
+      clientId: app.servicePrincipalId,
+      resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
+      consentType: "AllPrincipals",
+      scope: "user_impersonation",
+    },
+  });
+  // azuread's state: its id is "/oauth2PermissionGrants/<id>", its outputs have none of ours.
+  const azureadId = `/oauth2PermissionGrants/${made.data.id}`;
+  const azureadState = {
+    id: azureadId,
+    servicePrincipalObjectId: app.servicePrincipalId,
+    resourceServicePrincipalObjectId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
+    claimValues: ["user_impersonation"],
+  } as unknown as AdminConsentGrantOutputs;
+  const diff = await provider.diff!(azureadId, azureadState, inputs(app.servicePrincipalId));
+  expect(diff.replaces).toEqual([]);
+  const updated = await provider.update!(azureadId, azureadState, inputs(app.servicePrincipalId));
+  expect(updated.outs).toMatchObject({ grantId: made.data.id, grantedClaimValues: ["user_impersonation"] });
+  const read = await provider.read!(azureadId, updated.outs as AdminConsentGrantOutputs);
+  expect(read).toMatchObject({ id: azureadId, props: { grantId: made.data.id } });
+  expect(await provider.diff!(azureadId, read.props as AdminConsentGrantOutputs, inputs(app.servicePrincipalId))).toMatchObject({
+    changes: false,
+  });
+  expect((await grantsOf(app.servicePrincipalId)).map((grant) => grant.id)).toEqual([made.data.id]);
+  await provider.delete!(azureadId, read.props as AdminConsentGrantOutputs);
+  expect(await grantsOf(app.servicePrincipalId)).toEqual([]);
 });
