@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
+import { AdminConsentGrant, azureadDelegatedPermissionGrantType } from "../dynamic-providers/admin-consent-grant";
 import { AppLeftovers } from "../dynamic-providers/app-leftovers";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
@@ -147,14 +148,20 @@ export class AppRegistration extends pulumi.ComponentResource {
     }
 
     if (args.adminConsent) {
-      new azuread.ServicePrincipalDelegatedPermissionGrant(
+      new AdminConsentGrant(
         `${name}-consent`,
         {
           servicePrincipalObjectId: this.servicePrincipal.objectId,
           resourceServicePrincipalObjectId: dynamicsCrm.objectId,
           claimValues: [userImpersonationScope],
+          metadataHost: args.entraCloud?.metadataHost ?? "",
+          cloudEnvironment: args.entraCloud?.environment ?? "",
         },
-        { parent: this },
+        // Earlier versions declared the grant with azuread's resource, which never adopts a grant a
+        // killed run made (Graph then answers 409 to every later run). The alias carries such a grant's
+        // state over and AdminConsentGrant takes it over in place (an update: the same grant). A real
+        // replacement deletes the old grant first: Graph keeps one per client and resource.
+        { parent: this, aliases: [{ type: azureadDelegatedPermissionGrantType }], deleteBeforeReplace: true },
       );
     }
 

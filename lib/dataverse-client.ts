@@ -52,6 +52,13 @@ export interface RoleRecord {
   readonly description: string | null;
   readonly _businessunitid_value: string;
   readonly _roletemplateid_value?: string | null;
+  /** Set on the copy Dataverse keeps of a role in each child business unit (it cannot be changed itself). */
+  readonly _parentroleid_value?: string | null;
+}
+
+/** The copy Dataverse keeps in a child business unit of a role made in a parent unit: never made, adopted or changed by the stack. */
+export function isInheritedCopy(role: RoleRecord): boolean {
+  return Boolean(role._parentroleid_value);
 }
 
 export interface SystemUserRecord {
@@ -81,7 +88,7 @@ export function depthName(depth: unknown): string {
 }
 
 /** The role fields the providers read. */
-const roleFields = "roleid,name,description,_businessunitid_value,_roletemplateid_value";
+const roleFields = "roleid,name,description,_businessunitid_value,_roletemplateid_value,_parentroleid_value";
 
 /** Quotes a string literal for $filter. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -210,7 +217,9 @@ export class DataverseClient {
       path: "roles",
       body: { name, description, "businessunitid@odata.bind": `/businessunits(${businessUnitId})` },
       reconcile: async () => {
-        const [existing] = (await this.findRoleByName(name, businessUnitId)).filter((role) => role.description === description);
+        const [existing] = (await this.findRoleByName(name, businessUnitId)).filter(
+          (role) => role.description === description && !isInheritedCopy(role),
+        );
         return existing
           ? { status: 204, data: undefined, headers: { "odata-entityid": `${this.apiBase}roles(${existing.roleid})` } }
           : undefined;

@@ -21,6 +21,7 @@ import {
   DataverseClient,
   findRoleByNameRequest,
   forgetEnvironmentLookups,
+  isInheritedCopy,
   RolePrivilege,
   rolePrivilegesOf,
   rolePrivilegesRequest,
@@ -307,7 +308,9 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
         findRoleByNameRequest(inputs.name, businessUnitId),
         rolePrivilegesRequest(source.roleid),
       ]);
-      const sameName = rowsOf<RoleRecord>(sameNameAnswer.data);
+      // The business unit's copy of a role made in a parent unit (this stack's role, when the stack moves
+      // to a child unit) has the same name and marker, but cannot be changed: it is not a role to adopt.
+      const sameName = rowsOf<RoleRecord>(sameNameAnswer.data).filter((role) => !isInheritedCopy(role));
       const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
       const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
       if (adopted && (adopted.description !== description || adopted.name !== inputs.name))

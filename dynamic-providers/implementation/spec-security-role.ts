@@ -3,7 +3,7 @@
  * exactly the privileges its spec declares (lib/privilege-spec.ts resolves them by name).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { DataverseClient } from "../../lib/dataverse-client";
+import { DataverseClient, isInheritedCopy } from "../../lib/dataverse-client";
 import { roleDefaults } from "../../lib/defaults";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
 import { isOwnRole, markerText, roleToTakeOver } from "./cloned-security-role";
@@ -132,7 +132,8 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
       // Resolved before the role is made: a spec that cannot be granted writes nothing.
       await resolve(client, inputs);
       const description = roleDescription(inputs);
-      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
+      // A child business unit's copy of a parent unit's role cannot be changed: never adopted.
+      const sameName = (await client.findRoleByName(inputs.name, businessUnitId)).filter((role) => !isInheritedCopy(role));
       // A leftover of this stack (a crash between create and the state write), or the role the config adopts.
       const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
       const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));

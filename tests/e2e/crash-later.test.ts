@@ -1,5 +1,5 @@
 // A crash at any write converges (issue 8), second half of the kill points: the service
-// principal's owner change, the client secret, and every Dataverse write (role create, privilege
+// principal's owner change, the client secret, the admin-consent grant, and every Dataverse write (role create, privilege
 // write, application user create, role association). See crash.test.ts and tests/support/crash-points.ts.
 import { killAndRecover, killPoints } from "../support/crash-points";
 
@@ -9,6 +9,7 @@ jest.setTimeout(20 * 60 * 1000);
 test.concurrent.each([
   ["crash-sp-owner", killPoints.servicePrincipalOwner.name, killPoints.servicePrincipalOwner],
   ["crash-add-password", killPoints.addPassword.name, killPoints.addPassword],
+  ["crash-consent-grant", killPoints.adminConsentGrant.name, killPoints.adminConsentGrant],
   ["crash-role-create", killPoints.roleCreate.name, killPoints.roleCreate],
   ["crash-privileges", killPoints.privileges.name, killPoints.privileges],
   ["crash-user-create", killPoints.userCreate.name, killPoints.userCreate],

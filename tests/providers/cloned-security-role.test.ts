@@ -159,6 +159,22 @@ describe("clone of System Administrator", () => {
     expect(diff.replaces).toEqual(["businessUnit"]);
   });
 
+  test("the replacement in a child business unit is a new role there, not the unit's copy of the old one", async () => {
+    const client = test_.dataverse();
+    const sales = await client.businessUnitId("Sales");
+    // Dataverse keeps a copy of the root unit's role in Sales: same name and marker, but it cannot be changed.
+    const [copy] = await client.findRoleByName("API User", sales);
+    expect(copy._parentroleid_value?.toLowerCase()).toBe(id.toLowerCase());
+    const moved = await provider.create(await checked({ businessUnit: "Sales" }));
+    expect(moved.id).not.toBe(copy.roleid);
+    expect(moved.outs).toMatchObject({ businessUnitId: sales });
+    const inSales = await client.findRoleByName("API User", sales);
+    expect(inSales.map((role) => role.roleid).sort()).toEqual([copy.roleid, moved.id].sort());
+    expect((await privilegesOf(moved.id)).length).toBeGreaterThan(0);
+    await provider.delete(moved.id, moved.outs);
+    expect(await client.getRole(moved.id)).toBeUndefined();
+  });
+
   test("delete removes the role", async () => {
     await provider.delete(id, outs);
     expect(await test_.dataverse().getRole(id)).toBeUndefined();

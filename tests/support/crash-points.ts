@@ -24,6 +24,8 @@ export interface KillPoint {
   readonly nth?: number;
   /** For a Dataverse $batch: the write it must carry (matched against the log line's parts=[...]). */
   readonly inBatch?: RegExp;
+  /** The integration's settings besides name, displayName and role (for writes only some settings make). */
+  readonly settings?: Record<string, unknown>;
 }
 
 const guid = "[0-9a-f-]{36}";
@@ -73,6 +75,15 @@ export const killPoints: Record<string, KillPoint> = {
     path: /^\/api\/data\/v9\.2\/\$batch$/,
     inBatch: /ReplacePrivilegesRole/,
   },
+  // Only with adminConsent: true. The azuread provider's grant resource never adopts a grant (Graph
+  // answers 409 to a second one): the stack's own AdminConsentGrant does.
+  adminConsentGrant: {
+    name: "admin-consent grant create",
+    service: "graph",
+    method: "POST",
+    path: /^\/v1\.0\/oauth2PermissionGrants$/,
+    settings: { adminConsent: true },
+  },
   userCreate: { name: "application user create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/systemusers$/ },
   roleAssociation: {
     name: "role association",
@@ -87,6 +98,8 @@ export const killPoints: Record<string, KillPoint> = {
 export interface StackObjects {
   apps: { id: string; appId: string; passwordCredentials: { keyId: string; displayName?: string }[] }[];
   servicePrincipals: number;
+  /** The delegated permission grants of the apps' service principals. */
+  consentGrants: { consentType: string; scope: string }[];
   roles: { roleid: string }[];
   users: { systemuserid: string; isdisabled: boolean; systemuserroles_association?: { roleid: string }[] }[];
 }
@@ -119,7 +132,7 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
   let project: TestProject | undefined;
   try {
     project = await createTestProject(test_.emulator, stackName, [
-      { name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName } },
+      { name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName }, ...point.settings },
     ]);
     const workDir = project.workDir;
     const env = project.env;
@@ -146,6 +159,10 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
     expect(after.apps.map((app) => app.appId)).toEqual([outputs.clientId.value]);
     expect(after.servicePrincipals).toBe(1);
     expect(after.apps[0].passwordCredentials).toHaveLength(1);
+    // With admin consent: exactly one grant, to Dynamics CRM for all users.
+    expect(after.consentGrants).toEqual(
+      point.settings?.adminConsent ? [{ consentType: "AllPrincipals", scope: "user_impersonation" }] : [],
+    );
     expect(after.roles.map((role) => role.roleid)).toEqual([outputs.securityRoleId.value]);
     expect(after.users.map((user) => user.systemuserid)).toEqual([outputs.applicationUserId.value]);
     expect(after.users[0].isdisabled).toBe(false);
@@ -178,13 +195,22 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
     path = page.data["@odata.nextLink"];
   }
   let servicePrincipals = 0;
+  const consentGrants: StackObjects["consentGrants"] = [];
   for (const app of apps) {
-    const found = await graph.request<{ value: unknown[] }>({
+    const found = await graph.request<{ value: { id: string }[] }>({
       operation: "list service principals",
       method: "GET",
       path: `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${app.appId}'`)}`,
     });
     servicePrincipals += found.data.value.length;
+    for (const principal of found.data.value) {
+      const grants = await graph.request<{ value: { consentType: string; scope: string }[] }>({
+        operation: "list the principal's grants",
+        method: "GET",
+        path: `v1.0/oauth2PermissionGrants?$filter=${encodeURIComponent(`clientId eq '${principal.id}'`)}`,
+      });
+      consentGrants.push(...grants.data.value.map(({ consentType, scope }) => ({ consentType, scope })));
+    }
   }
   const { emulator } = test_;
   const client = new DataverseClient(emulator.environmentUrl, {
@@ -196,5 +222,5 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
   });
   const roles = await client.findRoleByName(roleName, await client.businessUnitId());
   const users = (await Promise.all(apps.map((app) => client.findApplicationUsers(app.appId)))).flat().filter((user) => !user.deletedstate);
-  return { apps, servicePrincipals, roles, users };
+  return { apps, servicePrincipals, consentGrants, roles, users };
 }
