@@ -9,7 +9,7 @@ import { RequestContext, type EmulatorCore } from "./http";
 import { DEPTH_NAMES, privilegeById } from "./privileges";
 import { DEFAULT_ENVIRONMENT_NAME } from "./seed";
 import { environmentsOf, type ApplicationRecord, type EnvironmentState, type StateData } from "./store";
-import { handlePolicyAdmin } from "./app-management-policies";
+import { AppManagementStore, handlePolicyAdmin } from "./app-management-policies";
 import { ServiceError } from "./errors";
 
 export interface UnsupportedRequest {
@@ -240,12 +240,12 @@ async function policyRequest(ctx: RequestContext, method: string, name: string):
   const core = ctx.core;
   const findApplication = (key: string) =>
     (core.directory.byId("applications", key) as ApplicationRecord | undefined) ?? core.directory.application(key);
-  const answer = await handlePolicyAdmin(core.store.state, method, name, () => adminBody(ctx), findApplication).catch((err: unknown) => {
+  const policies = new AppManagementStore(core.store);
+  const answer = await handlePolicyAdmin(policies, method, name, () => adminBody(ctx), findApplication).catch((err: unknown) => {
     // Graph's own validation messages, answered as admin errors.
     throw err instanceof ServiceError && err.service === "graph" ? adminError(err.status, err.message) : err;
   });
   if (!answer) return false;
-  core.store.save();
   ctx.send(answer.status, answer.body);
   return true;
 }

@@ -20,7 +20,7 @@ import { graphError, ServiceError } from "./errors";
 import { isGuid, sameId } from "./http";
 import type { GraphCall } from "./graph";
 import { requirePermission, requirePolicyPermission } from "./graph-permissions";
-import type { ApplicationRecord, GraphDoc, StateData } from "./store";
+import type { ApplicationRecord, EmulatorStore, GraphDoc, StateData } from "./store";
 import { isoDurationDays } from "../lib/app-management-policies";
 
 /** The tenant default policy's fixed id (V). */
@@ -142,34 +142,94 @@ function patchPolicy(policy: GraphDoc, body: Record<string, unknown>, configurat
   }
 }
 
-/** PATCH of the tenant default policy, shared by Graph and the admin API. */
-export function patchDefaultPolicy(state: StateData, body: Record<string, unknown>): GraphDoc {
-  const policies = appManagementOf(state);
-  const next = structuredClone(policies.defaultPolicy);
-  patchPolicy(next, body, ["applicationRestrictions", "servicePrincipalRestrictions"]);
-  policies.defaultPolicy = next;
-  return next;
-}
+/**
+ * The tenant's app management policies behind an interface, as DirectoryStore is for the directory:
+ * the Graph handlers and the admin API change policies and assignments only through these methods,
+ * which save the state once a change is complete.
+ */
+export class AppManagementStore {
+  constructor(private readonly store: EmulatorStore) {}
 
-/** A new appManagementPolicy (create body), shared by Graph and the admin API. */
-export function createAppPolicy(state: StateData, body: Record<string, unknown>): GraphDoc {
-  if (typeof body.displayName !== "string" || body.displayName.trim() === "")
-    throw badRequest("Invalid value specified for property 'displayName' of resource 'AppManagementPolicy'.");
-  const policy: GraphDoc = { id: randomUUID(), displayName: "", description: null, isEnabled: true, restrictions: emptyConfiguration() };
-  patchPolicy(policy, body, ["restrictions"]);
-  appManagementOf(state).policies[policy.id] = policy;
-  return policy;
-}
+  private get policies(): AppManagementState {
+    return appManagementOf(this.store.state);
+  }
 
-/** Assigns a policy to an application (one per application: V). */
-export function assignAppPolicy(state: StateData, application: ApplicationRecord, policyId: string): void {
-  const policies = appManagementOf(state);
-  const policy = policies.policies[policyId.toLowerCase()];
-  if (!policy) throw notFound(policyId);
-  const current = policies.assignments[application.doc.id];
-  if (current && !sameId(current, policy.id))
-    throw badRequest("Only one appManagementPolicy can be assigned to an application; remove the current one first.");
-  policies.assignments[application.doc.id] = policy.id;
+  /** Everything, as the admin API shows it. */
+  snapshot(): AppManagementState {
+    return this.policies;
+  }
+
+  defaultPolicy(): GraphDoc {
+    return this.policies.defaultPolicy;
+  }
+
+  appPolicies(): GraphDoc[] {
+    return Object.values(this.policies.policies);
+  }
+
+  appPolicy(id: string): GraphDoc | undefined {
+    return isGuid(id) ? this.policies.policies[id.toLowerCase()] : undefined;
+  }
+
+  /** The policy assigned to an application, if any. */
+  assignedTo(application: ApplicationRecord): GraphDoc | undefined {
+    const assigned = this.policies.assignments[application.doc.id];
+    return assigned ? this.policies.policies[assigned] : undefined;
+  }
+
+  /** PATCH of the tenant default policy (Graph and the admin API). */
+  patchDefault(body: Record<string, unknown>): GraphDoc {
+    const next = structuredClone(this.policies.defaultPolicy);
+    patchPolicy(next, body, ["applicationRestrictions", "servicePrincipalRestrictions"]);
+    this.policies.defaultPolicy = next;
+    this.store.save();
+    return next;
+  }
+
+  /** A new appManagementPolicy from a create body (Graph and the admin API). */
+  create(body: Record<string, unknown>): GraphDoc {
+    if (typeof body.displayName !== "string" || body.displayName.trim() === "")
+      throw badRequest("Invalid value specified for property 'displayName' of resource 'AppManagementPolicy'.");
+    const policy: GraphDoc = { id: randomUUID(), displayName: "", description: null, isEnabled: true, restrictions: emptyConfiguration() };
+    patchPolicy(policy, body, ["restrictions"]);
+    this.policies.policies[policy.id] = policy;
+    this.store.save();
+    return policy;
+  }
+
+  /** PATCH of an appManagementPolicy: the whole body is checked before the policy changes. */
+  patch(policy: GraphDoc, body: Record<string, unknown>): void {
+    const next = structuredClone(policy);
+    patchPolicy(next, body, ["restrictions"]);
+    this.policies.policies[policy.id] = next;
+    this.store.save();
+  }
+
+  /** Deletes a policy; its assignments end with it. */
+  delete(policy: GraphDoc): void {
+    delete this.policies.policies[policy.id];
+    for (const [application, assigned] of Object.entries(this.policies.assignments))
+      if (assigned === policy.id) delete this.policies.assignments[application];
+    this.store.save();
+  }
+
+  /** Assigns a policy to an application (one per application: V). */
+  assign(application: ApplicationRecord, policyId: string): void {
+    const policy = this.policies.policies[policyId.toLowerCase()];
+    if (!policy) throw notFound(policyId);
+    const current = this.policies.assignments[application.doc.id];
+    if (current && !sameId(current, policy.id))
+      throw badRequest("Only one appManagementPolicy can be assigned to an application; remove the current one first.");
+    this.policies.assignments[application.doc.id] = policy.id;
+    this.store.save();
+  }
+
+  /** Ends an assignment; 404 when that policy is not the application's. */
+  unassign(application: ApplicationRecord, policyId: string): void {
+    if (!sameId(this.policies.assignments[application.doc.id], policyId)) throw notFound(policyId);
+    delete this.policies.assignments[application.doc.id];
+    this.store.save();
+  }
 }
 
 function notFound(id: string): ServiceError {
@@ -298,7 +358,7 @@ export async function routePolicies(call: GraphCall, pathSegments: string[]): Pr
   if (collection !== "appManagementPolicies" || rest.length > 0) return false;
   ctx.op(`${ctx.method} /policies/appManagementPolicies${id !== undefined ? "/{id}" : ""}`);
   if (id === undefined) return routePolicyCollection(call);
-  const policy = isGuid(id) ? appManagementOf(ctx.core.store.state).policies[id.toLowerCase()] : undefined;
+  const policy = new AppManagementStore(ctx.core.store).appPolicy(id);
   if (!policy) throw notFound(id);
   return routePolicy(call, policy);
 }
@@ -306,16 +366,15 @@ export async function routePolicies(call: GraphCall, pathSegments: string[]): Pr
 /** GET and PATCH /policies/defaultAppManagementPolicy. */
 async function routeDefaultPolicy(call: GraphCall): Promise<boolean> {
   const { ctx } = call;
-  const state = ctx.core.store.state;
+  const policies = new AppManagementStore(ctx.core.store);
   if (ctx.method === "GET") {
     requirePolicyPermission(call, "read");
-    single(call, "policies/defaultAppManagementPolicy", appManagementOf(state).defaultPolicy);
+    single(call, "policies/defaultAppManagementPolicy", policies.defaultPolicy());
     return true;
   }
   if (ctx.method === "PATCH") {
     requirePolicyPermission(call, "write");
-    patchDefaultPolicy(state, await body(call));
-    ctx.core.store.save();
+    policies.patchDefault(await body(call));
     ctx.send(204, undefined);
     return true;
   }
@@ -325,17 +384,16 @@ async function routeDefaultPolicy(call: GraphCall): Promise<boolean> {
 /** GET (list) and POST (create) /policies/appManagementPolicies. */
 async function routePolicyCollection(call: GraphCall): Promise<boolean> {
   const { ctx } = call;
-  const state = ctx.core.store.state;
+  const policies = new AppManagementStore(ctx.core.store);
   if (ctx.method === "GET") {
     requirePolicyPermission(call, "read");
-    const value = Object.values(appManagementOf(state).policies);
+    const value = policies.appPolicies();
     ctx.send(200, { "@odata.context": `${call.base}/$metadata#policies/appManagementPolicies`, value });
     return true;
   }
   if (ctx.method === "POST") {
     requirePolicyPermission(call, "write");
-    const created = createAppPolicy(state, await body(call));
-    ctx.core.store.save();
+    const created = policies.create(await body(call));
     single(call, "policies/appManagementPolicies", created, 201);
     return true;
   }
@@ -345,7 +403,7 @@ async function routePolicyCollection(call: GraphCall): Promise<boolean> {
 /** GET, PATCH and DELETE /policies/appManagementPolicies/{id}; deleting a policy ends its assignments. */
 async function routePolicy(call: GraphCall, policy: GraphDoc): Promise<boolean> {
   const { ctx } = call;
-  const policies = appManagementOf(ctx.core.store.state);
+  const policies = new AppManagementStore(ctx.core.store);
   if (ctx.method === "GET") {
     requirePolicyPermission(call, "read");
     single(call, "policies/appManagementPolicies", policy);
@@ -353,18 +411,13 @@ async function routePolicy(call: GraphCall, policy: GraphDoc): Promise<boolean> 
   }
   if (ctx.method === "PATCH") {
     requirePolicyPermission(call, "write");
-    const next = structuredClone(policy);
-    patchPolicy(next, await body(call), ["restrictions"]);
-    policies.policies[policy.id] = next;
-    ctx.core.store.save();
+    policies.patch(policy, await body(call));
     ctx.send(204, undefined);
     return true;
   }
   if (ctx.method === "DELETE") {
     requirePolicyPermission(call, "write");
-    delete policies.policies[policy.id];
-    for (const [app, assigned] of Object.entries(policies.assignments)) if (assigned === policy.id) delete policies.assignments[app];
-    ctx.core.store.save();
+    policies.delete(policy);
     ctx.send(204, undefined);
     return true;
   }
@@ -374,14 +427,13 @@ async function routePolicy(call: GraphCall, policy: GraphDoc): Promise<boolean> 
 /** /applications/{id}/appManagementPolicies, .../$ref (assign) and .../{policyId}/$ref (unassign). */
 export async function routeApplicationPolicies(call: GraphCall, application: ApplicationRecord, rest: string[]): Promise<boolean> {
   const { ctx } = call;
-  const state = ctx.core.store.state;
-  const policies = appManagementOf(state);
+  const policies = new AppManagementStore(ctx.core.store);
   if (rest.length === 1 && ctx.method === "GET") {
     // V: reading an application's policies needs Policy.Read.All (and the application readable).
     requirePermission(call, "read", application);
     requirePolicyPermission(call, "read");
-    const assigned = policies.assignments[application.doc.id];
-    const value = assigned && policies.policies[assigned] ? [policies.policies[assigned]] : [];
+    const assigned = policies.assignedTo(application);
+    const value = assigned ? [assigned] : [];
     ctx.send(200, { "@odata.context": `${call.base}/$metadata#policies/appManagementPolicies`, value });
     return true;
   }
@@ -392,17 +444,14 @@ export async function routeApplicationPolicies(call: GraphCall, application: App
     const reference = (await body(call))["@odata.id"];
     const policyId = typeof reference === "string" ? /([0-9a-f-]{36})\/?$/i.exec(reference)?.[1] : undefined;
     if (!policyId) throw badRequest('Send {"@odata.id": "https://graph.microsoft.com/v1.0/policies/appManagementPolicies/{id}"}.');
-    assignAppPolicy(state, application, policyId);
-    ctx.core.store.save();
+    policies.assign(application, policyId);
     ctx.send(204, undefined);
     return true;
   }
   if (rest.length === 3 && rest[2] === "$ref" && ctx.method === "DELETE") {
     requirePermission(call, "read", application);
     requirePolicyPermission(call, "write");
-    if (!sameId(policies.assignments[application.doc.id], rest[1])) throw notFound(rest[1]);
-    delete policies.assignments[application.doc.id];
-    ctx.core.store.save();
+    policies.unassign(application, rest[1]);
     ctx.send(204, undefined);
     return true;
   }
@@ -416,14 +465,14 @@ export async function routeApplicationPolicies(call: GraphCall, application: App
  *   POST /_emulator/policies/app            -> {policy: <appManagementPolicy create body>, assignTo?: [<application object id or appId>]}
  */
 export async function handlePolicyAdmin(
-  state: StateData,
+  policies: AppManagementStore,
   method: string,
   name: string,
   readBody: () => Promise<Record<string, unknown>>,
   findApplication: (key: string) => ApplicationRecord | undefined,
 ): Promise<{ status: number; body: unknown } | undefined> {
-  if (method === "GET" && name === "policies") return { status: 200, body: appManagementOf(state) };
-  if (method === "POST" && name === "policies/default") return { status: 200, body: patchDefaultPolicy(state, await readBody()) };
+  if (method === "GET" && name === "policies") return { status: 200, body: policies.snapshot() };
+  if (method === "POST" && name === "policies/default") return { status: 200, body: policies.patchDefault(await readBody()) };
   if (method === "POST" && name === "policies/app") {
     const request = await readBody();
     if (!isPlainObject(request.policy))
@@ -436,8 +485,8 @@ export async function handlePolicyAdmin(
       if (!application) throw notFound(key);
       return application;
     });
-    const policy = createAppPolicy(state, request.policy);
-    for (const application of applications) assignAppPolicy(state, application, policy.id);
+    const policy = policies.create(request.policy);
+    for (const application of applications) policies.assign(application, policy.id);
     return { status: 201, body: policy };
   }
   return undefined;

@@ -22,7 +22,7 @@ import { adminError, dataverseError, DataverseErrorCode, entraError, graphError,
 import { handleEntra } from "./entra";
 import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
-import { patchDefaultPolicy } from "./app-management-policies";
+import { AppManagementStore } from "./app-management-policies";
 import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
 import { DEFAULT_ENVIRONMENT_NAME, SEEDED_IDS, seedState } from "./seed";
 import { DirectoryStore } from "./directory-store";
@@ -194,7 +194,7 @@ function openStore(options: EmulatorOptions, names: string[]): JsonFileStore {
     );
   }
   if (options.clockOffsetMs !== undefined) store.state.clockOffsetMs = options.clockOffsetMs;
-  if (options.defaultAppManagementPolicy) patchDefaultPolicy(store.state, options.defaultAppManagementPolicy);
+  if (options.defaultAppManagementPolicy) new AppManagementStore(store).patchDefault(options.defaultAppManagementPolicy);
   return store;
 }
 
