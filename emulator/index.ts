@@ -7,6 +7,4 @@ export type { RequestCounters, UnsupportedRequest } from "./admin";
 export { ensureCertificates, defaultTlsDir } from "./tls";
 export type { TlsFiles } from "./tls";
 export { SEEDED_IDS } from "./seed";
-/** The former name of SEEDED_IDS, kept for the tests that import it. */
-export { SEEDED_IDS as SEED } from "./seed";
 export { DataverseErrorCode, DataverseErrorCode as DATAVERSE_ERROR_CODES } from "./errors";

@@ -3,10 +3,10 @@
 // and answered by the failed request alone, Content-ID echoed), a stop at the first failure unless
 // odata.continue-on-error, no GET inside a change set, at most 1000 requests, and the counters: one
 // HTTP request, its parts counted apart. Raw HTTP bodies, written by hand, not by the project's client.
-import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { emulatorClient, type EmulatorClient } from "../../emulator/testkit";
 
-const ROOT_BU = SEED.rootBusinessUnit.id;
+const ROOT_BU = SEEDED_IDS.rootBusinessUnit.id;
 
 let emu: RunningEmulator;
 let c: EmulatorClient;
@@ -135,7 +135,7 @@ test("reads and writes run in order, each with its own status and body, in one H
   expect(r.items).toHaveLength(3);
   const [whoAmI, created, found] = r.items as [PartAnswer, { changeset: PartAnswer[] }, PartAnswer];
   expect(whoAmI.status).toBe(200);
-  expect(whoAmI.body.UserId).toBe(SEED.deployer.systemUserId);
+  expect(whoAmI.body.UserId).toBe(SEEDED_IDS.deployer.systemUserId);
   expect(created.changeset).toHaveLength(1);
   expect(created.changeset[0].status).toBe(204);
   expect(created.changeset[0].partHeaders["content-id"]).toBe("1");

@@ -4,12 +4,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { createAppWithSecret, emulatorClient, entityId, type EmulatorClient } from "../../emulator/testkit";
 
 const SYSADMIN_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201";
-const ROOT_BU = SEED.rootBusinessUnit.id;
-const CHILD_BU = SEED.childBusinessUnit.id;
+const ROOT_BU = SEEDED_IDS.rootBusinessUnit.id;
+const CHILD_BU = SEEDED_IDS.childBusinessUnit.id;
 
 let emu: RunningEmulator;
 let c: EmulatorClient;
@@ -67,7 +67,7 @@ describe("authentication rules", () => {
     expect(r.status).toBe(200);
     expect(r.headers["odata-version"]).toBe("4.0");
     expect(r.data["@odata.context"]).toBe(`${emu.environmentUrl}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`);
-    expect(r.data).toMatchObject({ UserId: emu.deployer.systemUserId, BusinessUnitId: ROOT_BU, OrganizationId: SEED.organizationId });
+    expect(r.data).toMatchObject({ UserId: emu.deployer.systemUserId, BusinessUnitId: ROOT_BU, OrganizationId: SEEDED_IDS.organizationId });
   });
 
   test("no token, a forged token, and a Graph token (wrong aud) get 401 with a Dataverse error", async () => {
@@ -95,7 +95,7 @@ describe("authentication rules", () => {
     const app = await createAppWithSecret(c, unique("basic-user-app"));
     const uid = await createAppUser(app.appId);
     const assoc = await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
-      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})`,
+      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEEDED_IDS.basicUser.rootRoleId})`,
     });
     expect(assoc.status).toBe(204);
     const token = await c.accessToken(c.dataverseScope, app.appId, app.secret);
@@ -320,10 +320,11 @@ describe("application users", () => {
     const ref = (r: string) => ({ "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${r})` });
     expect((await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(rid))).status).toBe(204);
     expect(
-      (await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.rootRoleId))).status,
+      (await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEEDED_IDS.systemAdministrator.rootRoleId)))
+        .status,
     ).toBe(204);
     expectDvError(
-      await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEED.systemAdministrator.childRoleId)),
+      await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, ref(SEEDED_IDS.systemAdministrator.childRoleId)),
       400,
       "0x80040227",
     );
@@ -333,7 +334,7 @@ describe("application users", () => {
       `systemusers(${uid})?$select=fullname&$expand=systemuserroles_association($select=roleid,name,_businessunitid_value)`,
     );
     expect(expanded.data.systemuserroles_association.map((r: any) => r.roleid).sort()).toEqual(
-      [rid, SEED.systemAdministrator.rootRoleId].sort(),
+      [rid, SEEDED_IDS.systemAdministrator.rootRoleId].sort(),
     );
     expect(expanded.data.systemuserroles_association[0]._businessunitid_value).toBe(ROOT_BU);
 
@@ -344,7 +345,7 @@ describe("application users", () => {
     expect(del1.status).toBe(204);
     const del2 = await c.dataverse(
       "DELETE",
-      `systemusers(${uid})/systemuserroles_association(${SEED.systemAdministrator.rootRoleId})/$ref`,
+      `systemusers(${uid})/systemuserroles_association(${SEEDED_IDS.systemAdministrator.rootRoleId})/$ref`,
     );
     expect(del2.status).toBe(204);
     expect((await c.dataverse("GET", `systemusers(${uid})/systemuserroles_association`)).data.value).toEqual([]);
@@ -373,7 +374,7 @@ describe("application users", () => {
     const f = encodeURIComponent(`systemuserid eq ${uid} and isdisabled eq false and _businessunitid_value eq ${ROOT_BU}`);
     expect((await c.dataverse("GET", `systemusers?$select=systemuserid&$filter=${f}`)).data.value).toHaveLength(1);
     await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
-      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.rootRoleId})`,
+      "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEEDED_IDS.basicUser.rootRoleId})`,
     });
     expect((await c.dataverse("PATCH", `systemusers(${uid})`, { "businessunitid@odata.bind": `/businessunits(${CHILD_BU})` })).status).toBe(
       204,
@@ -387,7 +388,7 @@ describe("application users", () => {
     expect(
       (
         await c.dataverse("POST", `systemusers(${uid})/systemuserroles_association/$ref`, {
-          "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEED.basicUser.childRoleId})`,
+          "@odata.id": `${emu.environmentUrl}/api/data/v9.2/roles(${SEEDED_IDS.basicUser.childRoleId})`,
         })
       ).status,
     ).toBe(204);
@@ -505,7 +506,7 @@ describe("faults, service protection, counters", () => {
     await c.admin("POST", "clock", { offsetMs: 0 });
     const state = (await c.admin("GET", "state")).data;
     expect(
-      state.environment.roles.find((r: any) => r.roleid === SEED.systemAdministrator.rootRoleId).privilegeCount,
+      state.environment.roles.find((r: any) => r.roleid === SEEDED_IDS.systemAdministrator.rootRoleId).privilegeCount,
     ).toBeGreaterThanOrEqual(1000);
     expect(JSON.stringify(state)).not.toMatch(/"salt"|"hash"|secretHashes/);
   });

@@ -2,7 +2,7 @@
 // port on localhost) and token audience, its own business units, roles and users, and the deployer
 // as an application user holding System Administrator in each; apps and service principals are the
 // tenant's, shared by all.
-import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { createAppWithSecret, emulatorClient, entityId, type Answer, type EmulatorClient } from "../../emulator/testkit";
 import { environmentUrlProblem } from "../../lib/validators";
 
@@ -70,7 +70,7 @@ describe("three environments in one tenant", () => {
       const sa = await dv(
         name,
         "GET",
-        `roles?$select=roleid&$filter=roletemplateid eq ${SEED.systemAdministrator.templateId} and parentroleid eq null`,
+        `roles?$select=roleid&$filter=roletemplateid eq ${SEEDED_IDS.systemAdministrator.templateId} and parentroleid eq null`,
       );
       expect(sa.status).toBe(200);
       expect(sa.data.value).toHaveLength(1);

@@ -3,7 +3,7 @@
 // create an application user for a new app, associate, query with expand, disassociate, disable, delete.
 import { ClientSecretCredential } from "@azure/identity";
 import { DynamicsWebApi } from "dynamics-web-api";
-import { SEED, startEmulator, type RunningEmulator } from "../../emulator";
+import { SEEDED_IDS, startEmulator, type RunningEmulator } from "../../emulator";
 import { createAppWithSecret, emulatorClient, type EmulatorClient } from "../../emulator/testkit";
 
 let emu: RunningEmulator;
@@ -140,5 +140,5 @@ test("the API User flow through dynamics-web-api", async () => {
     status: 400,
     code: "0x80040530",
   });
-  expect(SEED.systemAdministrator.templateId).toBe("627090ff-40a3-4053-8790-584edc5be201");
+  expect(SEEDED_IDS.systemAdministrator.templateId).toBe("627090ff-40a3-4053-8790-584edc5be201");
 });

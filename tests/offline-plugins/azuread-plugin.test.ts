@@ -5,7 +5,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
-import { SEED } from "../../emulator";
+import { SEEDED_IDS } from "../../emulator";
 import { isSecretEnvelope } from "../../offline-plugins/azuread/values";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
@@ -78,9 +78,9 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
 
   const invoke = new provproto.InvokeRequest();
   invoke.setTok("azuread:index/getServicePrincipal:getServicePrincipal");
-  invoke.setArgs(Struct.fromJavaScript({ clientId: SEED.dynamicsCrm.appId }));
+  invoke.setArgs(Struct.fromJavaScript({ clientId: SEEDED_IDS.dynamicsCrm.appId }));
   const found = (await call<any>("invoke", invoke)).getReturn().toJavaScript();
-  expect(found.oauth2PermissionScopeIds.user_impersonation).toBe(SEED.dynamicsCrm.userImpersonationScopeId);
+  expect(found.oauth2PermissionScopeIds.user_impersonation).toBe(SEEDED_IDS.dynamicsCrm.userImpersonationScopeId);
 
   const create = async (type: string, properties: object) => {
     const request = new provproto.CreateRequest();

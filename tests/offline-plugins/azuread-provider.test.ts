@@ -5,7 +5,7 @@
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
 import { ClientSecretCredential } from "@azure/identity";
 import type { Provider } from "@pulumi/pulumi/provider";
-import { SEED } from "../../emulator";
+import { SEEDED_IDS } from "../../emulator";
 import { RestClient } from "../../lib/rest-client";
 import { AzureadConfig } from "../../offline-plugins/azuread/config";
 import { createAzureadProvider } from "../../offline-plugins/azuread/provider";
@@ -25,7 +25,7 @@ const fastTiming = {
   deletion: { consecutive: 2, intervalMs: 20, timeoutMs: 5000 },
   notFound: { consecutive: 1, intervalMs: 50, timeoutMs: 5000 },
 };
-const crm = SEED.dynamicsCrm;
+const crm = SEEDED_IDS.dynamicsCrm;
 
 let test_: TestEmulator;
 let graph: RestClient;
