@@ -84,23 +84,57 @@ export function scheduleFrom(start: Date, settings: { lifetimeDays: number; rota
   };
 }
 
+type ScheduleSettings = { lifetimeDays: number; rotateBeforeDays: number };
+
+/** A lifetime or rotation window the schedule cannot have. */
+function settingFailures(settings: ScheduleSettings): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > secretDefaults.maxLifetimeDays) {
+    failures.push({
+      property: "lifetimeDays",
+      reason: `a secret lives from 1 to ${secretDefaults.maxLifetimeDays} days (Entra's limit is 24 months)`,
+    });
+  }
+  if (!Number.isInteger(settings.rotateBeforeDays) || settings.rotateBeforeDays < 0 || settings.rotateBeforeDays >= settings.lifetimeDays) {
+    failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
+  }
+  return failures;
+}
+
+/** The warning for a secret whose lifetime a tightened policy no longer allows: kept until rotation, or replaced now. */
+function tightenedPolicyNote(
+  policyName: string,
+  maxDays: number,
+  settings: ScheduleSettings,
+  olds: Partial<SecretScheduleInputs>,
+  inputs: SecretScheduleInputs,
+  outcome: { keep: boolean; rotatesEarly: boolean; lifetimeSetting: string },
+): string {
+  const match = `Set ${outcome.lifetimeSetting} to ${maxDays} or less to match.`;
+  if (!outcome.keep)
+    return (
+      `The tenant's app management policy '${policyName}' now allows client secrets of at most ${maxDays} days: this run replaces the ` +
+      `current secret (${settings.lifetimeDays} days, from ${day(olds.startDate!)}) by a secret of ${maxDays} days, until ${day(inputs.endDate)}. ` +
+      match
+    );
+  if (outcome.rotatesEarly)
+    return (
+      `The tenant's app management policy '${policyName}' now allows client secrets of at most ${maxDays} days; the current secret ` +
+      `(${settings.lifetimeDays} days, from ${day(olds.startDate!)}) stays valid, and is rotated from ${day(inputs.rotateAfter)} by a ` +
+      `secret of ${maxDays} days. ` +
+      match
+    );
+  return (
+    `The tenant's app management policy '${policyName}' allows client secrets of at most ${maxDays} days: new secrets are made for ` +
+    `${maxDays} days, not ${settings.lifetimeDays}. ` +
+    match
+  );
+}
+
 export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, SecretScheduleInputs> = {
   async check(olds: Partial<SecretScheduleInputs>, news: Partial<SecretScheduleInputs>) {
     const settings = { lifetimeDays: Number(news.lifetimeDays), rotateBeforeDays: Number(news.rotateBeforeDays) };
-    const failures = [];
-    if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > secretDefaults.maxLifetimeDays) {
-      failures.push({
-        property: "lifetimeDays",
-        reason: `a secret lives from 1 to ${secretDefaults.maxLifetimeDays} days (Entra's limit is 24 months)`,
-      });
-    }
-    if (
-      !Number.isInteger(settings.rotateBeforeDays) ||
-      settings.rotateBeforeDays < 0 ||
-      settings.rotateBeforeDays >= settings.lifetimeDays
-    ) {
-      failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
-    }
+    const failures = settingFailures(settings);
     const now = currentTime();
     const context = {
       applicationObjectId: news.applicationObjectId ?? "",
@@ -155,17 +189,11 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
           ...context,
         };
     if (maxDays !== undefined && sameSettings && policy?.readable && policy.maxLifetime) {
-      const name = policy.maxLifetime.displayName || policy.maxLifetime.id;
-      policyNote = keep
-        ? policyRotateAfter
-          ? `The tenant's app management policy '${name}' now allows client secrets of at most ${maxDays} days; the current secret ` +
-            `(${settings.lifetimeDays} days, from ${day(olds.startDate!)}) stays valid, and is rotated from ${day(inputs.rotateAfter)} by a ` +
-            `secret of ${maxDays} days. Set ${context.lifetimeSetting} to ${maxDays} or less to match.`
-          : `The tenant's app management policy '${name}' allows client secrets of at most ${maxDays} days: new secrets are made for ` +
-            `${maxDays} days, not ${settings.lifetimeDays}. Set ${context.lifetimeSetting} to ${maxDays} or less to match.`
-        : `The tenant's app management policy '${name}' now allows client secrets of at most ${maxDays} days: this run replaces the ` +
-          `current secret (${settings.lifetimeDays} days, from ${day(olds.startDate!)}) by a secret of ${maxDays} days, until ${day(inputs.endDate)}. ` +
-          `Set ${context.lifetimeSetting} to ${maxDays} or less to match.`;
+      policyNote = tightenedPolicyNote(policy.maxLifetime.displayName || policy.maxLifetime.id, maxDays, settings, olds, inputs, {
+        keep,
+        rotatesEarly: policyRotateAfter !== undefined,
+        lifetimeSetting: context.lifetimeSetting,
+      });
     }
     inputs.policyNote = policyNote;
     return { inputs, failures };
