@@ -6,6 +6,7 @@
 // Runs against a tenant with replication lag and Graph pages of two (laggingTenant).
 import { expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { createTestProject, setIntegrations, TestProject } from "../support/pulumi-project";
+import { watchingRoles } from "../support/lifecycle";
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -61,40 +62,13 @@ async function rolesNamed(name: string) {
   return client.findRoleByName(name, await client.businessUnitId());
 }
 
-/** Reads the given users' roles again and again while `run` runs; records every moment one held none. */
-async function watchingRoles<T>(userIds: () => string[], run: () => Promise<T>): Promise<{ result: T; roleless: string[]; reads: number }> {
-  const client = test_.dataverse();
-  const roleless: string[] = [];
-  let reads = 0;
-  let running = true;
-  const watcher = (async () => {
-    while (running) {
-      for (const userId of userIds()) {
-        const user = await client.getUser(userId);
-        reads++;
-        if (!user || user.deletedstate || (user.systemuserroles_association ?? []).length === 0) {
-          roleless.push(`${userId}: ${user ? "no role" : "gone"}`);
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
-  })();
-  try {
-    const result = await run();
-    return { result, roleless, reads };
-  } finally {
-    running = false;
-    await watcher;
-  }
-}
-
 let outputs: Record<
   string,
   { clientId: string; applicationUserId: string; securityRoleId: string; clientSecret: string; tenantId: string }
 >;
 
 async function up(watched: () => string[]) {
-  const { result, roleless, reads } = await watchingRoles(watched, () => project.stack.up());
+  const { result, roleless, reads } = await watchingRoles(test_, watched, () => project.stack.up());
   expect(result.summary.result).toBe("succeeded");
   expect(roleless).toEqual([]);
   if (watched().length > 0) expect(reads).toBeGreaterThan(0);
