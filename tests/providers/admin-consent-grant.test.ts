@@ -43,6 +43,15 @@ async function grantsOf(servicePrincipalId: string): Promise<Grant[]> {
   return found.data.value;
 }
 
+/** An all-users grant to Dynamics CRM made outside the provider (a killed run, or azuread's resource). */
+const grantByHand = (servicePrincipalId: string, scope: string, operation: string) =>
+  test_.graph().request<Grant>({
+    operation,
+    method: "POST",
+    path: "v1.0/oauth2PermissionGrants",
+    body: { clientId: servicePrincipalId, resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId, consentType: "AllPrincipals", scope },
+  });
+
 test("create makes the grant; read, update of the scope and delete follow it; a second delete is done", async () => {
   const app = await registerApp(test_, "consent-fresh");
   const created = await provider.create!(inputs(app.servicePrincipalId));
@@ -69,17 +78,11 @@ test("create makes the grant; read, update of the scope and delete follow it; a 
 
 test("a grant a killed run made (Graph answers 409 to a second) is adopted, its scope set as declared", async () => {
   const app = await registerApp(test_, "consent-leftover");
-  const leftover = await test_.graph().request<Grant>({
-    operation: "a grant made by a run that was killed before Pulumi recorded it",
-    method: "POST",
-    path: "v1.0/oauth2PermissionGrants",
-    body: {
-      clientId: app.servicePrincipalId,
-      resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
-      consentType: "AllPrincipals",
-      scope: "user_impersonation offline_access",
-    },
-  });
+  const leftover = await grantByHand(
+    app.servicePrincipalId,
+    "user_impersonation offline_access",
+    "a grant made by a run that was killed before Pulumi recorded it",
+  );
   // What the azuread provider's grant resource does on the next run: a POST, refused.
   await expect(
     test_.graph().request({
@@ -118,17 +121,7 @@ test("check refuses what is not an object id or names no permission", async () =
 
 test("a grant an earlier version made with azuread's resource (its state and id carried over by the alias) is taken over in place", async () => {
   const app = await registerApp(test_, "consent-upgrade");
-  const made = await test_.graph().request<Grant>({
-    operation: "the grant azuread's resource made",
-    method: "POST",
-    path: "v1.0/oauth2PermissionGrants",
-    body: {
-      clientId: app.servicePrincipalId,
-      resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
-      consentType: "AllPrincipals",
-      scope: "user_impersonation",
-    },
-  });
+  const made = await grantByHand(app.servicePrincipalId, "user_impersonation", "the grant azuread's resource made");
   // azuread's state: its id is "/oauth2PermissionGrants/<id>", its outputs have none of ours.
   const azureadId = `/oauth2PermissionGrants/${made.data.id}`;
   const azureadState = {
