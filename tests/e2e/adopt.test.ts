@@ -7,7 +7,7 @@
 // clean, removing `adopt` replaces nothing, and destroy deletes the adopted objects as README says.
 // An adopt of an app registration that does not exist fails the preview naming the key, writing nothing.
 import { RestClient } from "../../lib/rest-client";
-import { expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { expectWhoAmI, failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { changeRecorder, createTestProject, setIntegrations, TestProject } from "../support/pulumi-project";
 
@@ -154,17 +154,21 @@ describe("a manual setup adopted by the first up", () => {
   const roleNames = ["API User", "API User (by hand)"];
   const integration = { name: "etl", displayName: "ETL connector" };
 
-  beforeAll(async () => {
-    graph = test_.graph();
-    hand = await makeByHand(graph, "ETL connector", "API User (by hand)");
-    // The hand-made setup works before the stack touches it.
-    await expectWhoAmI(test_.emulator, {
+  /** The hand-made app's own secret gets a token and passes WhoAmI as the hand-made application user. */
+  const handMadeSecretSignsIn = () =>
+    expectWhoAmI(test_.emulator, {
       environmentUrl: test_.emulator.environmentUrl,
       tenantId: test_.emulator.tenantId,
       clientId: hand.clientId,
       clientSecret: hand.secretText,
       applicationUserId: hand.userId,
     });
+
+  beforeAll(async () => {
+    graph = test_.graph();
+    hand = await makeByHand(graph, "ETL connector", "API User (by hand)");
+    // The hand-made setup works before the stack touches it.
+    await handMadeSecretSignsIn();
     project = await projectWith("adopt", [{ ...integration, adopt: { clientId: hand.clientId, roleName: "API User (by hand)" } }]);
   });
   afterAll(() => project?.cleanUp());
@@ -196,13 +200,7 @@ describe("a manual setup adopted by the first up", () => {
     expect(user!.systemuserroles_association!.map((assigned) => assigned.roleid.toLowerCase())).toEqual([hand.roleId]);
 
     // The connector keeps its secret: it still signs in and passes WhoAmI as the same user.
-    await expectWhoAmI(test_.emulator, {
-      environmentUrl: test_.emulator.environmentUrl,
-      tenantId: test_.emulator.tenantId,
-      clientId: hand.clientId,
-      clientSecret: hand.secretText,
-      applicationUserId: hand.userId,
-    });
+    await handMadeSecretSignsIn();
   });
 
   test("a second up changes nothing, and a refreshed preview is clean", async () => {
@@ -265,13 +263,9 @@ describe.each([
   test("up fails naming the key, and writes nothing anywhere", async () => {
     const project = await projectWith("adopt-bad", [{ name: "ghost", displayName: "Ghost", adopt: { clientId: bad.clientId } }]);
     try {
-      await test_.admin.request({ operation: "reset counters", method: "DELETE", path: "requests" });
-      const error = await project.stack.up().then(
-        () => undefined,
-        (failure: Error) => failure,
-      );
-      expect(error).toBeDefined();
-      expect(error!.message).toMatch(bad.expected);
+      await test_.resetCounters();
+      const error = await failureOf(project.stack.up());
+      expect(error.message).toMatch(bad.expected);
       expect(writesCounted(test_.emulator)).toEqual({});
     } finally {
       project.cleanUp();

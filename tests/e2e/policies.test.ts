@@ -4,7 +4,7 @@
 // preview fails before anything is written; without it the apply-time gate gives the same guidance
 // and, once the config is fixed, one `pulumi up` converges with no orphan. A policy tightened after a
 // secret was made is reported as an expiring secret and the rotation makes one within the new limit.
-import { laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 import { DEFAULT_DEPLOYER_GRAPH_PERMISSIONS } from "../../emulator/config";
 
@@ -28,10 +28,6 @@ function writes(): Record<string, number> {
   return writesCounted(test_.emulator);
 }
 
-async function resetCounters() {
-  await test_.admin.request({ operation: "reset counters", method: "DELETE", path: "requests" });
-}
-
 /** The tenant default policy, set as an Entra admin would (through the emulator's admin API). */
 async function tenantPolicy(passwordCredentials: Record<string, unknown>[]) {
   await test_.admin.request({
@@ -51,15 +47,6 @@ function policyReader(readable: boolean) {
       ? [...DEFAULT_DEPLOYER_GRAPH_PERMISSIONS, "Policy.Read.All"]
       : [...DEFAULT_DEPLOYER_GRAPH_PERMISSIONS],
   });
-}
-
-async function failure(run: Promise<unknown>): Promise<Error> {
-  const error = await run.then(
-    () => undefined,
-    (failed: Error) => failed,
-  );
-  expect(error).toBeDefined();
-  return error!;
 }
 
 async function applications(
@@ -91,8 +78,8 @@ describe("with Policy.Read.All: preview fails before anything is written", () =>
   afterAll(() => project?.cleanUp());
 
   test("a lifetime above the policy: preview and up fail naming the key, the policy, 90 days and the way out; 0 writes", async () => {
-    await resetCounters();
-    const previewed = await failure(project.stack.preview());
+    await test_.resetCounters();
+    const previewed = await failureOf(project.stack.preview());
     expect(previewed.message).toMatch(/dataverse-s2s:integrations\[0\]\.secret\.lifetimeDays: 180 days is longer than/);
     expect(previewed.message).toMatch(new RegExp(`'Default app management tenant policy' \\(${DEFAULT_POLICY}\\)`));
     expect(previewed.message).toMatch(/at most 90 days \(maxLifetime P90D\)/);
@@ -101,7 +88,7 @@ describe("with Policy.Read.All: preview fails before anything is written", () =>
     expect(previewed.message).toMatch(/nothing was written/);
     expect(writes()).toEqual({});
 
-    const applied = await failure(project.stack.up());
+    const applied = await failureOf(project.stack.up());
     expect(applied.message).toMatch(/secret\.lifetimeDays: 180 days is longer than/);
     expect(writes()).toEqual({});
     expect(await applications("Policy ETL")).toEqual([]);
@@ -122,8 +109,8 @@ describe("with Policy.Read.All: preview fails before anything is written", () =>
       { name: "etl", displayName: "Blocked ETL", role: { name: "Policy blocked user" } },
     ]);
     try {
-      await resetCounters();
-      const previewed = await failure(blocked.stack.preview());
+      await test_.resetCounters();
+      const previewed = await failureOf(blocked.stack.preview());
       expect(previewed.message).toMatch(/dataverse-s2s:integrations\[0\]\.credential\.type: 'secret' \(the default\)/);
       expect(previewed.message).toMatch(/blocks new client secrets \(passwordAddition\)/);
       expect(previewed.message).toMatch(/credential\.type certificate .* or federated/);
@@ -148,7 +135,7 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
       { name: "etl", displayName: "Apply ETL", secret: { lifetimeDays: 180 }, role: { name: "Policy apply user" } },
     ]);
     try {
-      const applied = await failure(project.stack.up());
+      const applied = await failureOf(project.stack.up());
       expect(applied.message).toMatch(/The client secret was not made/);
       expect(applied.message).toMatch(/dataverse-s2s:integrations\[0\]\.secret\.lifetimeDays: 180 days is longer than/);
       expect(applied.message).toMatch(new RegExp(`policy '${DEFAULT_POLICY}'`));
@@ -176,7 +163,7 @@ describe("without Policy.Read.All: apply-time guidance, then convergence after t
       { name: "etl", displayName: "Apply Blocked ETL", role: { name: "Policy apply blocked user" } },
     ]);
     try {
-      const applied = await failure(project.stack.up());
+      const applied = await failureOf(project.stack.up());
       expect(applied.message).toMatch(/dataverse-s2s:integrations\[0\]\.credential\.type: 'secret' \(the default\)/);
       expect(applied.message).toMatch(/passwordAddition/);
       expect(applied.message).toMatch(/certificate .* or federated/);

@@ -5,7 +5,7 @@
 // a bad spec fails with an error naming its key and 0 writes counted by the emulator.
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
 import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
-import { laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -150,13 +150,9 @@ describe.each(badSpecs)("a bad spec: $title", (bad) => {
   test("up fails naming the key, and writes nothing anywhere", async () => {
     const project = await projectWith("bad-spec", [{ name: "bad", displayName: "Bad spec", role: bad.role }]);
     try {
-      await test_.admin.request({ operation: "reset counters", method: "DELETE", path: "requests" });
-      const error = await project.stack.up().then(
-        () => undefined,
-        (failure: Error) => failure,
-      );
-      expect(error).toBeDefined();
-      for (const pattern of bad.expected) expect(error!.message).toMatch(pattern);
+      await test_.resetCounters();
+      const error = await failureOf(project.stack.up());
+      for (const pattern of bad.expected) expect(error.message).toMatch(pattern);
       expect(writes()).toEqual({});
     } finally {
       project.cleanUp();

@@ -56,6 +56,10 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
         Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }],
       });
     },
+    /** Zeroes the emulator's request counters (writesCounted then counts from here). */
+    async resetCounters() {
+      await admin.request({ operation: "reset counters", method: "DELETE", path: "requests" });
+    },
     async setFaults(faults: Record<string, unknown>) {
       await admin.request({ operation: "set faults", method: "POST", path: "config", body: { faults } });
     },
@@ -172,6 +176,16 @@ export async function firstRefusal(attempt: () => Promise<unknown>, withinMs = 3
  * /applications": 1). A Dataverse $batch is a POST that may only read, so it is not a write itself:
  * the requests it carried (counted apart, batchOperations) are looked at instead.
  */
+/** The error a run fails with; the test fails if the run succeeds. */
+export async function failureOf(run: Promise<unknown>): Promise<Error> {
+  const error = await run.then(
+    () => undefined,
+    (failed: Error) => failed,
+  );
+  expect(error).toBeDefined();
+  return error!;
+}
+
 export function writesCounted(emulator: RunningEmulator, services: readonly string[] = ["graph", "dataverse"]): Record<string, number> {
   const counters = emulator.requests();
   const write = new RegExp(`^(${services.join("|")}) (POST|PATCH|PUT|DELETE) `);
