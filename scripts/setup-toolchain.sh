@@ -152,14 +152,19 @@ setup_language_host() {
   step_done "$start" "built pulumi-language-nodejs"
 }
 
-# Writes to $1 a wrapper script that runs the launcher $2 of this checkout (by absolute path).
+# Writes to $1 a wrapper script that runs the launcher named $2 of the checkout whose
+# scripts/toolchain-env.sh was sourced (DATAVERSE_S2S_OFFLINE_PLUGINS). The wrapper names no
+# checkout: the cache and $PULUMI_HOME are shared by every checkout on the machine (clones, CI jobs,
+# worktrees), and each run must use its own launchers, not those of whichever checkout ran the setup last.
 write_wrapper() {
   {
     printf '#!/bin/sh\n'
-    printf '# Written by dataverse-s2s scripts/setup-toolchain.sh: runs the launcher of the checkout that set it up.\n'
-    printf 'launcher=%q\n' "$2"
-    printf '[ -x "$launcher" ] || { echo "$0: $launcher is gone: run npm run toolchain in your checkout" >&2; exit 1; }\n'
-    printf 'exec "$launcher" "$@"\n'
+    printf '# Written by dataverse-s2s scripts/setup-toolchain.sh: runs %s of the checkout whose\n' "$2"
+    printf '# scripts/toolchain-env.sh set DATAVERSE_S2S_OFFLINE_PLUGINS (the same wrapper serves every checkout).\n'
+    printf 'dir="${DATAVERSE_S2S_OFFLINE_PLUGINS:-}"\n'
+    printf '[ -n "$dir" ] || { echo "$0: DATAVERSE_S2S_OFFLINE_PLUGINS is not set: source scripts/toolchain-env.sh of your dataverse-s2s checkout (npm test, npm run demo do)" >&2; exit 1; }\n'
+    printf '[ -x "$dir/%s" ] || { echo "$0: $dir/%s is missing: is DATAVERSE_S2S_OFFLINE_PLUGINS the offline-plugins/bin of a checkout?" >&2; exit 1; }\n' "$2" "$2"
+    printf 'exec "$dir/%s" "$@"\n' "$2"
   } >"$1"
   chmod 755 "$1"
 }
@@ -171,18 +176,19 @@ setup_dynamic_provider_plugin() {
   local launcher="$ROOT/offline-plugins/bin/pulumi-resource-pulumi-nodejs" tmp
   [ -x "$launcher" ] || die "$launcher is missing or not executable"
   new_tmp tmp
-  write_wrapper "$tmp/pulumi-resource-pulumi-nodejs" "$launcher"
+  write_wrapper "$tmp/pulumi-resource-pulumi-nodejs" pulumi-resource-pulumi-nodejs
   if cmp -s "$tmp/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"; then
     log "pulumi-resource-pulumi-nodejs: in place"
   else
     mv -f "$tmp/pulumi-resource-pulumi-nodejs" "$BIN/pulumi-resource-pulumi-nodejs"
-    log "pulumi-resource-pulumi-nodejs: wrapper written (runs $launcher)"
+    log "pulumi-resource-pulumi-nodejs: wrapper written (runs \$DATAVERSE_S2S_OFFLINE_PLUGINS/pulumi-resource-pulumi-nodejs)"
   fi
 }
 
 # --- 4. the offline azuread plugin, installed into $PULUMI_HOME -----------------------------------
 # `pulumi plugin install --file` copies the file into $PULUMI_HOME/plugins/resource-azuread-v<ver>/,
-# away from the repo, so what we install is a small wrapper holding this checkout's absolute path.
+# away from the repo, so what we install is a small wrapper that finds the launcher through the
+# environment (write_wrapper).
 setup_azuread_plugin() {
   [ -n "$AZUREAD_VERSION" ] || { log "no @pulumi/azuread in node_modules: skipping the azuread plugin"; return; }
   local start=$SECONDS launcher="$ROOT/offline-plugins/bin/pulumi-resource-azuread"
@@ -192,7 +198,7 @@ setup_azuread_plugin() {
   local tmp wrapper
   new_tmp tmp
   wrapper="$tmp/pulumi-resource-azuread"
-  write_wrapper "$wrapper" "$launcher"
+  write_wrapper "$wrapper" pulumi-resource-azuread
   if [ -f "$installed" ] && cmp -s "$wrapper" "$installed"; then
     log "azuread plugin v$AZUREAD_VERSION: installed ($installed)"
     return

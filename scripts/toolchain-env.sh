@@ -18,6 +18,9 @@ fi
 _dss_ver="$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$_dss_pkg" | head -n1)"
 DATAVERSE_S2S_TOOLCHAIN_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain/pulumi-v$_dss_ver/bin"
 export DATAVERSE_S2S_TOOLCHAIN_BIN
+# The plugin wrappers in the shared cache and $PULUMI_HOME run the launchers of this checkout.
+DATAVERSE_S2S_OFFLINE_PLUGINS="$_dss_repo/offline-plugins/bin"
+export DATAVERSE_S2S_OFFLINE_PLUGINS
 
 # Prepend, dropping earlier copies of the same entries so that sourcing twice changes nothing.
 _dss_path=":$PATH:"
