@@ -116,18 +116,19 @@ export class AppRegistration extends pulumi.ComponentResource {
 
     const dynamicsCrm = azuread.getServicePrincipalOutput({ clientId: dynamicsCrmAppId }, { parent: this });
     const application = this.registerApplication(name, args, this.userImpersonationId(dynamicsCrm));
-    if (args.marker) this.leftoverCleanup(name, args, args.marker, application);
 
     this.servicePrincipal = new azuread.ServicePrincipal(
       `${name}-sp`,
-      // owners: [] (none besides what Graph keeps) makes an adopted principal lose the deployer as
-      // owner too: a principal a killed run made still lists it, and would show an update afterwards.
+      // owners: [] (none): a hand-added owner shows as drift and is removed. A principal a killed run
+      // made still lists the deployer as owner; the provider's adoption keeps it (no change against no
+      // prior state), so AppLeftovers, which runs right after, removes it in the same run.
       { clientId: application.clientId, useExisting: true, owners: [] },
       {
         parent: this,
         ...(args.adopt?.servicePrincipalObjectId ? { import: `/servicePrincipals/${args.adopt.servicePrincipalObjectId}` } : {}),
       },
     );
+    if (args.marker) this.leftoverCleanup(name, args, args.marker, application, this.servicePrincipal);
 
     const credential: AppCredential = args.credential ?? { kind: "secret" };
     let clientSecret: pulumi.Output<string | undefined> = pulumi.output(undefined);
@@ -217,12 +218,19 @@ export class AppRegistration extends pulumi.ComponentResource {
     );
   }
 
-  /** Removes an app registration of this integration that a crashed run left behind (AppLeftovers). */
-  private leftoverCleanup(name: string, args: AppRegistrationArgs, marker: AppMarker, application: azuread.Application): void {
+  /** Removes what a crashed run left behind for this integration: app registrations, service principal owners (AppLeftovers). */
+  private leftoverCleanup(
+    name: string,
+    args: AppRegistrationArgs,
+    marker: AppMarker,
+    application: azuread.Application,
+    servicePrincipal: azuread.ServicePrincipal,
+  ): void {
     new AppLeftovers(
       `${name}-leftovers`,
       {
         applicationObjectId: application.objectId,
+        servicePrincipalObjectId: servicePrincipal.objectId,
         markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
         metadataHost: args.entraCloud?.metadataHost ?? "",
         cloudEnvironment: args.entraCloud?.environment ?? "",

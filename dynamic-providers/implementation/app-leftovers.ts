@@ -1,14 +1,23 @@
 /**
- * Removes the app registrations a crashed run of this stack left behind for one integration: an
- * engine killed while Graph was creating the application (the azuread provider never adopts an
- * existing application, so the next run makes another) leaves an app that no state knows. Every
- * app of the stack carries a tag naming the stack and the integration; any app with one of this
- * integration's tags that is not the application in state is such a leftover.
+ * Removes what a crashed run of this stack left behind for one integration:
+ * - App registrations: an engine killed while Graph was creating the application (the azuread
+ *   provider never adopts an existing application, so the next run makes another) leaves an app that
+ *   no state knows. Every app of the stack carries a tag naming the stack and the integration; any
+ *   app with one of this integration's tags that is not the application in state is such a leftover.
+ * - Owners of the service principal: Graph makes the caller an owner of the principal it creates,
+ *   and the azuread provider removes it right after. An engine killed in between leaves the deployer
+ *   as owner; the next run adopts the principal (`useExisting`), and the real provider's adoption
+ *   changes owners only `if d.HasChange("owners")` (terraform-provider-azuread v3.8.0,
+ *   service_principal_resource.go), which `owners: []` against no prior state is not. The principal
+ *   is declared with no owners, so every owner found is removed here, in the same run; otherwise a
+ *   second `pulumi up` would be needed.
  *
  *   create  -> list the apps with the integration's tags (current and former names), DELETE every one
- *              but the application in state (404 is done)
- *   read    -> the same list: leftovers found show as a change, so `pulumi up` removes them
- *   update  -> DELETE the leftovers found now
+ *              but the application in state (404 is done); DELETE every owner of the service
+ *              principal (404 is done)
+ *   read    -> the same list of apps: leftovers found show as a change, so `pulumi up` removes them
+ *              (owners added later are the ServicePrincipal resource's own drift: it shows and repairs them)
+ *   update  -> the same as create, with what is found now (a new service principal id is an update)
  *   delete  -> nothing (the application itself is deleted by its own resource)
  *
  * Deleting an application deletes its service principal and secrets with it.
@@ -23,6 +32,8 @@ export interface AppLeftoversInputs {
   applicationObjectId: string;
   /** The tags that mark this integration's apps (its name and its former names). */
   markerTags: string[];
+  /** Object id of the service principal in state, whose owners a crashed run may have left ("" for none). */
+  servicePrincipalObjectId: string;
   metadataHost: string;
   cloudEnvironment: string;
 }
@@ -52,6 +63,24 @@ async function findLeftovers(graph: RestClient, inputs: AppLeftoversInputs): Pro
   return [...found].sort();
 }
 
+/** Removes every owner of the service principal: it is declared with none (components/app-registration.ts). */
+async function removePrincipalOwners(graph: RestClient, servicePrincipalObjectId: string): Promise<void> {
+  if (!servicePrincipalObjectId) return;
+  const owners: { data: { value?: { id: string }[] } } = await graph.request({
+    operation: `list the owners of the service principal ${servicePrincipalObjectId}`,
+    method: "GET",
+    path: `v1.0/servicePrincipals/${servicePrincipalObjectId}/owners?$select=id`,
+  });
+  for (const owner of owners.data.value ?? []) {
+    await graph.request({
+      operation: `remove ${owner.id}, left by an interrupted run, from the owners of the service principal ${servicePrincipalObjectId}`,
+      method: "DELETE",
+      path: `v1.0/servicePrincipals/${servicePrincipalObjectId}/owners/${owner.id}/$ref`,
+      acceptStatus: [404],
+    });
+  }
+}
+
 async function removeLeftovers(inputs: AppLeftoversInputs): Promise<void> {
   const graph = await graphClient(inputs);
   for (const objectId of await findLeftovers(graph, inputs)) {
@@ -62,6 +91,7 @@ async function removeLeftovers(inputs: AppLeftoversInputs): Promise<void> {
       acceptStatus: [404],
     });
   }
+  await removePrincipalOwners(graph, inputs.servicePrincipalObjectId);
 }
 
 export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLeftoversOutputs> = {
@@ -69,6 +99,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLe
     const inputs: AppLeftoversInputs = {
       applicationObjectId: String(news.applicationObjectId ?? ""),
       markerTags: (news.markerTags ?? []).map(String),
+      servicePrincipalObjectId: String(news.servicePrincipalObjectId ?? ""),
       metadataHost: String(news.metadataHost ?? ""),
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
     };
@@ -78,7 +109,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLe
 
   async diff(_id: string, olds: AppLeftoversOutputs, news: AppLeftoversInputs) {
     return computeDiff(olds, news, {
-      updateOn: ["applicationObjectId", "markerTags"],
+      updateOn: ["applicationObjectId", "markerTags", "servicePrincipalObjectId"],
       otherChange: (olds.leftovers ?? []).length > 0,
     });
   },
@@ -87,7 +118,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLe
     try {
       await removeLeftovers(inputs);
     } catch (error) {
-      throw describeFailure(error, "remove app registrations left by an interrupted run");
+      throw describeFailure(error, "remove what an interrupted run left (app registrations, service principal owners)");
     }
     return { id: `${inputs.applicationObjectId}/leftovers`, outs: { ...inputs, leftovers: [] } };
   },
@@ -105,7 +136,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AppLeftoversInputs, AppLe
     try {
       await removeLeftovers(news);
     } catch (error) {
-      throw describeFailure(error, "remove app registrations left by an interrupted run");
+      throw describeFailure(error, "remove what an interrupted run left (app registrations, service principal owners)");
     }
     return { outs: { ...news, leftovers: [] } };
   },

@@ -231,6 +231,7 @@ describe("lifecycle", () => {
     const [leftovers] = byType("AppLeftovers");
     expect(leftovers.inputs).toMatchObject({
       applicationObjectId: "object-of-etl-entra-app",
+      servicePrincipalObjectId: "sp-of-etl-entra-sp",
       markerTags: ["dataverse-s2s:organization/dataverse-s2s/unit:etl", "dataverse-s2s:organization/dataverse-s2s/unit:old-etl"],
     });
   });
