@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", ".pulumi-local/", ".emulator/", "coverage/"] },
+  { ignores: ["node_modules/", "bin/", ".pulumi-local/", ".emulator/", "coverage/", ".offline-build/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

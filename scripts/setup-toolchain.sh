@@ -5,7 +5,8 @@
 #   - our own Node.js language host `pulumi-language-nodejs` (offline-plugins/language-nodejs/);
 #   - next to them, a wrapper running the dynamic-provider launcher offline-plugins/bin/pulumi-resource-pulumi-nodejs;
 #   - the offline azuread plugin (offline-plugins/bin/pulumi-resource-azuread) installed into
-#     $PULUMI_HOME at the version of node_modules/@pulumi/azuread.
+#     $PULUMI_HOME at the version of node_modules/@pulumi/azuread, and its stand-in compiled to
+#     JavaScript in this checkout (.offline-build/azuread/).
 # Binaries are cached by version under ${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain/ and
 # reused. Idempotent; concurrent runs serialize on a lock file. Prints the bin dir on its last line.
 # Afterwards: `source scripts/toolchain-env.sh`.
@@ -209,8 +210,30 @@ setup_azuread_plugin() {
   step_done "$start" "installed the azuread plugin v$AZUREAD_VERSION into $home/plugins"
 }
 
+# --- 5. the azuread stand-in compiled to JavaScript, in this checkout ------------------------------
+# The launcher runs it instead of transpiling the TypeScript at every plugin start (about 3 s each,
+# twice per engine run). It is built from this checkout's sources, so it lives in the checkout
+# (.offline-build/, git-ignored), where Node finds node_modules, stamped with stand-in-source-hash.
+setup_compiled_stand_in() {
+  local start=$SECONDS out="$ROOT/.offline-build/azuread" hash tmp
+  hash="$("$ROOT/offline-plugins/bin/stand-in-source-hash")"
+  if [ -f "$out/offline-plugins/azuread/main.js" ] && [ "$(cat "$out/.source-hash" 2>/dev/null)" = "$hash" ]; then
+    log "azuread stand-in: compiled (source $hash)"
+    return
+  fi
+  mkdir -p "$ROOT/.offline-build"
+  tmp="$(mktemp -d "$ROOT/.offline-build/.azuread.XXXXXX")"
+  TMP_DIRS+=("$tmp")
+  "$ROOT/node_modules/.bin/tsc" -p "$ROOT/offline-plugins/azuread/tsconfig.build.json" --outDir "$tmp" >&2 ||
+    die "compiling the azuread stand-in failed (tsc -p offline-plugins/azuread/tsconfig.build.json)"
+  printf '%s\n' "$hash" >"$tmp/.source-hash"
+  rm -rf "$out" && mv "$tmp" "$out"
+  step_done "$start" "compiled the azuread stand-in (source $hash) into .offline-build/azuread"
+}
+
 setup_pulumi
 setup_language_host
+setup_compiled_stand_in
 setup_dynamic_provider_plugin
 setup_azuread_plugin
 step_done "$TOTAL_START" "toolchain ready"

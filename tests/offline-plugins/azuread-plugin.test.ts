@@ -1,4 +1,5 @@
-// The offline azuread stand-in as the engine runs it: a process that prints its gRPC port, takes its
+// The offline azuread stand-in as the engine runs it: its launcher (offline-plugins/bin), which runs
+// the JavaScript build scripts/setup-toolchain.sh made, a process that prints its gRPC port, takes its
 // configuration from Configure (which the SDK's provider server would otherwise drop), and answers
 // Invoke and Create/Delete over gRPC with encodable outputs and a secret-wrapped password value.
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
@@ -31,17 +32,7 @@ beforeAll(async () => {
   // No ARM_* or AZURE_* credentials: the configuration must come from Configure.
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
-  plugin = spawn(
-    process.execPath,
-    [
-      path.join(repo, "node_modules/ts-node/dist/bin.js"),
-      "--transpile-only",
-      "--project",
-      path.join(repo, "tsconfig.json"),
-      path.join(repo, "offline-plugins/azuread/main.ts"),
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  plugin = spawn(path.join(repo, "offline-plugins/bin/pulumi-resource-azuread"), [], { env, stdio: ["ignore", "pipe", "pipe"] });
   plugin.stderr!.on("data", (chunk) => (stderr += chunk));
   const port = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -52,6 +43,8 @@ beforeAll(async () => {
     plugin.once("exit", (code) => reject(new Error(`plugin exited with ${code}: ${stderr}`)));
   });
   expect(port).toMatch(/^\d+$/);
+  // The build is current (npm test runs the toolchain setup first): no fallback to ts-node.
+  expect(stderr).not.toContain("no current JavaScript build");
   client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }, 60_000);
 
