@@ -1,6 +1,6 @@
 // Dataverse Web API $batch (OData 4.0 multipart/mixed batches, reference/dataverse-web-api.md):
 // the wire format only. Parsing a batch body into requests and change sets, and writing the
-// multipart answer. Running the parts (in order, change sets atomically) is dataverse.ts's job.
+// multipart answer. Running the parts (in order, change sets atomically) is dataverse/pipeline.ts's job.
 //
 // V = Microsoft's "Execute batch operations using the Web API"; G = chosen here (emulator/README.md):
 //   V  POST [org]/api/data/v9.2/$batch, Content-Type: multipart/mixed; boundary=batch_<id>
