@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { dataverseError, DataverseErrorCode, type ServiceError } from "./errors";
 
 /** Dataverse's limit of requests in one batch. */
-export const MAX_BATCH_REQUESTS = 1000;
+const MAX_BATCH_REQUESTS = 1000;
 
 export interface BatchRequest {
   method: string;
@@ -30,7 +30,7 @@ export interface BatchRequest {
   contentId?: string;
 }
 
-export type BatchItem = { kind: "request"; request: BatchRequest } | { kind: "changeset"; requests: BatchRequest[] };
+type BatchItem = { kind: "request"; request: BatchRequest } | { kind: "changeset"; requests: BatchRequest[] };
 
 export interface BatchAnswer {
   status: number;
@@ -48,7 +48,7 @@ function badBatch(message: string): ServiceError {
 }
 
 /** The boundary parameter of a multipart/mixed content type; undefined for another type. */
-export function multipartBoundary(contentType: string | undefined): string | undefined {
+function multipartBoundary(contentType: string | undefined): string | undefined {
   if (!contentType || !/^\s*multipart\/mixed\s*(;|$)/i.test(contentType)) return undefined;
   const match = /;\s*boundary=("([^"]+)"|[^;\s]+)/i.exec(contentType);
   return match ? (match[2] ?? match[1]) : undefined;
