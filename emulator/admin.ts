@@ -130,7 +130,7 @@ function dumpEnvironment(environment: EnvironmentState): Record<string, unknown>
   };
 }
 
-export interface AdminHooks {
+interface AdminHooks {
   requests: RequestLog;
   reset(): void;
   info(): Record<string, unknown>;

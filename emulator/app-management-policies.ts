@@ -24,7 +24,7 @@ import type { ApplicationRecord, EmulatorStore, GraphDoc, StateData } from "./st
 import { isoDurationDays } from "../lib/app-management-policies";
 
 /** The tenant default policy's fixed id (V). */
-export const DEFAULT_POLICY_ID = "00000000-0000-0000-0000-000000000000";
+const DEFAULT_POLICY_ID = "00000000-0000-0000-0000-000000000000";
 
 /** Policies as stored: the tenant default, app-specific policies, and which application has which. */
 export interface AppManagementState {
@@ -47,7 +47,7 @@ function emptyConfiguration(): Record<string, unknown> {
   return { passwordCredentials: [], keyCredentials: [] };
 }
 
-export function defaultAppManagementState(): AppManagementState {
+function defaultAppManagementState(): AppManagementState {
   return {
     defaultPolicy: {
       id: DEFAULT_POLICY_ID,
@@ -63,7 +63,7 @@ export function defaultAppManagementState(): AppManagementState {
 }
 
 /** The policies of a state, made on first use (older state files have none). */
-export function appManagementOf(state: StateData): AppManagementState {
+function appManagementOf(state: StateData): AppManagementState {
   state.appManagement ??= defaultAppManagementState();
   return state.appManagement;
 }
@@ -241,7 +241,7 @@ function notFound(id: string): ServiceError {
 }
 
 /** One restriction in force for an application, with the policy it comes from. */
-export interface ActiveRestriction {
+interface ActiveRestriction {
   policyId: string;
   restrictionType: string;
   maxLifetimeDays?: number;
@@ -253,7 +253,7 @@ export interface ActiveRestriction {
  * tenant-wide" one). A restriction counts when its state is enabled and the application was created
  * on or after restrictForAppsCreatedAfterDateTime (V: "created on or after"; null = every application).
  */
-export function activeRestrictions(
+function activeRestrictions(
   state: StateData,
   application: ApplicationRecord,
   kind: "passwordCredentials" | "keyCredentials",

@@ -43,7 +43,7 @@ export interface QuirksConfig {
 }
 
 /** Checks the services make and the emulator can switch off (each on by default, as in Azure). */
-export interface StrictnessConfig {
+interface StrictnessConfig {
   /** Graph bodies: unknown property, wrong type, bad enum, read-only or passwordCredentials in PATCH -> 400;
    *  unknown $select names -> 400; $count without ConsistencyLevel: eventual -> 400. */
   graphRequests: boolean;
@@ -54,7 +54,7 @@ export interface StrictnessConfig {
 }
 
 /** A federated identity issuer whose tokens the token endpoint accepts as client assertions. */
-export interface FederatedIssuerConfig {
+interface FederatedIssuerConfig {
   /** The `iss` of its tokens. */
   issuer: string;
   /** Its RS256 public key (PEM, SPKI). */
@@ -141,15 +141,15 @@ export function environmentNames(option: number | readonly string[] | undefined,
 export const DEFAULT_CLI_PORT = 8443;
 
 /** Real Dataverse limits (reference/dataverse-web-api.md). */
-export const DATAVERSE_REQUEST_LIMIT = 6000;
-export const DATAVERSE_WINDOW_MS = 300_000;
-export const DATAVERSE_CONCURRENCY_LIMIT = 52;
+const DATAVERSE_REQUEST_LIMIT = 6000;
+const DATAVERSE_WINDOW_MS = 300_000;
+const DATAVERSE_CONCURRENCY_LIMIT = 52;
 
 /** The least Graph application permissions the stack needs (README "Graph permissions"). */
 export const DEFAULT_DEPLOYER_GRAPH_PERMISSIONS = ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"];
 
 /** Graph's default page size for directory object lists. */
-export const DEFAULT_GRAPH_PAGE_SIZE = 100;
+const DEFAULT_GRAPH_PAGE_SIZE = 100;
 
 export function defaultConfig(): EmulatorConfig {
   return {

@@ -1,6 +1,6 @@
 // Dataverse Web API $batch (OData 4.0 multipart/mixed batches, reference/dataverse-web-api.md):
 // the wire format only. Parsing a batch body into requests and change sets, and writing the
-// multipart answer. Running the parts (in order, change sets atomically) is dataverse.ts's job.
+// multipart answer. Running the parts (in order, change sets atomically) is dataverse/pipeline.ts's job.
 //
 // V = Microsoft's "Execute batch operations using the Web API"; G = chosen here (emulator/README.md):
 //   V  POST [org]/api/data/v9.2/$batch, Content-Type: multipart/mixed; boundary=batch_<id>
@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { dataverseError, DataverseErrorCode, type ServiceError } from "./errors";
 
 /** Dataverse's limit of requests in one batch. */
-export const MAX_BATCH_REQUESTS = 1000;
+const MAX_BATCH_REQUESTS = 1000;
 
 export interface BatchRequest {
   method: string;
@@ -30,7 +30,7 @@ export interface BatchRequest {
   contentId?: string;
 }
 
-export type BatchItem = { kind: "request"; request: BatchRequest } | { kind: "changeset"; requests: BatchRequest[] };
+type BatchItem = { kind: "request"; request: BatchRequest } | { kind: "changeset"; requests: BatchRequest[] };
 
 export interface BatchAnswer {
   status: number;
@@ -48,7 +48,7 @@ function badBatch(message: string): ServiceError {
 }
 
 /** The boundary parameter of a multipart/mixed content type; undefined for another type. */
-export function multipartBoundary(contentType: string | undefined): string | undefined {
+function multipartBoundary(contentType: string | undefined): string | undefined {
   if (!contentType || !/^\s*multipart\/mixed\s*(;|$)/i.test(contentType)) return undefined;
   const match = /;\s*boundary=("([^"]+)"|[^;\s]+)/i.exec(contentType);
   return match ? (match[2] ?? match[1]) : undefined;

@@ -15,7 +15,7 @@ import type { ApplicationRecord } from "./store";
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /** The audience federated tokens carry for Entra (V: workload identity federation docs). */
-export const FEDERATED_AUDIENCE = "api://AzureADTokenExchange";
+const FEDERATED_AUDIENCE = "api://AzureADTokenExchange";
 
 interface DecodedJwt {
   header: Record<string, unknown>;
@@ -181,7 +181,7 @@ function emulatorIssuerKeys(core: EmulatorCore): { privateKey: KeyObject; public
 }
 
 /** The `iss` of the emulator's own federated tokens. */
-export function emulatorIssuer(core: EmulatorCore): string {
+function emulatorIssuer(core: EmulatorCore): string {
   return `${core.urls.url}/_emulator/issuer`;
 }
 

@@ -11,7 +11,7 @@ import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from "./entra-assertions
 import { SEEDED_IDS } from "./seed";
 import type { ApplicationRecord, ServicePrincipalRecord } from "./store";
 
-export const TOKEN_LIFETIME_S = 3600;
+const TOKEN_LIFETIME_S = 3600;
 
 export interface TokenClaims {
   aud: string;
@@ -34,7 +34,7 @@ export interface TokenClaims {
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
 
-export function signToken(core: EmulatorCore, claims: TokenClaims): string {
+function signToken(core: EmulatorCore, claims: TokenClaims): string {
   const head = b64url(JSON.stringify({ typ: "JWT", alg: "HS256", kid: "emulator" }));
   const body = b64url(JSON.stringify(claims));
   const sig = createHmac("sha256", core.tokenKey).update(`${head}.${body}`).digest("base64url");
@@ -394,9 +394,4 @@ function checkSecret(core: EmulatorCore, app: ApplicationRecord, secret: string)
     7000215,
     `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${appId}'.`,
   );
-}
-
-/** The service principal a token's oid names, if it still exists. */
-export function callerServicePrincipal(core: EmulatorCore, claims: TokenClaims): ServicePrincipalRecord | undefined {
-  return core.store.state.servicePrincipals[claims.oid];
 }

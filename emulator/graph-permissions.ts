@@ -9,7 +9,7 @@ import { graphError } from "./errors";
 import type { GraphCall } from "./graph";
 
 /** What a route does. */
-export type GraphAction = "read" | "write" | "create" | "readGrants" | "writeGrants";
+type GraphAction = "read" | "write" | "create" | "readGrants" | "writeGrants";
 
 /** "all": every object; "owned": only objects the caller owns (Application.ReadWrite.OwnedBy). */
 export type GraphAccess = "all" | "owned";

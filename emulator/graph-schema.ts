@@ -8,7 +8,7 @@ import { isGuid } from "./http";
 type PropertyType =
   "string" | "boolean" | "guid" | "dateTime" | "stringArray" | "object" | "objectArray" | { enumeration: readonly string[] };
 
-export interface ResourceSchema {
+interface ResourceSchema {
   /** Graph's type name, as its errors spell it (e.g. "Application"). */
   typeName: string;
   writable: Readonly<Record<string, PropertyType>>;

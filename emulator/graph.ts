@@ -17,7 +17,7 @@ import {
   removePassword,
   setKeyCredentials,
 } from "./graph-credentials";
-import { requirePermission, type GraphAccess } from "./graph-permissions";
+import { requirePermission } from "./graph-permissions";
 import { routeApplicationPolicies, routePolicies } from "./app-management-policies";
 import type { ApplicationRecord, GraphDoc, ServicePrincipalRecord } from "./store";
 
@@ -597,5 +597,3 @@ function createGrant(call: GraphCall, body: Record<string, unknown>): GraphDoc {
   directory.addGrant(grant);
   return grant;
 }
-
-export type { GraphAccess };

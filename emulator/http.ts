@@ -7,7 +7,7 @@ import type { DirectoryStore } from "./directory-store";
 import type { EmulatorStore } from "./store";
 
 /** One Dataverse environment's address: its own port on localhost, so its own URL and token audience. */
-export interface EnvironmentAddress {
+interface EnvironmentAddress {
   name: string;
   /** https://localhost:<port>: the environment URL and the audience of its tokens. */
   url: string;

@@ -7,4 +7,4 @@ export type { RequestCounters, UnsupportedRequest } from "./admin";
 export { ensureCertificates, defaultTlsDir } from "./tls";
 export type { TlsFiles } from "./tls";
 export { SEEDED_IDS } from "./seed";
-export { DataverseErrorCode, DataverseErrorCode as DATAVERSE_ERROR_CODES } from "./errors";
+export { DataverseErrorCode } from "./errors";

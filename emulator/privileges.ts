@@ -17,7 +17,6 @@ export interface Privilege {
 
 /** Depth names as Dataverse returns them; the index is the numeric value. */
 export const DEPTH_NAMES = ["Basic", "Local", "Deep", "Global", "RecordFilter"] as const;
-export type DepthName = (typeof DEPTH_NAMES)[number];
 
 /** Access rights and their AccessRights flag values. */
 const ACCESS: ReadonlyArray<[string, number]> = [
@@ -311,7 +310,7 @@ export const PRIVILEGES: readonly Privilege[] = build();
  */
 const LOGICAL_NAME_EXCEPTIONS: Readonly<Record<string, string>> = { User: "systemuser", Note: "annotation", Activity: "activitypointer" };
 
-export interface TableDefinition {
+interface TableDefinition {
   logicalName: string;
   /** The table part of its privilege names ("Contact" in prvCreateContact). */
   privilegeTableName: string;

@@ -228,7 +228,7 @@ function seedMicrosoftGraph(): GraphDoc {
 }
 
 /** The ids of one environment's seeded rows. */
-export interface EnvironmentIds {
+interface EnvironmentIds {
   organizationId: string;
   rootBusinessUnit: { id: string; name: string };
   childBusinessUnit: { id: string; name: string };
@@ -250,7 +250,7 @@ function derivedGuid(text: string): string {
  * their own organization, business unit, role and user ids. Role templates and privilege ids are
  * the same in every environment, as in Dataverse.
  */
-export function environmentIds(name: string, index: number): EnvironmentIds {
+function environmentIds(name: string, index: number): EnvironmentIds {
   if (index === 0) {
     return {
       organizationId: SEEDED_IDS.organizationId,

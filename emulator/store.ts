@@ -49,7 +49,7 @@ export interface ServicePrincipalRecord {
   replicatedAtMs?: number;
 }
 
-export interface DeletedItem {
+interface DeletedItem {
   kind: "application" | "servicePrincipal";
   record: ApplicationRecord | ServicePrincipalRecord;
   deletedDateTime: string;
@@ -110,7 +110,7 @@ export interface EnvironmentState {
   systemUsers: Record<string, SystemUserRow>;
 }
 
-export interface TenantState {
+interface TenantState {
   tenantId: string;
   displayName: string;
   domain: string;
