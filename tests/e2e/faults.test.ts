@@ -40,6 +40,8 @@ describe.each(modes)(
     let outputs: Record<string, { value: any; secret: boolean }>;
     const displayName = `Faults ETL connector (${pathPrefix})`;
     const injected: Record<string, number>[] = [];
+    /** Engine runs each phase took (Graph: 2 when the run under every fault failed). */
+    const runsPerPhase: number[] = [];
 
     const faultsOn = () => test_.setFaults({ ...rates, retryAfterSeconds: 0, pathPrefix, seed, maxCount: null });
     /** What go-azure-sdk retries: 429 and 503, no drops. */
@@ -60,7 +62,9 @@ describe.each(modes)(
       project?.cleanUp();
       await test_?.stop();
       // For the record of fault runs (issue 15's closing note).
-      console.log(`faults under ${pathPrefix}, seed ${seed}, per run (up, preview, destroy): ${JSON.stringify(injected)}`);
+      console.log(
+        `faults under ${pathPrefix}, seed ${seed}, per phase (up, preview, destroy): faults ${JSON.stringify(injected)}, runs ${JSON.stringify(runsPerPhase)}`,
+      );
     });
 
     async function countObjects() {
@@ -112,6 +116,7 @@ describe.each(modes)(
       }
       const faults = await takeFaultCount();
       await faultsOff();
+      runsPerPhase.push(outcome.runs);
       return { ...outcome, faults };
     }
 
