@@ -263,7 +263,7 @@ describe("provider without Graph", () => {
     expect(goRfc3339("2026-05-01 10:00:00Z")).toBeUndefined();
   });
 
-  test("addPassword sends only what the program set, and never endDateRelative (as v3.0.2)", () => {
+  test("addPassword sends only what the program set, and never endDateRelative (as v3.8.0)", () => {
     expect(passwordCredentialBody({ displayName: "ci", startDate: "2026-05-01T10:00:00.000Z", endDate: "2027-05-01T10:00:00Z" })).toEqual({
       displayName: "ci",
       startDateTime: "2026-05-01T10:00:00Z",
