@@ -181,7 +181,12 @@ function hasType(value: unknown, type: PropertyType): boolean {
  * Checks a request body against a resource's schema, as Graph does, and throws its 400. Annotations
  * (`@odata.type`) and `owners@odata.bind` are allowed; other binds are not.
  */
-export function checkRequestBody(schema: ResourceSchema, body: Record<string, unknown>, operation: "create" | "update"): void {
+export function checkRequestBody(
+  schema: ResourceSchema,
+  body: Record<string, unknown>,
+  operation: "create" | "update",
+  current?: Readonly<Record<string, unknown>>,
+): void {
   for (const [property, value] of Object.entries(body)) {
     if (property === "@odata.type") continue;
     if (property === "owners@odata.bind" && schema !== FEDERATED_CREDENTIAL_SCHEMA) {
@@ -192,6 +197,9 @@ export function checkRequestBody(schema: ResourceSchema, body: Record<string, un
       throw badRequest(`Property '${property}' cannot be updated with PATCH. ${schema.patchRefused[property]}`);
     }
     if (schema.readOnly.includes(property) || (operation === "update" && schema.createOnly?.includes(property))) {
+      // A PATCH may carry a read-only property with the object's own value (the azuread provider
+      // sends the application's `id` with its keyCredentials): Graph accepts it and changes nothing.
+      if (operation === "update" && current !== undefined && sameReadOnlyValue(current[property], value)) continue;
       throw badRequest(`Property '${property}' is read-only and cannot be set.`);
     }
     const type = schema.writable[property];
@@ -203,6 +211,14 @@ export function checkRequestBody(schema: ResourceSchema, body: Record<string, un
       for (const credential of value as Record<string, unknown>[]) checkRequestBody(KEY_CREDENTIAL_SCHEMA, credential, "create");
     }
   }
+}
+
+/** A read-only value sent back unchanged: GUIDs compare without case, anything else as JSON. */
+export function sameReadOnlyValue(current: unknown, sent: unknown): boolean {
+  if (current === undefined) return false;
+  if (typeof current === "string" && typeof sent === "string" && isGuid(current) && isGuid(sent))
+    return current.toLowerCase() === sent.toLowerCase();
+  return JSON.stringify(current) === JSON.stringify(sent);
 }
 
 /** The properties a $select may name: the resource's own (Graph answers 400 for any other). */

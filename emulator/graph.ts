@@ -8,7 +8,7 @@ import { bearer, verifyToken, type TokenClaims } from "./entra";
 import { isGuid, RequestContext, sameId, segments } from "./http";
 import { newApplicationDoc, newServicePrincipalDoc } from "./model";
 import type { DirectoryKind, DirectoryRecord, DirectoryStore } from "./directory-store";
-import { APPLICATION_SCHEMA, checkRequestBody, checkSelect, SERVICE_PRINCIPAL_SCHEMA } from "./graph-schema";
+import { APPLICATION_SCHEMA, checkRequestBody, checkSelect, sameReadOnlyValue, SERVICE_PRINCIPAL_SCHEMA } from "./graph-schema";
 import {
   addPassword,
   credentialNotYetReplicated,
@@ -307,8 +307,11 @@ async function routeObject(call: GraphCall, kind: DirectoryKind, record: Directo
   if (ctx.method === "PATCH") {
     requirePermission(call, "write", record);
     const body = await jsonBody(ctx);
-    if (ctx.core.config.strict.graphRequests)
-      checkRequestBody(kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA, body, "update");
+    const schema = kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA;
+    if (ctx.core.config.strict.graphRequests) checkRequestBody(schema, body, "update", record.doc);
+    // A read-only property sent with the object's own value changes nothing (not even its case).
+    for (const property of [...schema.readOnly, ...(schema.createOnly ?? [])])
+      if (property in body && sameReadOnlyValue(record.doc[property], body[property])) delete body[property];
     const keyCredentials = body.keyCredentials;
     // Certificates first: one an app management policy refuses leaves the whole PATCH undone.
     if (kind === "applications" && Array.isArray(keyCredentials))

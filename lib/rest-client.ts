@@ -59,7 +59,20 @@ export interface RestFailure {
   readonly retryAfterSeconds?: number;
   /** Attempts made in all, the first included. */
   readonly attempts: number;
+  /** When no answer came back: how the connection failed. */
+  readonly network?: NetworkFailure;
 }
+
+/**
+ * How a request that got no answer failed:
+ * - "closed": the server closed the connection without answering (Node's "socket hang up"; Go's EOF);
+ * - "reset": the connection was reset or broke while the request was under way;
+ * - "connect": no connection was made (refused, unreachable, name not found);
+ * - "timeout": no answer within the client's timeout;
+ * - "tls": the server's certificate was refused;
+ * - "other": anything else.
+ */
+export type NetworkFailure = "closed" | "reset" | "connect" | "timeout" | "tls" | "other";
 
 /**
  * A failed call, described for a user: service, host, operation, attempts, then the request line
@@ -105,6 +118,12 @@ export interface RestClientOptions {
   readonly log?: (message: string) => void;
   /** Injected in tests to avoid real waits. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Replaces the project's rule for which failures are retried (`classifyFailure`), for a client
+   * that must follow another client's rules (the offline azuread stand-in follows go-azure-sdk's).
+   * `retryOnCodes` of a request still applies first.
+   */
+  readonly classify?: (error: RestApiError, request: Pick<RestRequest, "method">) => AttemptFailure;
 }
 
 const networkErrorCodes = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
@@ -146,7 +165,9 @@ export class RestClient {
           classify: (error) =>
             error instanceof RestApiError && error.code !== undefined && request.retryOnCodes?.includes(error.code)
               ? { kind: "refused", retryAfterSeconds: error.retryAfterSeconds }
-              : classifyFailure(error),
+              : this.options.classify && error instanceof RestApiError
+                ? this.options.classify(error, request)
+                : classifyFailure(error),
           reconcile: request.reconcile,
           sleep: this.options.sleep,
           onRetry: (attempt, delayMs, error) =>
@@ -177,7 +198,7 @@ export class RestClient {
 
   private failure(
     request: RestRequest<unknown>,
-    outcome: Pick<RestFailure, "status" | "code" | "serviceMessage" | "attempts" | "retryAfterSeconds">,
+    outcome: Pick<RestFailure, "status" | "code" | "serviceMessage" | "attempts" | "retryAfterSeconds" | "network">,
   ): RestApiError {
     return new RestApiError({
       service: this.options.service,
@@ -207,12 +228,18 @@ export class RestClient {
     } catch (error) {
       // An axios error holds the request config, Authorization header included: keep only its code.
       const code = (error as { code?: unknown }).code;
+      const network = networkFailure(typeof code === "string" ? code : undefined, (error as { message?: unknown }).message);
       throw this.failure(request, {
         status: undefined,
         code: typeof code === "string" ? code : "NETWORK_ERROR",
         serviceMessage:
-          code === "ECONNABORTED" || code === "ETIMEDOUT" ? "no answer within the timeout" : "the connection failed or was dropped",
+          network === "timeout"
+            ? "no answer within the timeout"
+            : network === "closed"
+              ? "the connection was closed with no answer"
+              : "the connection failed or was dropped",
         attempts: 1,
+        network,
       });
     }
     const headers = plainHeaders(response.headers);
@@ -257,6 +284,26 @@ function classifyFailure(error: unknown): AttemptFailure {
   if (error.status === undefined && error.code && networkErrorCodes.has(error.code)) return { kind: "ambiguous" };
   if (error.status === undefined && error.code === "ERR_BAD_RESPONSE") return { kind: "ambiguous" };
   return { kind: "final" };
+}
+
+const connectErrorCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+const tlsErrorCodes = new Set([
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/** How a request with no answer failed, from Node's error code (and message: a hang-up is an ECONNRESET too). */
+export function networkFailure(code: string | undefined, message: unknown): NetworkFailure {
+  if (code === "ECONNRESET" && message === "socket hang up") return "closed";
+  if (code === "ECONNRESET" || code === "EPIPE") return "reset";
+  if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_SOCKET_CONNECTION_TIMEOUT") return "timeout";
+  if (code !== undefined && connectErrorCodes.has(code)) return "connect";
+  if (code !== undefined && tlsErrorCodes.has(code)) return "tls";
+  return "other";
 }
 
 /** Reads the error code and message of Dataverse, Graph and Entra error bodies alike. */

@@ -52,12 +52,17 @@ export async function waitUntil(description: string, timing: PollTiming, check: 
 
 /** Runs `action` again while it fails with 404, which right after a create means "not replicated yet". */
 export async function retryWhileNotFound<T>(timing: PollTiming, action: () => Promise<T>): Promise<T> {
+  return retryWhile(timing, (error) => error instanceof RestApiError && error.status === 404, action);
+}
+
+/** Runs `action` again while its failure is one `retried` accepts (an operation's RetryFunc), within the timing's bound. */
+export async function retryWhile<T>(timing: PollTiming, retried: (error: unknown) => boolean, action: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timing.timeoutMs;
   for (;;) {
     try {
       return await action();
     } catch (error) {
-      if (!(error instanceof RestApiError) || error.status !== 404 || Date.now() >= deadline) throw error;
+      if (!retried(error) || Date.now() >= deadline) throw error;
       await sleep(timing.intervalMs);
     }
   }

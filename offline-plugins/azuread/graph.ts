@@ -6,16 +6,57 @@
  *   without it, the well-known endpoints of `environment` (default global) are used.
  * - Token: client credentials (clientId, clientSecret, tenantId) against the login endpoint, scope
  *   `<graph>/.default`. The caller's object id (`oid` claim) becomes the first owner of what it creates.
- * - Calls: through the project's one RestClient and retry policy; v1.0 and beta under the same base.
+ * - Calls: through the project's one RestClient and retry policy, with go-azure-sdk's rules for what
+ *   is retried (`goAzureSdkRetryRule`); v1.0 and beta under the same base.
  */
 import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
-import { RestClient, RestRequest } from "../../lib/rest-client";
+import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
+import { AttemptFailure, RetryPolicy } from "../../lib/retry";
 import { AzureadConfig } from "./config";
 import { discoverEndpoints, GraphEndpoints } from "../../lib/cloud-endpoints";
 import { Plain } from "./values";
 
 export interface GraphSessionOptions {
   readonly log?: (message: string) => void;
+  /** Injected in tests to avoid real waits between retries. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * go-azure-sdk's retryable client (sdk/client/client.go, `retryableClient`, vendored in
+ * terraform-provider-azuread v3.8.0 at go-azure-sdk v0.20260212.1143955): RetryMax 16 (17 attempts),
+ * waits of 1 s doubling up to 61 s, or Retry-After when it is a number of seconds. (With a context
+ * deadline, go-azure-sdk lowers RetryMax to what fits before it; the stand-in keeps 16.)
+ */
+export const goAzureSdkRetryPolicy: RetryPolicy = { maxAttempts: 17, baseDelayMs: 1000, maxDelayMs: 61_000 };
+
+/**
+ * What go-azure-sdk retries (sdk/client/client.go `Execute`'s CheckRetry, `extendedRetryPolicy`,
+ * `isResourceManagerHost`; go-retryablehttp v0.7.7 `baseRetryPolicy`), for a Graph host:
+ * - an answer of 408 or 424 (eventual consistency), 429, or any 5xx but 501 is sent again, whatever
+ *   the method (POST included), after Retry-After when given;
+ * - no answer: only GET (IsIdempotent: GET, HEAD, OPTIONS) is sent again, and not when the
+ *   connection was closed with no answer (Go's "EOF"), never made ("dial tcp") or its certificate
+ *   refused; a reset or a timeout of a GET is sent again. Any other method with no answer fails
+ *   ("HTTP response was nil; connection may have been reset").
+ * Everything else fails at once. Retries an operation asks for (its RetryFunc) are the resources'.
+ */
+export function goAzureSdkRetryRule(error: RestApiError, request: Pick<RestRequest, "method">): AttemptFailure {
+  const status = error.status;
+  if (status !== undefined) {
+    if (status === 408 || status === 424 || status === 429 || (status >= 500 && status !== 501))
+      return { kind: "refused", retryAfterSeconds: wholeSeconds(error.retryAfterSeconds) };
+    return { kind: "final" };
+  }
+  if (request.method !== "GET") return { kind: "final" };
+  if (error.network === "closed" || error.network === "connect" || error.network === "tls") return { kind: "final" };
+  // A GET may be sent again whatever happened to it, so "refused" (retried for any method) is exact here.
+  return { kind: "refused" };
+}
+
+/** Retry-After as go-azure-sdk reads it: an integer number of seconds (strconv.ParseInt), else none. */
+function wholeSeconds(seconds: number | undefined): number | undefined {
+  return seconds !== undefined && Number.isInteger(seconds) ? seconds : undefined;
 }
 
 export class GraphSession {
@@ -64,6 +105,9 @@ export class GraphSession {
       tokenResource: endpoints.graphResource,
       credential,
       log: options.log,
+      retryPolicy: goAzureSdkRetryPolicy,
+      classify: goAzureSdkRetryRule,
+      sleep: options.sleep,
     });
     return new GraphSession(endpoints, config.tenantId!, client, callerObjectId);
   }
@@ -110,7 +154,7 @@ export class GraphSession {
   /** Adds and removes owners until the object's owners are exactly `desired`. */
   /**
    * Adds the owners in `desired` that are not in `current` (listed when not given), then removes the
-   * others, as v3.0.2's updates do (tf.Difference: exact strings). Every failure is the real
+   * others, as v3.8.0's updates do (tf.Difference: exact strings). Every failure is the real
    * provider's failure: adding an owner already there is Graph's 400 "already exist", removing one
    * already gone is Graph's 404.
    */
@@ -140,7 +184,7 @@ export class GraphSession {
 }
 
 /**
- * The owners a new object ends with: the caller (matched case-insensitively, as v3.0.2's create
+ * The owners a new object ends with: the caller (matched case-insensitively, as v3.8.0's create
  * does) when the program lists it, and the other wanted owners.
  */
 export function ownersAfterCreate(caller: string, wanted: readonly string[], others: readonly string[]): string[] {

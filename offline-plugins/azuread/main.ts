@@ -9,12 +9,15 @@
 import { main } from "@pulumi/pulumi/provider";
 import { installConfigureCapture } from "./config";
 import { installImportReadSupport } from "./import-read";
+import { installProviderPreview } from "./preview";
 import { createAzureadProvider } from "./provider";
 
 // Before main() creates its gRPC server, so that the Configure handler it registers is wrapped.
 installConfigureCapture();
 // Reads by id alone (an import) would fail in the SDK's server without it.
 installImportReadSupport();
+// Previews of updates keep what an update cannot change known, as the bridged provider's do.
+installProviderPreview();
 
 main(createAzureadProvider(), process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`azuread (offline stand-in): ${error instanceof Error ? error.message : String(error)}\n`);

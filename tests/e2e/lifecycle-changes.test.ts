@@ -94,6 +94,13 @@ test("first up: the app, the cloned role and the user holding it", async () => {
 
 test("displayName: the app registration is renamed in place; client id, secret, user and role stay", async () => {
   await setIntegrations(project, [{ ...etl, displayName: "Changes ETL renamed" }]);
+  // The preview says what up does: updates only, no replacement (the Application's clientId stays
+  // known in the preview of its update, as with the bridged provider: offline-plugins/azuread/preview.ts).
+  const preview = await project.stack.preview();
+  expect(preview.changeSummary.replace ?? 0).toBe(0);
+  expect(preview.changeSummary.create ?? 0).toBe(0);
+  expect(preview.changeSummary.delete ?? 0).toBe(0);
+  expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0);
   const writes = await up();
   expect(outputs).toMatchObject(first);
   expect((await app()).map((found) => found.displayName)).toEqual(["Changes ETL renamed"]);

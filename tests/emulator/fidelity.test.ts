@@ -82,6 +82,28 @@ describe("strict Graph requests", () => {
     expect((await patch({ notAProperty: 1 })).status).toBe(204);
   });
 
+  test("PATCH accepts a read-only property equal to the object's own (id, appId), and still refuses a different value", async () => {
+    // As real Graph: terraform-provider-azuread v3.8.0 sends the application's own id with its
+    // keyCredentials (internal/services/applications/application_certificate_resource.go).
+    const app = await c.graph("POST", "/applications", { displayName: unique("own-id") });
+    const sp = await c.graph("POST", "/servicePrincipals", { appId: app.data.appId });
+    for (const [path, doc] of [
+      [`/applications/${app.data.id}`, app.data],
+      [`/servicePrincipals/${sp.data.id}`, sp.data],
+    ] as const) {
+      const patch = (body: unknown) => c.graph("PATCH", path, body);
+      expect((await patch({ id: doc.id, notes: "own id" })).status).toBe(204);
+      expect((await patch({ id: String(doc.id).toUpperCase() })).status).toBe(204);
+      expect((await patch({ appId: doc.appId })).status).toBe(204);
+      const refused = await patch({ id: randomUUID(), notes: "other id" });
+      expectGraphError(refused, 400, "Request_BadRequest");
+      expect(refused.data.error.message).toBe("Property 'id' is read-only and cannot be set.");
+      expectGraphError(await patch({ appId: randomUUID() }), 400, "Request_BadRequest");
+      const read = await c.graph("GET", path);
+      expect({ id: read.data.id, notes: read.data.notes }).toEqual({ id: doc.id, notes: "own id" });
+    }
+  });
+
   test("unknown $select names are 400; $count needs ConsistencyLevel: eventual", async () => {
     const app = await c.graph("POST", "/applications", { displayName: unique("select") });
     expectGraphError(await c.graph("GET", `/applications/${app.data.id}?$select=displayName,nope`), 400, "Request_BadRequest");

@@ -111,6 +111,25 @@ describe("application create under replication lag", () => {
     ]);
   });
 
+  // internal/services/applications/applications.go (v3.8.0, applicationUpdateRetryFunc): 404 and 409 are retried.
+  test("a 409 on the PATCHes after the create is retried like a 404 (v3.8.0's applicationUpdateRetryFunc); a 400 is not", async () => {
+    const conflict: Answer = { status: 409, code: "Request_Conflict", message: "conflict" };
+    const graph = new ScriptedGraph()
+      .on("POST", "v1.0/applications", ok(appDoc(), 201))
+      .on("PATCH", `v1.0/applications/${appObjectId}`, conflict, notFound, ok({}, 204))
+      .on("DELETE", `v1.0/applications/${appObjectId}/owners/${caller}/$ref`, ok({}, 204))
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc()))
+      .on("GET", `beta/applications/${appObjectId}?$select=applicationTemplateId,oauth2RequirePostResponse`, ok({}))
+      .on("GET", `v1.0/applications/${appObjectId}/owners`, ok({ value: [] }));
+    await application.create(contextFor(graph), { displayName: "etl", signInAudience: "AzureADMyOrg" });
+    expect(graph.calls.filter((call) => call.startsWith("PATCH"))).toHaveLength(4);
+    const refused = new ScriptedGraph()
+      .on("POST", "v1.0/applications", ok(appDoc(), 201))
+      .on("PATCH", `v1.0/applications/${appObjectId}`, { status: 400, code: "Request_BadRequest", message: "bad" });
+    await expect(application.create(contextFor(refused), { displayName: "etl" })).rejects.toThrow(/was created but not finished/);
+    expect(refused.calls.filter((call) => call.startsWith("PATCH"))).toHaveLength(1);
+  });
+
   test("a lost POST answer is an error, not a search for what it may have made", async () => {
     const graph = new ScriptedGraph().on("POST", "v1.0/applications", { status: 400, code: "Request_BadRequest", message: "bad" });
     await expect(application.create(contextFor(graph), { displayName: "etl" })).rejects.toThrow(/create application 'etl' failed/);
@@ -148,7 +167,7 @@ describe("service principal create", () => {
     expect(graph.calls.filter((call) => call === `PATCH v1.0/servicePrincipals/${spObjectId}`)).toHaveLength(1);
   });
 
-  test("a 404 on the description PATCH fails the create as v3.0.2 does (no 404 retry there), leaving the id in state", async () => {
+  test("a 404 on the description PATCH fails the create as v3.8.0 does (no 404 retry there), leaving the id in state", async () => {
     const graph = new ScriptedGraph()
       .on("GET", spFilter, ok({ value: [] }))
       .on("POST", "v1.0/servicePrincipals", ok(spDoc, 201))
@@ -200,7 +219,56 @@ describe("service principal create", () => {
   });
 });
 
-describe("owners on update (v3.0.2: list, add the missing, remove the others; every failure is an error)", () => {
+// internal/services/serviceprincipals/service_principal_resource.go (v3.8.0): with use_existing, the
+// create calls servicePrincipalResourceUpdate, which reconciles owners only `if d.HasChange("owners")`;
+// in a create the prior state is empty, so an empty or absent owners set is no change.
+describe("useExisting adoption reconciles owners only as HasChange would on a create", () => {
+  const adoptGraph = (owners: string[]) =>
+    new ScriptedGraph()
+      .on("GET", spFilter, ok({ value: [spDoc] }))
+      .on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, ok({}, 204))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}`, ok(spDoc))
+      .on("GET", `beta/servicePrincipals/${spObjectId}?$select=samlMetadataUrl`, ok({}))
+      .on("GET", `v1.0/servicePrincipals/${spObjectId}/owners`, ok({ value: owners.map((id) => ({ id })) }))
+      .on("POST", `v1.0/servicePrincipals/${spObjectId}/owners/$ref`, ok({}, 204))
+      .on("DELETE", `v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`, ok({}, 204));
+  const ownerCalls = (graph: ScriptedGraph) => graph.calls.filter((call) => call.includes("/owners/"));
+
+  test("owners: [] is no change: the owners the principal has (the deployer) stay", async () => {
+    const graph = adoptGraph([caller]);
+    const adopted = await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, owners: [] });
+    expect(ownerCalls(graph)).toEqual([]);
+    expect(adopted.outs.owners).toEqual([caller]);
+  });
+
+  test("a non-empty owners list is a change: listed, the missing added, the others (the deployer) removed", async () => {
+    const other = "99999999-0000-0000-0000-000000000001";
+    const graph = adoptGraph([caller]);
+    await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, owners: [other] });
+    expect(ownerCalls(graph)).toEqual([
+      `POST v1.0/servicePrincipals/${spObjectId}/owners/$ref`,
+      `DELETE v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`,
+    ]);
+  });
+
+  test("the adoption PATCH is the update's: every property, accountEnabled true, appRoleAssignmentRequired false, no tags", async () => {
+    const graph = adoptGraph([caller]);
+    await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, description: "etl" });
+    expect(graph.bodies[graph.calls.indexOf(`PATCH v1.0/servicePrincipals/${spObjectId}`)]).toEqual({
+      accountEnabled: true,
+      alternativeNames: [],
+      appRoleAssignmentRequired: false,
+      description: "etl",
+      loginUrl: null,
+      notes: null,
+      notificationEmailAddresses: [],
+      preferredSingleSignOnMode: null,
+      tags: [],
+    });
+  });
+});
+
+describe("owners on update (v3.8.0: list, add the missing, remove the others; every failure is an error)", () => {
   const other = "cccccccc-0000-0000-0000-000000000002";
   const updateOwners = (graph: ScriptedGraph) =>
     application.update(
@@ -329,13 +397,15 @@ describe("deletes wait for consistent 404s", () => {
   });
 });
 
-describe("application certificate and federated credential (v3.0.2's calls)", () => {
+describe("application certificate and federated credential (v3.8.0's calls)", () => {
   const certKeyId = "ffffffff-0000-0000-0000-000000000001";
   const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   const existing = { keyId: "ffffffff-0000-0000-0000-000000000002", type: "AsymmetricX509Cert", usage: "Verify", key: null };
   const listed = { keyId: certKeyId, type: "AsymmetricX509Cert", usage: "Verify", key: null, endDateTime: "2027-01-01T00:00:00Z" };
 
-  test("certificate: GET, PATCH all key credentials plus the new one (key = base64 of the PEM), then reads until listed", async () => {
+  // internal/services/applications/application_certificate_resource.go (v3.8.0): the PATCH is
+  // stable.Application{Id, KeyCredentials}; existing credentials go back as read (key: null included).
+  test("certificate: GET, PATCH the application's id and all key credentials plus the new one (key = base64 of the PEM), then reads until listed", async () => {
     const graph = new ScriptedGraph()
       .on(
         "GET",
@@ -358,13 +428,61 @@ describe("application certificate and federated credential (v3.0.2's calls)", ()
       ...Array(3).fill(`GET v1.0/applications/${appObjectId}`),
     ]);
     expect(graph.bodies[1]).toEqual({
+      id: appObjectId,
       keyCredentials: [
-        { keyId: existing.keyId, type: "AsymmetricX509Cert", usage: "Verify" },
+        { keyId: existing.keyId, type: "AsymmetricX509Cert", usage: "Verify", key: null },
         { keyId: certKeyId, type: "AsymmetricX509Cert", usage: "Verify", key: Buffer.from(pem).toString("base64") },
       ],
     });
     expect(created.id).toBe(`${appObjectId}/certificate/${certKeyId}`);
     expect(created.outs.endDate).toBe("2027-01-01T00:00:00Z");
+  });
+
+  // internal/helpers/credentials/credentials.go (v3.8.0, KeyCredentialForResource).
+  test("certificate: endDateRelative ends the key that long after now; with a startDate too it fails as v3.8.0 does", async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ keyCredentials: [] })), ok(appDoc({ keyCredentials: [listed] })))
+      .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
+    const before = Date.now();
+    await applicationCertificate.create(contextFor(graph), {
+      applicationId: `/applications/${appObjectId}`,
+      keyId: certKeyId,
+      type: "AsymmetricX509Cert",
+      value: pem,
+      endDateRelative: "240h",
+    });
+    const sent = (graph.bodies[1] as { keyCredentials: Plain[] }).keyCredentials[0];
+    expect(sent.endDateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const ends = Date.parse(String(sent.endDateTime));
+    expect(ends).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 240 * 3_600_000);
+    expect(ends).toBeLessThanOrEqual(Date.now() + 240 * 3_600_000);
+    const failing = new ScriptedGraph();
+    await expect(
+      applicationCertificate.create(contextFor(failing), {
+        applicationId: `/applications/${appObjectId}`,
+        value: pem,
+        startDate: "2026-01-01T00:00:00Z",
+        endDateRelative: "240h",
+      }),
+    ).rejects.toThrow(/Unable to parse the provided start date "240h"/);
+  });
+
+  test('certificate: an unset type is sent as "" (the schema has no default), and delete PATCHes the id too', async () => {
+    const graph = new ScriptedGraph()
+      .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ keyCredentials: [] })), ok(appDoc({ keyCredentials: [listed] })))
+      .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
+    await applicationCertificate.create(contextFor(graph), { applicationId: `/applications/${appObjectId}`, keyId: certKeyId, value: pem });
+    expect((graph.bodies[1] as { keyCredentials: Plain[] }).keyCredentials[0].type).toBe("");
+    const removal = new ScriptedGraph()
+      .on(
+        "GET",
+        `v1.0/applications/${appObjectId}`,
+        ok(appDoc({ keyCredentials: [existing, listed] })),
+        ok(appDoc({ keyCredentials: [existing] })),
+      )
+      .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
+    await applicationCertificate.delete(contextFor(removal), `${appObjectId}/certificate/${certKeyId}`, {});
+    expect(removal.bodies[1]).toEqual({ id: appObjectId, keyCredentials: [existing] });
   });
 
   test("federated: GET the application, POST the credential, then GET it until it answers in consecutive reads (404 = not yet)", async () => {

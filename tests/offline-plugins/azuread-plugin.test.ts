@@ -101,3 +101,48 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
   // Nothing secret reaches the plugin's log.
   expect(stderr).not.toContain(emulator.deployer.clientSecret);
 }, 60_000);
+
+// The bridged provider (pulumi-terraform-bridge over terraform-provider-azuread v3.8.0) previews an
+// update with its planned state: prior outputs with the new configuration, so an Application's
+// clientId stays known and what depends on it is not previewed as replaced. offline-plugins/azuread/preview.ts.
+test("Configure answers supportsPreview; a previewed Update keeps prior outputs known and calls no Graph; a previewed Create writes nothing", async () => {
+  const emulator = test_.emulator;
+  const configure = new provproto.ConfigureRequest();
+  const variables = configure.getVariablesMap();
+  variables.set("azuread:config:metadataHost", emulator.metadataHost);
+  variables.set("azuread:config:clientId", emulator.deployer.clientId);
+  variables.set("azuread:config:clientSecret", emulator.deployer.clientSecret);
+  variables.set("azuread:config:tenantId", emulator.tenantId);
+  expect((await call<any>("configure", configure)).getSupportspreview()).toBe(true);
+
+  const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+  const appUrn = "urn:pulumi:dev::dataverse-s2s::azuread:index/application:Application::preview";
+  const objectId = "00000000-0000-4000-8000-0000000000aa";
+  const olds = {
+    id: `/applications/${objectId}`,
+    objectId,
+    clientId: "00000000-0000-4000-8000-0000000000bb",
+    displayName: "old",
+    notes: "n",
+    tags: ["a"],
+  };
+  const update = new provproto.UpdateRequest();
+  update.setUrn(appUrn);
+  update.setId(olds.id);
+  update.setPreview(true);
+  update.setOlds(Struct.fromJavaScript(olds));
+  update.setOldInputs(Struct.fromJavaScript({ displayName: "old", notes: "n", tags: ["a"] }));
+  update.setNews(Struct.fromJavaScript({ displayName: "new", tags: unknown }));
+  const before = emulator.requests().total;
+  const previewed = (await call<any>("update", update)).getProperties().toJavaScript();
+  expect(previewed).toEqual({ id: olds.id, objectId, clientId: olds.clientId, displayName: "new", tags: unknown });
+
+  const create = new provproto.CreateRequest();
+  create.setUrn(appUrn);
+  create.setPreview(true);
+  create.setProperties(Struct.fromJavaScript({ displayName: "never made" }));
+  const created = await call<any>("create", create);
+  expect({ id: created.getId(), outs: created.getProperties().toJavaScript() }).toEqual({ id: "", outs: { displayName: "never made" } });
+  // The object id does not exist: a real update or create would have called Graph.
+  expect(emulator.requests().total).toBe(before);
+}, 60_000);

@@ -4,6 +4,7 @@
 // updates and deletes. Assertions read the emulator's Graph as an admin would.
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
 import { ClientSecretCredential } from "@azure/identity";
+import { generate } from "selfsigned";
 import type { Provider } from "@pulumi/pulumi/provider";
 import { SEEDED_IDS } from "../../emulator";
 import { RestClient } from "../../lib/rest-client";
@@ -16,6 +17,7 @@ const types = {
   application: "azuread:index/application:Application",
   servicePrincipal: "azuread:index/servicePrincipal:ServicePrincipal",
   password: "azuread:index/applicationPassword:ApplicationPassword",
+  certificate: "azuread:index/applicationCertificate:ApplicationCertificate",
   grant: "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
   getServicePrincipal: "azuread:index/getServicePrincipal:getServicePrincipal",
 };
@@ -366,6 +368,39 @@ describe("no de-duplication", () => {
     ]);
     expect(calls.filter((line) => line.startsWith("GET /v1.0/applications?"))).toEqual([]);
     await provider.delete(created.id, urn(types.application), created.outs);
+  });
+});
+
+// internal/services/applications/application_certificate_resource.go (v3.8.0) PATCHes the
+// application with its own id; the emulator accepts it as real Graph does (a different id is 400).
+describe("certificate against the emulator", () => {
+  test("create and delete PATCH the application's own id with its keyCredentials, and the emulator accepts them", async () => {
+    const app = await provider.create(
+      urn(types.application, "cert"),
+      await checked(types.application, { displayName: `s2s-cert-${Date.now()}` }),
+    );
+    const generated = await generate([{ name: "commonName", value: "dataverse-s2s stand-in" }], {
+      keyType: "rsa",
+      keySize: 2048,
+      algorithm: "sha256",
+    });
+    const inputs = await checked(types.certificate, {
+      applicationId: app.id,
+      type: "AsymmetricX509Cert",
+      encoding: "pem",
+      value: generated.cert,
+    });
+    const log = await requestsDuring(async () => {
+      const certificate = await provider.create(urn(types.certificate), inputs);
+      expect(certificate.id).toMatch(new RegExp(`^${app.outs.objectId}/certificate/`));
+      await provider.delete(certificate.id, urn(types.certificate), certificate.outs);
+    });
+    expect(log.filter((line) => line.startsWith("PATCH"))).toEqual([
+      `PATCH /v1.0/applications/${app.outs.objectId} 204`,
+      `PATCH /v1.0/applications/${app.outs.objectId} 204`,
+    ]);
+    expect((await graphGet(`v1.0/applications/${app.outs.objectId}`)).data.keyCredentials).toEqual([]);
+    await provider.delete(app.id, urn(types.application), app.outs);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   sdkGrpcModule,
 } from "../../offline-plugins/azuread/config";
 import { installImportReadSupport } from "../../offline-plugins/azuread/import-read";
+import { installProviderPreview, previewUpdateOutputs } from "../../offline-plugins/azuread/preview";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
@@ -56,6 +57,84 @@ describe("reads by id alone (imports)", () => {
       server.forceShutdown();
     }
     expect(seen).toEqual([{}, { displayName: "ETL" }]);
+  });
+});
+
+// The bridged provider previews an update with its planned state (prior state plus configuration;
+// pulumi-terraform-bridge over terraform-provider-azuread v3.8.0); the engine without supportsPreview
+// would take the new inputs as outputs (pulumi sdk/go/common/resource/plugin/provider_plugin.go, Update).
+describe("previews of updates (preview.ts)", () => {
+  const unknown = unknownValue;
+
+  test("prior outputs stay, changed inputs take their new values, unknowns stay unknown, dropped inputs are left out", () => {
+    const olds = { id: "/applications/x", clientId: "c", displayName: "old", notes: "n", tags: ["a"], owners: [] };
+    expect(
+      previewUpdateOutputs(olds, { displayName: "new", tags: unknown, owners: [] }, { displayName: "old", notes: "n", tags: ["a"] }),
+    ).toEqual({
+      id: "/applications/x",
+      clientId: "c",
+      displayName: "new",
+      tags: unknown,
+      owners: [],
+    });
+  });
+
+  test("the wrapper answers previews itself and passes everything else to the SDK's handlers", async () => {
+    installProviderPreview(grpc);
+    installProviderPreview(grpc); // idempotent
+    const server = new grpc.Server();
+    const handled: string[] = [];
+    server.addService(provrpc.ResourceProviderService, {
+      configure(_call: unknown, callback: (error: null, response: unknown) => void) {
+        handled.push("configure");
+        callback(null, new provproto.ConfigureResponse());
+      },
+      update(_call: unknown, callback: (error: null, response: unknown) => void) {
+        handled.push("update");
+        const response = new provproto.UpdateResponse();
+        response.setProperties(Struct.fromJavaScript({ real: true }));
+        callback(null, response);
+      },
+      create(_call: unknown, callback: (error: null, response: unknown) => void) {
+        handled.push("create");
+        const response = new provproto.CreateResponse();
+        response.setId("made");
+        callback(null, response);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const call = <T>(method: string, request: unknown) =>
+      new Promise<T>((resolve, reject) =>
+        client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))),
+      );
+    try {
+      expect((await call<any>("configure", new provproto.ConfigureRequest())).getSupportspreview()).toBe(true);
+      const update = (preview: boolean) => {
+        const request = new provproto.UpdateRequest();
+        request.setPreview(preview);
+        request.setOlds(Struct.fromJavaScript({ clientId: "c", displayName: "old" }));
+        request.setNews(Struct.fromJavaScript({ displayName: "new" }));
+        return call<any>("update", request);
+      };
+      expect((await update(true)).getProperties().toJavaScript()).toEqual({ clientId: "c", displayName: "new" });
+      expect((await update(false)).getProperties().toJavaScript()).toEqual({ real: true });
+      const create = (preview: boolean) => {
+        const request = new provproto.CreateRequest();
+        request.setPreview(preview);
+        request.setProperties(Struct.fromJavaScript({ displayName: "x" }));
+        return call<any>("create", request);
+      };
+      const previewed = await create(true);
+      expect({ id: previewed.getId(), outs: previewed.getProperties().toJavaScript() }).toEqual({ id: "", outs: { displayName: "x" } });
+      expect((await create(false)).getId()).toBe("made");
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+    expect(handled).toEqual(["configure", "update", "create"]);
   });
 });
 
@@ -263,7 +342,7 @@ describe("provider without Graph", () => {
     expect(goRfc3339("2026-05-01 10:00:00Z")).toBeUndefined();
   });
 
-  test("addPassword sends only what the program set, and never endDateRelative (as v3.0.2)", () => {
+  test("addPassword sends only what the program set, and never endDateRelative (as v3.8.0)", () => {
     expect(passwordCredentialBody({ displayName: "ci", startDate: "2026-05-01T10:00:00.000Z", endDate: "2027-05-01T10:00:00Z" })).toEqual({
       displayName: "ci",
       startDateTime: "2026-05-01T10:00:00Z",

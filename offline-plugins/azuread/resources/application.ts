@@ -1,12 +1,13 @@
 /**
- * azuread:index/application:Application, as the real provider (terraform-provider-azuread v3.0.2,
+ * azuread:index/application:Application, as the real provider (terraform-provider-azuread v3.8.0,
  * internal/services/applications/application_resource.go) drives Graph:
  *
  * - create: with preventDuplicateNames only, GET /v1.0/applications?$filter=displayName eq '...' must
  *   find nothing (otherwise the provider's "An existing ... was found" error); POST /v1.0/applications
  *   under the real name with the caller (and up to 19 wanted owners) as owners, never replayed and
- *   never de-duplicated; PATCH a temporary name, then the real one (each retried while it answers
- *   404, which proves the object has replicated); add the other owners; remove the caller unless
+ *   never de-duplicated; PATCH a temporary name, then the real one (each retried as v3.8.0's
+ *   applicationUpdateRetryFunc retries: 404 and 409 while the new object replicates, and 400 "Permission
+ *   (scope or role) cannot be deleted or updated unless disabled first"); add the other owners; remove the caller unless
  *   wanted as an owner; read. The id is "/applications/<objectId>".
  * - read: GET /v1.0/applications/{id} (404: gone, empty id), GET /beta/applications/{id}?$select=...,
  *   GET /v1.0/applications/{id}/owners (following @odata.nextLink).
@@ -17,8 +18,9 @@
  * owners, preventDuplicateNames. Every other input is accepted and kept in state as given.
  */
 import { randomUUID } from "crypto";
+import { RestApiError } from "../../../lib/rest-client";
 import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
-import { retryWhileNotFound, waitUntil } from "../consistency";
+import { retryWhile, waitUntil } from "../consistency";
 import { GraphSession, ownersAfterCreate } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
 import {
@@ -34,6 +36,19 @@ import {
   stringOrEmpty,
   unwrapSecrets,
 } from "../values";
+
+/**
+ * v3.8.0's applicationUpdateRetryFunc (internal/services/applications/applications.go), the RetryFunc
+ * of the PATCHes right after a create: 404 or 409 (replication), or a 400 about a permission that
+ * must be disabled first.
+ */
+export function isApplicationUpdateRetried(error: unknown): boolean {
+  if (!(error instanceof RestApiError)) return false;
+  if (error.status === 404 || error.status === 409) return true;
+  return (
+    error.status === 400 && /Permission \(scope or role\) cannot be deleted or updated unless disabled first/.test(error.serviceMessage)
+  );
+}
 
 export const applicationToken = "azuread:index/application:Application";
 
@@ -305,7 +320,7 @@ export const application: ResourceHandler = {
       // success proves the new object has replicated.
       const temporaryName = `TERRAFORM_UPDATE_${randomUUID()}`;
       for (const name of [temporaryName, displayName]) {
-        await retryWhileNotFound(context.timing.notFound, () =>
+        await retryWhile(context.timing.notFound, isApplicationUpdateRetried, () =>
           session.request({
             operation: `set the display name of application ${objectId}`,
             method: "PATCH",

@@ -1,17 +1,19 @@
 /**
  * azuread:index/applicationCertificate:ApplicationCertificate (an uploaded public certificate), as the
- * real provider (terraform-provider-azuread v3.0.2, application_certificate_resource.go and
- * internal/helpers/credentials/credentials.go) drives Graph. Every input forces a new certificate.
+ * real provider (terraform-provider-azuread v3.8.0, internal/services/applications/application_certificate_resource.go
+ * and internal/helpers/credentials/credentials.go) drives Graph. Every input forces a new certificate.
  *
  * - create: a key id (the program's, or a new UUID); GET /v1.0/applications/{id} (any failure fails;
- *   the key id already listed is the "already exists" error); PATCH the application with its key
- *   credentials plus the new one {keyId, type, usage: "Verify", key, startDateTime?, endDateTime?}
- *   where `key` is the base64 of the PEM text (encoding "pem"; "base64" and "hex" are DER, turned into
- *   PEM first); then GET until the key is listed five times in a row. The id is
+ *   the key id already listed is the "already exists" error); PATCH the application with its own `id`
+ *   and its key credentials as read plus the new one {keyId, type, usage: "Verify", key,
+ *   startDateTime?, endDateTime?} where `key` is the base64 of the PEM text (encoding "pem"; "base64"
+ *   and "hex" are DER, turned into PEM first) and `type` is the input as given ("" when not set);
+ *   `endDateRelative` (a Go duration) makes endDateTime = now + duration when no startDate is set, and
+ *   fails as v3.8.0 does when one is; then GET until the key is listed five times in a row. The id is
  *   "<appObjectId>/certificate/<keyId>".
  * - read: GET the application; a missing key is gone (empty id). The certificate value is not
  *   returned by Graph and is carried over from state.
- * - delete: GET the application, PATCH its key credentials without this one, then GET until the key is
+ * - delete: GET the application, PATCH its `id` and key credentials without this one, then GET until the key is
  *   absent five times in a row.
  */
 import { randomUUID } from "node:crypto";
@@ -43,7 +45,7 @@ const diffRules: FieldRule[] = [
   { name: "endDateRelative", replace: true },
 ];
 
-/** The `key` Graph stores: base64 of PEM text, as v3.0.2's KeyCredentialForResource makes it. */
+/** The `key` sent to Graph: base64 of PEM text, as v3.8.0's KeyCredentialForResource makes it. */
 function encodedKey(value: string, encoding: string): string {
   if (encoding === "pem") return Buffer.from(value, "utf8").toString("base64");
   const der = encoding === "hex" ? Buffer.from(value.trim(), "hex") : Buffer.from(value.trim(), "base64");
@@ -65,18 +67,74 @@ async function readKeyCredentials(session: GraphSession, objectId: string): Prom
 
 const sameKey = (credential: Plain, keyId: string) => stringOrEmpty(credential.keyId).toLowerCase() === keyId.toLowerCase();
 
-/** What PATCH sends back of an existing key credential (Graph requires `key` on a PATCH, and returns it null on GET). */
-function keptCredential(credential: Plain): Plain {
-  return defined({
-    keyId: credential.keyId,
-    type: credential.type,
-    usage: credential.usage,
-    key: credential.key ?? undefined,
-    displayName: credential.displayName ?? undefined,
-    customKeyIdentifier: credential.customKeyIdentifier ?? undefined,
-    startDateTime: credential.startDateTime ?? undefined,
-    endDateTime: credential.endDateTime ?? undefined,
-  });
+/**
+ * An existing key credential as the real provider sends it back: decoded into go-azure-sdk's
+ * stable.KeyCredential and encoded again, so each of its properties present in the GET is sent as
+ * read (nulls included: `key` is null on a GET), and anything else is dropped.
+ */
+const keyCredentialProperties = [
+  "@odata.id",
+  "@odata.type",
+  "customKeyIdentifier",
+  "displayName",
+  "endDateTime",
+  "key",
+  "keyId",
+  "startDateTime",
+  "type",
+  "usage",
+];
+export function keptCredential(credential: Plain): Plain {
+  const kept: Plain = {};
+  for (const property of keyCredentialProperties) if (property in credential) kept[property] = credential[property];
+  return kept;
+}
+
+/**
+ * Go's time.ParseDuration: a sequence of decimal numbers, each with a unit (ns, us, µs, ms, s, m, h),
+ * optionally signed; milliseconds, or undefined when Go would refuse it.
+ */
+export function goDurationMs(value: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const match = /^([-+]?)(.*)$/.exec(value)!;
+  if (match[2] === "0") return 0;
+  if (match[2] === "") return undefined;
+  let total = 0;
+  let rest = match[2];
+  while (rest !== "") {
+    const part = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!part) return undefined;
+    total += Number(part[1]) * units[part[2]];
+    rest = rest.slice(part[0].length);
+  }
+  return match[1] === "-" ? -total : total;
+}
+
+/** Go's time.Time.Format(time.RFC3339) of a UTC instant: whole seconds, "Z". */
+function goRfc3339Utc(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * endDateTime of a new certificate, as v3.8.0's KeyCredentialForResource computes it: endDate as
+ * given; else endDateRelative after now. With a startDate too, v3.8.0 parses the duration text as an
+ * RFC 3339 date and fails with "Unable to parse the provided start date": so does this.
+ */
+export function certificateEndDateTime(inputs: Plain, nowMs: number = Date.now()): string | undefined {
+  if (typeof inputs.endDate === "string" && inputs.endDate !== "") return goRfc3339(inputs.endDate);
+  const relative = inputs.endDateRelative;
+  if (typeof relative !== "string" || relative === "") return undefined;
+  const durationMs = goDurationMs(relative);
+  if (durationMs === undefined) throw new Error(`Unable to parse \`end_date_relative\` (${JSON.stringify(relative)}) as a duration`);
+  if (typeof inputs.startDate === "string" && inputs.startDate !== "") {
+    const start = goRfc3339(relative);
+    if (start === undefined)
+      throw new Error(
+        `Unable to parse the provided start date ${JSON.stringify(relative)}: parsing time ${JSON.stringify(relative)} as RFC 3339`,
+      );
+    return goRfc3339Utc(Date.parse(start) + durationMs);
+  }
+  return goRfc3339Utc(nowMs + durationMs);
 }
 
 function outputs(objectId: string, credential: Plain, inputs: Plain): Plain {
@@ -111,6 +169,11 @@ export const applicationCertificate: ResourceHandler = {
       if (failures.known(value) && (typeof value !== "string" || goRfc3339(value) === undefined))
         failures.add(field, `${field} must be an RFC 3339 date such as 2027-01-31T00:00:00Z; got '${value}'`);
     }
+    // Schema: end_date_relative is StringIsNotEmpty and ConflictsWith end_date.
+    if (failures.known(plain.endDateRelative) && (typeof plain.endDateRelative !== "string" || plain.endDateRelative === ""))
+      failures.add("endDateRelative", `endDateRelative must not be empty; got '${plain.endDateRelative}'`);
+    if (failures.known(plain.endDate) && failures.known(plain.endDateRelative))
+      failures.add("endDateRelative", "set endDate or endDateRelative, not both");
     return { inputs: news, failures: failures.list };
   },
 
@@ -123,26 +186,29 @@ export const applicationCertificate: ResourceHandler = {
     const keyId = typeof inputs.keyId === "string" && inputs.keyId ? inputs.keyId : randomUUID();
     const id = `${objectId}/certificate/${keyId}`;
     const session = await context.session();
+    // The credential is built before any call, as v3.8.0 does: a bad endDateRelative fails first.
+    const date = (value: unknown) => (typeof value === "string" && value !== "" ? goRfc3339(value) : undefined);
+    const added = defined({
+      keyId,
+      // d.Get("type"): the schema has no default, so an unset type is sent as "".
+      type: typeof inputs.type === "string" ? inputs.type : "",
+      usage: "Verify",
+      key: encodedKey(String(inputs.value), String(inputs.encoding ?? "pem")),
+      startDateTime: date(inputs.startDate),
+      endDateTime: certificateEndDateTime(inputs),
+    });
     return context.applicationLocks.run(objectId, async () => {
       const existing = await readKeyCredentials(session, objectId);
       if (existing.some((credential) => sameKey(credential, keyId)))
         throw new Error(
           `A resource with the ID "${id}" already exists - to be managed via Terraform this resource needs to be imported into the State.`,
         );
-      const date = (value: unknown) => (typeof value === "string" && value !== "" ? goRfc3339(value) : undefined);
-      const added = defined({
-        keyId,
-        type: inputs.type ?? "AsymmetricX509Cert",
-        usage: "Verify",
-        key: encodedKey(String(inputs.value), String(inputs.encoding ?? "pem")),
-        startDateTime: date(inputs.startDate),
-        endDateTime: date(inputs.endDate),
-      });
       await session.request({
         operation: `add a certificate to application ${objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${objectId}`,
-        body: { keyCredentials: [...existing.map(keptCredential), added] },
+        // The application's own id rides along, as v3.8.0 sends it (stable.Application{Id, KeyCredentials}).
+        body: { id: objectId, keyCredentials: [...existing.map(keptCredential), added] },
       });
       let credential: Plain | undefined;
       await waitUntil(`add a certificate to application ${objectId}`, context.timing.update, async () => {
@@ -191,7 +257,10 @@ export const applicationCertificate: ResourceHandler = {
         operation: `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${parsed.objectId}`,
-        body: { keyCredentials: existing.filter((credential) => !sameKey(credential, parsed.keyId)).map(keptCredential) },
+        body: {
+          id: parsed.objectId,
+          keyCredentials: existing.filter((credential) => !sameKey(credential, parsed.keyId)).map(keptCredential),
+        },
       });
       await waitUntil(
         `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,

@@ -1,6 +1,6 @@
 /**
  * azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential, as the
- * real provider (terraform-provider-azuread v3.0.2,
+ * real provider (terraform-provider-azuread v3.8.0,
  * application_federated_identity_credential_resource.go) drives Graph.
  *
  * - create: GET /v1.0/applications/{id} (any failure fails), POST

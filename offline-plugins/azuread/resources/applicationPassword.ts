@@ -1,13 +1,13 @@
 /**
  * azuread:index/applicationPassword:ApplicationPassword (a client secret), as the real provider
- * (terraform-provider-azuread v3.0.2, internal/services/applications/application_password_resource.go
+ * (terraform-provider-azuread v3.8.0, internal/services/applications/application_password_resource.go
  * and internal/helpers/credentials/credentials.go) drives Graph. Every input forces a new password.
  *
  * - create: GET /v1.0/applications/{id} (404: "was not found"), POST .../addPassword with
  *   {passwordCredential:{displayName,startDateTime,endDateTime}}, the dates re-formatted as Go's
  *   time.RFC3339 does (whole seconds, "Z" for UTC); then GET the application until the new key is
  *   listed five times in a row (any failed GET fails the create), then read. The id is
- *   "<appObjectId>/password/<keyId>". `endDateRelative` is not sent, as in v3.0.2 (Graph's default end applies).
+ *   "<appObjectId>/password/<keyId>". `endDateRelative` is not sent, as in v3.8.0 (Graph's default end applies).
  * - read: GET /v1.0/applications/{id}; a missing application or key is gone (empty id). startDate and
  *   endDate are stored exactly as Graph returns them. Graph never returns the secret again, so
  *   `value` is carried over from state.
@@ -110,7 +110,7 @@ export const applicationPassword: ResourceHandler = {
         failures.add(field, `${field} must be an RFC 3339 date such as 2027-01-31T00:00:00Z; got '${value}'`);
       }
     }
-    // v3.0.2 only checks that it is not empty, and then does not send it.
+    // v3.8.0 only checks that it is not empty, and then does not send it.
     if (failures.known(plain.endDateRelative) && (typeof plain.endDateRelative !== "string" || plain.endDateRelative === "")) {
       failures.add("endDateRelative", `endDateRelative must not be empty; got '${plain.endDateRelative}'`);
     }

@@ -1,16 +1,17 @@
 /**
  * azuread:index/servicePrincipal:ServicePrincipal, as the real provider (terraform-provider-azuread
- * v3.0.2, internal/services/serviceprincipals/service_principal_resource.go) drives Graph:
+ * v3.8.0, internal/services/serviceprincipals/service_principal_resource.go) drives Graph:
  *
  * - create: GET /v1.0/servicePrincipals?$filter=appId eq '<clientId>'. More than one is an error. One
  *   found: without useExisting, the provider's error `A resource with the ID "<objectId>" already
  *   exists: To be managed via Terraform, this resource needs to be imported into the State...`; with
- *   useExisting, it is adopted and updated as an update would (PATCH, owners only when set).
+ *   useExisting, it is adopted through the update function (PATCH; owners reconciled only when
+ *   `d.HasChange("owners")`, which on a create, with no prior state, means a non-empty owners list).
  *   None found: POST /v1.0/servicePrincipals with a temporary description "TERRAFORM_UPDATE_<uuid>"
  *   and the caller (and up to 19 wanted owners) as owners, retried while Graph answers that the
  *   application is not there yet (400 "does not reference a valid application object", 403 "backing
  *   application ... local tenant"), never replayed otherwise; PATCH the real description (not
- *   retried: a 404 fails the create, as in v3.0.2); add the other owners; remove the caller unless
+ *   retried: a 404 fails the create, as in v3.8.0); add the other owners; remove the caller unless
  *   wanted; read.
  *   The id is "/servicePrincipals/<objectId>".
  * - read: GET /v1.0/servicePrincipals/{id} (404: gone, empty id),
@@ -203,15 +204,35 @@ export async function retryWhileApplicationNotReplicated<T>(timing: PollTiming, 
   }
 }
 
-/** PATCH every writable field (explicit nulls clear), then owners when asked, then read. */
-async function updateServicePrincipal(session: GraphSession, objectId: string, news: Plain, changeOwners: boolean): Promise<Plain> {
+/**
+ * terraform-plugin-sdk's d.HasChange("owners") in a create, where the prior state is empty: a set
+ * attribute that is absent or empty in the configuration equals the empty prior value.
+ */
+export function ownersChangeOnCreate(owners: unknown): boolean {
+  return stringList(owners).length > 0;
+}
+
+/**
+ * PATCH the principal as v3.8.0's servicePrincipalResourceUpdate builds it, then owners when asked,
+ * then read. Every property is sent: explicit nulls (nullable.NoZero) and empty lists clear,
+ * accountEnabled is its default true when not set, appRoleAssignmentRequired false, and tags (optional
+ * and computed) are the prior state's when not set: none on a create.
+ */
+async function updateServicePrincipal(
+  session: GraphSession,
+  objectId: string,
+  news: Plain,
+  changeOwners: boolean,
+  olds: Plain,
+): Promise<Plain> {
   const body: Plain = {};
   for (const [field, graphName] of Object.entries(writableFields)) {
     const value = news[field];
-    // Clearing an optional field sends an explicit null (or an empty list), as Graph expects.
-    if (value === undefined || value === null) {
-      if (["accountEnabled", "appRoleAssignmentRequired", "tags"].includes(field)) continue;
-      body[graphName] = ["alternativeNames", "notificationEmailAddresses"].includes(field) ? [] : null;
+    if (value === undefined || value === null || value === "") {
+      if (field === "accountEnabled") body[graphName] = true;
+      else if (field === "appRoleAssignmentRequired") body[graphName] = false;
+      else if (field === "tags") body[graphName] = stringList(olds.tags);
+      else body[graphName] = ["alternativeNames", "notificationEmailAddresses"].includes(field) ? [] : null;
     } else {
       body[graphName] = value;
     }
@@ -265,8 +286,10 @@ export const servicePrincipal: ResourceHandler = {
       const objectId = stringOrEmpty(existing[0].id);
       if (!objectId) throw new Error("API error: service principal returned with nil or empty object ID");
       if (inputs.useExisting !== true) throw servicePrincipalExistsError(objectId);
-      // Adopted as the real provider does: the update path, owners changed only when the program sets them.
-      const outs = await updateServicePrincipal(session, objectId, inputs, inputs.owners !== undefined && inputs.owners !== null);
+      // Adopted as the real provider does: through its update function, where owners are reconciled only
+      // if d.HasChange("owners"). On a create there is no prior state: an empty or absent owners list
+      // is no change (the principal keeps the owners it has), a non-empty one is.
+      const outs = await updateServicePrincipal(session, objectId, inputs, ownersChangeOnCreate(inputs.owners), {});
       return { id: `${idPrefix}${objectId}`, outs };
     }
     const wantedOwners = stringList(inputs.owners);
@@ -292,7 +315,7 @@ export const servicePrincipal: ResourceHandler = {
     if (!isGuid(objectId)) throw new Error(`Microsoft Graph: create the service principal of application ${clientId} returned no id`);
     const id = `${idPrefix}${objectId}`;
     try {
-      // The real description is set after the create. v3.0.2 sends this PATCH with the default
+      // The real description is set after the create. v3.8.0 sends this PATCH with the default
       // options (no 404 retry: the vendored go-azure-sdk's msgraph client has its default retry
       // functions commented out), so a principal not yet replicated fails the create here.
       await session
@@ -338,7 +361,7 @@ export const servicePrincipal: ResourceHandler = {
     const objectId = servicePrincipalObjectId(id);
     if (!objectId) throw new Error(`azuread: '${id}' is not a service principal id; expected /servicePrincipals/<objectId>`);
     const session = await context.session();
-    return { outs: await updateServicePrincipal(session, objectId, news, !sameStringSet(olds.owners, news.owners)) };
+    return { outs: await updateServicePrincipal(session, objectId, news, !sameStringSet(olds.owners, news.owners), olds) };
   },
 
   async delete(context: ProviderContext, id: string, props: Plain): Promise<void> {
