@@ -95,6 +95,14 @@ test("two integrations sharing a role: one role, two identities", async () => {
 test("a rename with formerNames keeps the app registration, client id, secret, user and role", async () => {
   const before = outputs;
   await setIntegrations(project, [crm, { ...etl, name: "etl-renamed", formerNames: ["etl"] }]);
+  // Only the app's marker tag and notes change (as an upgrade that rewrites them does): the preview
+  // says what up does, updates and no replacement, since the Application's outputs stay known in the
+  // preview of its update, as with the bridged provider (offline-plugins/azuread/preview.ts). Before,
+  // it announced the service principal, the user and RetiredSecrets as replaced.
+  const preview = await project.stack.preview();
+  expect(preview.changeSummary.replace ?? 0).toBe(0);
+  expect(preview.changeSummary.delete ?? 0).toBe(0);
+  expect(preview.changeSummary.update ?? 0).toBeGreaterThan(0);
   await up(() => [before.crm.applicationUserId, before.etl.applicationUserId]);
   expect(outputs["etl-renamed"]).toMatchObject({
     clientId: before.etl.clientId,
