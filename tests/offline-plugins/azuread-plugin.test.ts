@@ -54,12 +54,8 @@ afterAll(async () => {
   await test_?.stop();
 });
 
-test("reports the SDK's version", async () => {
-  const info = await call<any>("getPluginInfo", new Empty());
-  expect(info.getVersion()).toBe(require("@pulumi/azuread/package.json").version);
-});
-
-test("Configure, Invoke, Create and Delete over gRPC", async () => {
+/** Configure as the engine sends it: the stack's azuread config, the deployer signing in to the emulator. */
+function configureRequest() {
   const emulator = test_.emulator;
   const configure = new provproto.ConfigureRequest();
   const variables = configure.getVariablesMap();
@@ -67,6 +63,17 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
   variables.set("azuread:config:clientId", emulator.deployer.clientId);
   variables.set("azuread:config:clientSecret", emulator.deployer.clientSecret);
   variables.set("azuread:config:tenantId", emulator.tenantId);
+  return configure;
+}
+
+test("reports the SDK's version", async () => {
+  const info = await call<any>("getPluginInfo", new Empty());
+  expect(info.getVersion()).toBe(require("@pulumi/azuread/package.json").version);
+});
+
+test("Configure, Invoke, Create and Delete over gRPC", async () => {
+  const emulator = test_.emulator;
+  const configure = configureRequest();
   await call("configure", configure);
 
   const invoke = new provproto.InvokeRequest();
@@ -107,12 +114,7 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
 // clientId stays known and what depends on it is not previewed as replaced. offline-plugins/azuread/preview.ts.
 test("Configure answers supportsPreview; a previewed Update keeps prior outputs known and calls no Graph; a previewed Create writes nothing", async () => {
   const emulator = test_.emulator;
-  const configure = new provproto.ConfigureRequest();
-  const variables = configure.getVariablesMap();
-  variables.set("azuread:config:metadataHost", emulator.metadataHost);
-  variables.set("azuread:config:clientId", emulator.deployer.clientId);
-  variables.set("azuread:config:clientSecret", emulator.deployer.clientSecret);
-  variables.set("azuread:config:tenantId", emulator.tenantId);
+  const configure = configureRequest();
   expect((await call<any>("configure", configure)).getSupportspreview()).toBe(true);
 
   const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
