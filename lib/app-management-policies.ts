@@ -18,9 +18,8 @@
  *
  * Plain functions only (the providers that call them are serialized by Pulumi).
  */
-import { discoverEndpoints } from "./cloud-endpoints";
 import { cachedLookup } from "./process-lookups";
-import { RestApiError, RestClient } from "./rest-client";
+import { RestApiError, type RestClient } from "./rest-client";
 
 /** Graph's codes for a credential refused by an app management policy. */
 export const lifetimeRefusedCode = "CredentialInvalidLifetimeAsPerAppPolicy";
@@ -93,15 +92,6 @@ export function passwordPolicyOf(policy: PolicyDocument | undefined, createdMs: 
     }
   }
   return { readable: true, ...(blockedBy ? { blockedBy } : {}), ...(maxLifetime ? { maxLifetime } : {}) };
-}
-
-/** A Graph client for the azuread provider's cloud (metadataHost or environment; global by default). */
-export async function policyGraphClient(cloud: { metadataHost?: string; cloudEnvironment?: string }): Promise<RestClient> {
-  const endpoints = await discoverEndpoints({
-    metadataHost: cloud.metadataHost || undefined,
-    environment: cloud.cloudEnvironment || undefined,
-  });
-  return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
 }
 
 const isRefusal = (error: unknown) => error instanceof RestApiError && (error.status === 401 || error.status === 403);

@@ -8,7 +8,7 @@
  * Plain functions only, no module-level Set, Map or class instance: the EnvironmentCheck dynamic
  * provider that calls them is serialized by Pulumi, and such values do not survive it.
  */
-import { discoverEndpoints } from "./cloud-endpoints";
+import { graphClient } from "./graph-client";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
 import {
   BatchOperation,
@@ -25,9 +25,9 @@ import {
 } from "./dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
-import { RestApiError, RestClient, type RestResponse } from "./rest-client";
+import { RestApiError, type RestResponse } from "./rest-client";
 import { currentTime } from "./clock";
-import { passwordPolicyProblem, policyGraphClient, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
+import { passwordPolicyProblem, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -412,11 +412,7 @@ function privilegeProblems(deployer: SystemUserRecord | Error, privilegeAnswers:
 async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
   const setting = lookups.metadataHost ? "azuread:metadataHost" : "azuread:tenantId";
   try {
-    const endpoints = await discoverEndpoints({
-      metadataHost: lookups.metadataHost || undefined,
-      environment: lookups.cloudEnvironment || undefined,
-    });
-    const graph = new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
+    const graph = await graphClient(lookups);
     const response = await graph.request<{ value: unknown[] }>({
       operation: "find the Dynamics CRM service principal",
       method: "GET",
@@ -452,7 +448,7 @@ async function credentialPolicyProblems(lookups: EnvironmentLookups): Promise<En
   const secrets = (lookups.secretCredentials ?? []).filter((secret) => !secret.accepted);
   if (secrets.length === 0) return [];
   try {
-    const graph = await policyGraphClient(lookups);
+    const graph = await graphClient(lookups);
     const policy = await readPasswordPolicy(graph, undefined, currentTime().getTime());
     return secrets.flatMap((secret) => {
       const problem = passwordPolicyProblem(secret, policy);

@@ -16,10 +16,10 @@
  *   delete  -> DELETE oauth2PermissionGrants/<id> (404 is done)
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { graphClient } from "../../lib/graph-client";
 import { RestApiError, RestClient } from "../../lib/rest-client";
 import { isGuid } from "../../lib/validators";
 import { computeDiff, describeFailure, gone, isUnknown, stateOf } from "./provider-support";
-import { graphClient } from "./retired-secrets";
 
 export interface AdminConsentGrantInputs {
   /** Object id of the client service principal (the integration's). */
