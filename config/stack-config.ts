@@ -25,7 +25,7 @@ import {
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
 import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
-import { environmentUrlProblem, isGuid } from "../lib/validators";
+import { environmentUrlProblem, isGuid, isRecord } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
 
 /** The stack config key of an integration's setting, as errors and guidance name it. */
@@ -144,12 +144,6 @@ const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 export function normalizeEnvironmentUrl(value: string): string {
   const url = new URL(value.trim());
   return `https://${url.host.toLowerCase()}`;
-}
-
-type Raw = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Raw {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function optionalBoolean(value: unknown, key: string, fallback: boolean, problems: string[]): boolean {

@@ -23,7 +23,7 @@ import {
   SystemUserRecord,
   userRequest,
 } from "./dataverse-client";
-import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
+import { dynamicsCrmAppId, roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
 import { RestApiError, type RestResponse } from "./rest-client";
 import { currentTime } from "./clock";
@@ -82,9 +82,6 @@ export interface EnvironmentReport {
   /** Set when no credential for Dataverse was found at all (a pull-request job without secrets). */
   readonly noCredential?: string;
 }
-
-/** The Dynamics CRM first-party application; Dataverse application users need it in the tenant. */
-export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
 
 export const environmentUrlSetting = "dataverse-s2s:environmentUrl";
 export const businessUnitSetting = "dataverse-s2s:businessUnit";
@@ -423,8 +420,7 @@ async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<Environ
       {
         setting,
         problem: `the tenant has no service principal for Dynamics CRM (appId ${dynamicsCrmAppId})`,
-        check:
-          "that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id 00000007-0000-0000-c000-000000000000'",
+        check: `that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id ${dynamicsCrmAppId}'`,
       },
     ];
   } catch (error) {

@@ -11,6 +11,7 @@
  */
 import type { DataverseClient, RolePrivilege } from "./dataverse-client";
 import { roleDefaults } from "./defaults";
+import { isRecord } from "./validators";
 
 /** The access rights of a table, as the config writes them, with SecurityPrivilegeMetadata.PrivilegeType. */
 export const accessRights = {
@@ -76,10 +77,10 @@ export function parsePrivilegeSpec(
   }
   const privileges: Record<string, Partial<Record<AccessRight, PrivilegeDepth>>> = {};
   if (raw.privileges !== undefined) {
-    if (typeof raw.privileges !== "object" || raw.privileges === null || Array.isArray(raw.privileges)) {
+    if (!isRecord(raw.privileges)) {
       problems.push(`${key}.privileges must map table logical names to rights, e.g. { contact: [create, read, write] }.`);
     } else {
-      for (const [table, rights] of Object.entries(raw.privileges as Record<string, unknown>)) {
+      for (const [table, rights] of Object.entries(raw.privileges)) {
         const tableKey = `${key}.privileges.${table}`;
         if (!logicalNamePattern.test(table)) {
           problems.push(`${tableKey}: '${table}' is not a table's logical name (lower case, e.g. contact, account, new_widget).`);
