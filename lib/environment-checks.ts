@@ -60,9 +60,13 @@ export interface EnvironmentLookups {
   readonly secretCredentials?: readonly SecretCredentialCheck[];
 }
 
-/** An integration's client secret settings, for the tenant's credential policy. */
-export interface SecretCredentialCheck extends SecretSettings {
+/** One integration's client secret settings, with the config keys that set them. */
+export interface SecretCredentialSettings extends SecretSettings {
   readonly integration: string;
+}
+
+/** An integration's client secret settings, for the tenant's credential policy. */
+export interface SecretCredentialCheck extends SecretCredentialSettings {
   /**
    * The same lifetime passed this check in an earlier run: a policy tightened since then does not
    * fail the run; the secret's schedule brings the next secret within the policy (SecretSchedule).
