@@ -19,7 +19,7 @@ import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gat
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
 
-export const userImpersonationScope = "user_impersonation";
+const userImpersonationScope = "user_impersonation";
 
 /** How the app authenticates: a client secret, an uploaded public certificate, or a federated identity credential. */
 export type AppCredential =

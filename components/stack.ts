@@ -109,7 +109,7 @@ function adoptedEntraObjects(integration: IntegrationConfig, app: AdoptedApp | u
 }
 
 /** "<organization>/<project>/<stack>": names this stack in the markers of the objects it makes. */
-export function stackIdentity(): string {
+function stackIdentity(): string {
   return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 

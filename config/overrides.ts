@@ -15,7 +15,7 @@
 import { isRecord } from "../lib/validators";
 import { StackConfigError } from "./stack-config";
 
-export const integrationOverridesKey = "dataverse-s2s:integrationOverrides";
+const integrationOverridesKey = "dataverse-s2s:integrationOverrides";
 
 type Raw = Record<string, unknown>;
 

@@ -22,7 +22,7 @@ export interface AdminConsentGrantArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const adminConsentGrantProvider = providerShell<AdminConsentGrantInputs, AdminConsentGrantOutputs>("admin-consent-grant", [
+const adminConsentGrantProvider = providerShell<AdminConsentGrantInputs, AdminConsentGrantOutputs>("admin-consent-grant", [
   "check",
   "diff",
   "read",

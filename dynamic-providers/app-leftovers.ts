@@ -25,7 +25,7 @@ export interface AppLeftoversArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const appLeftoversProvider = providerShell<AppLeftoversInputs, AppLeftoversOutputs>("app-leftovers", [
+const appLeftoversProvider = providerShell<AppLeftoversInputs, AppLeftoversOutputs>("app-leftovers", [
   "check",
   "diff",
   "read",

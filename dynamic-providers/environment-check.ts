@@ -36,7 +36,7 @@ export interface EnvironmentCheckArgs {
   readonly secretCredentials?: readonly SecretCredentialSettings[];
 }
 
-export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [
+const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [
   "check",
   "diff",
   "read",

@@ -26,7 +26,7 @@ export const lifetimeRefusedCode = "CredentialInvalidLifetimeAsPerAppPolicy";
 export const typeRefusedCode = "CredentialTypeNotAllowedAsPerAppPolicy";
 
 /** The policy behind a restriction, as a user can find it in the Entra admin center. */
-export interface PolicyName {
+interface PolicyName {
   readonly id: string;
   readonly displayName: string;
 }
@@ -162,7 +162,7 @@ const otherCredentials =
   "(credential.github, credential.aks or credential.federated: no stored credential at all; README 'Credentials')";
 
 /** One problem with a policy, shaped as the environment check lists problems. */
-export interface PolicyProblem {
+interface PolicyProblem {
   readonly setting: string;
   readonly problem: string;
   /** What to check or change. */
@@ -209,7 +209,7 @@ export function passwordPolicyProblem(settings: SecretSettings, policy: Password
 }
 
 /** The policy id in Graph's refusal text ("... as per assigned policy '<id>'."). */
-export function refusingPolicyId(message: string): string {
+function refusingPolicyId(message: string): string {
   return /policy '([^']+)'/.exec(message)?.[1] ?? "unknown";
 }
 

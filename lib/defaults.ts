@@ -54,7 +54,7 @@ export const integrationDefaults = {
 // HTTP: what an operator may need to change without a code change.
 
 /** Seconds one HTTP request may take before it counts as timed out (and is retried if safe). */
-export const defaultHttpTimeoutSeconds = 120;
+const defaultHttpTimeoutSeconds = 120;
 
 /** DATAVERSE_S2S_HTTP_TIMEOUT_SECONDS when set (slow networks, tests), else the default. */
 export function httpTimeoutMs(): number {

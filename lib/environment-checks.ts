@@ -36,7 +36,7 @@ export interface ConfiguredName {
   readonly name: string;
 }
 
-export interface EnvironmentLookups {
+interface EnvironmentLookups {
   readonly environmentUrl: string;
   /** Business unit name; empty for the root business unit. */
   readonly businessUnit: string;
@@ -66,7 +66,7 @@ export interface SecretCredentialSettings extends SecretSettings {
 }
 
 /** An integration's client secret settings, for the tenant's credential policy. */
-export interface SecretCredentialCheck extends SecretCredentialSettings {
+interface SecretCredentialCheck extends SecretCredentialSettings {
   /**
    * The same lifetime passed this check in an earlier run: a policy tightened since then does not
    * fail the run; the secret's schedule brings the next secret within the policy (SecretSchedule).
@@ -74,24 +74,24 @@ export interface SecretCredentialCheck extends SecretCredentialSettings {
   readonly accepted: boolean;
 }
 
-export interface EnvironmentProblem {
+interface EnvironmentProblem {
   readonly setting: string;
   readonly problem: string;
   /** What the user should check or change. */
   readonly check: string;
 }
 
-export interface EnvironmentReport {
+interface EnvironmentReport {
   readonly problems: EnvironmentProblem[];
   /** Set when no credential for Dataverse was found at all (a pull-request job without secrets). */
   readonly noCredential?: string;
 }
 
-export const environmentUrlSetting = "dataverse-s2s:environmentUrl";
-export const businessUnitSetting = "dataverse-s2s:businessUnit";
+const environmentUrlSetting = "dataverse-s2s:environmentUrl";
+const businessUnitSetting = "dataverse-s2s:businessUnit";
 
 /** Privileges the stack's own writes need; the role ones only when a role is cloned. */
-export function requiredPrivileges(clonesRoles: boolean): string[] {
+function requiredPrivileges(clonesRoles: boolean): string[] {
   const always = ["prvReadBusinessUnit", "prvReadRole", "prvReadUser", "prvCreateUser", "prvWriteUser", "prvAssignRole"];
   return clonesRoles ? [...always, "prvCreateRole", "prvWriteRole", "prvDeleteRole"] : always;
 }

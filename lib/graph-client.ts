@@ -6,7 +6,7 @@ import { discoverEndpoints } from "./cloud-endpoints";
 import { RestClient } from "./rest-client";
 
 /** The azuread provider's cloud as resources carry it (an empty string is unset). */
-export interface GraphCloud {
+interface GraphCloud {
   readonly metadataHost?: string;
   readonly cloudEnvironment?: string;
 }

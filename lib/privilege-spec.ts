@@ -14,7 +14,7 @@ import { roleDefaults } from "./defaults";
 import { isRecord } from "./validators";
 
 /** The access rights of a table, as the config writes them, with SecurityPrivilegeMetadata.PrivilegeType. */
-export const accessRights = {
+const accessRights = {
   create: "Create",
   read: "Read",
   write: "Write",
@@ -24,11 +24,11 @@ export const accessRights = {
   assign: "Assign",
   share: "Share",
 } as const;
-export type AccessRight = keyof typeof accessRights;
+type AccessRight = keyof typeof accessRights;
 
 /** Depths a role may grant a privilege at, narrowest first (RecordFilter needs a filter: not offered). */
-export const privilegeDepths = ["Basic", "Local", "Deep", "Global"] as const;
-export type PrivilegeDepth = (typeof privilegeDepths)[number];
+const privilegeDepths = ["Basic", "Local", "Deep", "Global"] as const;
+type PrivilegeDepth = (typeof privilegeDepths)[number];
 
 /** A validated spec: table -> right -> depth, and privileges by name (granted at Global). */
 export interface PrivilegeSpec {
@@ -40,7 +40,7 @@ const logicalNamePattern = /^[a-z][a-z0-9_]{0,63}$/;
 const privilegeNamePattern = /^prv[A-Za-z0-9_]{1,97}$/;
 
 /** The depth as written ("global", "Global"), or undefined when it is not one. */
-export function parseDepth(value: unknown): PrivilegeDepth | undefined {
+function parseDepth(value: unknown): PrivilegeDepth | undefined {
   return typeof value === "string" ? privilegeDepths.find((depth) => depth.toLowerCase() === value.trim().toLowerCase()) : undefined;
 }
 
@@ -130,7 +130,7 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
 }
 
 /** A problem of a spec that only Dataverse can reveal, with the key (relative to the role) it concerns. */
-export interface SpecProblem {
+interface SpecProblem {
   /** Relative to the role: "privileges.contact", "privileges.contact.write", "miscPrivileges[0]". */
   readonly key: string;
   readonly problem: string;

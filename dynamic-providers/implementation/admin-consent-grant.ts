@@ -54,7 +54,7 @@ const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  * The grant's Graph id from the resource id: the grant's own id, or azuread's "/oauth2PermissionGrants/<id>"
  * for a grant an earlier version made with azuread's resource (the alias carries that state over, id included).
  */
-export function grantIdOf(id: string): string {
+function grantIdOf(id: string): string {
   return id.replace(/^\/oauth2PermissionGrants\//, "");
 }
 const claimsOf = (grant: GraphGrant): string[] => [...new Set((grant.scope ?? "").split(/\s+/).filter(Boolean))].sort();

@@ -102,17 +102,17 @@ function withPackedPrivileges(props: ClonedSecurityRoleOutputs): ClonedSecurityR
 export const managedRoleMarker = "Managed by dataverse-s2s";
 
 /** Whose role it is: a stack and a role key (the lower-cased name); no stack in the marker of earlier versions. */
-export interface RoleMarker {
+interface RoleMarker {
   readonly stack: string;
   readonly key: string;
 }
 
-export function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
+function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
   return { stack: inputs.stack ?? "", key: inputs.stack ? inputs.name.toLowerCase() : "" };
 }
 
 /** The marker at the start of a role's description; undefined when the role was not made by this project. */
-export function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
+function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
   const text = description ?? "";
   if (!text.startsWith(managedRoleMarker)) return undefined;
   const named = /^Managed by dataverse-s2s \(stack (\S+), role (.*?)\):/.exec(text);

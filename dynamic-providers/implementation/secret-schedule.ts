@@ -74,7 +74,7 @@ const day = (iso: string) => iso.slice(0, 10);
 const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 /** A window of `lifetimeDays` starting at `start` (to the second). */
-export function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
+function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
   const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
   const end = new Date(startSeconds.getTime() + settings.lifetimeDays * dayMs);
   return {
