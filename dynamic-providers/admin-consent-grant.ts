@@ -9,8 +9,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AdminConsentGrantInputs, AdminConsentGrantOutputs } from "./implementation/admin-consent-grant";
 import { providerShell } from "./provider-shell";
 
-export type { AdminConsentGrantInputs, AdminConsentGrantOutputs };
-
 export interface AdminConsentGrantArgs {
   /** Object id of the integration's service principal. */
   readonly servicePrincipalObjectId: pulumi.Input<string>;
