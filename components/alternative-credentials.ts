@@ -11,6 +11,7 @@ import {
   aksFederationContext,
   aksOidcIssuerProblem,
   aksServiceAccountIdentity,
+  type AksServiceAccount,
   applicationIdProblem,
   audiencesProblem,
   certificateEndDateProblem,
@@ -147,14 +148,9 @@ export function federatedCredential(
 }
 
 /** A Kubernetes service account in an AKS cluster with workload identity enabled. */
-export interface AksWorkloadIdentityFederationArgs {
+export interface AksWorkloadIdentityFederationArgs extends AksServiceAccount {
   /** The cluster's OIDC issuer URL ('az aks show --query oidcIssuerProfile.issuerUrl'), trailing slash included. */
   readonly oidcIssuerUrl: pulumi.Input<string>;
-  /** The service account's namespace. */
-  readonly namespace: string;
-  /** The service account's name. */
-  readonly serviceAccount: string;
-  readonly displayName?: string;
 }
 
 /** The issuer and subject for pods running as a service account under AKS workload identity. */

@@ -13,15 +13,13 @@ import { AdminConsentGrant, azureadDelegatedPermissionGrantType } from "../dynam
 import { AppLeftovers } from "../dynamic-providers/app-leftovers";
 import { RetiredSecrets } from "../dynamic-providers/retired-secrets";
 import { currentTime } from "../lib/clock";
-import { managedSecretDisplayName, secretDefaults } from "../lib/defaults";
+import { dynamicsCrmAppId, managedSecretDisplayName, secretDefaults } from "../lib/defaults";
 import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gate";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
 
-/** The Dynamics CRM first-party application, the same in every tenant. */
-export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
-export const userImpersonationScope = "user_impersonation";
+const userImpersonationScope = "user_impersonation";
 
 /** How the app authenticates: a client secret, an uploaded public certificate, or a federated identity credential. */
 export type AppCredential =

@@ -46,13 +46,13 @@ export interface SecurityRoleArgs {
 }
 
 /** True when `cloneFrom` names System Administrator (by name or by its template id). */
-export function clonesSystemAdministrator(cloneFrom: string): boolean {
+function clonesSystemAdministrator(cloneFrom: string): boolean {
   const source = cloneFrom.trim().toLowerCase();
   return source === roleDefaults.cloneFrom.toLowerCase() || source === systemAdministratorTemplateId;
 }
 
 /** The warning every preview and up prints for a copy of System Administrator. */
-export function systemAdministratorCopyWarning(roleName: string): string {
+function systemAdministratorCopyWarning(roleName: string): string {
   return (
     `The security role '${roleName}' is a copy of System Administrator. Its holder can raise other users (and itself) to ` +
     `administrator (elevation of privilege), and a copy misses the privileges later updates add to System Administrator ` +

@@ -15,7 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { adoptedRoleName, CredentialConfig, IntegrationConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
 import { AdoptedApp, AdoptionError, keptSecret, lookUpAdoptedApp } from "../lib/adoption";
-import { policyGraphClient } from "../lib/app-management-policies";
+import { graphClient } from "../lib/graph-client";
 import { currentTime } from "../lib/clock";
 import { isMissingCredential } from "../lib/environment-checks";
 import type { AdoptedEntraObjects, AppCredential } from "./app-registration";
@@ -38,7 +38,7 @@ export async function lookUpAdoptions(config: StackConfig): Promise<Adoptions> {
     .filter(({ integration }) => integration.adopt !== undefined);
   const found = new Map<string, AdoptedApp>();
   if (adopting.length === 0) return found;
-  const graph = await policyGraphClient({ metadataHost: config.entraCloud.metadataHost, cloudEnvironment: config.entraCloud.environment });
+  const graph = await graphClient({ metadataHost: config.entraCloud.metadataHost, cloudEnvironment: config.entraCloud.environment });
   for (const { integration, index } of adopting) {
     const setting = `dataverse-s2s:integrations[${index}].adopt.clientId`;
     try {
@@ -109,7 +109,7 @@ function adoptedEntraObjects(integration: IntegrationConfig, app: AdoptedApp | u
 }
 
 /** "<organization>/<project>/<stack>": names this stack in the markers of the objects it makes. */
-export function stackIdentity(): string {
+function stackIdentity(): string {
   return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 

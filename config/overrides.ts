@@ -12,13 +12,12 @@
  * keyed by integration name. Objects are merged field by field; any other value replaces the one
  * declared. The result is validated by the config reader like a list written out in full.
  */
+import { isRecord } from "../lib/validators";
 import { StackConfigError } from "./stack-config";
 
-export const integrationOverridesKey = "dataverse-s2s:integrationOverrides";
+const integrationOverridesKey = "dataverse-s2s:integrationOverrides";
 
 type Raw = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Raw => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function mergeFields(declared: unknown, override: unknown): unknown {
   if (!isRecord(declared) || !isRecord(override)) return override;

@@ -25,7 +25,7 @@ import {
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
 import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
-import { environmentUrlProblem, isGuid } from "../lib/validators";
+import { environmentUrlProblem, isGuid, isRecord } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
 
 /** The stack config key of an integration's setting, as errors and guidance name it. */
@@ -54,7 +54,7 @@ export type RoleConfig =
   /** Use a role that already exists in the environment, by name. */
   | { readonly kind: "existing"; readonly name: string };
 
-export interface SecretConfig {
+interface SecretConfig {
   /** Days a client secret is valid (Entra allows at most secretDefaults.maxLifetimeDays). */
   readonly lifetimeDays: number;
   /** Days before expiry from which a run rotates the secret. */
@@ -87,7 +87,7 @@ export interface KeyVaultConfig {
  * Objects made by hand before the stack (app registration, service principal, application user, role),
  * brought under management by the first `pulumi up` instead of new ones (README, "Adopting a manual setup").
  */
-export interface AdoptConfig {
+interface AdoptConfig {
   /** The existing app registration's application (client) id: it stays the integration's client id. */
   readonly clientId: string;
   /** The existing security role to take over; absent: the role named role.name, when there is one. */
@@ -141,15 +141,9 @@ export class StackConfigError extends Error {
 const integrationNamePattern = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 
 /** Normalizes a valid environment URL to https://host (no trailing slash). */
-export function normalizeEnvironmentUrl(value: string): string {
+function normalizeEnvironmentUrl(value: string): string {
   const url = new URL(value.trim());
   return `https://${url.host.toLowerCase()}`;
-}
-
-type Raw = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Raw {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function optionalBoolean(value: unknown, key: string, fallback: boolean, problems: string[]): boolean {
@@ -431,7 +425,7 @@ export function adoptedRoleName(integration: IntegrationConfig): string | undefi
 }
 
 /** What a made role is, in a comparable form: two integrations naming one role must agree on it. */
-export function roleDefinition(role: Exclude<RoleConfig, { kind: "existing" }>): string {
+function roleDefinition(role: Exclude<RoleConfig, { kind: "existing" }>): string {
   if (role.kind === "clone") {
     const excluded = role.excludePrivileges.map((name) => name.toLowerCase()).sort();
     return `a copy of '${role.cloneFrom}'${excluded.length > 0 ? ` without ${excluded.join(", ")}` : ""}`.toLowerCase();

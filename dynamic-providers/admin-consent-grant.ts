@@ -9,8 +9,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AdminConsentGrantInputs, AdminConsentGrantOutputs } from "./implementation/admin-consent-grant";
 import { providerShell } from "./provider-shell";
 
-export type { AdminConsentGrantInputs, AdminConsentGrantOutputs };
-
 export interface AdminConsentGrantArgs {
   /** Object id of the integration's service principal. */
   readonly servicePrincipalObjectId: pulumi.Input<string>;
@@ -22,7 +20,7 @@ export interface AdminConsentGrantArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const adminConsentGrantProvider = providerShell<AdminConsentGrantInputs, AdminConsentGrantOutputs>("admin-consent-grant", [
+const adminConsentGrantProvider = providerShell<AdminConsentGrantInputs, AdminConsentGrantOutputs>("admin-consent-grant", [
   "check",
   "diff",
   "read",

@@ -11,8 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AppLeftoversInputs, AppLeftoversOutputs } from "./implementation/app-leftovers";
 import { providerShell } from "./provider-shell";
 
-export type { AppLeftoversInputs, AppLeftoversOutputs };
-
 export interface AppLeftoversArgs {
   /** Object id of the application in state. */
   readonly applicationObjectId: pulumi.Input<string>;
@@ -25,7 +23,7 @@ export interface AppLeftoversArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
 }
 
-export const appLeftoversProvider = providerShell<AppLeftoversInputs, AppLeftoversOutputs>("app-leftovers", [
+const appLeftoversProvider = providerShell<AppLeftoversInputs, AppLeftoversOutputs>("app-leftovers", [
   "check",
   "diff",
   "read",

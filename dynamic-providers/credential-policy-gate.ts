@@ -39,10 +39,12 @@ export interface CredentialPolicyGateArgs {
   readonly cloudEnvironment: string;
 }
 
-export const credentialPolicyGateProvider = providerShell<CredentialPolicyGateInputs, CredentialPolicyGateInputs>(
-  "credential-policy-gate",
-  ["diff", "read", "update", "delete"],
-);
+const credentialPolicyGateProvider = providerShell<CredentialPolicyGateInputs, CredentialPolicyGateInputs>("credential-policy-gate", [
+  "diff",
+  "read",
+  "update",
+  "delete",
+]);
 
 /** Stops the run with guidance, before the client secret is attempted, when a credential policy would refuse it. */
 export class CredentialPolicyGate extends pulumi.dynamic.Resource {

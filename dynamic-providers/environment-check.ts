@@ -14,7 +14,7 @@
  * implementation/environment-check.ts, the lookups live in lib/environment-checks.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfiguredName, dataverseCredentialProblem } from "../lib/environment-checks";
+import { ConfiguredName, dataverseCredentialProblem, type SecretCredentialSettings } from "../lib/environment-checks";
 import type { PrivilegeSpec } from "../lib/privilege-spec";
 import type { EnvironmentCheckInputs } from "./implementation/environment-check";
 import { providerShell } from "./provider-shell";
@@ -36,15 +36,7 @@ export interface EnvironmentCheckArgs {
   readonly secretCredentials?: readonly SecretCredentialSettings[];
 }
 
-/** One integration's client secret settings, with the config keys that set them. */
-export interface SecretCredentialSettings {
-  readonly integration: string;
-  readonly lifetimeSetting: string;
-  readonly credentialSetting: string;
-  readonly lifetimeDays: number;
-}
-
-export const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [
+const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [
   "check",
   "diff",
   "read",

@@ -11,8 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs } from "./implementation/existing-security-role";
 import { providerShell } from "./provider-shell";
 
-export type { ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs };
-
 export interface ExistingSecurityRoleArgs {
   readonly environmentUrl: pulumi.Input<string>;
   /** The role's name as shown in Settings > Security > Security roles. */

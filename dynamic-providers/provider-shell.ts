@@ -20,14 +20,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The optional methods a shell passes on (create always exists). */
-export type ProviderMethod = "check" | "diff" | "read" | "update" | "delete";
+type ProviderMethod = "check" | "diff" | "read" | "update" | "delete";
 
 /**
  * Loads dynamic-providers/implementation/<moduleName>.ts and returns its `provider`. Runs in the
  * provider host. (No comments inside: Pulumi copies the function's text into the state.)
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- resolved at run time in the provider host, on purpose */
-export function loadImplementation<Inputs, Outputs>(moduleName: string): Required<pulumi.dynamic.ResourceProvider<Inputs, Outputs>> {
+function loadImplementation<Inputs, Outputs>(moduleName: string): Required<pulumi.dynamic.ResourceProvider<Inputs, Outputs>> {
   const path: typeof import("path") = require("path");
   const projectDirectory = process.cwd();
   if (!require.extensions[".ts"]) {

@@ -20,8 +20,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RetiredSecretsInputs, RetiredSecretsOutputs, RetiredKey } from "./implementation/retired-secrets";
 import { providerShell } from "./provider-shell";
 
-export type { RetiredSecretsInputs, RetiredSecretsOutputs };
-
 export interface RetiredSecretsArgs {
   /** Object id of the application whose secrets rotate. */
   readonly applicationObjectId: pulumi.Input<string>;

@@ -20,8 +20,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretScheduleInputs } from "./implementation/secret-schedule";
 import { providerShell } from "./provider-shell";
 
-export type { SecretScheduleInputs };
-
 export interface SecretScheduleArgs {
   /** Days the secret is valid, at most secretDefaults.maxLifetimeDays (lib/defaults.ts). */
   readonly lifetimeDays: pulumi.Input<number>;

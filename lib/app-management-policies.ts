@@ -18,16 +18,15 @@
  *
  * Plain functions only (the providers that call them are serialized by Pulumi).
  */
-import { discoverEndpoints } from "./cloud-endpoints";
 import { cachedLookup } from "./process-lookups";
-import { RestApiError, RestClient } from "./rest-client";
+import { RestApiError, type RestClient } from "./rest-client";
 
 /** Graph's codes for a credential refused by an app management policy. */
 export const lifetimeRefusedCode = "CredentialInvalidLifetimeAsPerAppPolicy";
 export const typeRefusedCode = "CredentialTypeNotAllowedAsPerAppPolicy";
 
 /** The policy behind a restriction, as a user can find it in the Entra admin center. */
-export interface PolicyName {
+interface PolicyName {
   readonly id: string;
   readonly displayName: string;
 }
@@ -93,15 +92,6 @@ export function passwordPolicyOf(policy: PolicyDocument | undefined, createdMs: 
     }
   }
   return { readable: true, ...(blockedBy ? { blockedBy } : {}), ...(maxLifetime ? { maxLifetime } : {}) };
-}
-
-/** A Graph client for the azuread provider's cloud (metadataHost or environment; global by default). */
-export async function policyGraphClient(cloud: { metadataHost?: string; cloudEnvironment?: string }): Promise<RestClient> {
-  const endpoints = await discoverEndpoints({
-    metadataHost: cloud.metadataHost || undefined,
-    environment: cloud.cloudEnvironment || undefined,
-  });
-  return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
 }
 
 const isRefusal = (error: unknown) => error instanceof RestApiError && (error.status === 401 || error.status === 403);
@@ -172,7 +162,7 @@ const otherCredentials =
   "(credential.github, credential.aks or credential.federated: no stored credential at all; README 'Credentials')";
 
 /** One problem with a policy, shaped as the environment check lists problems. */
-export interface PolicyProblem {
+interface PolicyProblem {
   readonly setting: string;
   readonly problem: string;
   /** What to check or change. */
@@ -219,7 +209,7 @@ export function passwordPolicyProblem(settings: SecretSettings, policy: Password
 }
 
 /** The policy id in Graph's refusal text ("... as per assigned policy '<id>'."). */
-export function refusingPolicyId(message: string): string {
+function refusingPolicyId(message: string): string {
   return /policy '([^']+)'/.exec(message)?.[1] ?? "unknown";
 }
 

@@ -7,7 +7,7 @@
 import { RestClient } from "./rest-client";
 
 /** The azuread provider settings that select a cloud. */
-export interface CloudSelection {
+interface CloudSelection {
   readonly metadataHost?: string;
   readonly environment?: string;
 }

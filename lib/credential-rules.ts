@@ -8,7 +8,7 @@ import { X509Certificate } from "node:crypto";
 
 /** The audience Entra expects in every federated token. */
 export const entraTokenExchangeAudience = "api://AzureADTokenExchange";
-export const githubActionsIssuer = "https://token.actions.githubusercontent.com";
+const githubActionsIssuer = "https://token.actions.githubusercontent.com";
 
 /** Why `value` is not an azuread v6 application resource id, or undefined when it is one. */
 export function applicationIdProblem(value: unknown): string | undefined {
@@ -157,7 +157,7 @@ const githubOwnerPattern = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/
 const githubRepoPattern = /^[A-Za-z0-9._-]{1,100}$/;
 
 /** Which runs of a GitHub Actions workflow may sign in: exactly one of the selectors. */
-export interface GitHubActionsFederationArgs {
+interface GitHubActionsFederationArgs {
   /** The user or organization owning the repository. */
   readonly owner: string;
   /** The repository name, without the owner. */
@@ -243,7 +243,7 @@ export interface AksServiceAccount {
 }
 
 /** The issuer and subject a federated credential trusts, as plain values. */
-export interface FederatedIdentityValues {
+interface FederatedIdentityValues {
   readonly issuer: string;
   readonly subject: string;
   readonly audiences: string[];

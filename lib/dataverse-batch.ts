@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "crypto";
 
-export type BatchMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+type BatchMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 export interface BatchPartRequest {
   readonly method: BatchMethod;
@@ -19,7 +19,7 @@ export interface BatchPartRequest {
 }
 
 /** One request of its own, or a change set (all or nothing). */
-export type BatchEntry = { readonly request: BatchPartRequest } | { readonly changeset: readonly BatchPartRequest[] };
+type BatchEntry = { readonly request: BatchPartRequest } | { readonly changeset: readonly BatchPartRequest[] };
 
 export interface BatchPartAnswer {
   readonly status: number;
@@ -30,7 +30,7 @@ export interface BatchPartAnswer {
 }
 
 /** A change set's answers when it succeeded; the one failed request's answer when it did not. */
-export type BatchEntryAnswer = { readonly answer: BatchPartAnswer } | { readonly changeset: readonly BatchPartAnswer[] };
+type BatchEntryAnswer = { readonly answer: BatchPartAnswer } | { readonly changeset: readonly BatchPartAnswer[] };
 
 function requestPart(apiBase: string, request: BatchPartRequest, contentId?: number): string {
   const lines = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"];

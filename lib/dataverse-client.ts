@@ -19,7 +19,7 @@ export interface BatchOperation extends BatchPartRequest {
 }
 
 /** A request of its own, or a change set: requests Dataverse applies all or nothing. */
-export type BatchItem = BatchOperation | { readonly changeset: readonly BatchOperation[] };
+type BatchItem = BatchOperation | { readonly changeset: readonly BatchOperation[] };
 
 /** Every status is an answer (batchSettled sorts them out). */
 const allStatuses = Array.from({ length: 500 }, (_, index) => index + 100);
@@ -37,7 +37,7 @@ export interface RolePrivilege {
 }
 
 /** A row of the `privileges` table. */
-export interface PrivilegeRecord {
+interface PrivilegeRecord {
   readonly privilegeid: string;
   readonly name: string;
   readonly canbebasic: boolean;
@@ -81,7 +81,7 @@ const ENTRA_NOT_REPLICATED_YET = "0x80072559";
 const depthNames = ["Basic", "Local", "Deep", "Global", "RecordFilter"];
 
 /** Dataverse answers Depth as a name, but a number or numeric string is accepted too. */
-export function depthName(depth: unknown): string {
+function depthName(depth: unknown): string {
   if (typeof depth === "number") return depthNames[depth] ?? String(depth);
   if (typeof depth === "string" && /^\d+$/.test(depth)) return depthNames[Number(depth)] ?? depth;
   return String(depth);
@@ -102,7 +102,7 @@ function idFromEntityHeader(response: RestResponse<unknown>, operation: string):
 }
 
 /** Privileges are written in batches: one ReplacePrivilegesRole, then AddPrivilegesRole for the rest. */
-export const privilegeBatchSize = 300;
+const privilegeBatchSize = 300;
 
 export class DataverseClient {
   private readonly rest: RestClient;

@@ -18,6 +18,9 @@ export const secretDefaults = {
 /** Template id of System Administrator, the same in every Dataverse environment. */
 export const systemAdministratorTemplateId = "627090ff-40a3-4053-8790-584edc5be201";
 
+/** Client id (appId) of Dynamics CRM, the API whose user_impersonation every integration gets; the same in every tenant. */
+export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
+
 /** Security roles. */
 export const roleDefaults = {
   /** Name of the cloned role when the config says nothing. */
@@ -51,7 +54,7 @@ export const integrationDefaults = {
 // HTTP: what an operator may need to change without a code change.
 
 /** Seconds one HTTP request may take before it counts as timed out (and is retried if safe). */
-export const defaultHttpTimeoutSeconds = 120;
+const defaultHttpTimeoutSeconds = 120;
 
 /** DATAVERSE_S2S_HTTP_TIMEOUT_SECONDS when set (slow networks, tests), else the default. */
 export function httpTimeoutMs(): number {

@@ -8,7 +8,7 @@
  * Plain functions only, no module-level Set, Map or class instance: the EnvironmentCheck dynamic
  * provider that calls them is serialized by Pulumi, and such values do not survive it.
  */
-import { discoverEndpoints } from "./cloud-endpoints";
+import { graphClient } from "./graph-client";
 import { credentialFromEnvironment, defaultScope } from "./credentials";
 import {
   BatchOperation,
@@ -23,11 +23,11 @@ import {
   SystemUserRecord,
   userRequest,
 } from "./dataverse-client";
-import { roleDefaults, systemAdministratorTemplateId } from "./defaults";
+import { dynamicsCrmAppId, roleDefaults, systemAdministratorTemplateId } from "./defaults";
 import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./privilege-spec";
-import { RestApiError, RestClient, type RestResponse } from "./rest-client";
+import { RestApiError, type RestResponse } from "./rest-client";
 import { currentTime } from "./clock";
-import { passwordPolicyProblem, policyGraphClient, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
+import { passwordPolicyProblem, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -36,7 +36,7 @@ export interface ConfiguredName {
   readonly name: string;
 }
 
-export interface EnvironmentLookups {
+interface EnvironmentLookups {
   readonly environmentUrl: string;
   /** Business unit name; empty for the root business unit. */
   readonly businessUnit: string;
@@ -60,9 +60,13 @@ export interface EnvironmentLookups {
   readonly secretCredentials?: readonly SecretCredentialCheck[];
 }
 
-/** An integration's client secret settings, for the tenant's credential policy. */
-export interface SecretCredentialCheck extends SecretSettings {
+/** One integration's client secret settings, with the config keys that set them. */
+export interface SecretCredentialSettings extends SecretSettings {
   readonly integration: string;
+}
+
+/** An integration's client secret settings, for the tenant's credential policy. */
+interface SecretCredentialCheck extends SecretCredentialSettings {
   /**
    * The same lifetime passed this check in an earlier run: a policy tightened since then does not
    * fail the run; the secret's schedule brings the next secret within the policy (SecretSchedule).
@@ -70,27 +74,24 @@ export interface SecretCredentialCheck extends SecretSettings {
   readonly accepted: boolean;
 }
 
-export interface EnvironmentProblem {
+interface EnvironmentProblem {
   readonly setting: string;
   readonly problem: string;
   /** What the user should check or change. */
   readonly check: string;
 }
 
-export interface EnvironmentReport {
+interface EnvironmentReport {
   readonly problems: EnvironmentProblem[];
   /** Set when no credential for Dataverse was found at all (a pull-request job without secrets). */
   readonly noCredential?: string;
 }
 
-/** The Dynamics CRM first-party application; Dataverse application users need it in the tenant. */
-export const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
-
-export const environmentUrlSetting = "dataverse-s2s:environmentUrl";
-export const businessUnitSetting = "dataverse-s2s:businessUnit";
+const environmentUrlSetting = "dataverse-s2s:environmentUrl";
+const businessUnitSetting = "dataverse-s2s:businessUnit";
 
 /** Privileges the stack's own writes need; the role ones only when a role is cloned. */
-export function requiredPrivileges(clonesRoles: boolean): string[] {
+function requiredPrivileges(clonesRoles: boolean): string[] {
   const always = ["prvReadBusinessUnit", "prvReadRole", "prvReadUser", "prvCreateUser", "prvWriteUser", "prvAssignRole"];
   return clonesRoles ? [...always, "prvCreateRole", "prvWriteRole", "prvDeleteRole"] : always;
 }
@@ -412,11 +413,7 @@ function privilegeProblems(deployer: SystemUserRecord | Error, privilegeAnswers:
 async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
   const setting = lookups.metadataHost ? "azuread:metadataHost" : "azuread:tenantId";
   try {
-    const endpoints = await discoverEndpoints({
-      metadataHost: lookups.metadataHost || undefined,
-      environment: lookups.cloudEnvironment || undefined,
-    });
-    const graph = new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
+    const graph = await graphClient(lookups);
     const response = await graph.request<{ value: unknown[] }>({
       operation: "find the Dynamics CRM service principal",
       method: "GET",
@@ -427,8 +424,7 @@ async function dynamicsCrmProblems(lookups: EnvironmentLookups): Promise<Environ
       {
         setting,
         problem: `the tenant has no service principal for Dynamics CRM (appId ${dynamicsCrmAppId})`,
-        check:
-          "that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id 00000007-0000-0000-c000-000000000000'",
+        check: `that this is the tenant of the Dataverse environment (azuread:tenantId); a tenant with Dataverse has it, an admin can add it with 'az ad sp create --id ${dynamicsCrmAppId}'`,
       },
     ];
   } catch (error) {
@@ -452,7 +448,7 @@ async function credentialPolicyProblems(lookups: EnvironmentLookups): Promise<En
   const secrets = (lookups.secretCredentials ?? []).filter((secret) => !secret.accepted);
   if (secrets.length === 0) return [];
   try {
-    const graph = await policyGraphClient(lookups);
+    const graph = await graphClient(lookups);
     const policy = await readPasswordPolicy(graph, undefined, currentTime().getTime());
     return secrets.flatMap((secret) => {
       const problem = passwordPolicyProblem(secret, policy);

@@ -56,7 +56,7 @@ export const keyVaultSecretSuffixes = {
 const maxSecretNameLength = 127;
 const longestSuffix = Math.max(...Object.values(keyVaultSecretSuffixes).map((suffix) => suffix.length));
 /** The longest prefix that leaves room for every suffix within Key Vault's 127 characters. */
-export const maxSecretNamePrefixLength = maxSecretNameLength - longestSuffix - 1;
+const maxSecretNamePrefixLength = maxSecretNameLength - longestSuffix - 1;
 
 /** Why `value` cannot prefix Key Vault secret names, or undefined when it can. */
 export function secretNamePrefixProblem(value: unknown): string | undefined {

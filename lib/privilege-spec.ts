@@ -11,9 +11,10 @@
  */
 import type { DataverseClient, RolePrivilege } from "./dataverse-client";
 import { roleDefaults } from "./defaults";
+import { isRecord } from "./validators";
 
 /** The access rights of a table, as the config writes them, with SecurityPrivilegeMetadata.PrivilegeType. */
-export const accessRights = {
+const accessRights = {
   create: "Create",
   read: "Read",
   write: "Write",
@@ -23,11 +24,11 @@ export const accessRights = {
   assign: "Assign",
   share: "Share",
 } as const;
-export type AccessRight = keyof typeof accessRights;
+type AccessRight = keyof typeof accessRights;
 
 /** Depths a role may grant a privilege at, narrowest first (RecordFilter needs a filter: not offered). */
-export const privilegeDepths = ["Basic", "Local", "Deep", "Global"] as const;
-export type PrivilegeDepth = (typeof privilegeDepths)[number];
+const privilegeDepths = ["Basic", "Local", "Deep", "Global"] as const;
+type PrivilegeDepth = (typeof privilegeDepths)[number];
 
 /** A validated spec: table -> right -> depth, and privileges by name (granted at Global). */
 export interface PrivilegeSpec {
@@ -39,7 +40,7 @@ const logicalNamePattern = /^[a-z][a-z0-9_]{0,63}$/;
 const privilegeNamePattern = /^prv[A-Za-z0-9_]{1,97}$/;
 
 /** The depth as written ("global", "Global"), or undefined when it is not one. */
-export function parseDepth(value: unknown): PrivilegeDepth | undefined {
+function parseDepth(value: unknown): PrivilegeDepth | undefined {
   return typeof value === "string" ? privilegeDepths.find((depth) => depth.toLowerCase() === value.trim().toLowerCase()) : undefined;
 }
 
@@ -76,10 +77,10 @@ export function parsePrivilegeSpec(
   }
   const privileges: Record<string, Partial<Record<AccessRight, PrivilegeDepth>>> = {};
   if (raw.privileges !== undefined) {
-    if (typeof raw.privileges !== "object" || raw.privileges === null || Array.isArray(raw.privileges)) {
+    if (!isRecord(raw.privileges)) {
       problems.push(`${key}.privileges must map table logical names to rights, e.g. { contact: [create, read, write] }.`);
     } else {
-      for (const [table, rights] of Object.entries(raw.privileges as Record<string, unknown>)) {
+      for (const [table, rights] of Object.entries(raw.privileges)) {
         const tableKey = `${key}.privileges.${table}`;
         if (!logicalNamePattern.test(table)) {
           problems.push(`${tableKey}: '${table}' is not a table's logical name (lower case, e.g. contact, account, new_widget).`);
@@ -129,7 +130,7 @@ function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
 }
 
 /** A problem of a spec that only Dataverse can reveal, with the key (relative to the role) it concerns. */
-export interface SpecProblem {
+interface SpecProblem {
   /** Relative to the role: "privileges.contact", "privileges.contact.write", "miscPrivileges[0]". */
   readonly key: string;
   readonly problem: string;

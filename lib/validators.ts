@@ -8,6 +8,10 @@ const guidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** True for a GUID in its usual 8-4-4-4-12 hexadecimal form. */
 export const isGuid = (value: string): boolean => guidPattern.test(value);
 
+/** True for an object with fields (not null, not an array), as a parsed setting or JSON body may be. */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
 /**
  * Checks an environment URL. Only shapes that are certainly wrong are refused, so that sovereign
  * clouds, custom hosts and the offline emulator (https://localhost:<port>) pass.

@@ -16,10 +16,10 @@
  *   delete  -> DELETE oauth2PermissionGrants/<id> (404 is done)
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { graphClient } from "../../lib/graph-client";
 import { RestApiError, RestClient } from "../../lib/rest-client";
 import { isGuid } from "../../lib/validators";
 import { computeDiff, describeFailure, gone, isUnknown, stateOf } from "./provider-support";
-import { graphClient } from "./retired-secrets";
 
 export interface AdminConsentGrantInputs {
   /** Object id of the client service principal (the integration's). */
@@ -54,7 +54,7 @@ const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  * The grant's Graph id from the resource id: the grant's own id, or azuread's "/oauth2PermissionGrants/<id>"
  * for a grant an earlier version made with azuread's resource (the alias carries that state over, id included).
  */
-export function grantIdOf(id: string): string {
+function grantIdOf(id: string): string {
   return id.replace(/^\/oauth2PermissionGrants\//, "");
 }
 const claimsOf = (grant: GraphGrant): string[] => [...new Set((grant.scope ?? "").split(/\s+/).filter(Boolean))].sort();

@@ -23,9 +23,9 @@
  * Deleting an application deletes its service principal and secrets with it.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { graphClient } from "../../lib/graph-client";
 import type { RestClient } from "../../lib/rest-client";
 import { computeDiff, describeFailure, stateOf } from "./provider-support";
-import { graphClient } from "./retired-secrets";
 
 export interface AppLeftoversInputs {
   /** Object id of the application in state: never a leftover. */

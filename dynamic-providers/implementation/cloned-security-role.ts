@@ -102,17 +102,17 @@ function withPackedPrivileges(props: ClonedSecurityRoleOutputs): ClonedSecurityR
 export const managedRoleMarker = "Managed by dataverse-s2s";
 
 /** Whose role it is: a stack and a role key (the lower-cased name); no stack in the marker of earlier versions. */
-export interface RoleMarker {
+interface RoleMarker {
   readonly stack: string;
   readonly key: string;
 }
 
-export function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
+function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
   return { stack: inputs.stack ?? "", key: inputs.stack ? inputs.name.toLowerCase() : "" };
 }
 
 /** The marker at the start of a role's description; undefined when the role was not made by this project. */
-export function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
+function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
   const text = description ?? "";
   if (!text.startsWith(managedRoleMarker)) return undefined;
   const named = /^Managed by dataverse-s2s \(stack (\S+), role (.*?)\):/.exec(text);
@@ -136,7 +136,7 @@ function roleDescription(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name"
 }
 
 /** True when the role's description says it is this resource's (marker of this stack and role): a delete may remove it. */
-export function isOwnRole(description: string | null | undefined, inputs: { readonly stack?: string; readonly name: string }): boolean {
+function isOwnRole(description: string | null | undefined, inputs: { readonly stack?: string; readonly name: string }): boolean {
   const marker = parseRoleMarker(description);
   return !marker || sameMarker(marker, markerOf(inputs));
 }
@@ -391,19 +391,29 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
   },
 
   async delete(id: string, props: ClonedSecurityRoleOutputs) {
-    const client = new DataverseClient(props.environmentUrl);
-    try {
-      const role = await client.getRole(id);
-      if (!role) return;
-      // Another resource of the stack adopted this role (a rename, a removed integration that
-      // held a shared role, an upgrade): it is theirs now, and deleting it would strip their users.
-      if (!isOwnRole(role.description, props)) return;
-      await client.deleteRole(id);
-    } catch (error) {
-      throw describeFailure(error, `delete security role '${props.name}'`);
-    }
+    await deleteOwnRole(id, props);
   },
 };
+
+/**
+ * Deletes a role of the stack (cloned or spec), done when it is gone. A role another resource of the
+ * stack adopted (a rename, a removed integration that held a shared role, an upgrade) is theirs now,
+ * and deleting it would strip their users: it is left.
+ */
+export async function deleteOwnRole(
+  id: string,
+  props: { readonly environmentUrl: string; readonly stack?: string; readonly name: string },
+) {
+  const client = new DataverseClient(props.environmentUrl);
+  try {
+    const role = await client.getRole(id);
+    if (!role) return;
+    if (!isOwnRole(role.description, props)) return;
+    await client.deleteRole(id);
+  } catch (error) {
+    throw describeFailure(error, `delete security role '${props.name}'`);
+  }
+}
 
 /** Puts back the privileges read after the last apply (when the role must not follow its source). */
 async function restorePrivileges(client: DataverseClient, roleId: string, olds: ClonedSecurityRoleOutputs) {

@@ -4,12 +4,12 @@
  * policy when allowed and otherwise asking Graph by trying.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { graphClient } from "../../lib/graph-client";
 import { dayMs } from "../../lib/clock";
 import {
   describePolicyProblem,
   lifetimeRefusedCode,
   passwordPolicyProblem,
-  policyGraphClient,
   readPasswordPolicy,
   refusalProblem,
   typeRefusedCode,
@@ -95,7 +95,7 @@ async function removeProbes(graph: RestClient, applicationObjectId: string): Pro
 }
 
 async function judge(inputs: CredentialPolicyGateInputs): Promise<void> {
-  const graph = await policyGraphClient(inputs);
+  const graph = await graphClient(inputs);
   const settings = settingsOf(inputs);
   const policy = await readPasswordPolicy(graph, inputs.applicationObjectId, Date.parse(inputs.startDate));
   if (policy.readable) {

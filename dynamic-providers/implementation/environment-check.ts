@@ -3,7 +3,12 @@
  * `check`, which Pulumi calls in every preview and every up before anything is created.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ConfiguredName, describeEnvironmentProblems, lookUpEnvironment } from "../../lib/environment-checks";
+import {
+  ConfiguredName,
+  describeEnvironmentProblems,
+  lookUpEnvironment,
+  type SecretCredentialSettings,
+} from "../../lib/environment-checks";
 import type { PrivilegeSpec } from "../../lib/privilege-spec";
 import { computeDiff, isUnknown, stateOf } from "./provider-support";
 
@@ -26,13 +31,6 @@ export interface EnvironmentCheckInputs {
    * config keys too, for the guidance.
    */
   secretCredentials: (Pick<SecretCredentialSettings, "integration" | "lifetimeDays"> & Partial<SecretCredentialSettings>)[];
-}
-
-interface SecretCredentialSettings {
-  integration: string;
-  lifetimeSetting: string;
-  credentialSetting: string;
-  lifetimeDays: number;
 }
 
 const secretCredentials = (value: unknown): SecretCredentialSettings[] =>

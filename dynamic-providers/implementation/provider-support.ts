@@ -8,7 +8,7 @@ import { RestApiError } from "../../lib/rest-client";
 import { environmentUrlProblem } from "../../lib/validators";
 
 /** The value an input has during preview while it is not yet known. */
-export const unknownPlaceholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const unknownPlaceholder = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export function isUnknown(value: unknown): boolean {
   return value === unknownPlaceholder || (Array.isArray(value) && value.includes(unknownPlaceholder));
@@ -70,7 +70,7 @@ export function describeFailure(error: unknown, operation: string): Error {
 /** A field of both the inputs and the outputs, compared by a diff. */
 type SharedField<Inputs, Outputs> = keyof Inputs & keyof Outputs & string;
 
-export interface DiffRules<Inputs, Outputs> {
+interface DiffRules<Inputs, Outputs> {
   /** Fields whose change replaces the resource (the object cannot be moved or renamed in place). */
   readonly replaceOn?: readonly SharedField<Inputs, Outputs>[];
   /** Fields whose change is an update in place. */

@@ -20,8 +20,8 @@
  * "Now" is DATAVERSE_S2S_NOW when set (see lib/clock.ts), else the wall clock.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { discoverEndpoints } from "../../lib/cloud-endpoints";
-import { RestClient } from "../../lib/rest-client";
+import { graphClient } from "../../lib/graph-client";
+import type { RestClient } from "../../lib/rest-client";
 import { currentTime, dayMs } from "../../lib/clock";
 import { managedSecretDisplayName } from "../../lib/defaults";
 import { computeDiff, describeFailure, gone, stateOf } from "./provider-support";
@@ -50,14 +50,6 @@ export interface RetiredSecretsOutputs extends RetiredSecretsInputs {
 interface PasswordCredential {
   keyId: string;
   displayName?: string | null;
-}
-
-export async function graphClient(inputs: Pick<RetiredSecretsInputs, "metadataHost" | "cloudEnvironment">): Promise<RestClient> {
-  const endpoints = await discoverEndpoints({
-    metadataHost: inputs.metadataHost || undefined,
-    environment: inputs.cloudEnvironment || undefined,
-  });
-  return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
 }
 
 async function removeKeys(inputs: RetiredSecretsInputs, keys: readonly RetiredKey[]): Promise<void> {

@@ -24,6 +24,7 @@
  *   `policyNote` says so; the program prints it as a warning.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { graphClient } from "../../lib/graph-client";
 import { currentTime, dayMs } from "../../lib/clock";
 import { secretDefaults } from "../../lib/defaults";
 import {
@@ -31,7 +32,6 @@ import {
   blockedProblem,
   describePolicyProblem,
   lifetimeProblem,
-  policyGraphClient,
   readPasswordPolicy,
   type PasswordPolicy,
 } from "../../lib/app-management-policies";
@@ -61,7 +61,7 @@ export interface SecretScheduleInputs {
 async function policyFor(news: Partial<SecretScheduleInputs>, now: Date): Promise<PasswordPolicy> {
   const applicationObjectId = news.applicationObjectId && !isUnknown(news.applicationObjectId) ? news.applicationObjectId : undefined;
   try {
-    const graph = await policyGraphClient({ metadataHost: news.metadataHost, cloudEnvironment: news.cloudEnvironment });
+    const graph = await graphClient({ metadataHost: news.metadataHost, cloudEnvironment: news.cloudEnvironment });
     return await readPasswordPolicy(graph, applicationObjectId, now.getTime());
   } catch (error) {
     return { readable: false, reason: error instanceof Error ? error.message.split("\n")[0] : String(error) };
@@ -74,7 +74,7 @@ const day = (iso: string) => iso.slice(0, 10);
 const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 /** A window of `lifetimeDays` starting at `start` (to the second). */
-export function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
+function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
   const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
   const end = new Date(startSeconds.getTime() + settings.lifetimeDays * dayMs);
   return {

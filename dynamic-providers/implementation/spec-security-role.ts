@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient, isInheritedCopy } from "../../lib/dataverse-client";
 import { roleDefaults } from "../../lib/defaults";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
-import { isOwnRole, markerText, roleToTakeOver } from "./cloned-security-role";
+import { deleteOwnRole, markerText, roleToTakeOver } from "./cloned-security-role";
 import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
 import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
 
@@ -178,15 +178,6 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
   },
 
   async delete(id: string, props: SpecSecurityRoleOutputs) {
-    const client = new DataverseClient(props.environmentUrl);
-    try {
-      const role = await client.getRole(id);
-      if (!role) return;
-      // Another resource of the stack took this role over (a rename): it is theirs now.
-      if (!isOwnRole(role.description, props)) return;
-      await client.deleteRole(id);
-    } catch (error) {
-      throw describeFailure(error, `delete security role '${props.name}'`);
-    }
+    await deleteOwnRole(id, props);
   },
 };

@@ -6,14 +6,13 @@
 // published (secretNote says so), nothing is duplicated, a second up and a refreshed preview are
 // clean, removing `adopt` replaces nothing, and destroy deletes the adopted objects as README says.
 // An adopt of an app registration that does not exist fails the preview naming the key, writing nothing.
+import { dynamicsCrmAppId } from "../../lib/defaults";
 import { RestClient } from "../../lib/rest-client";
 import { expectWhoAmI, failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { changeRecorder, createTestProject, setIntegrations, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(20 * 60 * 1000);
-
-const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
 
 let test_: TestEmulator;
 beforeAll(async () => {

@@ -3,12 +3,12 @@
 // the emulator as an admin would (app renamed, Dynamics CRM permission removed, role renamed; then
 // service principal deleted, role deleted), each round shown by `pulumi preview`, repaired by
 // `pulumi up`, and followed by a clean preview.
+import { dynamicsCrmAppId } from "../../lib/defaults";
 import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 
 jest.setTimeout(15 * 60 * 1000);
 
-const dynamicsCrmAppId = "00000007-0000-0000-c000-000000000000";
 const displayName = "Drift ETL connector";
 
 let test_: TestEmulator;

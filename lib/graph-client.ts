@@ -1,0 +1,21 @@
+/**
+ * The one Microsoft Graph client: the stack's lookups, the environment checks and every provider
+ * that calls Graph build it here, for the azuread provider's cloud.
+ */
+import { discoverEndpoints } from "./cloud-endpoints";
+import { RestClient } from "./rest-client";
+
+/** The azuread provider's cloud as resources carry it (an empty string is unset). */
+interface GraphCloud {
+  readonly metadataHost?: string;
+  readonly cloudEnvironment?: string;
+}
+
+/** A Graph client for the azuread provider's cloud (metadataHost or environment; global by default). */
+export async function graphClient(cloud: GraphCloud): Promise<RestClient> {
+  const endpoints = await discoverEndpoints({
+    metadataHost: cloud.metadataHost || undefined,
+    environment: cloud.cloudEnvironment || undefined,
+  });
+  return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
+}
