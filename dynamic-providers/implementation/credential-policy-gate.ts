@@ -5,7 +5,6 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
-import { dayMs } from "../../lib/clock";
 import {
   describePolicyProblem,
   lifetimeRefusedCode,
@@ -16,6 +15,7 @@ import {
   type SecretSettings,
 } from "../../lib/app-management-policies";
 import { RestApiError, type RestClient } from "../../lib/rest-client";
+import { windowDays } from "../../lib/secret-lifecycle";
 import { computeDiff, stateOf } from "./provider-support";
 
 export interface CredentialPolicyGateInputs {
@@ -34,11 +34,10 @@ export const probeDisplayName = "dataverse-s2s policy probe (removed at once)";
 
 function settingsOf(inputs: CredentialPolicyGateInputs): SecretSettings {
   // The lifetime Graph judges is the window's own (end - start), which is what the ApplicationPassword sends.
-  const windowDays = Math.round((Date.parse(inputs.endDate) - Date.parse(inputs.startDate)) / dayMs);
   return {
     lifetimeSetting: inputs.lifetimeSetting,
     credentialSetting: inputs.credentialSetting,
-    lifetimeDays: Number.isFinite(windowDays) && windowDays > 0 ? windowDays : Number(inputs.lifetimeDays),
+    lifetimeDays: windowDays(inputs.startDate, inputs.endDate) ?? Number(inputs.lifetimeDays),
   };
 }
 

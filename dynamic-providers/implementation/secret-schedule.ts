@@ -25,16 +25,16 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
-import { currentTime, dayMs } from "../../lib/clock";
+import { currentTime } from "../../lib/clock";
 import { secretDefaults } from "../../lib/defaults";
 import {
   allowedDays,
-  blockedProblem,
   describePolicyProblem,
-  lifetimeProblem,
+  passwordPolicyProblem,
   readPasswordPolicy,
   type PasswordPolicy,
 } from "../../lib/app-management-policies";
+import { isRotateBeforeDays, isSecretLifetime, nextWindow, type SecretTimes } from "../../lib/secret-lifecycle";
 import { computeDiff, isUnknown, stateOf } from "./provider-support";
 
 export interface SecretScheduleInputs {
@@ -70,32 +70,16 @@ async function policyFor(news: Partial<SecretScheduleInputs>, now: Date): Promis
 
 const day = (iso: string) => iso.slice(0, 10);
 
-/** RFC 3339 to the second: Entra answers dates without milliseconds, and a difference would replace the secret. */
-const toSeconds = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
-
-/** A window of `lifetimeDays` starting at `start` (to the second). */
-function scheduleFrom(start: Date, settings: { lifetimeDays: number; rotateBeforeDays: number }) {
-  const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
-  const end = new Date(startSeconds.getTime() + settings.lifetimeDays * dayMs);
-  return {
-    startDate: toSeconds(startSeconds),
-    endDate: toSeconds(end),
-    rotateAfter: toSeconds(new Date(end.getTime() - settings.rotateBeforeDays * dayMs)),
-  };
-}
-
-type ScheduleSettings = { lifetimeDays: number; rotateBeforeDays: number };
-
 /** A lifetime or rotation window the schedule cannot have. */
-function settingFailures(settings: ScheduleSettings): pulumi.dynamic.CheckFailure[] {
+function settingFailures(settings: SecretTimes): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  if (!Number.isInteger(settings.lifetimeDays) || settings.lifetimeDays < 1 || settings.lifetimeDays > secretDefaults.maxLifetimeDays) {
+  if (!isSecretLifetime(settings.lifetimeDays)) {
     failures.push({
       property: "lifetimeDays",
       reason: `a secret lives from 1 to ${secretDefaults.maxLifetimeDays} days (Entra's limit is 24 months)`,
     });
   }
-  if (!Number.isInteger(settings.rotateBeforeDays) || settings.rotateBeforeDays < 0 || settings.rotateBeforeDays >= settings.lifetimeDays) {
+  if (!isRotateBeforeDays(settings.rotateBeforeDays, settings.lifetimeDays)) {
     failures.push({ property: "rotateBeforeDays", reason: "rotate from 0 days up to less than the lifetime before expiry" });
   }
   return failures;
@@ -105,7 +89,7 @@ function settingFailures(settings: ScheduleSettings): pulumi.dynamic.CheckFailur
 function tightenedPolicyNote(
   policyName: string,
   maxDays: number,
-  settings: ScheduleSettings,
+  settings: SecretTimes,
   olds: Partial<SecretScheduleInputs>,
   inputs: SecretScheduleInputs,
   outcome: { keep: boolean; rotatesEarly: boolean; lifetimeSetting: string },
@@ -149,49 +133,28 @@ export const provider: pulumi.dynamic.ResourceProvider<SecretScheduleInputs, Sec
       olds.rotateBeforeDays === settings.rotateBeforeDays;
     const policy = failures.length === 0 && news.lifetimeSetting !== undefined ? await policyFor(news, now) : undefined;
     const secretSettings = { ...context, lifetimeDays: settings.lifetimeDays };
+    // One rule for the pre-check, this schedule and the gate (lib/app-management-policies.ts); it judges a blocked secret first.
+    const problem = policy && passwordPolicyProblem(secretSettings, policy);
+    // A setting made now that the policy refuses is the config's mistake; one that passed before is the policy's change.
+    if (problem && !sameSettings) failures.push({ property: "lifetimeDays", reason: describePolicyProblem(problem) });
     let policyNote = "";
     let maxDays: number | undefined;
-    if (policy?.readable && policy.blockedBy) {
-      if (!sameSettings)
-        failures.push({ property: "lifetimeDays", reason: describePolicyProblem(blockedProblem(secretSettings, policy.blockedBy)) });
-      else
+    if (problem && policy?.readable && policy.blockedBy) {
+      if (sameSettings)
         policyNote =
           `The tenant's app management policy '${policy.blockedBy.displayName || policy.blockedBy.id}' now blocks new client secrets: ` +
           `the current secret works until ${olds.endDate}, but it cannot be rotated. Before then, switch ${context.credentialSetting} ` +
           "to certificate or federated (README 'Credentials').";
-    } else if (policy?.readable && policy.maxLifetime && settings.lifetimeDays > policy.maxLifetime.days + 1e-9) {
+    } else if (problem && policy?.readable && policy.maxLifetime) {
       maxDays = allowedDays(policy.maxLifetime);
-      // A lifetime set now above the policy is the config's mistake; one that passed before is the policy's change.
-      if (!sameSettings)
-        failures.push({ property: "lifetimeDays", reason: describePolicyProblem(lifetimeProblem(secretSettings, policy.maxLifetime)) });
     }
-    const capped =
-      maxDays === undefined
-        ? settings
-        : {
-            lifetimeDays: maxDays,
-            rotateBeforeDays: settings.rotateBeforeDays < maxDays ? settings.rotateBeforeDays : Math.floor(maxDays / 2),
-          };
-    // With a policy tightened since the secret was made, the secret is due once it is older than the policy allows (minus rotateBeforeDays).
-    const policyRotateAfter =
-      maxDays !== undefined && sameSettings && Date.parse(olds.endDate!) - Date.parse(olds.startDate!) > maxDays * dayMs + 1000
-        ? scheduleFrom(new Date(Date.parse(olds.startDate!)), capped).rotateAfter
-        : undefined;
-    const rotateAfter =
-      policyRotateAfter && Date.parse(policyRotateAfter) < Date.parse(olds.rotateAfter ?? "") ? policyRotateAfter : olds.rotateAfter;
-    const keep = sameSettings && now.getTime() < Date.parse(rotateAfter!);
-    const inputs: SecretScheduleInputs = keep
-      ? { ...settings, startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: rotateAfter!, expiringEndDate: "", ...context }
-      : {
-          ...settings,
-          ...scheduleFrom(now, capped),
-          expiringEndDate: sameSettings ? olds.endDate! : "",
-          ...context,
-        };
+    const current = sameSettings ? { startDate: olds.startDate!, endDate: olds.endDate!, rotateAfter: olds.rotateAfter! } : undefined;
+    const { keep, rotatesEarly, ...window } = nextWindow(current, settings, now, maxDays);
+    const inputs: SecretScheduleInputs = { ...settings, ...window, ...context };
     if (maxDays !== undefined && sameSettings && policy?.readable && policy.maxLifetime) {
       policyNote = tightenedPolicyNote(policy.maxLifetime.displayName || policy.maxLifetime.id, maxDays, settings, olds, inputs, {
         keep,
-        rotatesEarly: policyRotateAfter !== undefined,
+        rotatesEarly,
         lifetimeSetting: context.lifetimeSetting,
       });
     }
