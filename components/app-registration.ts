@@ -18,6 +18,7 @@ import { SecretSchedule } from "../dynamic-providers/secret-schedule";
 import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gate";
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
+import { hasPassed } from "../lib/secret-lifecycle";
 
 const userImpersonationScope = "user_impersonation";
 
@@ -331,7 +332,7 @@ export class AppRegistration extends pulumi.ComponentResource {
 function warnNearExpiry(displayName: pulumi.Input<string>, expiringEndDate: pulumi.Output<string>, resource: pulumi.Resource) {
   pulumi.all([displayName, expiringEndDate]).apply(([appName, expiring]) => {
     if (!expiring) return;
-    if (currentTime().getTime() >= Date.parse(expiring)) {
+    if (hasPassed(expiring, currentTime().getTime())) {
       pulumi.log.warn(
         `The client secret of '${appName}' expired on ${expiring}: its integration cannot sign in (AADSTS7000222). 'pulumi up' makes a new one.`,
         resource,

@@ -23,6 +23,7 @@ import {
   subjectProblem,
 } from "../lib/credential-rules";
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
+import { defaultOverlapDays, defaultRotateBeforeDays, isOverlapDays, isRotateBeforeDays, isSecretLifetime } from "../lib/secret-lifecycle";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
 import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
 import { environmentUrlProblem, isGuid, isRecord } from "../lib/validators";
@@ -257,31 +258,29 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
     problems.push(`${key} must be an object: { lifetimeDays, rotateBeforeDays, overlapDays }.`);
     return fallback;
   }
-  const wholeDays = (value: unknown, min: number): number | undefined =>
-    typeof value === "number" && Number.isInteger(value) && value >= min ? value : undefined;
   let lifetimeDays: number = secretDefaults.lifetimeDays;
   if (raw.lifetimeDays !== undefined) {
-    const value = wholeDays(raw.lifetimeDays, 1);
-    if (value === undefined || value > secretDefaults.maxLifetimeDays) {
+    const value = raw.lifetimeDays;
+    if (!isSecretLifetime(value)) {
       problems.push(
         `${key}.lifetimeDays must be a whole number of days from 1 to ${secretDefaults.maxLifetimeDays} (Entra's limit is 24 months), not '${String(raw.lifetimeDays)}'.`,
       );
     } else lifetimeDays = value;
   }
-  let rotateBeforeDays: number = Math.min(secretDefaults.rotateBeforeDays, Math.floor(lifetimeDays / 2));
+  let rotateBeforeDays: number = defaultRotateBeforeDays(lifetimeDays);
   if (raw.rotateBeforeDays !== undefined) {
-    const value = wholeDays(raw.rotateBeforeDays, 0);
-    if (value === undefined || value >= lifetimeDays) {
+    const value = raw.rotateBeforeDays;
+    if (!isRotateBeforeDays(value, lifetimeDays)) {
       problems.push(
         `${key}.rotateBeforeDays must be a whole number of days from 0 to less than lifetimeDays (${lifetimeDays}), not '${String(raw.rotateBeforeDays)}'.`,
       );
     } else rotateBeforeDays = value;
   }
   // The previous secret expires rotateBeforeDays after a rotation at the latest: the overlap cannot be longer.
-  let overlapDays: number = Math.min(secretDefaults.overlapDays, rotateBeforeDays);
+  let overlapDays: number = defaultOverlapDays(rotateBeforeDays);
   if (raw.overlapDays !== undefined) {
-    const value = wholeDays(raw.overlapDays, 0);
-    if (value === undefined || value > rotateBeforeDays) {
+    const value = raw.overlapDays;
+    if (!isOverlapDays(value, rotateBeforeDays)) {
       problems.push(
         `${key}.overlapDays must be a whole number of days from 0 to rotateBeforeDays (${rotateBeforeDays}): the previous secret expires by then anyway; not '${String(raw.overlapDays)}'.`,
       );

@@ -7,8 +7,8 @@
  * Plain functions, no module-level state; the Graph client comes from the caller.
  */
 import { RestApiError, RestClient } from "./rest-client";
-import { dayMs } from "./clock";
 import { managedSecretDisplayName } from "./defaults";
+import { rotationDue, rotationStartMs } from "./secret-lifecycle";
 
 /** A client secret of the adopted app registration, without its text (Graph never returns it). */
 export interface AdoptedSecret {
@@ -86,14 +86,14 @@ export async function lookUpAdoptedApp(graph: RestClient, clientId: string, sett
 export function keptSecret(app: AdoptedApp, rotateBeforeDays: number, nowMs: number): AdoptedSecret | undefined {
   if (app.secrets.some((secret) => secret.displayName === managedSecretDisplayName)) return undefined;
   const lasting = app.secrets
-    .filter((secret) => Date.parse(secret.endDateTime) - rotateBeforeDays * dayMs > nowMs)
+    .filter((secret) => !rotationDue(rotationStartMs(Date.parse(secret.endDateTime), rotateBeforeDays), nowMs))
     .sort((a, b) => Date.parse(b.endDateTime) - Date.parse(a.endDateTime));
   return lasting[0];
 }
 
 /** The note published instead of the client secret while the secret made before adoption is kept. */
 export function keptSecretNote(secret: AdoptedSecret, rotateBeforeDays: number): string {
-  const rotation = new Date(Date.parse(secret.endDateTime) - rotateBeforeDays * dayMs).toISOString();
+  const rotation = new Date(rotationStartMs(Date.parse(secret.endDateTime), rotateBeforeDays)).toISOString();
   return (
     `The client secret made before adoption (key id ${secret.keyId}, '${secret.displayName}', valid until ${secret.endDateTime}) is kept ` +
     `and stays valid; Entra never returns a secret's text, so it is not published here: the integration keeps the value it has. ` +

@@ -22,8 +22,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
 import type { RestClient } from "../../lib/rest-client";
-import { currentTime, dayMs } from "../../lib/clock";
+import { currentTime } from "../../lib/clock";
 import { managedSecretDisplayName } from "../../lib/defaults";
+import { hasPassed, isOverlapDays, overlapEnd } from "../../lib/secret-lifecycle";
 import { computeDiff, describeFailure, gone, stateOf } from "./provider-support";
 
 export interface RetiredSecretsInputs {
@@ -97,7 +98,7 @@ async function removeStrays(inputs: RetiredSecretsInputs, retired: readonly Reti
   );
 }
 
-const overdue = (retired: readonly RetiredKey[], now: Date) => retired.filter((key) => now.getTime() >= Date.parse(key.removeAfter));
+const overdue = (retired: readonly RetiredKey[], now: Date) => retired.filter((key) => hasPassed(key.removeAfter, now.getTime()));
 
 export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, RetiredSecretsOutputs> = {
   async check(_olds: RetiredSecretsInputs, news: Partial<RetiredSecretsInputs>) {
@@ -109,8 +110,7 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
     };
     const failures = [];
-    if (!Number.isInteger(inputs.overlapDays) || inputs.overlapDays < 0)
-      failures.push({ property: "overlapDays", reason: "give the overlap in whole days, 0 or more" });
+    if (!isOverlapDays(inputs.overlapDays)) failures.push({ property: "overlapDays", reason: "give the overlap in whole days, 0 or more" });
     return { inputs, failures };
   },
 
@@ -153,7 +153,7 @@ export const provider: pulumi.dynamic.ResourceProvider<RetiredSecretsInputs, Ret
       retired.push({
         keyId: olds.currentKeyId,
         retiredAt: now.toISOString(),
-        removeAfter: new Date(now.getTime() + news.overlapDays * dayMs).toISOString(),
+        removeAfter: overlapEnd(now, news.overlapDays),
       });
     }
     const due = overdue(retired, now);
