@@ -200,7 +200,11 @@ export function blockedProblem(settings: SecretSettings, blockedBy: PolicyName):
   };
 }
 
-/** The problem of a new secret of `settings` under `policy`; undefined when the policy allows it. */
+/**
+ * The tenant-policy rule, judged here only (the environment check, SecretSchedule and CredentialPolicyGate
+ * call it): the problem of a new secret of `settings` under `policy`, a blocked secret before a lifetime
+ * above the maximum; undefined when the policy allows it or cannot be read.
+ */
 export function passwordPolicyProblem(settings: SecretSettings, policy: PasswordPolicy): PolicyProblem | undefined {
   if (!policy.readable) return undefined;
   if (policy.blockedBy) return blockedProblem(settings, policy.blockedBy);

@@ -22,6 +22,9 @@
  *   policy. Once it is older than the policy allows minus rotateBeforeDays it is rotated as an
  *   expiring secret (expiringEndDate), and every new window is at most the policy's maximum.
  *   `policyNote` says so; the program prints it as a warning.
+ *
+ * The rules themselves (ranges, window, rotation decision, tenant policy) are in lib/secret-lifecycle.ts
+ * and lib/app-management-policies.ts; this provider keeps the state and the wording.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
