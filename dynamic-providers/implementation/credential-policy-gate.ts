@@ -97,15 +97,15 @@ async function judge(inputs: CredentialPolicyGateInputs): Promise<void> {
   const graph = await graphClient(inputs);
   const settings = settingsOf(inputs);
   const policy = await readPasswordPolicy(graph, inputs.applicationObjectId, Date.parse(inputs.startDate));
-  if (policy.readable) {
-    const problem = passwordPolicyProblem(settings, policy);
-    if (problem) throw new Error(`The client secret was not made; nothing else is left half-made. ${describePolicyProblem(problem)}`);
-    return;
-  }
+  const problem = policy.readable ? passwordPolicyProblem(settings, policy) : await probeProblem(graph, inputs, settings);
+  if (problem) throw new Error(`The client secret was not made; nothing else is left half-made. ${describePolicyProblem(problem)}`);
+}
+
+/** Without the policy: Graph's own refusal of a probe secret, as guidance. */
+async function probeProblem(graph: RestClient, inputs: CredentialPolicyGateInputs, settings: SecretSettings) {
   await removeProbes(graph, inputs.applicationObjectId);
   const refusal = await probe(graph, inputs);
-  const problem = refusal && refusalProblem(settings, refusal.code, refusal.message);
-  if (problem) throw new Error(`The client secret was not made; nothing else is left half-made. ${describePolicyProblem(problem)}`);
+  return refusal && refusalProblem(settings, refusal.code, refusal.message);
 }
 
 export const provider: pulumi.dynamic.ResourceProvider<CredentialPolicyGateInputs, CredentialPolicyGateInputs> = {
