@@ -22,7 +22,7 @@ export interface SecretTimes {
 }
 
 /** A secret's validity window, RFC 3339 to the second. */
-export interface SecretWindow {
+interface SecretWindow {
   readonly startDate: string;
   readonly endDate: string;
   /** From here on a run makes the next secret. */
@@ -64,7 +64,7 @@ export const hasPassed = (date: string, nowMs: number) => nowMs >= Date.parse(da
 export const overlapEnd = (now: Date, overlapDays: number) => new Date(now.getTime() + overlapDays * dayMs).toISOString();
 
 /** A window of `times.lifetimeDays` starting at `start` (to the second). */
-export function windowFrom(start: Date, times: SecretTimes): SecretWindow {
+function windowFrom(start: Date, times: SecretTimes): SecretWindow {
   const startSeconds = new Date(Math.floor(start.getTime() / 1000) * 1000);
   const end = new Date(startSeconds.getTime() + times.lifetimeDays * dayMs);
   return {
@@ -87,7 +87,7 @@ const cappedTimes = (times: SecretTimes, maxDays: number): SecretTimes => ({
 });
 
 /** The window a run gives the secret, and whether it keeps the current one. */
-export interface WindowDecision extends SecretWindow {
+interface WindowDecision extends SecretWindow {
   /** End date of the secret this run rotates out; empty when nothing rotates. */
   readonly expiringEndDate: string;
   /** The current window is kept. */
