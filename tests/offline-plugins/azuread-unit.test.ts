@@ -12,6 +12,8 @@ import { installImportReadSupport } from "../../offline-plugins/azuread/import-r
 import { installProviderPreview, previewUpdateOutputs } from "../../offline-plugins/azuread/preview";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
+import { isApplicationUpdateRetried } from "../../offline-plugins/azuread/resources/application";
+import { RestApiError } from "../../lib/rest-client";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -349,5 +351,35 @@ describe("provider without Graph", () => {
       endDateTime: "2027-05-01T10:00:00Z",
     });
     expect(passwordCredentialBody({ endDateRelative: "8760h" })).toEqual({});
+  });
+});
+
+// internal/services/applications/applications.go (applicationUpdateRetryFunc) and go-azure-sdk
+// sdk/odata/errors.go (Error.Match compiles its text as a regular expression).
+describe("application PATCH retries after create (applicationUpdateRetryFunc)", () => {
+  const failure = (status: number, serviceMessage: string) =>
+    new RestApiError({
+      service: "Microsoft Graph",
+      host: "graph",
+      operation: "patch",
+      method: "PATCH",
+      path: "/v1.0/applications/x",
+      status,
+      code: "Request_BadRequest",
+      serviceMessage,
+      attempts: 1,
+    });
+
+  test("404 and 409 are retried; Graph's 400 with the literal '(scope or role)' is not (the parentheses are a regexp group)", () => {
+    expect(isApplicationUpdateRetried(failure(404, "not found"))).toBe(true);
+    expect(isApplicationUpdateRetried(failure(409, "conflict"))).toBe(true);
+    expect(isApplicationUpdateRetried(failure(400, "Permission (scope or role) cannot be deleted or updated unless disabled first."))).toBe(
+      false,
+    );
+    // What the expression does match: the same text without the parentheses.
+    expect(isApplicationUpdateRetried(failure(400, "Permission scope or role cannot be deleted or updated unless disabled first"))).toBe(
+      true,
+    );
+    expect(isApplicationUpdateRetried(failure(400, "anything else"))).toBe(false);
   });
 });

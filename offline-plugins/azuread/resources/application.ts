@@ -6,8 +6,8 @@
  *   find nothing (otherwise the provider's "An existing ... was found" error); POST /v1.0/applications
  *   under the real name with the caller (and up to 19 wanted owners) as owners, never replayed and
  *   never de-duplicated; PATCH a temporary name, then the real one (each retried as v3.8.0's
- *   applicationUpdateRetryFunc retries: 404 and 409 while the new object replicates, and 400 "Permission
- *   (scope or role) cannot be deleted or updated unless disabled first"); add the other owners; remove the caller unless
+ *   applicationUpdateRetryFunc retries: 404 and 409 while the new object replicates; its 400 branch
+ *   never matches Graph's message, see isApplicationUpdateRetried); add the other owners; remove the caller unless
  *   wanted as an owner; read. The id is "/applications/<objectId>".
  * - read: GET /v1.0/applications/{id} (404: gone, empty id), GET /beta/applications/{id}?$select=...,
  *   GET /v1.0/applications/{id}/owners (following @odata.nextLink).
@@ -39,15 +39,19 @@ import {
 
 /**
  * v3.8.0's applicationUpdateRetryFunc (internal/services/applications/applications.go), the RetryFunc
- * of the PATCHes right after a create: 404 or 409 (replication), or a 400 about a permission that
- * must be disabled first.
+ * of the PATCHes right after a create: 404 or 409 (replication). Its 400 branch,
+ * `o.Error.Match("Permission (scope or role) cannot be deleted or updated unless disabled first")`,
+ * compiles that text as a regular expression (go-azure-sdk sdk/odata/errors.go `Error.Match`) against
+ * "<code>: <message>": the parentheses are a group, so it matches only a message without them and
+ * never Graph's literal "Permission (scope or role) cannot be ...". The same expression is kept here.
  */
+const permissionMustBeDisabled = /Permission (scope or role) cannot be deleted or updated unless disabled first/;
+
 export function isApplicationUpdateRetried(error: unknown): boolean {
   if (!(error instanceof RestApiError)) return false;
   if (error.status === 404 || error.status === 409) return true;
-  return (
-    error.status === 400 && /Permission \(scope or role\) cannot be deleted or updated unless disabled first/.test(error.serviceMessage)
-  );
+  const odataError = [error.code, error.serviceMessage].filter((part) => part !== undefined).join(": ");
+  return error.status === 400 && permissionMustBeDisabled.test(odataError);
 }
 
 export const applicationToken = "azuread:index/application:Application";
