@@ -255,6 +255,8 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
     const graph = adoptGraph([caller]);
     await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, description: "etl" });
     expect(graph.bodies[graph.calls.indexOf(`PATCH v1.0/servicePrincipals/${spObjectId}`)]).toEqual({
+      // stable.ServicePrincipal's MarshalJSON adds the type; expandSamlSingleSignOn gives {} when unset.
+      "@odata.type": "#microsoft.graph.servicePrincipal",
       accountEnabled: true,
       alternativeNames: [],
       appRoleAssignmentRequired: false,
@@ -263,6 +265,7 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
       notes: null,
       notificationEmailAddresses: [],
       preferredSingleSignOnMode: null,
+      samlSingleSignOnSettings: {},
       tags: [],
     });
   });
@@ -428,6 +431,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       ...Array(3).fill(`GET v1.0/applications/${appObjectId}`),
     ]);
     expect(graph.bodies[1]).toEqual({
+      "@odata.type": "#microsoft.graph.application",
       id: appObjectId,
       keyCredentials: [
         { keyId: existing.keyId, type: "AsymmetricX509Cert", usage: "Verify", key: null },
@@ -482,7 +486,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       )
       .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
     await applicationCertificate.delete(contextFor(removal), `${appObjectId}/certificate/${certKeyId}`, {});
-    expect(removal.bodies[1]).toEqual({ id: appObjectId, keyCredentials: [existing] });
+    expect(removal.bodies[1]).toEqual({ "@odata.type": "#microsoft.graph.application", id: appObjectId, keyCredentials: [existing] });
   });
 
   test("federated: GET the application, POST the credential, then GET it until it answers in consecutive reads (404 = not yet)", async () => {
@@ -511,6 +515,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       ...Array(3).fill(`GET v1.0/applications/${appObjectId}/federatedIdentityCredentials/${credentialId}`),
     ]);
     expect(graph.bodies[1]).toEqual({
+      "@odata.type": "#microsoft.graph.federatedIdentityCredential",
       audiences: ["api://AzureADTokenExchange"],
       description: "",
       issuer: "https://issuer.example",

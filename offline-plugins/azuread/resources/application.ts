@@ -34,6 +34,7 @@ import {
   sameValue,
   stringList,
   stringOrEmpty,
+  typedBody,
   unwrapSecrets,
 } from "../values";
 
@@ -312,7 +313,10 @@ export const application: ResourceHandler = {
       operation: `create application '${displayName}'`,
       method: "POST",
       path: "v1.0/applications",
-      body: { ...graphBody(inputs), "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)) },
+      body: typedBody("application", {
+        ...graphBody(inputs),
+        "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
+      }),
     });
     const objectId = String(created.data.id ?? "");
     const clientId = String(created.data.appId ?? "");
@@ -329,7 +333,7 @@ export const application: ResourceHandler = {
             operation: `set the display name of application ${objectId}`,
             method: "PATCH",
             path: `v1.0/applications/${objectId}`,
-            body: { displayName: name },
+            body: typedBody("application", { displayName: name }),
           }),
         );
       }
@@ -367,7 +371,7 @@ export const application: ResourceHandler = {
         operation: `update application ${objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${objectId}`,
-        body: graphBody(news),
+        body: typedBody("application", graphBody(news)),
       });
       if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
     });

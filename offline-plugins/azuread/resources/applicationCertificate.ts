@@ -21,7 +21,7 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
-import { asRecords, defined, isGuid, Plain, stringOrEmpty, unwrapSecrets } from "../values";
+import { asRecords, defined, isGuid, Plain, stringOrEmpty, typedBody, unwrapSecrets } from "../values";
 import { applicationObjectId, checkApplicationIdInput } from "./application";
 import { goRfc3339 } from "./applicationPassword";
 
@@ -207,8 +207,9 @@ export const applicationCertificate: ResourceHandler = {
         operation: `add a certificate to application ${objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${objectId}`,
-        // The application's own id rides along, as v3.8.0 sends it (stable.Application{Id, KeyCredentials}).
-        body: { id: objectId, keyCredentials: [...existing.map(keptCredential), added] },
+        // The application's own id rides along, as v3.8.0 sends it (stable.Application{Id, KeyCredentials}),
+        // and so does the model's type annotation.
+        body: typedBody("application", { id: objectId, keyCredentials: [...existing.map(keptCredential), added] }),
       });
       let credential: Plain | undefined;
       await waitUntil(`add a certificate to application ${objectId}`, context.timing.update, async () => {
@@ -257,10 +258,10 @@ export const applicationCertificate: ResourceHandler = {
         operation: `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${parsed.objectId}`,
-        body: {
+        body: typedBody("application", {
           id: parsed.objectId,
           keyCredentials: existing.filter((credential) => !sameKey(credential, parsed.keyId)).map(keptCredential),
-        },
+        }),
       });
       await waitUntil(
         `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
