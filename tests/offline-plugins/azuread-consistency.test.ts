@@ -471,6 +471,17 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
     ).rejects.toThrow(/Unable to parse the provided start date "240h"/);
   });
 
+  test("certificate: a value Go's decoders refuse fails before any Graph call (base64.StdEncoding, hex.Decode)", async () => {
+    const graph = new ScriptedGraph();
+    const create = (value: string, encoding: string) =>
+      applicationCertificate.create(contextFor(graph), { applicationId: `/applications/${appObjectId}`, value, encoding });
+    await expect(create("MIIB v8=", "base64")).rejects.toThrow("failed to decode base64 certificate data");
+    await expect(create("30820", "hex")).rejects.toThrow(
+      "failed to decode hexadecimal certificate data: encoding/hex: odd length hex string",
+    );
+    expect(graph.calls).toEqual([]);
+  });
+
   test('certificate: an unset type is sent as "" (the schema has no default), and delete PATCHes the id too', async () => {
     const graph = new ScriptedGraph()
       .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ keyCredentials: [] })), ok(appDoc({ keyCredentials: [listed] })))

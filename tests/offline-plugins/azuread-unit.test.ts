@@ -13,6 +13,7 @@ import { installProviderPreview, previewUpdateOutputs } from "../../offline-plug
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
 import { isApplicationUpdateRetried } from "../../offline-plugins/azuread/resources/application";
+import { encodedKey } from "../../offline-plugins/azuread/resources/applicationCertificate";
 import { RestApiError } from "../../lib/rest-client";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
 
@@ -381,5 +382,34 @@ describe("application PATCH retries after create (applicationUpdateRetryFunc)", 
       true,
     );
     expect(isApplicationUpdateRetried(failure(400, "anything else"))).toBe(false);
+  });
+});
+
+// internal/helpers/credentials/credentials.go (KeyCredentialForResource): base64.StdEncoding.DecodeString
+// and hex.Decode refuse what Node's Buffer.from would quietly accept.
+describe("certificate value decoding (KeyCredentialForResource)", () => {
+  const der = Buffer.from([0x30, 0x82, 0x01, 0xfe, 0xff]);
+  const pemOf = (bytes: Buffer) =>
+    Buffer.from(`-----BEGIN CERTIFICATE-----\n${bytes.toString("base64")}\n-----END CERTIFICATE-----\n`).toString("base64");
+
+  test("valid base64 (newlines ignored, spaces around trimmed) and hex of either case become PEM", () => {
+    expect(encodedKey(` ${der.toString("base64")}\n`, "base64")).toBe(pemOf(der));
+    expect(encodedKey("MIIB\r\n/v8=", "base64")).toBe(pemOf(der));
+    expect(encodedKey("308201FEff", "hex")).toBe(pemOf(der));
+  });
+
+  test("base64 that Go refuses fails with its message", () => {
+    for (const bad of ["MIIB/v8", "MIIB /v8=", "MIIB_v8=", "MIIB-v8=", "MIIB/v8=x", "MI=B/v8=", "M==="]) {
+      expect(() => encodedKey(bad, "base64")).toThrow(/^failed to decode base64 certificate data$/);
+    }
+  });
+
+  test("hex that Go refuses fails with hex.Decode's message", () => {
+    expect(() => encodedKey("3082zz", "hex")).toThrow(
+      "failed to decode hexadecimal certificate data: encoding/hex: invalid byte: U+007A 'z'",
+    );
+    expect(() => encodedKey("30820", "hex")).toThrow("failed to decode hexadecimal certificate data: encoding/hex: odd length hex string");
+    expect(() => encodedKey("3082g", "hex")).toThrow("encoding/hex: invalid byte: U+0067 'g'");
+    expect(() => encodedKey("30 82", "hex")).toThrow("encoding/hex: invalid byte: U+0020 ' '");
   });
 });
