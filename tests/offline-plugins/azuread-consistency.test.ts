@@ -5,7 +5,7 @@
 import { RestApiError, RestRequest, RestResponse } from "../../lib/rest-client";
 import { KeyedLock } from "../../offline-plugins/azuread/consistency";
 import { GraphSession } from "../../offline-plugins/azuread/graph";
-import { ProviderContext } from "../../offline-plugins/azuread/resource";
+import { PartialCreateError, ProviderContext } from "../../offline-plugins/azuread/resource";
 import { application } from "../../offline-plugins/azuread/resources/application";
 import { applicationCertificate } from "../../offline-plugins/azuread/resources/applicationCertificate";
 import { federatedIdentityCredential } from "../../offline-plugins/azuread/resources/applicationFederatedIdentityCredential";
@@ -233,6 +233,19 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
       .on("POST", `v1.0/servicePrincipals/${spObjectId}/owners/$ref`, ok({}, 204))
       .on("DELETE", `v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`, ok({}, 204));
   const ownerCalls = (graph: ScriptedGraph) => graph.calls.filter((call) => call.includes("/owners/"));
+
+  // service_principal_resource.go (servicePrincipalResourceCreate: d.SetId, then servicePrincipalResourceUpdate).
+  test("a failure after the adoption is a partial create: the engine records the principal's id and updates it next time", async () => {
+    const graph = adoptGraph([caller]).on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, {
+      status: 400,
+      code: "Request_BadRequest",
+      message: "bad",
+    });
+    const failure = await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PartialCreateError);
+    expect(failure).toMatchObject({ id: `/servicePrincipals/${spObjectId}`, properties: { objectId: spObjectId, clientId } });
+    expect((failure as Error).message).toMatch(/adopted \(useExisting\) but not updated: .*HTTP 400/);
+  });
 
   test("owners: [] is no change: the owners the principal has (the deployer) stay", async () => {
     const graph = adoptGraph([caller]);

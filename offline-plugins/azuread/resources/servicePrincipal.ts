@@ -300,8 +300,19 @@ export const servicePrincipal: ResourceHandler = {
       // Adopted as the real provider does: through its update function, where owners are reconciled only
       // if d.HasChange("owners"). On a create there is no prior state: an empty or absent owners list
       // is no change (the principal keeps the owners it has), a non-empty one is.
-      const outs = await updateServicePrincipal(session, objectId, inputs, ownersChangeOnCreate(inputs.owners), {});
-      return { id: `${idPrefix}${objectId}`, outs };
+      // v3.8.0 sets the id (d.SetId) before calling the update, so a failure from here on leaves the
+      // principal in state with an initialization error, and the next run updates it.
+      const adoptedId = `${idPrefix}${objectId}`;
+      try {
+        const outs = await updateServicePrincipal(session, objectId, inputs, ownersChangeOnCreate(inputs.owners), {});
+        return { id: adoptedId, outs };
+      } catch (error) {
+        throw new PartialCreateError(
+          `service principal ${objectId} was adopted (useExisting) but not updated: ${(error as Error).message}`,
+          adoptedId,
+          { ...inputs, id: adoptedId, objectId, clientId },
+        );
+      }
     }
     const wantedOwners = stringList(inputs.owners);
     const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
