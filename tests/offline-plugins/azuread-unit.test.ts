@@ -69,17 +69,75 @@ describe("reads by id alone (imports)", () => {
 describe("previews of updates (preview.ts)", () => {
   const unknown = unknownValue;
 
-  test("prior outputs stay, changed inputs take their new values, unknowns stay unknown, dropped inputs are left out", () => {
+  test("prior outputs stay, changed inputs take their new values, unknowns stay unknown", () => {
     const olds = { id: "/applications/x", clientId: "c", displayName: "old", notes: "n", tags: ["a"], owners: [] };
     expect(
-      previewUpdateOutputs(olds, { displayName: "new", tags: unknown, owners: [] }, { displayName: "old", notes: "n", tags: ["a"] }),
+      previewUpdateOutputs(
+        appType,
+        olds,
+        { displayName: "new", notes: "n", tags: unknown, owners: [] },
+        { displayName: "old", notes: "n", tags: ["a"], owners: [] },
+      ),
     ).toEqual({
       id: "/applications/x",
       clientId: "c",
       displayName: "new",
+      notes: "n",
       tags: unknown,
       owners: [],
     });
+  });
+
+  // application_resource.go / service_principal_resource.go schemas: tags, feature_tags (and the
+  // application's template_id, the principal's features) are Optional+Computed; notes, owners are Optional.
+  test("a dropped Optional+Computed input keeps its prior value; a dropped Optional one is planned null (a list empty)", () => {
+    const oldInputs = { displayName: "app", notes: "n", tags: ["a"], featureTags: [{ hide: true }], owners: ["o"] };
+    const olds = { ...oldInputs, id: "/applications/x", clientId: "c" };
+    expect(previewUpdateOutputs(appType, olds, { displayName: "app" }, oldInputs)).toEqual({
+      id: "/applications/x",
+      clientId: "c",
+      displayName: "app",
+      notes: null,
+      tags: ["a"],
+      featureTags: [{ hide: true }],
+      owners: [],
+    });
+    const spInputs = { clientId: "c", notes: "n", tags: ["t"], features: [{ hide: true }] };
+    expect(previewUpdateOutputs(spType, { ...spInputs, id: "/servicePrincipals/y" }, { clientId: "c" }, spInputs)).toEqual({
+      id: "/servicePrincipals/y",
+      clientId: "c",
+      notes: null,
+      tags: ["t"],
+      features: [{ hide: true }],
+    });
+    // Another type has no Optional+Computed list here: its dropped inputs are planned null.
+    expect(previewUpdateOutputs(grantType, { claimValues: ["a"], id: "g" }, {}, { claimValues: ["a"] })).toEqual({
+      id: "g",
+      claimValues: [],
+    });
+  });
+
+  // application_resource.go (applicationResourceCustomizeDiff): SetNewComputed of app_role_ids,
+  // oauth2_permission_scope_ids and logo_url when app_role, api.0.oauth2_permission_scope, logo_image change.
+  test("app role, permission scope and logo changes make their computed outputs unknown; no change keeps them", () => {
+    const role = { id: guid, value: "r", displayName: "R", description: "d", allowedMemberTypes: ["User"], enabled: true };
+    const scope = { id: guid, value: "s", adminConsentDescription: "a", adminConsentDisplayName: "A", enabled: true };
+    const inputs = { displayName: "app", appRoles: [role], api: { oauth2PermissionScopes: [scope] }, logoImage: "aGk=" };
+    const olds = { ...inputs, appRoleIds: { r: guid }, oauth2PermissionScopeIds: { s: guid }, logoUrl: "https://cdn/logo" };
+    expect(previewUpdateOutputs(appType, olds, { ...inputs, displayName: "renamed" }, inputs)).toMatchObject({
+      appRoleIds: { r: guid },
+      oauth2PermissionScopeIds: { s: guid },
+      logoUrl: "https://cdn/logo",
+    });
+    const changed = previewUpdateOutputs(
+      appType,
+      olds,
+      { displayName: "app", appRoles: [{ ...role, value: "r2" }], api: { oauth2PermissionScopes: unknown }, logoImage: "aG8=" },
+      inputs,
+    );
+    expect(changed).toMatchObject({ appRoleIds: unknown, oauth2PermissionScopeIds: unknown, logoUrl: unknown });
+    // A ServicePrincipal has no such rule.
+    expect(previewUpdateOutputs(spType, { appRoleIds: { r: guid } }, { appRoles: [] }, {})).toMatchObject({ appRoleIds: { r: guid } });
   });
 
   test("the wrapper answers previews itself and passes everything else to the SDK's handlers", async () => {
