@@ -178,8 +178,23 @@ function hasType(value: unknown, type: PropertyType): boolean {
 }
 
 /**
+ * The `@odata.type` annotation of a request body, as Graph's OData reader takes it: the resource's
+ * own type (`#microsoft.graph.application`, with or without `#`) is accepted, any other is a 400.
+ * (go-azure-sdk's models send it on every create and update; see the azuread stand-in.)
+ */
+export function checkODataType(typeName: string, body: Readonly<Record<string, unknown>>): void {
+  if (!("@odata.type" in body)) return;
+  const own = `microsoft.graph.${typeName.charAt(0).toLowerCase()}${typeName.slice(1)}`;
+  const sent = body["@odata.type"];
+  if (sent === own || sent === `#${own}`) return;
+  throw badRequest(
+    `The entity type '${String(sent).replace(/^#/, "")}' is not compatible with the base type '${own}' of the given entity set.`,
+  );
+}
+
+/**
  * Checks a request body against a resource's schema, as Graph does, and throws its 400. Annotations
- * (`@odata.type`) and `owners@odata.bind` are allowed; other binds are not.
+ * (`@odata.type`, the resource's own type only) and `owners@odata.bind` are allowed; other binds are not.
  */
 export function checkRequestBody(
   schema: ResourceSchema,
@@ -188,7 +203,10 @@ export function checkRequestBody(
   current?: Readonly<Record<string, unknown>>,
 ): void {
   for (const [property, value] of Object.entries(body)) {
-    if (property === "@odata.type") continue;
+    if (property === "@odata.type") {
+      checkODataType(schema.typeName, body);
+      continue;
+    }
     if (property === "owners@odata.bind" && schema !== FEDERATED_CREDENTIAL_SCHEMA) {
       if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw invalidValue(property, schema.typeName);
       continue;

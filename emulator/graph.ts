@@ -8,7 +8,14 @@ import { bearer, verifyToken, type TokenClaims } from "./entra";
 import { isGuid, RequestContext, sameId, segments } from "./http";
 import { newApplicationDoc, newServicePrincipalDoc } from "./model";
 import type { DirectoryKind, DirectoryRecord, DirectoryStore } from "./directory-store";
-import { APPLICATION_SCHEMA, checkRequestBody, checkSelect, sameReadOnlyValue, SERVICE_PRINCIPAL_SCHEMA } from "./graph-schema";
+import {
+  APPLICATION_SCHEMA,
+  checkODataType,
+  checkRequestBody,
+  checkSelect,
+  sameReadOnlyValue,
+  SERVICE_PRINCIPAL_SCHEMA,
+} from "./graph-schema";
 import {
   addPassword,
   credentialNotYetReplicated,
@@ -392,7 +399,9 @@ async function routeGrants(call: GraphCall, pathSegments: string[]): Promise<boo
   if (ctx.method === "PATCH") {
     requirePermission(call, "writeGrants");
     const body = await jsonBody(ctx);
+    if (ctx.core.config.strict.graphRequests) checkODataType("OAuth2PermissionGrant", body);
     for (const name of Object.keys(body)) {
+      if (name === "@odata.type") continue;
       if (!["scope", "clientId", "resourceId", "consentType", "principalId"].includes(name) && ctx.core.config.strict.graphRequests) {
         throw badRequest(`Property '${name}' does not exist as a declared property or extension property.`);
       }
@@ -558,6 +567,7 @@ function createGrant(call: GraphCall, body: Record<string, unknown>): GraphDoc {
         throw badRequest(`Property '${name}' does not exist as a declared property or extension property.`);
       }
     }
+    checkODataType("OAuth2PermissionGrant", body);
   }
   if (typeof clientId !== "string" || !directory.servicePrincipalById(clientId)) {
     throw badRequest(

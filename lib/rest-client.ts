@@ -121,9 +121,24 @@ export interface RestClientOptions {
   /**
    * Replaces the project's rule for which failures are retried (`classifyFailure`), for a client
    * that must follow another client's rules (the offline azuread stand-in follows go-azure-sdk's).
-   * `retryOnCodes` of a request still applies first.
+   * `retryOnCodes` of a request still applies first. It may answer "resend" (the transport's own
+   * resend, see `RetryContext`).
    */
-  readonly classify?: (error: RestApiError, request: Pick<RestRequest, "method">) => AttemptFailure;
+  readonly classify?: (error: RestApiError, request: Pick<RestRequest, "method">, context: RetryContext) => AttemptFailure;
+  /**
+   * Reads a Retry-After header into seconds (undefined: none usable). Default: any number
+   * (`Number(value)`), as the project's rule takes it.
+   */
+  readonly parseRetryAfter?: (value: string) => number | undefined;
+}
+
+/** What a `classify` rule knows of the request's earlier tries. */
+export interface RetryContext {
+  /**
+   * Whether the try just before this one, of the same request, got an answer (any status): the
+   * keep-alive connection it left open was then reused by this try.
+   */
+  readonly previousTryAnswered: boolean;
 }
 
 const networkErrorCodes = new Set(["ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
@@ -157,6 +172,9 @@ export class RestClient {
   async request<T = unknown>(request: RestRequest<T>): Promise<RestResponse<T>> {
     const idempotent = request.idempotent ?? request.method !== "POST";
     let attempts = 0;
+    // Whether the try before the one being classified got an answer, and whether the last one did.
+    let previousTryAnswered = false;
+    let lastTryAnswered = false;
     try {
       return await withRetries<RestResponse<T>>(
         this.retryPolicy,
@@ -166,7 +184,7 @@ export class RestClient {
             error instanceof RestApiError && error.code !== undefined && request.retryOnCodes?.includes(error.code)
               ? { kind: "refused", retryAfterSeconds: error.retryAfterSeconds }
               : this.options.classify && error instanceof RestApiError
-                ? this.options.classify(error, request)
+                ? this.options.classify(error, request, { previousTryAnswered })
                 : classifyFailure(error),
           reconcile: request.reconcile,
           sleep: this.options.sleep,
@@ -176,9 +194,18 @@ export class RestClient {
                 `(${error instanceof RestApiError ? (error.status ?? error.code) : "error"}), retrying in ${Math.round(delayMs)} ms`,
             ),
         },
-        () => {
-          attempts++;
-          return this.attempt<T>(request);
+        async (resend) => {
+          // A transport resend is part of the attempt it repeats.
+          if (!resend) attempts++;
+          previousTryAnswered = lastTryAnswered;
+          try {
+            const response = await this.attempt<T>(request);
+            lastTryAnswered = true;
+            return response;
+          } catch (error) {
+            lastTryAnswered = error instanceof RestApiError && error.status !== undefined;
+            throw error;
+          }
         },
       );
     } catch (error) {
@@ -247,7 +274,13 @@ export class RestClient {
       return { status: response.status, data: response.data as T, headers };
     }
     const { code, message } = serviceError(response.data);
-    const retryAfter = headers["retry-after"] !== undefined ? Number(headers["retry-after"]) : undefined;
+    const retryAfterHeader = headers["retry-after"];
+    const retryAfter =
+      retryAfterHeader === undefined
+        ? undefined
+        : this.options.parseRetryAfter
+          ? this.options.parseRetryAfter(retryAfterHeader)
+          : Number(retryAfterHeader);
     throw this.failure(request, {
       status: response.status,
       code,

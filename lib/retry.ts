@@ -14,8 +14,12 @@ export interface RetryPolicy {
   readonly maxAttempts: number;
   /** First back-off when the service gives no Retry-After, doubled per attempt. */
   readonly baseDelayMs: number;
-  /** Upper bound of any single wait, Retry-After included. */
+  /** Upper bound of any single back-off, and of a Retry-After wait unless `capRetryAfter` is false. */
   readonly maxDelayMs: number;
+  /** Adds up to `baseDelayMs` of random jitter to a back-off (default true). */
+  readonly jitter?: boolean;
+  /** Caps a Retry-After wait at `maxDelayMs` (default true). */
+  readonly capRetryAfter?: boolean;
 }
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
@@ -27,7 +31,13 @@ export type FailureKind =
   /** Outcome unknown (dropped connection, 408/502/504): safe to send again only if idempotent. */
   | "ambiguous"
   /** Any other failure: give up at once. */
-  | "final";
+  | "final"
+  /**
+   * Sent again at once by the transport itself (Go's net/http resends a replayable request once when a
+   * reused keep-alive connection failed before any answer): no wait, not counted as an attempt, and
+   * never twice in a row (a second "resend" in a row is final).
+   */
+  | "resend";
 
 export interface AttemptFailure {
   readonly kind: FailureKind;
@@ -55,23 +65,33 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 export function backoffDelayMs(policy: RetryPolicy, attempt: number, retryAfterSeconds?: number): number {
   if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
-    return Math.min(retryAfterSeconds * 1000, policy.maxDelayMs);
+    return policy.capRetryAfter === false ? retryAfterSeconds * 1000 : Math.min(retryAfterSeconds * 1000, policy.maxDelayMs);
   }
   const exponential = policy.baseDelayMs * 2 ** (attempt - 1);
   // Jitter spreads concurrent clients that were throttled together.
-  const jitter = Math.random() * policy.baseDelayMs;
+  const jitter = policy.jitter === false ? 0 : Math.random() * policy.baseDelayMs;
   return Math.min(exponential + jitter, policy.maxDelayMs);
 }
 
-/** Runs `attempt` under the retry policy. The last error is rethrown unchanged when attempts run out. */
-export async function withRetries<T>(policy: RetryPolicy, hooks: RetryHooks<T>, attempt: () => Promise<T>): Promise<T> {
+/**
+ * Runs `attempt` under the retry policy. The last error is rethrown unchanged when attempts run out.
+ * `attempt` is told when it is a transport resend ("resend"), which does not count as an attempt.
+ */
+export async function withRetries<T>(policy: RetryPolicy, hooks: RetryHooks<T>, attempt: (resend: boolean) => Promise<T>): Promise<T> {
   const sleep = hooks.sleep ?? realSleep;
+  let resend = false;
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
-      return await attempt();
+      return await attempt(resend);
     } catch (error) {
       const failure = hooks.classify(error);
-      if (failure.kind === "final" || attemptNumber >= policy.maxAttempts) throw error;
+      if (failure.kind === "resend" && !resend) {
+        resend = true;
+        attemptNumber--;
+        continue;
+      }
+      resend = false;
+      if (failure.kind === "final" || failure.kind === "resend" || attemptNumber >= policy.maxAttempts) throw error;
       if (failure.kind === "ambiguous" && !hooks.idempotent) {
         if (!hooks.reconcile) throw error;
         const landed = await hooks.reconcile();

@@ -10,7 +10,7 @@
  *   is retried (`goAzureSdkRetryRule`); v1.0 and beta under the same base.
  */
 import { defaultScope, isMicrosoftAuthorityHost } from "../../lib/credentials";
-import { RestApiError, RestClient, RestRequest } from "../../lib/rest-client";
+import { RestApiError, RestClient, RestClientOptions, RestRequest, RetryContext } from "../../lib/rest-client";
 import { AttemptFailure, RetryPolicy } from "../../lib/retry";
 import { AzureadConfig } from "./config";
 import { discoverEndpoints, GraphEndpoints } from "../../lib/cloud-endpoints";
@@ -25,10 +25,29 @@ export interface GraphSessionOptions {
 /**
  * go-azure-sdk's retryable client (sdk/client/client.go, `retryableClient`, vendored in
  * terraform-provider-azuread v3.8.0 at go-azure-sdk v0.20260212.1143955): RetryMax 16 (17 attempts),
- * waits of 1 s doubling up to 61 s, or Retry-After when it is a number of seconds. (With a context
- * deadline, go-azure-sdk lowers RetryMax to what fits before it; the stand-in keeps 16.)
+ * waits of 1 s doubling up to 61 s with no jitter (its `Backoff`), or Retry-After when it is an
+ * integer number of seconds, not capped (`goAzureSdkRetryAfter`). (With a context deadline,
+ * go-azure-sdk lowers RetryMax to what fits before it; the stand-in keeps 16.)
  */
-export const goAzureSdkRetryPolicy: RetryPolicy = { maxAttempts: 17, baseDelayMs: 1000, maxDelayMs: 61_000 };
+export const goAzureSdkRetryPolicy: RetryPolicy = {
+  maxAttempts: 17,
+  baseDelayMs: 1000,
+  maxDelayMs: 61_000,
+  jitter: false,
+  capRetryAfter: false,
+};
+
+/**
+ * Retry-After as go-azure-sdk's `Backoff` reads it: `strconv.ParseInt(value, 10, 64)` (an optional
+ * sign and decimal digits, nothing else, within int64), in seconds; a negative number waits nothing
+ * (Go's timer fires at once). Anything else is no Retry-After (the exponential back-off applies).
+ */
+export function goAzureSdkRetryAfter(value: string): number | undefined {
+  if (!/^[+-]?\d+$/.test(value)) return undefined;
+  const parsed = BigInt(value);
+  if (parsed > 9223372036854775807n || parsed < -9223372036854775808n) return undefined;
+  return parsed < 0n ? 0 : Number(parsed);
+}
 
 /**
  * What go-azure-sdk retries (sdk/client/client.go `Execute`'s CheckRetry, `extendedRetryPolicy`,
@@ -39,25 +58,36 @@ export const goAzureSdkRetryPolicy: RetryPolicy = { maxAttempts: 17, baseDelayMs
  *   connection was closed with no answer (Go's "EOF"), never made ("dial tcp") or its certificate
  *   refused; a reset or a timeout of a GET is sent again. Any other method with no answer fails
  *   ("HTTP response was nil; connection may have been reset").
+ * - below go-azure-sdk, Go's net/http (`persistConn.shouldRetryRequest`) sends a replayable GET
+ *   again by itself, once, when a REUSED keep-alive connection was closed before any answer (here:
+ *   the try before got an answer, so its connection was reused); that resend is no attempt of
+ *   go-azure-sdk's. On a fresh connection the EOF reaches go-azure-sdk, which does not retry it.
  * Everything else fails at once. Retries an operation asks for (its RetryFunc) are the resources'.
  */
-export function goAzureSdkRetryRule(error: RestApiError, request: Pick<RestRequest, "method">): AttemptFailure {
+export function goAzureSdkRetryRule(
+  error: RestApiError,
+  request: Pick<RestRequest, "method">,
+  context: RetryContext = { previousTryAnswered: false },
+): AttemptFailure {
   const status = error.status;
   if (status !== undefined) {
     if (status === 408 || status === 424 || status === 429 || (status >= 500 && status !== 501))
-      return { kind: "refused", retryAfterSeconds: wholeSeconds(error.retryAfterSeconds) };
+      return { kind: "refused", retryAfterSeconds: error.retryAfterSeconds };
     return { kind: "final" };
   }
   if (request.method !== "GET") return { kind: "final" };
+  if (error.network === "closed" && context.previousTryAnswered) return { kind: "resend" };
   if (error.network === "closed" || error.network === "connect" || error.network === "tls") return { kind: "final" };
   // A GET may be sent again whatever happened to it, so "refused" (retried for any method) is exact here.
   return { kind: "refused" };
 }
 
-/** Retry-After as go-azure-sdk reads it: an integer number of seconds (strconv.ParseInt), else none. */
-function wholeSeconds(seconds: number | undefined): number | undefined {
-  return seconds !== undefined && Number.isInteger(seconds) ? seconds : undefined;
-}
+/** go-azure-sdk's rules as options of the project's RestClient: attempts and waits, what is retried, Retry-After. */
+export const goAzureSdkClientOptions = {
+  retryPolicy: goAzureSdkRetryPolicy,
+  classify: goAzureSdkRetryRule,
+  parseRetryAfter: goAzureSdkRetryAfter,
+} satisfies Partial<RestClientOptions>;
 
 export class GraphSession {
   private constructor(
@@ -105,8 +135,7 @@ export class GraphSession {
       tokenResource: endpoints.graphResource,
       credential,
       log: options.log,
-      retryPolicy: goAzureSdkRetryPolicy,
-      classify: goAzureSdkRetryRule,
+      ...goAzureSdkClientOptions,
       sleep: options.sleep,
     });
     return new GraphSession(endpoints, config.tenantId!, client, callerObjectId);

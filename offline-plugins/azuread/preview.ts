@@ -19,7 +19,10 @@
  */
 import * as path from "path";
 import { sdkGrpcModule } from "./config";
-import { Plain } from "./values";
+import { typeOfUrn } from "./provider";
+import { applicationToken } from "./resources/application";
+import { servicePrincipalToken } from "./resources/servicePrincipal";
+import { asRecord, containsUnknown, Plain, unknownValue, unwrapSecrets } from "./values";
 
 const previewMarker = Symbol.for("dataverse-s2s.azuread.providerPreview");
 
@@ -28,6 +31,7 @@ interface StructLike {
 }
 interface UpdateRequestLike {
   getPreview(): boolean;
+  getUrn(): string | undefined;
   getOlds(): StructLike | undefined;
   getNews(): StructLike | undefined;
   getOldInputs(): StructLike | undefined;
@@ -52,13 +56,57 @@ function sdkProto(): {
 }
 
 /**
- * The outputs of a previewed update: the prior outputs, each input of the new configuration with its
- * new value (unknowns stay unknown), and an input the old configuration had and the new one drops
- * left out (unknown to the engine in a preview), since the update may clear it.
+ * Optional and Computed inputs per type (the schemas of application_resource.go and
+ * service_principal_resource.go, v3.8.0): dropped from the configuration, the planned state keeps
+ * their prior value. Any other dropped input is planned as null (an empty list for a list).
  */
-export function previewUpdateOutputs(olds: Plain, news: Plain, oldInputs: Plain = {}): Plain {
+const optionalComputedInputs: Readonly<Record<string, readonly string[]>> = {
+  [applicationToken]: ["tags", "featureTags", "templateId"],
+  [servicePrincipalToken]: ["tags", "featureTags", "features"],
+};
+
+/**
+ * The CustomizeDiff of application_resource.go (v3.8.0): when app_role, api.0.oauth2_permission_scope
+ * or logo_image change, app_role_ids, oauth2_permission_scope_ids or logo_url are SetNewComputed
+ * (unknown in the plan).
+ */
+const setNewComputed: Readonly<Record<string, readonly { readonly changed: (state: Plain) => unknown; readonly output: string }[]>> = {
+  [applicationToken]: [
+    { changed: (state) => state.appRoles, output: "appRoleIds" },
+    { changed: (state) => asRecord(unwrapSecrets(state.api)).oauth2PermissionScopes, output: "oauth2PermissionScopeIds" },
+    { changed: (state) => state.logoImage, output: "logoUrl" },
+  ],
+};
+
+/** d.HasChange on a set or list of blocks: an unknown is a change; sets compare without order; unset equals empty. */
+function hasChange(before: unknown, after: unknown): boolean {
+  if (containsUnknown(after)) return true;
+  const canonical = (value: unknown): string => {
+    const plain = unwrapSecrets(value);
+    if (plain === undefined || plain === null || plain === "" || (Array.isArray(plain) && plain.length === 0)) return "";
+    if (Array.isArray(plain)) return JSON.stringify(plain.map((item) => JSON.stringify(item)).sort());
+    return JSON.stringify(plain);
+  };
+  return canonical(before) !== canonical(after);
+}
+
+/**
+ * The outputs of a previewed update, as the bridge plans them (pulumi-terraform-bridge over
+ * terraform-plugin-sdk): the prior outputs; each input of the new configuration with its new value
+ * (unknowns stay unknown); an input the old configuration had and the new one drops keeps its prior
+ * value when it is Optional and Computed, else is planned as null (`[]` for a list); and the
+ * outputs the resource's CustomizeDiff marks SetNewComputed are unknown when their source changes.
+ */
+export function previewUpdateOutputs(type: string, olds: Plain, news: Plain, oldInputs: Plain = {}): Plain {
   const outputs: Plain = { ...olds, ...news };
-  for (const key of Object.keys(oldInputs)) if (!(key in news)) delete outputs[key];
+  const computed = optionalComputedInputs[type] ?? [];
+  for (const key of Object.keys(oldInputs)) {
+    if (key in news || computed.includes(key)) continue;
+    outputs[key] = Array.isArray(unwrapSecrets(olds[key] ?? oldInputs[key])) ? [] : null;
+  }
+  for (const rule of setNewComputed[type] ?? []) {
+    if (hasChange(rule.changed(olds), rule.changed(news))) outputs[rule.output] = unknownValue;
+  }
   return outputs;
 }
 
@@ -88,6 +136,7 @@ export function installProviderPreview(grpc: typeof import("@grpc/grpc-js") = sd
           try {
             const { provproto, struct } = sdkProto();
             const outputs = previewUpdateOutputs(
+              typeOfUrn(call.request.getUrn() ?? ""),
               call.request.getOlds()?.toJavaScript() ?? {},
               call.request.getNews()?.toJavaScript() ?? {},
               call.request.getOldInputs()?.toJavaScript() ?? {},

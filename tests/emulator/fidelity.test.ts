@@ -104,6 +104,53 @@ describe("strict Graph requests", () => {
     }
   });
 
+  test("request bodies may carry their own @odata.type (as go-azure-sdk's models send it), not another type", async () => {
+    // go-azure-sdk microsoft-graph/common-types/stable model_application.go, model_serviceprincipal.go,
+    // model_oauth2permissiongrant.go (MarshalJSON adds "@odata.type"), as terraform-provider-azuread v3.8.0 sends them.
+    const app = await c.graph("POST", "/applications", { "@odata.type": "#microsoft.graph.application", displayName: unique("typed") });
+    expect(app.status).toBe(201);
+    const sp = await c.graph("POST", "/servicePrincipals", {
+      "@odata.type": "#microsoft.graph.servicePrincipal",
+      appId: app.data.appId,
+      samlSingleSignOnSettings: {},
+    });
+    expect(sp.status).toBe(201);
+    const appPath = `/applications/${app.data.id}`;
+    const spPath = `/servicePrincipals/${sp.data.id}`;
+    expect(
+      (await c.graph("PATCH", appPath, { "@odata.type": "#microsoft.graph.application", id: app.data.id, keyCredentials: [] })).status,
+    ).toBe(204);
+    expect(
+      (await c.graph("PATCH", spPath, { "@odata.type": "#microsoft.graph.servicePrincipal", samlSingleSignOnSettings: {} })).status,
+    ).toBe(204);
+    const grant = await c.graph("POST", "/oauth2PermissionGrants", {
+      "@odata.type": "#microsoft.graph.oAuth2PermissionGrant",
+      clientId: sp.data.id,
+      resourceId: SEEDED_IDS.dynamicsCrm.servicePrincipalId,
+      consentType: "AllPrincipals",
+      scope: "user_impersonation",
+    });
+    expect(grant.status).toBe(201);
+    const grantPath = `/oauth2PermissionGrants/${grant.data.id}`;
+    expect(
+      (await c.graph("PATCH", grantPath, { "@odata.type": "#microsoft.graph.oAuth2PermissionGrant", scope: "user_impersonation" })).status,
+    ).toBe(204);
+    for (const [path, body] of [
+      [appPath, { "@odata.type": "#microsoft.graph.servicePrincipal", notes: "x" }],
+      [spPath, { "@odata.type": "#microsoft.graph.application", notes: "x" }],
+      [grantPath, { "@odata.type": "#microsoft.graph.application", scope: "x" }],
+    ] as const) {
+      const refused = await c.graph("PATCH", path, body);
+      expectGraphError(refused, 400, "Request_BadRequest");
+      expect(refused.data.error.message).toMatch(/^The entity type 'microsoft\.graph\.\w+' is not compatible with the base type/);
+    }
+    expectGraphError(
+      await c.graph("POST", "/applications", { "@odata.type": "#microsoft.graph.user", displayName: unique("typed") }),
+      400,
+      "Request_BadRequest",
+    );
+  });
+
   test("unknown $select names are 400; $count needs ConsistencyLevel: eventual", async () => {
     const app = await c.graph("POST", "/applications", { displayName: unique("select") });
     expectGraphError(await c.graph("GET", `/applications/${app.data.id}?$select=displayName,nope`), 400, "Request_BadRequest");

@@ -5,7 +5,7 @@
 import { RestApiError, RestRequest, RestResponse } from "../../lib/rest-client";
 import { KeyedLock } from "../../offline-plugins/azuread/consistency";
 import { GraphSession } from "../../offline-plugins/azuread/graph";
-import { ProviderContext } from "../../offline-plugins/azuread/resource";
+import { PartialCreateError, ProviderContext } from "../../offline-plugins/azuread/resource";
 import { application } from "../../offline-plugins/azuread/resources/application";
 import { applicationCertificate } from "../../offline-plugins/azuread/resources/applicationCertificate";
 import { federatedIdentityCredential } from "../../offline-plugins/azuread/resources/applicationFederatedIdentityCredential";
@@ -234,6 +234,19 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
       .on("DELETE", `v1.0/servicePrincipals/${spObjectId}/owners/${caller}/$ref`, ok({}, 204));
   const ownerCalls = (graph: ScriptedGraph) => graph.calls.filter((call) => call.includes("/owners/"));
 
+  // service_principal_resource.go (servicePrincipalResourceCreate: d.SetId, then servicePrincipalResourceUpdate).
+  test("a failure after the adoption is a partial create: the engine records the principal's id and updates it next time", async () => {
+    const graph = adoptGraph([caller]).on("PATCH", `v1.0/servicePrincipals/${spObjectId}`, {
+      status: 400,
+      code: "Request_BadRequest",
+      message: "bad",
+    });
+    const failure = await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PartialCreateError);
+    expect(failure).toMatchObject({ id: `/servicePrincipals/${spObjectId}`, properties: { objectId: spObjectId, clientId } });
+    expect((failure as Error).message).toMatch(/adopted \(useExisting\) but not updated: .*HTTP 400/);
+  });
+
   test("owners: [] is no change: the owners the principal has (the deployer) stay", async () => {
     const graph = adoptGraph([caller]);
     const adopted = await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, owners: [] });
@@ -255,6 +268,8 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
     const graph = adoptGraph([caller]);
     await servicePrincipal.create(contextFor(graph), { clientId, useExisting: true, description: "etl" });
     expect(graph.bodies[graph.calls.indexOf(`PATCH v1.0/servicePrincipals/${spObjectId}`)]).toEqual({
+      // stable.ServicePrincipal's MarshalJSON adds the type; expandSamlSingleSignOn gives {} when unset.
+      "@odata.type": "#microsoft.graph.servicePrincipal",
       accountEnabled: true,
       alternativeNames: [],
       appRoleAssignmentRequired: false,
@@ -263,6 +278,7 @@ describe("useExisting adoption reconciles owners only as HasChange would on a cr
       notes: null,
       notificationEmailAddresses: [],
       preferredSingleSignOnMode: null,
+      samlSingleSignOnSettings: {},
       tags: [],
     });
   });
@@ -428,6 +444,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       ...Array(3).fill(`GET v1.0/applications/${appObjectId}`),
     ]);
     expect(graph.bodies[1]).toEqual({
+      "@odata.type": "#microsoft.graph.application",
       id: appObjectId,
       keyCredentials: [
         { keyId: existing.keyId, type: "AsymmetricX509Cert", usage: "Verify", key: null },
@@ -467,6 +484,17 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
     ).rejects.toThrow(/Unable to parse the provided start date "240h"/);
   });
 
+  test("certificate: a value Go's decoders refuse fails before any Graph call (base64.StdEncoding, hex.Decode)", async () => {
+    const graph = new ScriptedGraph();
+    const create = (value: string, encoding: string) =>
+      applicationCertificate.create(contextFor(graph), { applicationId: `/applications/${appObjectId}`, value, encoding });
+    await expect(create("MIIB v8=", "base64")).rejects.toThrow("failed to decode base64 certificate data");
+    await expect(create("30820", "hex")).rejects.toThrow(
+      "failed to decode hexadecimal certificate data: encoding/hex: odd length hex string",
+    );
+    expect(graph.calls).toEqual([]);
+  });
+
   test('certificate: an unset type is sent as "" (the schema has no default), and delete PATCHes the id too', async () => {
     const graph = new ScriptedGraph()
       .on("GET", `v1.0/applications/${appObjectId}`, ok(appDoc({ keyCredentials: [] })), ok(appDoc({ keyCredentials: [listed] })))
@@ -482,7 +510,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       )
       .on("PATCH", `v1.0/applications/${appObjectId}`, ok({}, 204));
     await applicationCertificate.delete(contextFor(removal), `${appObjectId}/certificate/${certKeyId}`, {});
-    expect(removal.bodies[1]).toEqual({ id: appObjectId, keyCredentials: [existing] });
+    expect(removal.bodies[1]).toEqual({ "@odata.type": "#microsoft.graph.application", id: appObjectId, keyCredentials: [existing] });
   });
 
   test("federated: GET the application, POST the credential, then GET it until it answers in consecutive reads (404 = not yet)", async () => {
@@ -511,6 +539,7 @@ describe("application certificate and federated credential (v3.8.0's calls)", ()
       ...Array(3).fill(`GET v1.0/applications/${appObjectId}/federatedIdentityCredentials/${credentialId}`),
     ]);
     expect(graph.bodies[1]).toEqual({
+      "@odata.type": "#microsoft.graph.federatedIdentityCredential",
       audiences: ["api://AzureADTokenExchange"],
       description: "",
       issuer: "https://issuer.example",

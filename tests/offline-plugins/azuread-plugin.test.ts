@@ -137,7 +137,8 @@ test("Configure answers supportsPreview; a previewed Update keeps prior outputs 
   update.setNews(Struct.fromJavaScript({ displayName: "new", tags: unknown }));
   const before = emulator.requests().total;
   const previewed = (await call<any>("update", update)).getProperties().toJavaScript();
-  expect(previewed).toEqual({ id: olds.id, objectId, clientId: olds.clientId, displayName: "new", tags: unknown });
+  // notes (Optional, not Computed) dropped from the program is planned null.
+  expect(previewed).toEqual({ id: olds.id, objectId, clientId: olds.clientId, displayName: "new", notes: null, tags: unknown });
 
   const create = new provproto.CreateRequest();
   create.setUrn(appUrn);

@@ -12,6 +12,9 @@ import { installImportReadSupport } from "../../offline-plugins/azuread/import-r
 import { installProviderPreview, previewUpdateOutputs } from "../../offline-plugins/azuread/preview";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";
+import { isApplicationUpdateRetried } from "../../offline-plugins/azuread/resources/application";
+import { encodedKey } from "../../offline-plugins/azuread/resources/applicationCertificate";
+import { RestApiError } from "../../lib/rest-client";
 import { secretEnvelope, unknownValue } from "../../offline-plugins/azuread/values";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -66,17 +69,75 @@ describe("reads by id alone (imports)", () => {
 describe("previews of updates (preview.ts)", () => {
   const unknown = unknownValue;
 
-  test("prior outputs stay, changed inputs take their new values, unknowns stay unknown, dropped inputs are left out", () => {
+  test("prior outputs stay, changed inputs take their new values, unknowns stay unknown", () => {
     const olds = { id: "/applications/x", clientId: "c", displayName: "old", notes: "n", tags: ["a"], owners: [] };
     expect(
-      previewUpdateOutputs(olds, { displayName: "new", tags: unknown, owners: [] }, { displayName: "old", notes: "n", tags: ["a"] }),
+      previewUpdateOutputs(
+        appType,
+        olds,
+        { displayName: "new", notes: "n", tags: unknown, owners: [] },
+        { displayName: "old", notes: "n", tags: ["a"], owners: [] },
+      ),
     ).toEqual({
       id: "/applications/x",
       clientId: "c",
       displayName: "new",
+      notes: "n",
       tags: unknown,
       owners: [],
     });
+  });
+
+  // application_resource.go / service_principal_resource.go schemas: tags, feature_tags (and the
+  // application's template_id, the principal's features) are Optional+Computed; notes, owners are Optional.
+  test("a dropped Optional+Computed input keeps its prior value; a dropped Optional one is planned null (a list empty)", () => {
+    const oldInputs = { displayName: "app", notes: "n", tags: ["a"], featureTags: [{ hide: true }], owners: ["o"] };
+    const olds = { ...oldInputs, id: "/applications/x", clientId: "c" };
+    expect(previewUpdateOutputs(appType, olds, { displayName: "app" }, oldInputs)).toEqual({
+      id: "/applications/x",
+      clientId: "c",
+      displayName: "app",
+      notes: null,
+      tags: ["a"],
+      featureTags: [{ hide: true }],
+      owners: [],
+    });
+    const spInputs = { clientId: "c", notes: "n", tags: ["t"], features: [{ hide: true }] };
+    expect(previewUpdateOutputs(spType, { ...spInputs, id: "/servicePrincipals/y" }, { clientId: "c" }, spInputs)).toEqual({
+      id: "/servicePrincipals/y",
+      clientId: "c",
+      notes: null,
+      tags: ["t"],
+      features: [{ hide: true }],
+    });
+    // Another type has no Optional+Computed list here: its dropped inputs are planned null.
+    expect(previewUpdateOutputs(grantType, { claimValues: ["a"], id: "g" }, {}, { claimValues: ["a"] })).toEqual({
+      id: "g",
+      claimValues: [],
+    });
+  });
+
+  // application_resource.go (applicationResourceCustomizeDiff): SetNewComputed of app_role_ids,
+  // oauth2_permission_scope_ids and logo_url when app_role, api.0.oauth2_permission_scope, logo_image change.
+  test("app role, permission scope and logo changes make their computed outputs unknown; no change keeps them", () => {
+    const role = { id: guid, value: "r", displayName: "R", description: "d", allowedMemberTypes: ["User"], enabled: true };
+    const scope = { id: guid, value: "s", adminConsentDescription: "a", adminConsentDisplayName: "A", enabled: true };
+    const inputs = { displayName: "app", appRoles: [role], api: { oauth2PermissionScopes: [scope] }, logoImage: "aGk=" };
+    const olds = { ...inputs, appRoleIds: { r: guid }, oauth2PermissionScopeIds: { s: guid }, logoUrl: "https://cdn/logo" };
+    expect(previewUpdateOutputs(appType, olds, { ...inputs, displayName: "renamed" }, inputs)).toMatchObject({
+      appRoleIds: { r: guid },
+      oauth2PermissionScopeIds: { s: guid },
+      logoUrl: "https://cdn/logo",
+    });
+    const changed = previewUpdateOutputs(
+      appType,
+      olds,
+      { displayName: "app", appRoles: [{ ...role, value: "r2" }], api: { oauth2PermissionScopes: unknown }, logoImage: "aG8=" },
+      inputs,
+    );
+    expect(changed).toMatchObject({ appRoleIds: unknown, oauth2PermissionScopeIds: unknown, logoUrl: unknown });
+    // A ServicePrincipal has no such rule.
+    expect(previewUpdateOutputs(spType, { appRoleIds: { r: guid } }, { appRoles: [] }, {})).toMatchObject({ appRoleIds: { r: guid } });
   });
 
   test("the wrapper answers previews itself and passes everything else to the SDK's handlers", async () => {
@@ -349,5 +410,64 @@ describe("provider without Graph", () => {
       endDateTime: "2027-05-01T10:00:00Z",
     });
     expect(passwordCredentialBody({ endDateRelative: "8760h" })).toEqual({});
+  });
+});
+
+// internal/services/applications/applications.go (applicationUpdateRetryFunc) and go-azure-sdk
+// sdk/odata/errors.go (Error.Match compiles its text as a regular expression).
+describe("application PATCH retries after create (applicationUpdateRetryFunc)", () => {
+  const failure = (status: number, serviceMessage: string) =>
+    new RestApiError({
+      service: "Microsoft Graph",
+      host: "graph",
+      operation: "patch",
+      method: "PATCH",
+      path: "/v1.0/applications/x",
+      status,
+      code: "Request_BadRequest",
+      serviceMessage,
+      attempts: 1,
+    });
+
+  test("404 and 409 are retried; Graph's 400 with the literal '(scope or role)' is not (the parentheses are a regexp group)", () => {
+    expect(isApplicationUpdateRetried(failure(404, "not found"))).toBe(true);
+    expect(isApplicationUpdateRetried(failure(409, "conflict"))).toBe(true);
+    expect(isApplicationUpdateRetried(failure(400, "Permission (scope or role) cannot be deleted or updated unless disabled first."))).toBe(
+      false,
+    );
+    // What the expression does match: the same text without the parentheses.
+    expect(isApplicationUpdateRetried(failure(400, "Permission scope or role cannot be deleted or updated unless disabled first"))).toBe(
+      true,
+    );
+    expect(isApplicationUpdateRetried(failure(400, "anything else"))).toBe(false);
+  });
+});
+
+// internal/helpers/credentials/credentials.go (KeyCredentialForResource): base64.StdEncoding.DecodeString
+// and hex.Decode refuse what Node's Buffer.from would quietly accept.
+describe("certificate value decoding (KeyCredentialForResource)", () => {
+  const der = Buffer.from([0x30, 0x82, 0x01, 0xfe, 0xff]);
+  const pemOf = (bytes: Buffer) =>
+    Buffer.from(`-----BEGIN CERTIFICATE-----\n${bytes.toString("base64")}\n-----END CERTIFICATE-----\n`).toString("base64");
+
+  test("valid base64 (newlines ignored, spaces around trimmed) and hex of either case become PEM", () => {
+    expect(encodedKey(` ${der.toString("base64")}\n`, "base64")).toBe(pemOf(der));
+    expect(encodedKey("MIIB\r\n/v8=", "base64")).toBe(pemOf(der));
+    expect(encodedKey("308201FEff", "hex")).toBe(pemOf(der));
+  });
+
+  test("base64 that Go refuses fails with its message", () => {
+    for (const bad of ["MIIB/v8", "MIIB /v8=", "MIIB_v8=", "MIIB-v8=", "MIIB/v8=x", "MI=B/v8=", "M==="]) {
+      expect(() => encodedKey(bad, "base64")).toThrow(/^failed to decode base64 certificate data$/);
+    }
+  });
+
+  test("hex that Go refuses fails with hex.Decode's message", () => {
+    expect(() => encodedKey("3082zz", "hex")).toThrow(
+      "failed to decode hexadecimal certificate data: encoding/hex: invalid byte: U+007A 'z'",
+    );
+    expect(() => encodedKey("30820", "hex")).toThrow("failed to decode hexadecimal certificate data: encoding/hex: odd length hex string");
+    expect(() => encodedKey("3082g", "hex")).toThrow("encoding/hex: invalid byte: U+0067 'g'");
+    expect(() => encodedKey("30 82", "hex")).toThrow("encoding/hex: invalid byte: U+0020 ' '");
   });
 });

@@ -84,4 +84,36 @@ describe("withRetries", () => {
     expect(backoffDelayMs(policy, 9)).toBe(1000);
     expect(backoffDelayMs(policy, 1, 120)).toBe(1000);
   });
+
+  test("a policy may have no jitter and no cap on Retry-After (the azuread stand-in's go-azure-sdk policy)", () => {
+    const policy = { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 1000, jitter: false, capRetryAfter: false };
+    expect(backoffDelayMs(policy, 1)).toBe(100);
+    expect(backoffDelayMs(policy, 3)).toBe(400);
+    expect(backoffDelayMs(policy, 9)).toBe(1000);
+    expect(backoffDelayMs(policy, 1, 120)).toBe(120_000);
+  });
+
+  test("a resend is sent at once, is not an attempt, and never twice in a row", async () => {
+    const waits: number[] = [];
+    const tries: boolean[] = [];
+    const script: AttemptFailure[] = [{ kind: "refused" }, { kind: "resend" }, { kind: "resend" }];
+    await expect(
+      withRetries(
+        { ...defaultRetryPolicy, maxAttempts: 2 },
+        { classify, idempotent: true, sleep: async (ms) => void waits.push(ms) },
+        async (resend) => {
+          tries.push(resend);
+          throw new FakeFailure(script[tries.length - 1]);
+        },
+      ),
+    ).rejects.toThrow("resend");
+    expect(tries).toEqual([false, false, true]);
+    expect(waits).toHaveLength(1);
+    let calls = 0;
+    const result = await withRetries({ ...defaultRetryPolicy, maxAttempts: 1 }, { classify, idempotent: true }, async () => {
+      if (++calls === 1) throw new FakeFailure({ kind: "resend" });
+      return "ok";
+    });
+    expect(result).toBe("ok");
+  });
 });

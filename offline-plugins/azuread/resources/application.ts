@@ -6,8 +6,8 @@
  *   find nothing (otherwise the provider's "An existing ... was found" error); POST /v1.0/applications
  *   under the real name with the caller (and up to 19 wanted owners) as owners, never replayed and
  *   never de-duplicated; PATCH a temporary name, then the real one (each retried as v3.8.0's
- *   applicationUpdateRetryFunc retries: 404 and 409 while the new object replicates, and 400 "Permission
- *   (scope or role) cannot be deleted or updated unless disabled first"); add the other owners; remove the caller unless
+ *   applicationUpdateRetryFunc retries: 404 and 409 while the new object replicates; its 400 branch
+ *   never matches Graph's message, see isApplicationUpdateRetried); add the other owners; remove the caller unless
  *   wanted as an owner; read. The id is "/applications/<objectId>".
  * - read: GET /v1.0/applications/{id} (404: gone, empty id), GET /beta/applications/{id}?$select=...,
  *   GET /v1.0/applications/{id}/owners (following @odata.nextLink).
@@ -34,20 +34,25 @@ import {
   sameValue,
   stringList,
   stringOrEmpty,
+  typedBody,
   unwrapSecrets,
 } from "../values";
 
 /**
  * v3.8.0's applicationUpdateRetryFunc (internal/services/applications/applications.go), the RetryFunc
- * of the PATCHes right after a create: 404 or 409 (replication), or a 400 about a permission that
- * must be disabled first.
+ * of the PATCHes right after a create: 404 or 409 (replication). Its 400 branch,
+ * `o.Error.Match("Permission (scope or role) cannot be deleted or updated unless disabled first")`,
+ * compiles that text as a regular expression (go-azure-sdk sdk/odata/errors.go `Error.Match`) against
+ * "<code>: <message>": the parentheses are a group, so it matches only a message without them and
+ * never Graph's literal "Permission (scope or role) cannot be ...". The same expression is kept here.
  */
+const permissionMustBeDisabled = /Permission (scope or role) cannot be deleted or updated unless disabled first/;
+
 export function isApplicationUpdateRetried(error: unknown): boolean {
   if (!(error instanceof RestApiError)) return false;
   if (error.status === 404 || error.status === 409) return true;
-  return (
-    error.status === 400 && /Permission \(scope or role\) cannot be deleted or updated unless disabled first/.test(error.serviceMessage)
-  );
+  const odataError = [error.code, error.serviceMessage].filter((part) => part !== undefined).join(": ");
+  return error.status === 400 && permissionMustBeDisabled.test(odataError);
 }
 
 export const applicationToken = "azuread:index/application:Application";
@@ -308,7 +313,10 @@ export const application: ResourceHandler = {
       operation: `create application '${displayName}'`,
       method: "POST",
       path: "v1.0/applications",
-      body: { ...graphBody(inputs), "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)) },
+      body: typedBody("application", {
+        ...graphBody(inputs),
+        "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
+      }),
     });
     const objectId = String(created.data.id ?? "");
     const clientId = String(created.data.appId ?? "");
@@ -325,7 +333,7 @@ export const application: ResourceHandler = {
             operation: `set the display name of application ${objectId}`,
             method: "PATCH",
             path: `v1.0/applications/${objectId}`,
-            body: { displayName: name },
+            body: typedBody("application", { displayName: name }),
           }),
         );
       }
@@ -363,7 +371,7 @@ export const application: ResourceHandler = {
         operation: `update application ${objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${objectId}`,
-        body: graphBody(news),
+        body: typedBody("application", graphBody(news)),
       });
       if (!sameStringSet(olds.owners, news.owners)) await session.setOwners("applications", objectId, stringList(news.owners));
     });

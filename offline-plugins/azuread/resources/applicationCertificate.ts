@@ -21,7 +21,7 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
-import { asRecords, defined, isGuid, Plain, stringOrEmpty, unwrapSecrets } from "../values";
+import { asRecords, defined, isGuid, Plain, stringOrEmpty, typedBody, unwrapSecrets } from "../values";
 import { applicationObjectId, checkApplicationIdInput } from "./application";
 import { goRfc3339 } from "./applicationPassword";
 
@@ -45,15 +45,55 @@ const diffRules: FieldRule[] = [
   { name: "endDateRelative", replace: true },
 ];
 
-/** The `key` sent to Graph: base64 of PEM text, as v3.8.0's KeyCredentialForResource makes it. */
-function encodedKey(value: string, encoding: string): string {
+/**
+ * The `key` sent to Graph: base64 of PEM text, as v3.8.0's KeyCredentialForResource
+ * (internal/helpers/credentials/credentials.go) makes it. A value that Go's decoders refuse fails
+ * with its message before any Graph call.
+ */
+export function encodedKey(value: string, encoding: string): string {
   if (encoding === "pem") return Buffer.from(value, "utf8").toString("base64");
-  const der = encoding === "hex" ? Buffer.from(value.trim(), "hex") : Buffer.from(value.trim(), "base64");
+  const der = encoding === "hex" ? goHexDecode(value.trim()) : goStdBase64Decode(value.trim());
   const body = der
     .toString("base64")
     .replace(/(.{64})/g, "$1\n")
     .replace(/\n$/, "");
   return Buffer.from(`-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`, "utf8").toString("base64");
+}
+
+/**
+ * Go's base64.StdEncoding.DecodeString: the standard alphabet with padding; carriage returns and
+ * newlines are ignored, anything else outside the alphabet (spaces, "-", "_", missing or misplaced
+ * "=") is an error, reported as KeyCredentialForResource reports it.
+ */
+function goStdBase64Decode(value: string): Buffer {
+  const text = value.replace(/[\r\n]/g, "");
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text))
+    throw new Error("failed to decode base64 certificate data");
+  return Buffer.from(text, "base64");
+}
+
+/**
+ * Go's hex.Decode on the value's bytes: pairs of hex digits of either case; the first invalid byte
+ * (checked pair by pair, then the last odd one) or an odd length is an error, with Go's message.
+ */
+function goHexDecode(value: string): Buffer {
+  const bytes = Buffer.from(value, "utf8");
+  const isHex = (byte: number) => (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
+  const fail = (reason: string): never => {
+    throw new Error(`failed to decode hexadecimal certificate data: encoding/hex: ${reason}`);
+  };
+  for (let index = 0; index < bytes.length; index++) {
+    if (!isHex(bytes[index])) fail(`invalid byte: ${goQuotedRune(bytes[index])}`);
+  }
+  if (bytes.length % 2 === 1) fail("odd length hex string");
+  return Buffer.from(bytes.toString("latin1"), "hex");
+}
+
+/** Go's %#U of a byte taken as a rune: U+0067 'g' (the character only when Go deems it printable). */
+function goQuotedRune(byte: number): string {
+  const code = `U+${byte.toString(16).toUpperCase().padStart(4, "0")}`;
+  const printable = (byte >= 0x21 && byte <= 0x7e) || byte === 0x20 || (byte >= 0xa1 && byte !== 0xad);
+  return printable ? `${code} '${String.fromCharCode(byte)}'` : code;
 }
 
 async function readKeyCredentials(session: GraphSession, objectId: string): Promise<Plain[]> {
@@ -207,8 +247,9 @@ export const applicationCertificate: ResourceHandler = {
         operation: `add a certificate to application ${objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${objectId}`,
-        // The application's own id rides along, as v3.8.0 sends it (stable.Application{Id, KeyCredentials}).
-        body: { id: objectId, keyCredentials: [...existing.map(keptCredential), added] },
+        // The application's own id rides along, as v3.8.0 sends it (stable.Application{Id, KeyCredentials}),
+        // and so does the model's type annotation.
+        body: typedBody("application", { id: objectId, keyCredentials: [...existing.map(keptCredential), added] }),
       });
       let credential: Plain | undefined;
       await waitUntil(`add a certificate to application ${objectId}`, context.timing.update, async () => {
@@ -257,10 +298,10 @@ export const applicationCertificate: ResourceHandler = {
         operation: `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,
         method: "PATCH",
         path: `v1.0/applications/${parsed.objectId}`,
-        body: {
+        body: typedBody("application", {
           id: parsed.objectId,
           keyCredentials: existing.filter((credential) => !sameKey(credential, parsed.keyId)).map(keptCredential),
-        },
+        }),
       });
       await waitUntil(
         `remove certificate ${parsed.keyId} from application ${parsed.objectId}`,

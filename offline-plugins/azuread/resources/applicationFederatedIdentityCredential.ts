@@ -15,7 +15,7 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
-import { defined, isGuid, Plain, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import { defined, isGuid, Plain, stringList, stringOrEmpty, typedBody, unwrapSecrets } from "../values";
 import { applicationObjectId, checkApplicationIdInput } from "./application";
 
 export const federatedIdentityCredentialToken =
@@ -39,14 +39,15 @@ const diffRules: FieldRule[] = [
 const credentialPath = (objectId: string, credentialId: string) =>
   `v1.0/applications/${objectId}/federatedIdentityCredentials/${credentialId}`;
 
+/** stable.FederatedIdentityCredential as v3.8.0 builds it (create and update), with its type annotation. */
 function body(inputs: Plain): Plain {
-  return {
+  return typedBody("federatedIdentityCredential", {
     audiences: stringList(inputs.audiences),
     description: typeof inputs.description === "string" ? inputs.description : "",
     issuer: String(inputs.issuer),
     name: String(inputs.displayName),
     subject: String(inputs.subject),
-  };
+  });
 }
 
 function outputs(objectId: string, credential: Plain): Plain {

@@ -36,6 +36,7 @@ import {
   sameStringSet,
   stringList,
   stringOrEmpty,
+  typedBody,
   unwrapSecrets,
 } from "../values";
 import { featureTagsFromTags } from "./application";
@@ -71,6 +72,16 @@ function graphBody(inputs: Plain, fields: readonly string[] = Object.keys(writab
     body[writableFields[field]] = value;
   }
   return body;
+}
+
+/**
+ * samlSingleSignOnSettings as v3.8.0's expandSamlSingleSignOn (serviceprincipals.go) gives it to the
+ * create and the update: `{}` when samlSingleSignOn is not set, else its relayState.
+ */
+export function samlSingleSignOnSettings(inputs: Plain): Plain {
+  const saml = Array.isArray(inputs.samlSingleSignOn) ? inputs.samlSingleSignOn[0] : inputs.samlSingleSignOn;
+  if (saml === undefined || saml === null || typeof saml !== "object") return {};
+  return { relayState: stringOrEmpty((saml as Plain).relayState) };
 }
 
 /** The Graph service principal, flattened as the resource's and the data source's outputs. */
@@ -241,7 +252,7 @@ async function updateServicePrincipal(
     operation: `update service principal ${objectId}`,
     method: "PATCH",
     path: `v1.0/servicePrincipals/${objectId}`,
-    body,
+    body: typedBody("servicePrincipal", { ...body, samlSingleSignOnSettings: samlSingleSignOnSettings(news) }),
   });
   if (changeOwners) await session.setOwners("servicePrincipals", objectId, stringList(news.owners));
   const outs = await outputs(session, objectId, news);
@@ -289,8 +300,19 @@ export const servicePrincipal: ResourceHandler = {
       // Adopted as the real provider does: through its update function, where owners are reconciled only
       // if d.HasChange("owners"). On a create there is no prior state: an empty or absent owners list
       // is no change (the principal keeps the owners it has), a non-empty one is.
-      const outs = await updateServicePrincipal(session, objectId, inputs, ownersChangeOnCreate(inputs.owners), {});
-      return { id: `${idPrefix}${objectId}`, outs };
+      // v3.8.0 sets the id (d.SetId) before calling the update, so a failure from here on leaves the
+      // principal in state with an initialization error, and the next run updates it.
+      const adoptedId = `${idPrefix}${objectId}`;
+      try {
+        const outs = await updateServicePrincipal(session, objectId, inputs, ownersChangeOnCreate(inputs.owners), {});
+        return { id: adoptedId, outs };
+      } catch (error) {
+        throw new PartialCreateError(
+          `service principal ${objectId} was adopted (useExisting) but not updated: ${(error as Error).message}`,
+          adoptedId,
+          { ...inputs, id: adoptedId, objectId, clientId },
+        );
+      }
     }
     const wantedOwners = stringList(inputs.owners);
     const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
@@ -300,15 +322,16 @@ export const servicePrincipal: ResourceHandler = {
         operation: `create the service principal of application ${clientId}`,
         method: "POST",
         path: "v1.0/servicePrincipals",
-        body: {
+        body: typedBody("servicePrincipal", {
           ...graphBody(
             inputs,
             Object.keys(writableFields).filter((field) => field !== "description"),
           ),
           appId: clientId,
           description: `TERRAFORM_UPDATE_${randomUUID()}`,
+          samlSingleSignOnSettings: samlSingleSignOnSettings(inputs),
           "owners@odata.bind": initialOwners.map((owner) => session.directoryObjectReference(owner)),
-        },
+        }),
       }),
     );
     const objectId = String(created.data.id ?? "");
@@ -323,7 +346,7 @@ export const servicePrincipal: ResourceHandler = {
           operation: `set the description of service principal ${objectId}`,
           method: "PATCH",
           path: `v1.0/servicePrincipals/${objectId}`,
-          body: { description: stringOrEmpty(inputs.description) || null },
+          body: typedBody("servicePrincipal", { description: stringOrEmpty(inputs.description) || null }),
         })
         .catch((error: unknown) => {
           const reason =

@@ -12,7 +12,7 @@ import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } 
 import { retryWhileNotFound, waitUntil } from "../consistency";
 import { GraphSession } from "../graph";
 import { diffFields, Failures, FieldRule, ProviderContext, ResourceHandler } from "../resource";
-import { defined, isGuid, Plain, stringList, stringOrEmpty, unwrapSecrets } from "../values";
+import { defined, isGuid, Plain, stringList, stringOrEmpty, typedBody, unwrapSecrets } from "../values";
 
 export const delegatedPermissionGrantToken =
   "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant";
@@ -92,13 +92,16 @@ export const delegatedPermissionGrant: ResourceHandler = {
       operation: `grant delegated permissions to service principal ${inputs.servicePrincipalObjectId}`,
       method: "POST",
       path: "v1.0/oauth2PermissionGrants",
-      body: defined({
-        clientId: inputs.servicePrincipalObjectId,
-        resourceId: inputs.resourceServicePrincipalObjectId,
-        scope: stringList(inputs.claimValues).join(" "),
-        consentType: user ? "Principal" : "AllPrincipals",
-        principalId: user,
-      }),
+      body: typedBody(
+        "oAuth2PermissionGrant",
+        defined({
+          clientId: inputs.servicePrincipalObjectId,
+          resourceId: inputs.resourceServicePrincipalObjectId,
+          scope: stringList(inputs.claimValues).join(" "),
+          consentType: user ? "Principal" : "AllPrincipals",
+          principalId: user,
+        }),
+      ),
     });
     const grantId = stringOrEmpty(created.data.id);
     if (!grantId) throw new Error("Microsoft Graph: create delegated permission grant returned no id");
@@ -132,7 +135,7 @@ export const delegatedPermissionGrant: ResourceHandler = {
       operation: `update delegated permission grant ${grantId}`,
       method: "PATCH",
       path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantId)}`,
-      body: { scope: stringList(news.claimValues).join(" ") },
+      body: typedBody("oAuth2PermissionGrant", { scope: stringList(news.claimValues).join(" ") }),
     });
     const grant = await readGrant(session, grantId);
     if (!grant) throw new Error(`delegated permission grant ${grantId} was deleted while it was being updated`);
