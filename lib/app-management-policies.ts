@@ -178,7 +178,7 @@ export function describePolicyProblem(problem: PolicyProblem): string {
 export const allowedDays = (maxLifetime: { days: number }) => Math.max(1, Math.floor(maxLifetime.days + 1e-9));
 
 /** A lifetime above the policy's maximum: the key, the policy, the allowed value, the way out. */
-export function lifetimeProblem(settings: SecretSettings, maxLifetime: PolicyName & { days: number; duration: string }): PolicyProblem {
+function lifetimeProblem(settings: SecretSettings, maxLifetime: PolicyName & { days: number; duration: string }): PolicyProblem {
   const allowed = allowedDays(maxLifetime);
   return {
     setting: settings.lifetimeSetting,
@@ -190,7 +190,7 @@ export function lifetimeProblem(settings: SecretSettings, maxLifetime: PolicyNam
 }
 
 /** A client secret where the policy blocks them: the key, the policy, the way out. */
-export function blockedProblem(settings: SecretSettings, blockedBy: PolicyName): PolicyProblem {
+function blockedProblem(settings: SecretSettings, blockedBy: PolicyName): PolicyProblem {
   return {
     setting: settings.credentialSetting,
     problem:

@@ -75,6 +75,8 @@ export function goAzureSdkRetryRule(
       return { kind: "refused", retryAfterSeconds: error.retryAfterSeconds };
     return { kind: "final" };
   }
+  // No answer and no transport failure: the token could not be had, which go-azure-sdk does not retry.
+  if (error.network === undefined) return { kind: "final" };
   if (request.method !== "GET") return { kind: "final" };
   if (error.network === "closed" && context.previousTryAnswered) return { kind: "resend" };
   if (error.network === "closed" || error.network === "connect" || error.network === "tls") return { kind: "final" };
@@ -180,7 +182,6 @@ export class GraphSession {
     return owners.map((owner) => String(owner.id));
   }
 
-  /** Adds and removes owners until the object's owners are exactly `desired`. */
   /**
    * Adds the owners in `desired` that are not in `current` (listed when not given), then removes the
    * others, as v3.8.0's updates do (tf.Difference: exact strings). Every failure is the real

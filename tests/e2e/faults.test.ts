@@ -5,11 +5,14 @@
 // idempotent requests (a create is reconciled first): each run converges by itself.
 //
 // Graph is called mostly by the azuread provider, whose client (go-azure-sdk) retries 429 and 503
-// but never a dropped connection (`... EOF`), even a GET: with 10 % drops nearly every run fails. What
-// the stack promises there is that a failed run loses and duplicates nothing, and that the next run,
-// once connections hold, converges. So in Graph mode each phase runs once under every fault (it may
-// fail), then once under 429/503 only (what the provider retries), which must converge; the suite
-// asserts the number of runs, exactly one of every object, WhoAmI and a clean preview.
+// but not a connection closed with no answer (`... EOF`), even for a GET (bar Go's one resend on a
+// connection that had answered an earlier try), nor any write with no answer: with 10 % drops nearly
+// every run fails. What the stack promises there is that a failed run loses and duplicates nothing,
+// and that the next run, once connections hold, converges. So in Graph mode each phase runs once under
+// every fault (it may fail, and only a drop may make it fail), then once under 429/503 only (what the
+// provider retries), which must succeed: two runs at most, by construction (the second run's failure
+// fails the test); the runs each phase took are logged. Then exactly one of every object, WhoAmI and
+// a clean preview are asserted.
 //
 // The fault dice are seeded (FAULT_SEED, default below) so that a failure can be replayed: the
 // emulator draws the same sequence; which request meets which draw still depends on the engine's
@@ -99,9 +102,9 @@ describe.each(modes)(
     /**
      * One phase (up, preview or destroy) under every fault. Where drops fail runs (Graph), a failed run
      * is followed by one more under 429/503 only, which must succeed. Returns the last run's result
-     * and how many runs it took, with the faults the runs met.
+     * with the faults the runs met, and logs how many runs it took.
      */
-    async function underFaults<T>(phase: () => Promise<T>): Promise<{ result: T; runs: number; faults: Record<string, number> }> {
+    async function underFaults<T>(phase: () => Promise<T>): Promise<{ result: T; faults: Record<string, number> }> {
       await faultsOn();
       let outcome: { result: T; runs: number };
       try {
@@ -117,13 +120,12 @@ describe.each(modes)(
       const faults = await takeFaultCount();
       await faultsOff();
       runsPerPhase.push(outcome.runs);
-      return { ...outcome, faults };
+      return { result: outcome.result, faults };
     }
 
     test(`up ${dropsFailRuns ? "converges by the next run" : "converges"}: exactly one of each object, and WhoAmI works with the outputs`, async () => {
-      const { result, runs, faults } = await underFaults(() => project.stack.up());
+      const { result, faults } = await underFaults(() => project.stack.up());
       expect(result.summary.result).toBe("succeeded");
-      expect(runs).toBeLessThanOrEqual(dropsFailRuns ? 2 : 1);
       // The runs did meet every kind of fault (else this test proves nothing).
       expect(Object.keys(faults).sort()).toEqual(["429", "503", "drop"]);
       outputs = result.outputs;
@@ -132,17 +134,15 @@ describe.each(modes)(
     });
 
     test("a refreshed preview under the same faults shows no change and writes nothing", async () => {
-      const { runs, faults } = await underFaults(() => project.stack.preview({ refresh: true, expectNoChanges: true }));
-      expect(runs).toBeLessThanOrEqual(dropsFailRuns ? 2 : 1);
+      const { faults } = await underFaults(() => project.stack.preview({ refresh: true, expectNoChanges: true }));
       expect(Object.values(faults).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
       expect(await countObjects()).toEqual({ applications: 1, servicePrincipals: 1, secrets: 1, roles: 1, applicationUsers: 1 });
       await expectWhoAmI(test_.emulator, connectionOutputs(outputs));
     });
 
     test("destroy under the same faults leaves nothing in the emulator or the state", async () => {
-      const { result, runs, faults } = await underFaults(() => project.stack.destroy());
+      const { result, faults } = await underFaults(() => project.stack.destroy());
       expect(result.summary.result).toBe("succeeded");
-      expect(runs).toBeLessThanOrEqual(dropsFailRuns ? 2 : 1);
       expect(Object.values(faults).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
       expect(await countObjects()).toEqual({ applications: 0, servicePrincipals: 0, secrets: 0, roles: 0, applicationUsers: 0 });
       const state = await project.stack.exportStack();

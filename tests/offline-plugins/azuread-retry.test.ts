@@ -149,6 +149,23 @@ describe("dropped connections (extendedRetryPolicy, isResourceManagerHost: Graph
     });
   });
 
+  test("a GET whose token cannot be had is not sent (go-azure-sdk fails when its authorizer does): one attempt, no wait", async () => {
+    const client = new RestClient({
+      service: "Microsoft Graph",
+      baseUrl,
+      tokenResource: "https://graph.example/",
+      credential: {
+        getToken: async () => {
+          throw new Error("AADSTS7000215: Invalid client secret provided.");
+        },
+      },
+      ...goAzureSdkClient(),
+    });
+    await expect(client.request({ operation: "test", method: "GET", path: "token" })).rejects.toMatchObject({ attempts: 1, code: "TOKEN" });
+    expect(waits).toEqual([]);
+    expect(server.counts.get("/token")).toBeUndefined();
+  });
+
   test("Node's errors map to how the connection failed", () => {
     expect(networkFailure("ECONNRESET", "socket hang up")).toBe("closed");
     expect(networkFailure("ECONNRESET", "read ECONNRESET")).toBe("reset");

@@ -166,14 +166,11 @@ export function certificateEndDateTime(inputs: Plain, nowMs: number = Date.now()
   if (typeof relative !== "string" || relative === "") return undefined;
   const durationMs = goDurationMs(relative);
   if (durationMs === undefined) throw new Error(`Unable to parse \`end_date_relative\` (${JSON.stringify(relative)}) as a duration`);
-  if (typeof inputs.startDate === "string" && inputs.startDate !== "") {
-    const start = goRfc3339(relative);
-    if (start === undefined)
-      throw new Error(
-        `Unable to parse the provided start date ${JSON.stringify(relative)}: parsing time ${JSON.stringify(relative)} as RFC 3339`,
-      );
-    return goRfc3339Utc(Date.parse(start) + durationMs);
-  }
+  // v3.8.0 parses the duration text as the start date; a duration is never RFC 3339, so this always fails.
+  if (typeof inputs.startDate === "string" && inputs.startDate !== "")
+    throw new Error(
+      `Unable to parse the provided start date ${JSON.stringify(relative)}: parsing time ${JSON.stringify(relative)} as RFC 3339`,
+    );
   return goRfc3339Utc(nowMs + durationMs);
 }
 

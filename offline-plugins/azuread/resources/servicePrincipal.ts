@@ -23,7 +23,7 @@
 import type { CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult } from "@pulumi/pulumi/provider";
 import { randomUUID } from "crypto";
 import { RestApiError } from "../../../lib/rest-client";
-import { PollTiming, waitUntil } from "../consistency";
+import { retryWhile, waitUntil } from "../consistency";
 import { GraphSession, ownersAfterCreate } from "../graph";
 import { diffFields, Failures, FieldRule, PartialCreateError, ProviderContext, ResourceHandler } from "../resource";
 import {
@@ -202,19 +202,6 @@ export function isApplicationNotReplicated(error: unknown): boolean {
   return false;
 }
 
-/** Sends the POST again while Graph says the application is not there yet (the real provider's RetryFunc). */
-export async function retryWhileApplicationNotReplicated<T>(timing: PollTiming, action: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timing.timeoutMs;
-  for (;;) {
-    try {
-      return await action();
-    } catch (error) {
-      if (!isApplicationNotReplicated(error) || Date.now() >= deadline) throw error;
-      await new Promise<void>((resolve) => setTimeout(resolve, timing.intervalMs));
-    }
-  }
-}
-
 /**
  * terraform-plugin-sdk's d.HasChange("owners") in a create, where the prior state is empty: a set
  * attribute that is absent or empty in the configuration equals the empty prior value.
@@ -317,7 +304,7 @@ export const servicePrincipal: ResourceHandler = {
     const wantedOwners = stringList(inputs.owners);
     const otherOwners = wantedOwners.filter((owner) => owner.toLowerCase() !== caller.toLowerCase());
     const initialOwners = [caller, ...otherOwners.slice(0, 19)];
-    const created = await retryWhileApplicationNotReplicated(context.timing.notFound, () =>
+    const created = await retryWhile(context.timing.notFound, isApplicationNotReplicated, () =>
       session.request({
         operation: `create the service principal of application ${clientId}`,
         method: "POST",
