@@ -19,3 +19,15 @@ export async function graphClient(cloud: GraphCloud): Promise<RestClient> {
   });
   return new RestClient({ service: "Microsoft Graph", baseUrl: endpoints.graphResource, tokenResource: endpoints.graphResource });
 }
+
+/** Every item of a Graph collection, following `@odata.nextLink` (Graph pages lists; a page may be small). */
+export async function listAll<T>(graph: RestClient, operation: string, path: string): Promise<T[]> {
+  const items: T[] = [];
+  let next: string | undefined = path;
+  while (next) {
+    const page: { data: { value?: T[]; "@odata.nextLink"?: string } } = await graph.request({ operation, method: "GET", path: next });
+    items.push(...(page.data.value ?? []));
+    next = page.data["@odata.nextLink"];
+  }
+  return items;
+}

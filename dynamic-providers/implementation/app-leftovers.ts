@@ -23,7 +23,7 @@
  * Deleting an application deletes its service principal and secrets with it.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { graphClient } from "../../lib/graph-client";
+import { graphClient, listAll } from "../../lib/graph-client";
 import type { RestClient } from "../../lib/rest-client";
 import { computeDiff, describeFailure, stateOf } from "./provider-support";
 
@@ -47,18 +47,12 @@ async function findLeftovers(graph: RestClient, inputs: AppLeftoversInputs): Pro
   const found = new Set<string>();
   for (const tag of inputs.markerTags) {
     const filter = `tags/any(t:t eq '${tag.replace(/'/g, "''")}')`;
-    let path: string | undefined = `v1.0/applications?$filter=${encodeURIComponent(filter)}&$select=id`;
-    while (path) {
-      const page: { data: { value?: { id: string }[]; "@odata.nextLink"?: string } } = await graph.request({
-        operation: `list the app registrations tagged '${tag}'`,
-        method: "GET",
-        path,
-      });
-      for (const app of page.data.value ?? []) {
-        if (app.id.toLowerCase() !== inputs.applicationObjectId.toLowerCase()) found.add(app.id.toLowerCase());
-      }
-      path = page.data["@odata.nextLink"];
-    }
+    const apps = await listAll<{ id: string }>(
+      graph,
+      `list the app registrations tagged '${tag}'`,
+      `v1.0/applications?$filter=${encodeURIComponent(filter)}&$select=id`,
+    );
+    for (const app of apps) if (app.id.toLowerCase() !== inputs.applicationObjectId.toLowerCase()) found.add(app.id.toLowerCase());
   }
   return [...found].sort();
 }
@@ -66,12 +60,12 @@ async function findLeftovers(graph: RestClient, inputs: AppLeftoversInputs): Pro
 /** Removes every owner of the service principal: it is declared with none (components/app-registration.ts). */
 async function removePrincipalOwners(graph: RestClient, servicePrincipalObjectId: string): Promise<void> {
   if (!servicePrincipalObjectId) return;
-  const owners: { data: { value?: { id: string }[] } } = await graph.request({
-    operation: `list the owners of the service principal ${servicePrincipalObjectId}`,
-    method: "GET",
-    path: `v1.0/servicePrincipals/${servicePrincipalObjectId}/owners?$select=id`,
-  });
-  for (const owner of owners.data.value ?? []) {
+  const owners = await listAll<{ id: string }>(
+    graph,
+    `list the owners of the service principal ${servicePrincipalObjectId}`,
+    `v1.0/servicePrincipals/${servicePrincipalObjectId}/owners?$select=id`,
+  );
+  for (const owner of owners) {
     await graph.request({
       operation: `remove ${owner.id}, left by an interrupted run, from the owners of the service principal ${servicePrincipalObjectId}`,
       method: "DELETE",

@@ -4,12 +4,14 @@
 // owners, loses the owner Graph gave it at its create (the deployer): the real azuread provider keeps
 // that owner when it adopts the principal (no HasChange on owners against no prior state).
 import { provider, type AppLeftoversInputs } from "../../dynamic-providers/implementation/app-leftovers";
+import { listAll } from "../../lib/graph-client";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 let test_: TestEmulator;
 
 beforeAll(async () => {
-  test_ = await startTestEmulator();
+  // Graph pages of two, as the end-to-end tenant: lists must follow @odata.nextLink.
+  test_ = await startTestEmulator({ graphPageSize: 2 });
 });
 afterAll(async () => {
   await test_?.stop();
@@ -28,12 +30,8 @@ function inputs(applicationObjectId: string, servicePrincipalObjectId: string, i
 }
 
 async function ownersOf(servicePrincipalId: string): Promise<string[]> {
-  const owners = await test_.graph().request<{ value: { id: string }[] }>({
-    operation: "list owners",
-    method: "GET",
-    path: `v1.0/servicePrincipals/${servicePrincipalId}/owners`,
-  });
-  return owners.data.value.map((owner) => owner.id);
+  const owners = await listAll<{ id: string }>(test_.graph(), "list owners", `v1.0/servicePrincipals/${servicePrincipalId}/owners`);
+  return owners.map((owner) => owner.id);
 }
 
 /**
@@ -100,5 +98,21 @@ test("a state of an earlier version (no service principal id) updates, and the u
   expect(await provider.diff!(`${app.objectId}/leftovers`, earlier, news)).toMatchObject({ changes: true, replaces: [] });
   expect(await ownersOf(app.servicePrincipalId)).toEqual([test_.emulator.deployer.objectId]);
   await provider.update!(`${app.objectId}/leftovers`, earlier, news);
+  expect(await ownersOf(app.servicePrincipalId)).toEqual([]);
+});
+
+test("owners beyond a Graph page are removed too (the list follows @odata.nextLink)", async () => {
+  const app = await taggedApp("paged", "leftovers-paged");
+  const others = [await taggedApp("paged-owner-1", "leftovers-owner-1"), await taggedApp("paged-owner-2", "leftovers-owner-2")];
+  for (const other of others) {
+    await test_.graph().request({
+      operation: "add an owner",
+      method: "POST",
+      path: `v1.0/servicePrincipals/${app.servicePrincipalId}/owners/$ref`,
+      body: { "@odata.id": `${test_.emulator.graphUrl}/directoryObjects/${other.servicePrincipalId}` },
+    });
+  }
+  expect(await ownersOf(app.servicePrincipalId)).toHaveLength(3);
+  await provider.create(inputs(app.objectId, app.servicePrincipalId, "paged"));
   expect(await ownersOf(app.servicePrincipalId)).toEqual([]);
 });
