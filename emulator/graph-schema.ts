@@ -196,12 +196,7 @@ export function checkODataType(typeName: string, body: Readonly<Record<string, u
  * Checks a request body against a resource's schema, as Graph does, and throws its 400. Annotations
  * (`@odata.type`, the resource's own type only) and `owners@odata.bind` are allowed; other binds are not.
  */
-export function checkRequestBody(
-  schema: ResourceSchema,
-  body: Record<string, unknown>,
-  operation: "create" | "update",
-  current?: Readonly<Record<string, unknown>>,
-): void {
+export function checkRequestBody(schema: ResourceSchema, body: Record<string, unknown>, operation: "create" | "update"): void {
   for (const [property, value] of Object.entries(body)) {
     if (property === "@odata.type") {
       checkODataType(schema.typeName, body);
@@ -215,9 +210,6 @@ export function checkRequestBody(
       throw badRequest(`Property '${property}' cannot be updated with PATCH. ${schema.patchRefused[property]}`);
     }
     if (schema.readOnly.includes(property) || (operation === "update" && schema.createOnly?.includes(property))) {
-      // A PATCH may carry a read-only property with the object's own value (the azuread provider
-      // sends the application's `id` with its keyCredentials): Graph accepts it and changes nothing.
-      if (operation === "update" && current !== undefined && sameReadOnlyValue(current[property], value)) continue;
       throw badRequest(`Property '${property}' is read-only and cannot be set.`);
     }
     const type = schema.writable[property];

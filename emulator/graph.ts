@@ -315,10 +315,12 @@ async function routeObject(call: GraphCall, kind: DirectoryKind, record: Directo
     requirePermission(call, "write", record);
     const body = await jsonBody(ctx);
     const schema = kind === "applications" ? APPLICATION_SCHEMA : SERVICE_PRINCIPAL_SCHEMA;
-    if (ctx.core.config.strict.graphRequests) checkRequestBody(schema, body, "update", record.doc);
-    // A read-only property sent with the object's own value changes nothing (not even its case).
+    // A read-only property sent with the object's own value (the azuread provider sends the
+    // application's `id` with its keyCredentials) is accepted and changes nothing, not even its case;
+    // any other value of it is refused by the schema check.
     for (const property of [...schema.readOnly, ...(schema.createOnly ?? [])])
       if (property in body && sameReadOnlyValue(record.doc[property], body[property])) delete body[property];
+    if (ctx.core.config.strict.graphRequests) checkRequestBody(schema, body, "update");
     const keyCredentials = body.keyCredentials;
     // Certificates first: one an app management policy refuses leaves the whole PATCH undone.
     if (kind === "applications" && Array.isArray(keyCredentials))
