@@ -217,7 +217,7 @@ setup_azuread_plugin() {
 setup_compiled_stand_in() {
   local start=$SECONDS out="$ROOT/.offline-build/azuread" hash tmp
   hash="$("$ROOT/offline-plugins/bin/stand-in-source-hash")"
-  if [ -f "$out/offline-plugins/azuread/main.js" ] && [ "$(cat "$out/.source-hash" 2>/dev/null)" = "$hash" ]; then
+  if "$ROOT/offline-plugins/bin/stand-in-source-hash" --current "$out"; then
     log "azuread stand-in: compiled (source $hash)"
     return
   fi
