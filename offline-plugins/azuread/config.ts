@@ -3,13 +3,12 @@
  *
  * The generic provider server in @pulumi/pulumi (provider/server.js) answers Configure without
  * passing the request on to the Provider object, so the configuration would be lost. Before the
- * server starts, `installConfigureCapture` wraps `addService` of the @grpc/grpc-js Server that the
- * SDK itself uses, so that the Configure handler records the request's variables and args, then runs
+ * server starts, `installConfigureCapture` wraps the SDK's Configure handler (sdk-server.ts), so that the Configure handler records the request's variables and args, then runs
  * unchanged. Nothing recorded here is ever logged; the client secret stays in this process's memory.
  *
  * Precedence is that of the real provider: provider configuration first, then the ARM_* variables.
  */
-import * as path from "path";
+import { sdkGrpcModule, wrapServerHandlers } from "./sdk-server";
 import { Plain, unwrapSecrets } from "./values";
 
 export interface AzureadConfig {
@@ -61,36 +60,19 @@ export function resetCapturedConfigure(): void {
 
 const captureMarker = Symbol.for("dataverse-s2s.azuread.configureCapture");
 
-/** The @grpc/grpc-js module instance that @pulumi/pulumi's provider server loads. */
-export function sdkGrpcModule(): typeof import("@grpc/grpc-js") {
-  const serverModule = require.resolve("@pulumi/pulumi/provider/server");
-  return require(require.resolve("@grpc/grpc-js", { paths: [path.dirname(serverModule)] }));
-}
-
-/** Wraps Server.prototype.addService once, so that a service's `configure` handler records its request. */
+/** Records each Configure request before the SDK's handler runs (wrapServerHandlers). */
 export function installConfigureCapture(grpc: typeof import("@grpc/grpc-js") = sdkGrpcModule()): void {
-  const prototype = grpc.Server.prototype as unknown as Record<string | symbol, unknown>;
-  if (prototype[captureMarker]) return;
-  const addService = prototype.addService as (this: unknown, service: object, implementation: object) => void;
-  prototype.addService = function (this: unknown, service: object, implementation: Record<string, unknown>) {
-    const configure = implementation?.configure;
-    if (typeof configure !== "function") return addService.call(this, service, implementation);
-    // A derived object, so that the SDK's handler object is left as it is; grpc binds methods to it.
-    const wrapped = Object.create(implementation, {
-      configure: {
-        value(this: unknown, call: { request: ConfigureRequestLike }, callback: unknown) {
-          try {
-            recordConfigure(call.request);
-          } catch (error) {
-            process.stderr.write(`azuread (offline stand-in): could not read the provider configuration: ${(error as Error).message}\n`);
-          }
-          return (configure as (...args: unknown[]) => unknown).call(this, call, callback);
-        },
+  wrapServerHandlers(grpc, captureMarker, {
+    configure: (configure) =>
+      function (this: unknown, call, callback) {
+        try {
+          recordConfigure((call as { request: ConfigureRequestLike }).request);
+        } catch (error) {
+          process.stderr.write(`azuread (offline stand-in): could not read the provider configuration: ${(error as Error).message}\n`);
+        }
+        return configure.call(this, call, callback);
       },
-    });
-    return addService.call(this, service, wrapped);
-  };
-  prototype[captureMarker] = true;
+  });
 }
 
 /** The configuration from the last Configure call (if any) and the environment. */

@@ -10,15 +10,14 @@
  *
  * The bridged provider previews an update with its planned state: the prior state with the
  * configuration's values, so outputs an update cannot change stay known, changed inputs take their
- * new (possibly unknown) values. `installProviderPreview` wraps `addService` of the SDK's
- * @grpc/grpc-js Server (as config.ts and import-read.ts do) so that:
+ * new (possibly unknown) values. `installProviderPreview` wraps the SDK's Configure, Update
+ * and Create handlers (sdk-server.ts, as config.ts and import-read.ts do) so that:
  * - Configure answers `supportsPreview: true`;
  * - an Update with `preview` answers `previewUpdateOutputs` without calling Graph;
  * - a Create with `preview` answers its inputs as the outputs, without calling Graph, which is what
  *   the engine itself answered before (`CreateResponse{Properties: req.Properties}`).
  */
-import * as path from "path";
-import { sdkGrpcModule } from "./config";
+import { GrpcCallback, sdkGrpcModule, sdkModule, wrapServerHandlers } from "./sdk-server";
 import { typeOfUrn } from "./provider";
 import { applicationToken } from "./resources/application";
 import { servicePrincipalToken } from "./resources/servicePrincipal";
@@ -40,18 +39,15 @@ interface CreateRequestLike {
   getPreview(): boolean;
   getProperties(): unknown;
 }
-type Callback = (error: unknown, response?: unknown) => void;
 
 /** The protobuf modules of the SDK's provider server (the same instances it answers with). */
 function sdkProto(): {
   provproto: Record<string, new () => Record<string, (value: unknown) => void>>;
   struct: { Struct: { fromJavaScript(value: Plain): unknown } };
 } {
-  const serverModule = require.resolve("@pulumi/pulumi/provider/server");
-  const from = { paths: [path.dirname(serverModule)] };
   return {
-    provproto: require(require.resolve("@pulumi/pulumi/proto/provider_pb", from)),
-    struct: require(require.resolve("google-protobuf/google/protobuf/struct_pb", from)),
+    provproto: sdkModule("@pulumi/pulumi/proto/provider_pb"),
+    struct: sdkModule("google-protobuf/google/protobuf/struct_pb"),
   };
 }
 
@@ -111,59 +107,48 @@ export function previewUpdateOutputs(type: string, olds: Plain, news: Plain, old
 }
 
 export function installProviderPreview(grpc: typeof import("@grpc/grpc-js") = sdkGrpcModule()): void {
-  const prototype = grpc.Server.prototype as unknown as Record<string | symbol, unknown>;
-  if (prototype[previewMarker]) return;
-  const addService = prototype.addService as (this: unknown, service: object, implementation: object) => void;
-  prototype.addService = function (this: unknown, service: object, implementation: Record<string, unknown>) {
-    const { configure, update, create } = implementation ?? {};
-    if (typeof configure !== "function" || typeof update !== "function" || typeof create !== "function")
-      return addService.call(this, service, implementation);
-    const wrapped = Object.create(implementation, {
-      configure: {
-        value(this: unknown, call: unknown, callback: Callback) {
-          return (configure as (...args: unknown[]) => unknown).call(this, call, (error: unknown, response?: unknown) => {
-            (response as { setSupportspreview?: (value: boolean) => void } | undefined)?.setSupportspreview?.(true);
-            callback(error, response);
-          });
-        },
+  wrapServerHandlers(grpc, previewMarker, {
+    configure: (configure) =>
+      function (this: unknown, call, callback) {
+        return configure.call(this, call, (error: unknown, response?: unknown) => {
+          (response as { setSupportspreview?: (value: boolean) => void } | undefined)?.setSupportspreview?.(true);
+          callback(error, response);
+        });
       },
-      update: {
-        value(this: unknown, call: { request: UpdateRequestLike }, callback: Callback) {
-          if (!call.request.getPreview()) {
-            (update as (...args: unknown[]) => unknown).call(this, call, callback);
-            return;
-          }
-          try {
-            const { provproto, struct } = sdkProto();
-            const outputs = previewUpdateOutputs(
-              typeOfUrn(call.request.getUrn() ?? ""),
-              call.request.getOlds()?.toJavaScript() ?? {},
-              call.request.getNews()?.toJavaScript() ?? {},
-              call.request.getOldInputs()?.toJavaScript() ?? {},
-            );
-            const response = new provproto.UpdateResponse();
-            response.setProperties(struct.Struct.fromJavaScript(outputs));
-            callback(null, response);
-          } catch (error) {
-            callback(error);
-          }
-        },
-      },
-      create: {
-        value(this: unknown, call: { request: CreateRequestLike }, callback: Callback) {
-          if (!call.request.getPreview()) {
-            (create as (...args: unknown[]) => unknown).call(this, call, callback);
-            return;
-          }
-          const { provproto } = sdkProto();
-          const response = new provproto.CreateResponse();
-          response.setId("");
-          response.setProperties(call.request.getProperties());
+    update: (update) =>
+      function (this: unknown, call, callback) {
+        const request = (call as { request: UpdateRequestLike }).request;
+        if (!request.getPreview()) {
+          update.call(this, call, callback);
+          return;
+        }
+        try {
+          const { provproto, struct } = sdkProto();
+          const outputs = previewUpdateOutputs(
+            typeOfUrn(request.getUrn() ?? ""),
+            request.getOlds()?.toJavaScript() ?? {},
+            request.getNews()?.toJavaScript() ?? {},
+            request.getOldInputs()?.toJavaScript() ?? {},
+          );
+          const response = new provproto.UpdateResponse();
+          response.setProperties(struct.Struct.fromJavaScript(outputs));
           callback(null, response);
-        },
+        } catch (error) {
+          callback(error);
+        }
       },
-    });
-    return addService.call(this, service, wrapped);
-  };
-  prototype[previewMarker] = true;
+    create: (create) =>
+      function (this: unknown, call, callback: GrpcCallback) {
+        const request = (call as { request: CreateRequestLike }).request;
+        if (!request.getPreview()) {
+          create.call(this, call, callback);
+          return;
+        }
+        const { provproto } = sdkProto();
+        const response = new provproto.CreateResponse();
+        response.setId("");
+        response.setProperties(request.getProperties());
+        callback(null, response);
+      },
+  });
 }

@@ -1,13 +1,8 @@
 // Guards the parts of the offline azuread stand-in that need no Graph: the capture of the provider
 // configuration that the SDK's provider server drops, check failures, and field-by-field diffs.
 import * as grpc from "@grpc/grpc-js";
-import {
-  capturedConfig,
-  installConfigureCapture,
-  resetCapturedConfigure,
-  resolveConfig,
-  sdkGrpcModule,
-} from "../../offline-plugins/azuread/config";
+import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig } from "../../offline-plugins/azuread/config";
+import { sdkGrpcModule } from "../../offline-plugins/azuread/sdk-server";
 import { installImportReadSupport } from "../../offline-plugins/azuread/import-read";
 import { installProviderPreview, previewUpdateOutputs } from "../../offline-plugins/azuread/preview";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
