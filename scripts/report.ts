@@ -20,6 +20,7 @@ import { applyIntegrationOverrides } from "../config/overrides";
 import { parseStackConfig } from "../config/stack-config";
 import { currentTime, dayMs } from "../lib/clock";
 import { localStackPassphrase } from "./emulator-environment";
+import { fileBackendUrl } from "./state-backend";
 
 /** Stack tags written by scripts/ci/drift-check.ts. */
 export const driftCheckedAtTag = "dataverse-s2s:drift-checked-at";
@@ -61,7 +62,7 @@ export function pickBackend(projectDir: string, env: NodeJS.ProcessEnv = process
   if (!fs.existsSync(demoState)) return {};
   // The demo's emulator-only stack has a fixed passphrase (see scripts/demo.ts).
   return {
-    PULUMI_BACKEND_URL: `file://${demoState}`,
+    PULUMI_BACKEND_URL: fileBackendUrl(demoState),
     ...(env.PULUMI_CONFIG_PASSPHRASE || env.PULUMI_CONFIG_PASSPHRASE_FILE ? {} : { PULUMI_CONFIG_PASSPHRASE: localStackPassphrase }),
   };
 }

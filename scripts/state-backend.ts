@@ -29,9 +29,25 @@ export function chooseStateBackend(localStateDir: string, environment: NodeJS.Pr
   return fileStateBackend(localStateDir);
 }
 
+/**
+ * The file:// URL of a local state folder. `metadata=skip`: gocloud's fileblob (Pulumi 3.259's file
+ * backend) writes a checkpoint atomically (temp file, rename) but its `<checkpoint>.attrs` sidecar in
+ * place, so a job killed during that small write leaves an empty sidecar and every later command of the
+ * stack, `pulumi cancel` included, fails with "failed to load checkpoint: EOF". Pulumi reads nothing
+ * from the sidecar; without it the only write is the atomic one.
+ */
+export function fileBackendUrl(dir: string): string {
+  return `file://${dir}?metadata=skip`;
+}
+
+/** The folder of a file:// backend URL (its query, e.g. metadata=skip, left out). */
+export function fileBackendDir(url: string): string {
+  return url.slice("file://".length).split("?")[0];
+}
+
 export function fileStateBackend(dir: string): StateBackend {
   fs.mkdirSync(dir, { recursive: true });
-  const url = `file://${dir}`;
+  const url = fileBackendUrl(dir);
   return { url, env: { PULUMI_BACKEND_URL: url }, description: `file backend in ${dir}` };
 }
 

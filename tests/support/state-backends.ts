@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readBlobs, RunningAzurite, startAzurite } from "../../scripts/azurite";
-import { azuriteStateBackend, chooseStateBackend, fileStateBackend, StateBackend } from "../../scripts/state-backend";
+import { azuriteStateBackend, chooseStateBackend, fileBackendDir, fileStateBackend, StateBackend } from "../../scripts/state-backend";
 
 export type BackendKind = "file" | "azblob";
 
@@ -48,7 +48,7 @@ export function defaultTestBackend(): TestBackend {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-state-"));
   const removeDir = async () => fs.rmSync(dir, { recursive: true, force: true });
   const chosen = chooseStateBackend(dir);
-  if (chosen.url.startsWith("file://")) return readableFileBackend(chosen, chosen.url.slice("file://".length), removeDir);
+  if (chosen.url.startsWith("file://")) return readableFileBackend(chosen, fileBackendDir(chosen.url), removeDir);
   return {
     ...chosen,
     objects: async () => {

@@ -14,6 +14,7 @@ import {
   renderTable,
   rotationOf,
 } from "../../scripts/report";
+import { fileBackendUrl } from "../../scripts/state-backend";
 
 const now = new Date("2027-01-01T00:00:00Z");
 
@@ -68,10 +69,12 @@ test("backend: PULUMI_BACKEND_URL, else the demo's file backend with its passphr
     expect(pickBackend(dir, {})).toEqual({});
     fs.mkdirSync(path.join(dir, ".pulumi-local", "state"), { recursive: true });
     expect(pickBackend(dir, {})).toEqual({
-      PULUMI_BACKEND_URL: `file://${dir}/.pulumi-local/state`,
+      PULUMI_BACKEND_URL: fileBackendUrl(`${dir}/.pulumi-local/state`),
       PULUMI_CONFIG_PASSPHRASE: expect.any(String),
     });
-    expect(pickBackend(dir, { PULUMI_CONFIG_PASSPHRASE: "mine" })).toEqual({ PULUMI_BACKEND_URL: `file://${dir}/.pulumi-local/state` });
+    expect(pickBackend(dir, { PULUMI_CONFIG_PASSPHRASE: "mine" })).toEqual({
+      PULUMI_BACKEND_URL: fileBackendUrl(`${dir}/.pulumi-local/state`),
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

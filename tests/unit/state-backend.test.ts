@@ -25,7 +25,7 @@ describe("chooseStateBackend", () => {
   test("without it, the script's own file backend", () => {
     const dir = path.join(os.tmpdir(), `dataverse-s2s-unit-backend-${process.pid}`);
     const backend = chooseStateBackend(dir, {});
-    expect(backend.url).toBe(`file://${dir}`);
+    expect(backend.url).toBe(`file://${dir}?metadata=skip`);
     expect(fs.existsSync(dir)).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
   });
