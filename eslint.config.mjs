@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "bin/", ".pulumi-local/", ".emulator/", "coverage/", ".offline-build/"] },
+  { ignores: ["node_modules/", "bin/", "dist/", ".pulumi-local/", ".emulator/", "coverage/", ".offline-build/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -27,7 +27,7 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { module: "writable", require: "readonly", __dirname: "readonly", process: "readonly" },
+      globals: { module: "writable", require: "readonly", __dirname: "readonly", process: "readonly", console: "readonly" },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

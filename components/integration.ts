@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { AdoptedEntraObjects, AppCredential, AppMarker, AppRegistration, AppRegistrationArgs } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
+import { EnvironmentCheck } from "../dynamic-providers/environment-check";
+import { roleDefaults, secretDefaults } from "../lib/defaults";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
 
 export type { IntegrationRole };
@@ -24,12 +26,19 @@ export interface DataverseIntegrationArgs {
   readonly environmentUrl: pulumi.Input<string>;
   /** Display name of the app registration. */
   readonly displayName: pulumi.Input<string>;
-  readonly role: IntegrationRole;
+  /**
+   * The role the application user holds. Default: a role named "API User" copied from System
+   * Administrator, made for this integration. A role several integrations share is declared once
+   * (e.g. a ClonedSecurityRole) and passed to each as `{ roleId: role.id }`.
+   */
+  readonly role?: IntegrationRole;
   /** Business unit name for the role and the user; absent for the root business unit. */
   readonly businessUnit?: pulumi.Input<string>;
-  readonly secretLifetimeDays: pulumi.Input<number>;
-  readonly secretRotateBeforeDays: pulumi.Input<number>;
-  /** Days the previous secret stays valid after a rotation. */
+  /** Days a client secret is valid (default 180, at most 730). */
+  readonly secretLifetimeDays?: pulumi.Input<number>;
+  /** Days before expiry from which `pulumi up` makes the next secret (default 30). */
+  readonly secretRotateBeforeDays?: pulumi.Input<number>;
+  /** Days the previous secret stays valid after a rotation (default 7). */
   readonly secretOverlapDays?: pulumi.Input<number>;
   /** A client secret when absent; or a certificate or a federated identity credential. */
   readonly credential?: AppCredential;
@@ -48,6 +57,20 @@ export interface DataverseIntegrationArgs {
   readonly secretSettings?: AppRegistrationArgs["secretSettings"];
   /** Entra objects made by hand that the first `pulumi up` imports instead of making new ones. */
   readonly adopt?: AdoptedEntraObjects;
+  /**
+   * A check of the environment (business unit, roles, the deployer's privileges) that already covers
+   * this integration, e.g. a stack's one check of all its integrations. Absent: the integration checks
+   * its own before it writes anything (an EnvironmentCheck named `<name>-environment-check`).
+   */
+  readonly checkedBy?: pulumi.Resource;
+}
+
+/** The role of an integration that names none. */
+const defaultRole: IntegrationRole = { clone: { name: roleDefaults.name, cloneFrom: roleDefaults.cloneFrom } };
+
+/** "<organization>/<project>/<stack>": names the stack in the markers of the objects it makes. */
+export function stackIdentity(): string {
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
 /** The component's type token (stack.ts builds aliases of earlier layouts with it). */
@@ -69,29 +92,32 @@ export class DataverseIntegration extends pulumi.ComponentResource {
 
   constructor(name: string, args: DataverseIntegrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super(dataverseIntegrationType, name, {}, opts);
+    const role = args.role ?? defaultRole;
+    // Every write waits for the environment's lookups: a failed one writes nothing.
+    const checked = args.checkedBy ? [] : [this.environmentCheck(name, args, role)];
 
     const app = new AppRegistration(
       `${name}-entra`,
       {
         displayName: args.displayName,
-        secretLifetimeDays: args.secretLifetimeDays,
-        secretRotateBeforeDays: args.secretRotateBeforeDays,
+        secretLifetimeDays: args.secretLifetimeDays ?? secretDefaults.lifetimeDays,
+        secretRotateBeforeDays: args.secretRotateBeforeDays ?? secretDefaults.rotateBeforeDays,
         secretOverlapDays: args.secretOverlapDays,
         credential: args.credential,
         entraCloud: args.entraCloud,
         adminConsent: args.adminConsent,
-        marker: args.marker,
+        marker: args.marker ?? { stack: stackIdentity(), integration: name },
         secretSettings: args.secretSettings,
         adopt: args.adopt,
       },
-      { parent: this },
+      { parent: this, dependsOn: checked },
     );
 
     const roleId = declareSecurityRole(
       `${name}-role`,
-      args.role,
-      { environmentUrl: args.environmentUrl, businessUnit: args.businessUnit },
-      { parent: this },
+      role,
+      { environmentUrl: args.environmentUrl, businessUnit: args.businessUnit, ...("roleId" in role ? {} : { stack: stackIdentity() }) },
+      { parent: this, dependsOn: checked },
     );
 
     const user = new ApplicationUser(
@@ -105,7 +131,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
         keepDisabledOnDelete: args.keepUserOnDestroy,
       },
       // Dataverse makes an application user only for an app whose service principal exists.
-      { parent: this, dependsOn: [app.servicePrincipal] },
+      { parent: this, dependsOn: [app.servicePrincipal, ...checked] },
     );
 
     const keyVaultSecretUris = args.keyVault ? this.keyVaultExport(name, args, args.keyVault, app) : pulumi.output(undefined);
@@ -130,6 +156,34 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       securityRoleId: this.securityRoleId,
       keyVaultSecretUris: this.keyVaultSecretUris,
     });
+  }
+
+  /** The integration's own check of its environment, its settings named as this component's arguments. */
+  private environmentCheck(name: string, args: DataverseIntegrationArgs, role: IntegrationRole): EnvironmentCheck {
+    const setting = (field: string) => `DataverseIntegration '${name}': ${field}`;
+    return new EnvironmentCheck(
+      `${name}-environment-check`,
+      {
+        environmentUrl: args.environmentUrl,
+        businessUnit: args.businessUnit ?? "",
+        rolesToClone: "clone" in role ? [{ setting: setting("role.clone.cloneFrom"), name: role.clone.cloneFrom }] : [],
+        existingRoles: "existing" in role ? [{ setting: setting("role.existing"), name: role.existing }] : [],
+        specRoles:
+          "spec" in role
+            ? [{ setting: setting("role.spec"), privileges: role.spec.privileges, miscPrivileges: [...(role.spec.miscPrivileges ?? [])] }]
+            : [],
+        excludedPrivileges:
+          "clone" in role
+            ? (role.clone.excludePrivileges ?? []).map((privilege, index) => ({
+                setting: setting(`role.clone.excludePrivileges[${index}]`),
+                name: privilege,
+              }))
+            : [],
+        metadataHost: args.entraCloud?.metadataHost ?? "",
+        cloudEnvironment: args.entraCloud?.environment ?? "",
+      },
+      { parent: this },
+    );
   }
 
   /** Publishes the connection values to Key Vault; the secret URIs of what it wrote. */

@@ -13,15 +13,41 @@
  *   the component's as prefix), so a rename keeps the app registration, client id, secret and user.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { adoptedRoleName, CredentialConfig, IntegrationConfig, KeyVaultConfig, StackConfig } from "../config/stack-config";
+import { adoptedRoleName, CredentialConfig, IntegrationConfig, KeyVaultConfig, readStackConfig, StackConfig } from "../config/stack-config";
 import { AdoptedApp, AdoptionError, keptSecret, lookUpAdoptedApp } from "../lib/adoption";
 import { graphClient } from "../lib/graph-client";
 import { currentTime } from "../lib/clock";
 import { isMissingCredential } from "../lib/environment-checks";
 import type { AdoptedEntraObjects, AppCredential } from "./app-registration";
-import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole } from "./integration";
+import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole, stackIdentity } from "./integration";
 import { environmentCheck, secretSettings } from "./environment-check";
 import { declareSecurityRole, integrationRole } from "./security-role";
+
+/**
+ * The stack program of this repository (`index.ts`): the integrations of the stack's configuration
+ * (`dataverse-s2s:*`), read and validated before anything is declared, so that a mistake stops the run
+ * before any write. Async: integrations that adopt objects made by hand need them looked up first.
+ */
+export async function stackFromConfig() {
+  const config = readStackConfig();
+  const declared = declareStack(config, await lookUpAdoptions(config));
+  const declaredIntegrations = Object.values(declared);
+  // With one integration its values are top-level outputs too; with several only `integrations` is,
+  // so that no top-level output silently means "the first one".
+  const only = declaredIntegrations.length === 1 ? declaredIntegrations[0] : undefined;
+  return {
+    integrations: declared,
+    environmentUrl: only?.environmentUrl,
+    tenantId: only?.tenantId,
+    clientId: only?.clientId,
+    clientSecret: only?.clientSecret,
+    secretExpiresAt: only?.secretExpiresAt,
+    applicationUserId: only?.applicationUserId,
+    securityRoleId: only?.securityRoleId,
+    // Present only while a client secret made before adoption is kept (README, "Adopting a manual setup").
+    secretNote: only?.secretNote,
+  };
+}
 
 /** The Entra objects each adopting integration takes over, by integration name (see lookUpAdoptions). */
 export type Adoptions = ReadonlyMap<string, AdoptedApp>;
@@ -87,6 +113,7 @@ export function declareStack(config: StackConfig, adoptions: Adoptions = new Map
         keepUserOnDestroy: integration.keepUserOnDestroy,
         marker: { stack: stackIdentity(), integration: integration.name, formerNames: integration.formerNames },
         adopt: adoptedEntraObjects(integration, adoptions.get(integration.name)),
+        checkedBy: checked,
       },
       // A rename: the integration's resources are found under its former names.
       { dependsOn: [checked], aliases: integration.formerNames.map((former) => ({ name: former })) },
@@ -106,11 +133,6 @@ function adoptedEntraObjects(integration: IntegrationConfig, app: AdoptedApp | u
     servicePrincipalObjectId: app.servicePrincipalObjectId,
     ...(secret ? { keptSecret: secret, rotateBeforeDays: integration.secret.rotateBeforeDays } : {}),
   };
-}
-
-/** "<organization>/<project>/<stack>": names this stack in the markers of the objects it makes. */
-function stackIdentity(): string {
-  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
 /** Dataverse compares role names without case: so does the stack's key of a role. */

@@ -1,21 +1,20 @@
 /**
  * Thin dynamic providers: what Pulumi serializes into state is a shell whose methods load the real
- * implementation (dynamic-providers/implementation/<name>.ts) when they are called.
+ * implementation, the compiled module `dataverse-s2s/providers/<name>`, when they are called.
  *
- * Why: Pulumi serializes a dynamic provider with everything it captures, by value for the project's
- * own modules (runtime/closure/createClosure.js). A captured `Set`, `Map`, class instance or module
- * state does not survive that copy ("Method Set.prototype.has called on incompatible receiver"), and
- * every captured helper makes the state larger. The shell captures only its module name and the small
- * loader below, so nothing the implementation relies on passes through serialization: the
- * implementation is loaded by Node's own `require`, exactly as in a test.
+ * Why a shell: Pulumi serializes a dynamic provider with everything it captures, by value for modules
+ * outside node_modules (runtime/closure/createClosure.js). A captured `Set`, `Map`, class instance or
+ * module state does not survive that copy ("Method Set.prototype.has called on incompatible
+ * receiver"), and every captured helper makes the state larger. The shell captures only its module
+ * name and the small loader below, so nothing the implementation relies on passes through
+ * serialization, and an upgrade of the package changes the code a stack runs without changing state.
  *
  * How the implementation is found: the dynamic-provider host (`pulumi-resource-pulumi-nodejs`)
- * evaluates the serialized text with require-from-string and runs in the project directory (the
- * engine starts plugins there), so the path is built from `process.cwd()` at call time. Nothing of
- * this machine's file system goes into the state, and a state made on one machine works on another
- * that has the same project checked out. The host is plain Node, so the loader registers ts-node
- * (transpile-only: the program itself was type-checked) before the first `.ts` require; where `.ts`
- * already loads (jest, a ts-node process) it registers nothing.
+ * evaluates the serialized text with require-from-string, so `require` resolves a package name as
+ * Node does from the project the engine runs in: its `node_modules/dataverse-s2s` (in this repository,
+ * the self-link `npm ci` makes). The package's `exports` map `providers/<name>` to the compiled
+ * implementation (dist/dynamic-providers/<name>/provider.js): plain JavaScript, no TypeScript at run
+ * time, and a name that stays when files move inside the package.
  */
 import type * as pulumi from "@pulumi/pulumi";
 
@@ -23,29 +22,23 @@ import type * as pulumi from "@pulumi/pulumi";
 type ProviderMethod = "check" | "diff" | "read" | "update" | "delete";
 
 /**
- * Loads dynamic-providers/implementation/<moduleName>.ts and returns its `provider`. Runs in the
- * provider host. (No comments inside: Pulumi copies the function's text into the state.)
+ * Loads `dataverse-s2s/providers/<moduleName>` and returns its `provider`. Runs in the provider host.
+ * (No comments inside: Pulumi copies the function's text into the state.)
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- resolved at run time in the provider host, on purpose */
 function loadImplementation<Inputs, Outputs>(moduleName: string): Required<pulumi.dynamic.ResourceProvider<Inputs, Outputs>> {
-  const path: typeof import("path") = require("path");
-  const projectDirectory = process.cwd();
-  if (!require.extensions[".ts"]) {
-    const tsNode: typeof import("ts-node") = require(require.resolve("ts-node", { paths: [projectDirectory] }));
-    tsNode.register({ transpileOnly: true, project: path.join(projectDirectory, "tsconfig.json") });
-  }
-  const modulePath = path.join(projectDirectory, "dynamic-providers", "implementation", moduleName);
+  const specifier = "dataverse-s2s/providers/" + moduleName;
   let implementation: { provider?: Required<pulumi.dynamic.ResourceProvider<Inputs, Outputs>> };
   try {
-    implementation = require(modulePath);
+    implementation = require(specifier);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new Error(
-      `dataverse-s2s: could not load the dynamic provider '${moduleName}' from ${projectDirectory}: ${reason}. ` +
-        `Run Pulumi from the project directory (where Pulumi.yaml is) after 'npm ci'.`,
+      `dataverse-s2s: could not load the dynamic provider '${specifier}': ${reason}. ` +
+        `Install the package in the Pulumi project ('npm install dataverse-s2s'; in its own repository, 'npm ci' builds and links it).`,
     );
   }
-  if (!implementation.provider) throw new Error(`dataverse-s2s: dynamic-providers/implementation/${moduleName} exports no provider.`);
+  if (!implementation.provider) throw new Error(`dataverse-s2s: ${specifier} exports no provider.`);
   return implementation.provider;
 }
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -53,6 +46,11 @@ function loadImplementation<Inputs, Outputs>(moduleName: string): Required<pulum
 /**
  * The serialized form of a provider: each listed method loads the implementation and calls it.
  * Only create and the listed methods exist, so the host's defaults apply to the others as they would.
+ *
+ * Pulumi keeps each resource's shell in its state and uses that stored one for read and delete. A diff
+ * of a resource whose stored shell is another one (an earlier form, e.g. the ts-node loader of
+ * releases before the package) reports a change where the resource can be updated, so the next `up`
+ * stores this shell; the update sends what the resource already has.
  */
 export function providerShell<Inputs, Outputs>(
   moduleName: string,
@@ -61,7 +59,17 @@ export function providerShell<Inputs, Outputs>(
   const load = () => loadImplementation<Inputs, Outputs>(moduleName);
   const shell: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = { create: (inputs) => load().create(inputs) };
   if (methods.includes("check")) shell.check = (olds, news) => load().check(olds, news);
-  if (methods.includes("diff")) shell.diff = (id, olds, news) => load().diff(id, olds, news);
+  if (methods.includes("diff")) {
+    const updatable = methods.includes("update");
+    shell.diff = async (id, olds, news) => {
+      const result = await load().diff(id, olds, news);
+      const storedShell = (olds as { __provider?: unknown }).__provider;
+      const newShell = (news as { __provider?: unknown }).__provider;
+      const otherShell = typeof storedShell === "string" && typeof newShell === "string" && storedShell !== newShell;
+      if (updatable && otherShell && !result.changes && !(result.replaces ?? []).length) return { ...result, changes: true };
+      return result;
+    };
+  }
   if (methods.includes("read")) shell.read = (id, props) => load().read(id, props);
   if (methods.includes("update")) shell.update = (id, olds, news) => load().update(id, olds, news);
   if (methods.includes("delete")) shell.delete = (id, props) => load().delete(id, props);

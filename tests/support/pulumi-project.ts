@@ -1,6 +1,6 @@
 /**
- * Test support for end-to-end runs: the project's program in a temporary folder (its sources
- * linked, so the real program runs unchanged), a state backend (a fresh file backend unless the
+ * Test support for end-to-end runs: the project's program in a temporary folder (index.ts and
+ * node_modules linked, so the real program runs unchanged), a state backend (a fresh file backend unless the
  * suite passes one or PULUMI_BACKEND_URL is set, see state-backends.ts), and stack config pointing
  * the azuread provider and the Dataverse providers at an emulator.
  */
@@ -12,7 +12,9 @@ import { emulatorRunEnvironment, repoRoot } from "../../scripts/emulator-environ
 import type { RunningEmulator } from "./emulator";
 import { defaultTestBackend, TestBackend } from "./state-backends";
 
-const linkedEntries = ["index.ts", "components", "config", "dynamic-providers", "lib", "node_modules", "package.json", "tsconfig.json"];
+// The stack program and what it resolves `dataverse-s2s` through (node_modules, with the package's
+// self-link); no source folder: the program and the providers use the package's compiled build.
+const linkedEntries = ["index.ts", "node_modules", "package.json", "tsconfig.json"];
 
 export interface TestProject {
   readonly workDir: string;
