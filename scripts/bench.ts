@@ -17,7 +17,7 @@
  * across machines.
  */
 import { Command } from "commander";
-import { privilegeEntries } from "../dynamic-providers/implementation/privileges";
+import { privilegeEntries } from "../dynamic-providers/shared/privileges";
 import { startTestEmulator, TestEmulator } from "../tests/support/emulator";
 import { createTestProject, TestProject } from "../tests/support/pulumi-project";
 

@@ -4,7 +4,7 @@
 // excluded privileges lacks exactly those, and every run warns about copying System Administrator;
 // a bad spec fails with an error naming its key and 0 writes counted by the emulator.
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
-import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
+import { privilegeEntries } from "../../dynamic-providers/shared/privileges";
 import { failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { changeRecorder, createTestProject, TestProject } from "../support/pulumi-project";
 

@@ -5,7 +5,7 @@ import {
   provider,
   type AdminConsentGrantInputs,
   type AdminConsentGrantOutputs,
-} from "../../dynamic-providers/implementation/admin-consent-grant";
+} from "../../dynamic-providers/admin-consent-grant/provider";
 import { SEEDED_IDS } from "../../emulator/seed";
 import { registerApp, startTestEmulator, TestEmulator } from "../support/emulator";
 

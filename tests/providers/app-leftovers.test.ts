@@ -3,7 +3,7 @@
 // integration's tag that is not the one in state is deleted; the service principal, declared with no
 // owners, loses the owner Graph gave it at its create (the deployer): the real azuread provider keeps
 // that owner when it adopts the principal (no HasChange on owners against no prior state).
-import { provider, type AppLeftoversInputs } from "../../dynamic-providers/implementation/app-leftovers";
+import { provider, type AppLeftoversInputs } from "../../dynamic-providers/app-leftovers/provider";
 import { listAll } from "../../lib/graph-client";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 

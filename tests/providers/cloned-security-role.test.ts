@@ -7,8 +7,8 @@ import {
   ClonedSecurityRoleInputs,
   ClonedSecurityRoleOutputs,
 } from "../../dynamic-providers/cloned-security-role";
-import { managedRoleMarker } from "../../dynamic-providers/implementation/cloned-security-role";
-import { privilegeEntries, unpackPrivileges } from "../../dynamic-providers/implementation/privileges";
+import { managedRoleMarker } from "../../dynamic-providers/cloned-security-role/provider";
+import { privilegeEntries, unpackPrivileges } from "../../dynamic-providers/shared/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 /** The tests give check raw, partial inputs, as the engine does: the provider is called untyped here. */

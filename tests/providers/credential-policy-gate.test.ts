@@ -1,7 +1,7 @@
 // The apply-time credential policy gate (issue 17), called as the provider host calls it, against
 // the emulator: it reads the policy when the deployer may, asks Graph by trying when it may not,
 // and never leaves its probe secret behind. (The tests without Policy.Read.All come first: see the last one.)
-import { provider, probeDisplayName, type CredentialPolicyGateInputs } from "../../dynamic-providers/implementation/credential-policy-gate";
+import { provider, probeDisplayName, type CredentialPolicyGateInputs } from "../../dynamic-providers/credential-policy-gate/provider";
 import { DEFAULT_DEPLOYER_GRAPH_PERMISSIONS } from "../../emulator/config";
 import { registerApp, startTestEmulator, TestEmulator } from "../support/emulator";
 

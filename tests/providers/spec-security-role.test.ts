@@ -4,7 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { clonedSecurityRoleProvider, ClonedSecurityRoleOutputs } from "../../dynamic-providers/cloned-security-role";
 import { specSecurityRoleProvider, SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "../../dynamic-providers/spec-security-role";
-import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
+import { privilegeEntries } from "../../dynamic-providers/shared/privileges";
 import { NEW_ROLE_SELF_PRIVILEGES } from "../../emulator/seed";
 import { startTestEmulator, TestEmulator, writesCounted } from "../support/emulator";
 

@@ -4,7 +4,7 @@
 // a team may use, one file each: a local folder (tests/e2e/stack-file.test.ts) and Azure Blob Storage
 // (tests/e2e/stack-azblob.test.ts, on Azurite). Crashes are in crash.test.ts; locking and a killed
 // job on azblob in azblob-backend.test.ts.
-import { privilegeEntries } from "../../dynamic-providers/implementation/privileges";
+import { privilegeEntries } from "../../dynamic-providers/shared/privileges";
 import { connectionOutputNames, whoAmIAs } from "../../scripts/verify-connection";
 import { laggingTenant, firstRefusal, newSecretWait, startE2eEmulator, TestEmulator } from "./emulator";
 import { backendText, changeRecorder, createTestProject, TestProject } from "./pulumi-project";

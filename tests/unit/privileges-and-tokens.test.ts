@@ -10,7 +10,7 @@ import {
   privilegeDifferences,
   privilegeDigest,
   unpackPrivileges,
-} from "../../dynamic-providers/implementation/privileges";
+} from "../../dynamic-providers/shared/privileges";
 
 const depths = ["Basic", "Local", "Deep", "Global"];
 const tables = Array.from({ length: 147 }, (_, index) => `Table${index}Entity`);

@@ -17,8 +17,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/spec-security-role.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "./implementation/spec-security-role";
-import { providerShell } from "./provider-shell";
+import type { SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export type { SpecSecurityRoleInputs, SpecSecurityRoleOutputs };
 

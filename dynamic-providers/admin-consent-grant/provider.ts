@@ -19,7 +19,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
 import { RestApiError, RestClient } from "../../lib/rest-client";
 import { isGuid } from "../../lib/validators";
-import { computeDiff, describeFailure, gone, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, isUnknown, stateOf } from "../shared/provider-support";
 
 export interface AdminConsentGrantInputs {
   /** Object id of the client service principal (the integration's). */

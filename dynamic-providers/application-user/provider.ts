@@ -23,7 +23,7 @@ import {
 import { RestApiError } from "../../lib/rest-client";
 import { applicationUserDefaults } from "../../lib/defaults";
 import { isGuid } from "../../lib/validators";
-import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "../shared/provider-support";
 
 export interface ApplicationUserInputs {
   environmentUrl: string;

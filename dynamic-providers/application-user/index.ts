@@ -13,8 +13,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/application-user.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ApplicationUserInputs, ApplicationUserOutputs } from "./implementation/application-user";
-import { providerShell } from "./provider-shell";
+import type { ApplicationUserInputs, ApplicationUserOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export type { ApplicationUserInputs, ApplicationUserOutputs };
 

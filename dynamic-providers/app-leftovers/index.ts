@@ -8,8 +8,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/app-leftovers.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AppLeftoversInputs, AppLeftoversOutputs } from "./implementation/app-leftovers";
-import { providerShell } from "./provider-shell";
+import type { AppLeftoversInputs, AppLeftoversOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface AppLeftoversArgs {
   /** Object id of the application in state. */

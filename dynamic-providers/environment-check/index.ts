@@ -14,10 +14,10 @@
  * implementation/environment-check.ts, the lookups live in lib/environment-checks.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfiguredName, dataverseCredentialProblem, type SecretCredentialSettings } from "../lib/environment-checks";
-import type { PrivilegeSpec } from "../lib/privilege-spec";
-import type { EnvironmentCheckInputs } from "./implementation/environment-check";
-import { providerShell } from "./provider-shell";
+import { ConfiguredName, dataverseCredentialProblem, type SecretCredentialSettings } from "../../lib/environment-checks";
+import type { PrivilegeSpec } from "../../lib/privilege-spec";
+import type { EnvironmentCheckInputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface EnvironmentCheckArgs {
   readonly environmentUrl: pulumi.Input<string>;

@@ -16,7 +16,7 @@ import {
 } from "../../lib/app-management-policies";
 import { RestApiError, type RestClient } from "../../lib/rest-client";
 import { windowDays } from "../../lib/secret-lifecycle";
-import { computeDiff, stateOf } from "./provider-support";
+import { computeDiff, stateOf } from "../shared/provider-support";
 
 export interface CredentialPolicyGateInputs {
   applicationObjectId: string;

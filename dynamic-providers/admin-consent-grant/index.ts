@@ -6,8 +6,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/admin-consent-grant.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AdminConsentGrantInputs, AdminConsentGrantOutputs } from "./implementation/admin-consent-grant";
-import { providerShell } from "./provider-shell";
+import type { AdminConsentGrantInputs, AdminConsentGrantOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface AdminConsentGrantArgs {
   /** Object id of the integration's service principal. */

@@ -37,8 +37,8 @@ import {
   privilegeDigest,
   privilegeEntries,
   unpackPrivileges,
-} from "./privileges";
-import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "./provider-support";
+} from "../shared/privileges";
+import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "../shared/provider-support";
 
 /** Inputs as the provider receives them, defaults applied. */
 export interface ClonedSecurityRoleInputs {

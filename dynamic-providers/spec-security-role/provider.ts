@@ -6,9 +6,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient, isInheritedCopy } from "../../lib/dataverse-client";
 import { roleDefaults } from "../../lib/defaults";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
-import { deleteOwnRole, markerText, roleToTakeOver } from "./cloned-security-role";
-import { privilegeDifferences, privilegeDigest, privilegeEntries } from "./privileges";
-import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "./provider-support";
+import { deleteOwnRole, markerText, roleToTakeOver } from "../cloned-security-role/provider";
+import { privilegeDifferences, privilegeDigest, privilegeEntries } from "../shared/privileges";
+import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "../shared/provider-support";
 
 /** Inputs as the provider receives them, normalised by check. */
 export interface SpecSecurityRoleInputs {

@@ -25,7 +25,7 @@ import type { RestClient } from "../../lib/rest-client";
 import { currentTime } from "../../lib/clock";
 import { managedSecretDisplayName } from "../../lib/defaults";
 import { hasPassed, isOverlapDays, overlapEnd } from "../../lib/secret-lifecycle";
-import { computeDiff, describeFailure, gone, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, stateOf } from "../shared/provider-support";
 
 export interface RetiredSecretsInputs {
   applicationObjectId: string;

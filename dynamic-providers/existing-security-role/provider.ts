@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { DataverseClient } from "../../lib/dataverse-client";
-import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "../shared/provider-support";
 
 export interface ExistingSecurityRoleInputs {
   environmentUrl: string;

@@ -17,8 +17,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/retired-secrets.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { RetiredSecretsInputs, RetiredSecretsOutputs, RetiredKey } from "./implementation/retired-secrets";
-import { providerShell } from "./provider-shell";
+import type { RetiredSecretsInputs, RetiredSecretsOutputs, RetiredKey } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface RetiredSecretsArgs {
   /** Object id of the application whose secrets rotate. */

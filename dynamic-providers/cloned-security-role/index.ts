@@ -18,8 +18,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/cloned-security-role.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs } from "./implementation/cloned-security-role";
-import { providerShell } from "./provider-shell";
+import type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs };
 

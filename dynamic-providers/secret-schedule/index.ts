@@ -17,8 +17,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/secret-schedule.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { SecretScheduleInputs } from "./implementation/secret-schedule";
-import { providerShell } from "./provider-shell";
+import type { SecretScheduleInputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface SecretScheduleArgs {
   /** Days the secret is valid, at most secretDefaults.maxLifetimeDays (lib/defaults.ts). */

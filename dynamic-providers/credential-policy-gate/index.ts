@@ -21,8 +21,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/credential-policy-gate.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { CredentialPolicyGateInputs } from "./implementation/credential-policy-gate";
-import { providerShell } from "./provider-shell";
+import type { CredentialPolicyGateInputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface CredentialPolicyGateArgs {
   /** The application's object id. */

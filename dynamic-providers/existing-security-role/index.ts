@@ -8,8 +8,8 @@
  * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/existing-security-role.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs } from "./implementation/existing-security-role";
-import { providerShell } from "./provider-shell";
+import type { ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs } from "./provider";
+import { providerShell } from "../provider-shell";
 
 export interface ExistingSecurityRoleArgs {
   readonly environmentUrl: pulumi.Input<string>;

@@ -10,7 +10,7 @@ import {
   type SecretCredentialSettings,
 } from "../../lib/environment-checks";
 import type { PrivilegeSpec } from "../../lib/privilege-spec";
-import { computeDiff, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, isUnknown, stateOf } from "../shared/provider-support";
 
 export interface EnvironmentCheckInputs {
   environmentUrl: string;

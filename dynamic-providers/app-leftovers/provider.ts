@@ -25,7 +25,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient, listAll } from "../../lib/graph-client";
 import type { RestClient } from "../../lib/rest-client";
-import { computeDiff, describeFailure, stateOf } from "./provider-support";
+import { computeDiff, describeFailure, stateOf } from "../shared/provider-support";
 
 export interface AppLeftoversInputs {
   /** Object id of the application in state: never a leftover. */

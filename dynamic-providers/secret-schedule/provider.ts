@@ -38,7 +38,7 @@ import {
   type PasswordPolicy,
 } from "../../lib/app-management-policies";
 import { isRotateBeforeDays, isSecretLifetime, nextWindow, type SecretTimes } from "../../lib/secret-lifecycle";
-import { computeDiff, isUnknown, stateOf } from "./provider-support";
+import { computeDiff, isUnknown, stateOf } from "../shared/provider-support";
 
 export interface SecretScheduleInputs {
   lifetimeDays: number;
