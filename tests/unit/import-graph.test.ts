@@ -66,19 +66,51 @@ test("no product file imports from emulator/, offline-plugins/, scripts/ or test
   expect(offending).toEqual([]);
 });
 
+/** The resource folders: dynamic-providers/<name>/ with the shell in index.ts and the implementation in provider.ts. */
+const resourceFolders = fs
+  .readdirSync(path.join(repoRoot, "dynamic-providers"), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && !["shared", "implementation"].includes(entry.name))
+  .map((entry) => entry.name);
+
 test("dynamic-provider shells load their implementation only at run time", () => {
-  const shells = fs.readdirSync(path.join(repoRoot, "dynamic-providers")).filter((name) => name.endsWith(".ts"));
-  expect(shells.length).toBeGreaterThanOrEqual(5);
-  const loaded = shells.flatMap((name) =>
-    importsOf(fs.readFileSync(path.join(repoRoot, "dynamic-providers", name), "utf8"))
-      .filter(
-        (entry) =>
-          !entry.typeOnly &&
-          target(path.join("dynamic-providers", name), entry.specifier).startsWith(path.join("dynamic-providers", "implementation")),
-      )
-      .map((entry) => `${name} -> ${entry.specifier}`),
-  );
+  expect(resourceFolders.length).toBeGreaterThanOrEqual(5);
+  // A shell (index.ts) may load the shell loader and packages; the implementation only through it, at run time.
+  const loaded = resourceFolders.flatMap((name) => {
+    const shell = path.join("dynamic-providers", name, "index.ts");
+    return importsOf(fs.readFileSync(path.join(repoRoot, shell), "utf8"))
+      .filter((entry) => !entry.typeOnly)
+      .map((entry) => target(shell, entry.specifier))
+      .filter((to) => to.startsWith(`dynamic-providers${path.sep}`) && to !== path.join("dynamic-providers", "provider-shell"))
+      .map((to) => `${shell} -> ${to}`);
+  });
   expect(loaded).toEqual([]);
+});
+
+test("every resource folder has a provider.ts exporting `provider`, and every legacy path forwards to one", () => {
+  for (const name of resourceFolders) {
+    expect(fs.readFileSync(path.join(repoRoot, "dynamic-providers", name, "provider.ts"), "utf8")).toMatch(/^export const provider\b/m);
+  }
+  // Stacks deployed earlier load dynamic-providers/implementation/<name> (their stored shells); each forwards, nothing more.
+  const legacy = fs.readdirSync(path.join(repoRoot, "dynamic-providers", "implementation"));
+  for (const file of legacy) {
+    const name = file.replace(/\.ts$/, "");
+    expect(resourceFolders).toContain(name);
+    const code = importsOf(fs.readFileSync(path.join(repoRoot, "dynamic-providers", "implementation", file), "utf8"));
+    expect(code).toEqual([{ specifier: `../${name}/provider`, typeOnly: false }]);
+  }
+});
+
+test("no file imports a legacy path dynamic-providers/implementation/", () => {
+  const everyFile = [...productRoots, ...toolFolders]
+    .filter((root) => fs.existsSync(path.join(repoRoot, root)))
+    .flatMap(typeScriptFiles)
+    .filter((file) => !file.startsWith(path.join("dynamic-providers", "implementation")) && !file.includes("node_modules"));
+  const offending = everyFile.flatMap((file) =>
+    importsOf(fs.readFileSync(path.join(repoRoot, file), "utf8"))
+      .filter((entry) => target(file, entry.specifier).startsWith(path.join("dynamic-providers", "implementation")))
+      .map((entry) => `${file} -> ${entry.specifier}`),
+  );
+  expect(offending).toEqual([]);
 });
 
 /** The product folder a product file belongs to ("index.ts" for the program). */
