@@ -1,9 +1,9 @@
 /**
  * Tenant-wide admin consent to the Dynamics CRM `user_impersonation` permission for an
  * integration's service principal (only with `adminConsent: true`). Unlike the azuread provider's
- * grant resource, it adopts the grant an interrupted run made (see implementation/admin-consent-grant.ts).
+ * grant resource, it adopts the grant an interrupted run made (see provider.ts).
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/admin-consent-grant.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AdminConsentGrantInputs, AdminConsentGrantOutputs } from "./provider";

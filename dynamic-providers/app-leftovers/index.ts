@@ -1,11 +1,11 @@
 /**
  * What an interrupted run of this stack left for one integration, removed by the next `pulumi up`
- * (see implementation/app-leftovers.ts): app registrations no state knows, and the deployer left as
+ * (see provider.ts): app registrations no state knows, and the deployer left as
  * an owner of the adopted service principal. Every app the stack makes is tagged with the stack and
  * the integration (components/app-registration.ts), so only this stack's apps are ever touched, and
  * never the one in state.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/app-leftovers.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppLeftoversInputs, AppLeftoversOutputs } from "./provider";

@@ -10,7 +10,7 @@
  *   update  -> one $batch: a change set of PATCH isdisabled=false and the role assignments, then GET
  *   delete  -> GET, then one $batch: PATCH isdisabled=true, DELETE (soft delete), DELETE (purge); 404 is done
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/application-user.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ApplicationUserInputs, ApplicationUserOutputs } from "./provider";

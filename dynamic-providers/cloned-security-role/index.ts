@@ -13,9 +13,9 @@
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
- * What was read back is kept packed (privileges.ts), so a copy of System Administrator stays small in state.
+ * What was read back is kept packed (shared/privileges.ts), so a copy of System Administrator stays small in state.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/cloned-security-role.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs } from "./provider";

@@ -18,7 +18,7 @@
  * Nothing is recorded when it fails, so after the config is fixed the next `pulumi up` runs it again
  * and then makes the secret in the same run: the application already made is kept, no orphan.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/credential-policy-gate.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialPolicyGateInputs } from "./provider";

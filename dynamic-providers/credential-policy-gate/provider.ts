@@ -1,5 +1,5 @@
 /**
- * Implementation of the CredentialPolicyGate provider (see ../credential-policy-gate.ts): judges a
+ * Implementation of the CredentialPolicyGate provider (see index.ts): judges a
  * client secret about to be made against the application's app management policy, reading the
  * policy when allowed and otherwise asking Graph by trying.
  */

@@ -10,8 +10,8 @@
  *   create/update  -> nothing more: the lookups passed in check
  *   read/delete    -> nothing: it is not an object anywhere
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is
- * implementation/environment-check.ts, the lookups live in lib/environment-checks.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts, the
+ * lookups live in lib/environment-checks.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfiguredName, dataverseCredentialProblem, type SecretCredentialSettings } from "../../lib/environment-checks";

@@ -1,5 +1,5 @@
 /**
- * Implementation of the EnvironmentCheck provider (see ../environment-check.ts): the lookups run in
+ * Implementation of the EnvironmentCheck provider (see index.ts): the lookups run in
  * `check`, which Pulumi calls in every preview and every up before anything is created.
  */
 import type * as pulumi from "@pulumi/pulumi";

@@ -5,7 +5,7 @@
  *   create/read -> GET roles?$filter=name eq '<name>' and _businessunitid_value eq <bu>
  *   delete      -> nothing: the role is not ours
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/existing-security-role.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ExistingSecurityRoleInputs, ExistingSecurityRoleOutputs } from "./provider";

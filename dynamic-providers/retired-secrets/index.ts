@@ -14,7 +14,7 @@
  *
  * "Now" is DATAVERSE_S2S_NOW when set (see secret-schedule.ts), else the wall clock.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/retired-secrets.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RetiredSecretsInputs, RetiredSecretsOutputs, RetiredKey } from "./provider";

@@ -14,7 +14,7 @@
  * "Now" is the wall clock unless DATAVERSE_S2S_NOW (an ISO date) sets it, so that tests and
  * rehearsals of a rotation can move time without waiting.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/secret-schedule.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretScheduleInputs } from "./provider";

@@ -14,7 +14,7 @@
  * As for a cloned role, drift is measured against what was read back right after the last apply:
  * Dataverse adds a few privileges to a new role by itself, which must not look like drift forever.
  *
- * The provider is a thin shell (see provider-shell.ts); its implementation is implementation/spec-security-role.ts.
+ * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "./provider";
