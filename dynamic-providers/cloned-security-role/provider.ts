@@ -14,14 +14,15 @@
  *
  * Drift is measured against what was read back right after the last apply, not against what was
  * sent: Dataverse adds and keeps a few privileges by itself, which must not look like drift forever.
- * What was read back is kept packed (privileges.ts), so a copy of System Administrator stays small in state.
+ * What was read back is kept packed (shared/privileges.ts), so a copy of System Administrator stays
+ * small in state; outputs of earlier versions are read by migrations.ts. The marker, the take-over and
+ * the delete are those of every role the stack makes (shared/managed-role.ts).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import {
   DataverseClient,
   findRoleByNameRequest,
   forgetEnvironmentLookups,
-  isInheritedCopy,
   RolePrivilege,
   rolePrivilegesOf,
   rolePrivilegesRequest,
@@ -31,34 +32,26 @@ import {
 } from "../../lib/dataverse-client";
 import { roleDefaults, systemAdministratorTemplateId } from "../../lib/defaults";
 import {
-  packPrivileges,
-  parsePrivilegeEntry,
-  privilegeDifferences,
-  privilegeDigest,
-  privilegeEntries,
-  unpackPrivileges,
-} from "../shared/privileges";
+  appliedPrivilegeState,
+  businessUnitIdOf,
+  currentPrivilegeState,
+  deleteOwnRole,
+  makeOrTakeOverRole,
+  managedRoleInputs,
+  ManagedRoleInputs,
+  roleDescription,
+  roleNameRule,
+} from "../shared/managed-role";
+import { packPrivileges, parsePrivilegeEntry, privilegeDigest, privilegeEntries } from "../shared/privileges";
 import { computeDiff, describeFailure, gone, inputProblems, stateOf } from "../shared/provider-support";
+import { appliedEntries, withPackedPrivileges } from "./migrations";
 
 /** Inputs as the provider receives them, defaults applied. */
-export interface ClonedSecurityRoleInputs {
-  environmentUrl: string;
-  name: string;
+export interface ClonedSecurityRoleInputs extends ManagedRoleInputs {
   sourceRole: string;
-  businessUnit: string;
   followSource: boolean;
   /** Privileges of the source not copied (role.excludePrivileges), by name. */
   excludePrivileges: string[];
-  /**
-   * The stack that owns the role, "<organization>/<project>/<stack>", written into the role's marker
-   * (empty: the marker of earlier versions, which named no stack).
-   */
-  stack: string;
-  /**
-   * A role made by hand that the create takes over (config adopt.roleName, else role.name of an
-   * integration with adopt); empty: only a leftover of this stack is taken over. Read by create only.
-   */
-  adoptName?: string;
 }
 
 export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
@@ -67,7 +60,7 @@ export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
   sourceRoleId: string;
   /**
    * Privileges read back right after the last apply: sorted "name:depth" entries, packed
-   * (privileges.ts packPrivileges; about 6 KB for a copy of System Administrator).
+   * (shared/privileges.ts packPrivileges; about 6 KB for a copy of System Administrator).
    */
   appliedPrivilegeSet: string;
   appliedDigest: string;
@@ -86,111 +79,8 @@ export interface ClonedSecurityRoleOutputs extends ClonedSecurityRoleInputs {
   observedName?: string;
 }
 
-/** The privileges read after the last apply; states written before they were packed hold a plain list. */
-function appliedEntries(props: ClonedSecurityRoleOutputs): string[] {
-  if (props.appliedPrivilegeSet) return unpackPrivileges(props.appliedPrivilegeSet);
-  return (props as { appliedPrivileges?: string[] }).appliedPrivileges ?? [];
-}
-
-/** The outputs without a plain list of an older state (it is packed instead). */
-function withPackedPrivileges(props: ClonedSecurityRoleOutputs): ClonedSecurityRoleOutputs {
-  const { appliedPrivileges: legacy, ...rest } = props as ClonedSecurityRoleOutputs & { appliedPrivileges?: string[] };
-  return legacy === undefined ? props : { ...rest, appliedPrivilegeSet: packPrivileges(legacy) };
-}
-
-/** Marks roles made by this project, so a re-run after a crash adopts instead of duplicating. */
-export const managedRoleMarker = "Managed by dataverse-s2s";
-
-/** Whose role it is: a stack and a role key (the lower-cased name); no stack in the marker of earlier versions. */
-interface RoleMarker {
-  readonly stack: string;
-  readonly key: string;
-}
-
-function markerOf(inputs: { readonly stack?: string; readonly name: string }): RoleMarker {
-  return { stack: inputs.stack ?? "", key: inputs.stack ? inputs.name.toLowerCase() : "" };
-}
-
-/** The marker at the start of a role's description; undefined when the role was not made by this project. */
-function parseRoleMarker(description: string | null | undefined): RoleMarker | undefined {
-  const text = description ?? "";
-  if (!text.startsWith(managedRoleMarker)) return undefined;
-  const named = /^Managed by dataverse-s2s \(stack (\S+), role (.*?)\):/.exec(text);
-  return named ? { stack: named[1], key: named[2] } : { stack: "", key: "" };
-}
-
-const sameMarker = (a: RoleMarker, b: RoleMarker) => a.stack === b.stack && a.key === b.key;
-const isMarkedAs = (role: RoleRecord, marker: RoleMarker) => {
-  const found = parseRoleMarker(role.description);
-  return found !== undefined && sameMarker(found, marker);
-};
-
-/** "Managed by dataverse-s2s (stack <stack>, role <key>)": the start of the description of every role the project makes. */
-export function markerText(inputs: { readonly stack?: string; readonly name: string }): string {
-  const marker = markerOf(inputs);
-  return `${managedRoleMarker}${marker.stack ? ` (stack ${marker.stack}, role ${marker.key})` : ""}`;
-}
-
-function roleDescription(inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name" | "sourceRole">): string {
-  return `${markerText(inputs)}: a copy of '${inputs.sourceRole}' for server-to-server application users. Changes made here are reverted by the next 'pulumi up'.`;
-}
-
-/** True when the role's description says it is this resource's (marker of this stack and role): a delete may remove it. */
-function isOwnRole(description: string | null | undefined, inputs: { readonly stack?: string; readonly name: string }): boolean {
-  const marker = parseRoleMarker(description);
-  return !marker || sameMarker(marker, markerOf(inputs));
-}
-
-/**
- * The role a create takes over instead of making one, or undefined to make one; throws when a role of
- * that name is in the way. Taken over: a role made by hand that the config adopts (`adoptName`, unless
- * it belongs to another stack), else a same-named role whose marker names this stack and role (a
- * crashed run's, or one another resource of the stack is giving up) or the marker of earlier versions.
- * `sameName`: the roles named `name` in the business unit.
- */
-export async function roleToTakeOver(
-  client: DataverseClient,
-  inputs: { readonly name: string; readonly stack?: string; readonly adoptName?: string },
-  businessUnitId: string,
-  sameName: readonly RoleRecord[],
-): Promise<RoleRecord | undefined> {
-  const wanted = markerOf(inputs);
-  const ofOtherStack = (role: RoleRecord) => {
-    const marker = parseRoleMarker(role.description);
-    return marker !== undefined && marker.stack !== "" && marker.stack !== wanted.stack;
-  };
-  const otherStackError = (role: RoleRecord) =>
-    new Error(
-      `Dataverse: the security role '${role.name}' (role ${role.roleid}) belongs to the dataverse-s2s stack ` +
-        `${parseRoleMarker(role.description)!.stack}, not to ${wanted.stack || "this one"}. Give the integration's role another name (role.name) ` +
-        `in one of the stacks (or adopt another role): two stacks never share a role.`,
-    );
-  const adoptName = (inputs.adoptName ?? "").trim();
-  const adoptsAnother = adoptName !== "" && adoptName.toLowerCase() !== inputs.name.toLowerCase();
-  if (adoptName !== "") {
-    const candidates = adoptsAnother ? await client.findRoleByName(adoptName, businessUnitId) : sameName;
-    const own = candidates.find((role) => !ofOtherStack(role));
-    if (!own && candidates.length > 0) throw otherStackError(candidates[0]);
-    // Renamed to `name` by the create: nothing else may hold that name then.
-    if (own && !adoptsAnother) return candidates.find((role) => isMarkedAs(role, wanted)) ?? own;
-    if (own && sameName.length === 0) return own;
-  }
-  const foreign = sameName.find((role) => !parseRoleMarker(role.description));
-  if (foreign) {
-    throw new Error(
-      `Dataverse: a security role named '${inputs.name}' already exists in this business unit and was not made by dataverse-s2s ` +
-        `(role ${foreign.roleid}). Give the integration's role another name (role.name), use that role as it is (role.existing), ` +
-        `or take it over (adopt with roleName '${foreign.name}', README "Adopting a manual setup").`,
-    );
-  }
-  const otherStack = sameName.find(ofOtherStack);
-  if (otherStack) throw otherStackError(otherStack);
-  return sameName.find((role) => sameMarker(parseRoleMarker(role.description)!, wanted)) ?? sameName[0];
-}
-
-async function resolveBusinessUnit(client: DataverseClient, businessUnit: string): Promise<string> {
-  return client.businessUnitId(businessUnit === "" ? undefined : businessUnit);
-}
+const describeRole = (inputs: Pick<ClonedSecurityRoleInputs, "stack" | "name" | "sourceRole">): string =>
+  roleDescription(inputs, `a copy of '${inputs.sourceRole}' for server-to-server application users`);
 
 async function findSource(client: DataverseClient, sourceRole: string, businessUnitId: string): Promise<RoleRecord> {
   const found =
@@ -232,15 +122,11 @@ function outputsAfterApply(
   ids: { roleId: string; businessUnitId: string; sourceRoleId: string },
   copy: { applied: string[]; sourceDigest: string },
 ): ClonedSecurityRoleOutputs {
-  const digest = privilegeDigest(copy.applied);
   return {
     ...inputs,
     ...ids,
     appliedPrivilegeSet: packPrivileges(copy.applied),
-    appliedDigest: digest,
-    privilegeCount: copy.applied.length,
-    privilegeDigest: digest,
-    privilegeDrift: [],
+    ...appliedPrivilegeState(copy.applied),
     copiedSourceDigest: copy.sourceDigest,
     sourceDigest: copy.sourceDigest,
   };
@@ -249,21 +135,13 @@ function outputsAfterApply(
 export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs> = {
   async check(_olds: ClonedSecurityRoleInputs, news: Partial<ClonedSecurityRoleInputs>) {
     const inputs: ClonedSecurityRoleInputs = {
-      environmentUrl: String(news.environmentUrl ?? ""),
-      name: String(news.name ?? "").trim(),
+      ...managedRoleInputs(news),
       sourceRole: String(news.sourceRole ?? roleDefaults.cloneFrom).trim(),
-      businessUnit: String(news.businessUnit ?? "").trim(),
       followSource: news.followSource ?? roleDefaults.followSource,
       excludePrivileges: normalisedNames(news.excludePrivileges),
-      stack: String(news.stack ?? "").trim(),
-      adoptName: String(news.adoptName ?? "").trim(),
     };
     const failures = inputProblems(inputs.environmentUrl, [
-      [
-        inputs.name === "" || inputs.name.length > roleDefaults.maxNameLength,
-        "name",
-        `give the role a name of 1 to ${roleDefaults.maxNameLength} characters, e.g. "${roleDefaults.name}"`,
-      ],
+      roleNameRule(inputs.name, roleDefaults.name),
       [inputs.sourceRole === "", "sourceRole", `give the role to copy: a name such as "${roleDefaults.cloneFrom}" or a role template id`],
     ]);
     return { inputs, failures };
@@ -301,20 +179,14 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
     const client = new DataverseClient(inputs.environmentUrl);
     try {
       // The business unit and the source are usually known already: the environment check looked them up.
-      const businessUnitId = await resolveBusinessUnit(client, inputs.businessUnit);
+      const businessUnitId = await businessUnitIdOf(client, inputs.businessUnit);
       const source = await findSource(client, inputs.sourceRole, businessUnitId);
-      const description = roleDescription(inputs);
       const [sameNameAnswer, sourceAnswer] = await client.batch(`create security role '${inputs.name}'`, [
         findRoleByNameRequest(inputs.name, businessUnitId),
         rolePrivilegesRequest(source.roleid),
       ]);
-      // The business unit's copy of a role made in a parent unit (this stack's role, when the stack moves
-      // to a child unit) has the same name and marker, but cannot be changed: it is not a role to adopt.
-      const sameName = rowsOf<RoleRecord>(sameNameAnswer.data).filter((role) => !isInheritedCopy(role));
-      const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
-      const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (adopted && (adopted.description !== description || adopted.name !== inputs.name))
-        await client.updateRole(roleId, { name: inputs.name, description });
+      const sameName = rowsOf<RoleRecord>(sameNameAnswer.data);
+      const roleId = await makeOrTakeOverRole(client, inputs, businessUnitId, sameName, describeRole(inputs));
       const copy = await copyPrivileges(
         client,
         roleId,
@@ -356,9 +228,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
         ...props,
         observedName: role.name,
         businessUnitId: role._businessunitid_value.toLowerCase(),
-        privilegeCount: current.length,
-        privilegeDigest: privilegeDigest(current),
-        privilegeDrift: privilegeDifferences(appliedEntries(props), current),
+        ...currentPrivilegeState(appliedEntries(props), current),
         sourceDigest,
       };
       return { id, props: outs };
@@ -372,7 +242,7 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
     try {
       const renamedByHand = olds.observedName !== undefined && olds.observedName !== news.name;
       if (olds.name !== news.name || renamedByHand || olds.sourceRole !== news.sourceRole || (olds.stack ?? "") !== news.stack) {
-        await client.updateRole(id, { name: news.name, description: roleDescription(news) });
+        await client.updateRole(id, { name: news.name, description: describeRole(news) });
       }
       const source =
         news.sourceRole.toLowerCase() === olds.sourceRole.toLowerCase() && !news.followSource
@@ -394,26 +264,6 @@ export const provider: pulumi.dynamic.ResourceProvider<ClonedSecurityRoleInputs,
     await deleteOwnRole(id, props);
   },
 };
-
-/**
- * Deletes a role of the stack (cloned or spec), done when it is gone. A role another resource of the
- * stack adopted (a rename, a removed integration that held a shared role, an upgrade) is theirs now,
- * and deleting it would strip their users: it is left.
- */
-export async function deleteOwnRole(
-  id: string,
-  props: { readonly environmentUrl: string; readonly stack?: string; readonly name: string },
-) {
-  const client = new DataverseClient(props.environmentUrl);
-  try {
-    const role = await client.getRole(id);
-    if (!role) return;
-    if (!isOwnRole(role.description, props)) return;
-    await client.deleteRole(id);
-  } catch (error) {
-    throw describeFailure(error, `delete security role '${props.name}'`);
-  }
-}
 
 /** Puts back the privileges read after the last apply (when the role must not follow its source). */
 async function restorePrivileges(client: DataverseClient, roleId: string, olds: ClonedSecurityRoleOutputs) {

@@ -1,27 +1,30 @@
 /**
- * Implementation of the SpecSecurityRole provider (see ../spec-security-role.ts): a role holding
- * exactly the privileges its spec declares (lib/privilege-spec.ts resolves them by name).
+ * Implementation of the SpecSecurityRole provider (see index.ts): a role holding
+ * exactly the privileges its spec declares (lib/privilege-spec.ts resolves them by name). The marker,
+ * the take-over and the delete are those of every role the stack makes (shared/managed-role.ts).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { DataverseClient, isInheritedCopy } from "../../lib/dataverse-client";
-import { roleDefaults } from "../../lib/defaults";
+import { DataverseClient } from "../../lib/dataverse-client";
 import { grantedEntries, parsePrivilegeSpec, PrivilegeSpec, resolvePrivilegeSpec } from "../../lib/privilege-spec";
-import { deleteOwnRole, markerText, roleToTakeOver } from "../cloned-security-role/provider";
-import { privilegeDifferences, privilegeDigest, privilegeEntries } from "../shared/privileges";
+import {
+  appliedPrivilegeState,
+  businessUnitIdOf,
+  currentPrivilegeState,
+  deleteOwnRole,
+  makeOrTakeOverRole,
+  managedRoleInputs,
+  ManagedRoleInputs,
+  roleDescription,
+  roleNameRule,
+} from "../shared/managed-role";
+import { privilegeEntries } from "../shared/privileges";
 import { computeDiff, describeFailure, gone, inputProblems, isUnknown, stateOf } from "../shared/provider-support";
 
 /** Inputs as the provider receives them, normalised by check. */
-export interface SpecSecurityRoleInputs {
-  environmentUrl: string;
-  name: string;
-  businessUnit: string;
+export interface SpecSecurityRoleInputs extends ManagedRoleInputs {
   /** Table logical name -> right -> depth, sorted. */
   privileges: Record<string, Record<string, string>>;
   miscPrivileges: string[];
-  /** The owning stack, "<organization>/<project>/<stack>", in the role's marker (empty in states of earlier versions). */
-  stack: string;
-  /** A role made by hand that the create takes over (config adopt); read by create only. */
-  adoptName?: string;
 }
 
 export interface SpecSecurityRoleOutputs extends SpecSecurityRoleInputs {
@@ -39,9 +42,8 @@ export interface SpecSecurityRoleOutputs extends SpecSecurityRoleInputs {
   privilegeDrift: string[];
 }
 
-function roleDescription(inputs: Pick<SpecSecurityRoleInputs, "stack" | "name">): string {
-  return `${markerText(inputs)}: the privileges declared for server-to-server application users (role.privileges). Changes made here are reverted by the next 'pulumi up'.`;
-}
+const describeRole = (inputs: Pick<SpecSecurityRoleInputs, "stack" | "name">): string =>
+  roleDescription(inputs, "the privileges declared for server-to-server application users (role.privileges)");
 
 /** Resolves the spec in the environment; fails naming each key at fault (the environment check found them first). */
 async function resolve(client: DataverseClient, inputs: SpecSecurityRoleInputs) {
@@ -65,17 +67,13 @@ async function grant(
   const privileges = await resolve(client, inputs);
   await client.replacePrivileges(roleId, businessUnitId, privileges);
   const applied = privilegeEntries(await client.rolePrivileges(roleId));
-  const digest = privilegeDigest(applied);
   return {
     ...inputs,
     roleId,
     businessUnitId,
     grantedPrivileges: grantedEntries(privileges),
     appliedPrivileges: applied,
-    appliedDigest: digest,
-    privilegeCount: applied.length,
-    privilegeDigest: digest,
-    privilegeDrift: [],
+    ...appliedPrivilegeState(applied),
   };
 }
 
@@ -87,20 +85,12 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
       ? parsePrivilegeSpec({ privileges: news.privileges ?? {}, miscPrivileges: news.miscPrivileges ?? [] }, "role", problems)
       : undefined;
     const inputs: SpecSecurityRoleInputs = {
-      environmentUrl: String(news.environmentUrl ?? ""),
-      name: String(news.name ?? "").trim(),
-      businessUnit: String(news.businessUnit ?? "").trim(),
+      ...managedRoleInputs(news),
       privileges: (spec?.privileges ?? news.privileges ?? {}) as Record<string, Record<string, string>>,
       miscPrivileges: [...(spec?.miscPrivileges ?? news.miscPrivileges ?? [])],
-      stack: String(news.stack ?? "").trim(),
-      adoptName: String(news.adoptName ?? "").trim(),
     };
     const failures = inputProblems(inputs.environmentUrl, [
-      [
-        inputs.name === "" || inputs.name.length > roleDefaults.maxNameLength,
-        "name",
-        `give the role a name of 1 to ${roleDefaults.maxNameLength} characters, e.g. "Contact Sync"`,
-      ],
+      roleNameRule(inputs.name, "Contact Sync"),
       [
         known && Object.keys(inputs.privileges).length === 0 && inputs.miscPrivileges.length === 0,
         "privileges",
@@ -128,17 +118,12 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
   async create(inputs: SpecSecurityRoleInputs) {
     const client = new DataverseClient(inputs.environmentUrl);
     try {
-      const businessUnitId = await client.businessUnitId(inputs.businessUnit === "" ? undefined : inputs.businessUnit);
+      const businessUnitId = await businessUnitIdOf(client, inputs.businessUnit);
       // Resolved before the role is made: a spec that cannot be granted writes nothing.
       await resolve(client, inputs);
-      const description = roleDescription(inputs);
-      // A child business unit's copy of a parent unit's role cannot be changed: never adopted.
-      const sameName = (await client.findRoleByName(inputs.name, businessUnitId)).filter((role) => !isInheritedCopy(role));
       // A leftover of this stack (a crash between create and the state write), or the role the config adopts.
-      const adopted = await roleToTakeOver(client, inputs, businessUnitId, sameName);
-      const roleId = adopted?.roleid ?? (await client.createRole(inputs.name, description, businessUnitId));
-      if (adopted && (adopted.description !== description || adopted.name !== inputs.name))
-        await client.updateRole(roleId, { name: inputs.name, description });
+      const sameName = await client.findRoleByName(inputs.name, businessUnitId);
+      const roleId = await makeOrTakeOverRole(client, inputs, businessUnitId, sameName, describeRole(inputs));
       return { id: roleId, outs: await grant(client, inputs, roleId, businessUnitId) };
     } catch (error) {
       throw describeFailure(error, `create security role '${inputs.name}'`);
@@ -156,9 +141,7 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
         ...props,
         name: role.name,
         businessUnitId: role._businessunitid_value.toLowerCase(),
-        privilegeCount: current.length,
-        privilegeDigest: privilegeDigest(current),
-        privilegeDrift: privilegeDifferences(props.appliedPrivileges, current),
+        ...currentPrivilegeState(props.appliedPrivileges, current),
       };
       return { id, props: outs };
     } catch (error) {
@@ -170,7 +153,7 @@ export const provider: pulumi.dynamic.ResourceProvider<SpecSecurityRoleInputs, S
     const client = new DataverseClient(news.environmentUrl);
     try {
       if (olds.name !== news.name || (olds.stack ?? "") !== news.stack)
-        await client.updateRole(id, { name: news.name, description: roleDescription(news) });
+        await client.updateRole(id, { name: news.name, description: describeRole(news) });
       return { outs: await grant(client, news, id, olds.businessUnitId) };
     } catch (error) {
       throw describeFailure(error, `update security role '${news.name}'`);

@@ -7,7 +7,7 @@ import {
   ClonedSecurityRoleInputs,
   ClonedSecurityRoleOutputs,
 } from "../../dynamic-providers/cloned-security-role";
-import { managedRoleMarker } from "../../dynamic-providers/cloned-security-role/provider";
+import { managedRoleMarker } from "../../dynamic-providers/shared/managed-role";
 import { privilegeEntries, unpackPrivileges } from "../../dynamic-providers/shared/privileges";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
