@@ -14,12 +14,16 @@
  *   read    -> GET oauth2PermissionGrants/<id> (404: gone, so `pulumi up` makes it again)
  *   update  -> PATCH scope
  *   delete  -> DELETE oauth2PermissionGrants/<id> (404 is done)
+ *
+ * The Graph calls are in web-api.ts; ids of earlier versions are read by migrations.ts.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
-import { RestApiError, RestClient } from "../../lib/rest-client";
+import { RestApiError } from "../../lib/rest-client";
 import { isGuid } from "../../lib/validators";
 import { computeDiff, describeFailure, gone, isUnknown, stateOf } from "../shared/provider-support";
+import { grantIdOf } from "./migrations";
+import { claimsOf, createGrant, deleteGrant, findGrant, getGrant, GraphGrant, setScope } from "./web-api";
 
 export interface AdminConsentGrantInputs {
   /** Object id of the client service principal (the integration's). */
@@ -40,60 +44,7 @@ export interface AdminConsentGrantOutputs extends AdminConsentGrantInputs {
   adopted: boolean;
 }
 
-interface GraphGrant {
-  id: string;
-  clientId: string;
-  resourceId: string;
-  consentType: string;
-  scope?: string | null;
-}
-
-const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
-/**
- * The grant's Graph id from the resource id: the grant's own id, or azuread's "/oauth2PermissionGrants/<id>"
- * for a grant an earlier version made with azuread's resource (the alias carries that state over, id included).
- */
-function grantIdOf(id: string): string {
-  return id.replace(/^\/oauth2PermissionGrants\//, "");
-}
-const claimsOf = (grant: GraphGrant): string[] => [...new Set((grant.scope ?? "").split(/\s+/).filter(Boolean))].sort();
 const wantedClaims = (inputs: AdminConsentGrantInputs): string[] => [...new Set(inputs.claimValues)].sort();
-
-/** The client's tenant-wide grant to the resource, if Graph has one. */
-async function findGrant(graph: RestClient, inputs: AdminConsentGrantInputs): Promise<GraphGrant | undefined> {
-  // Filtered by client only (the filter every tenant supports); a client has a handful of grants.
-  let path: string | undefined =
-    `v1.0/oauth2PermissionGrants?$filter=${encodeURIComponent(`clientId eq '${inputs.servicePrincipalObjectId}'`)}`;
-  while (path) {
-    const page: { data: { value?: GraphGrant[]; "@odata.nextLink"?: string } } = await graph.request({
-      operation: `list the delegated permission grants of service principal ${inputs.servicePrincipalObjectId}`,
-      method: "GET",
-      path,
-    });
-    const found = (page.data.value ?? []).find(
-      (grant) =>
-        sameId(grant.clientId, inputs.servicePrincipalObjectId) &&
-        sameId(grant.resourceId, inputs.resourceServicePrincipalObjectId) &&
-        grant.consentType === "AllPrincipals",
-    );
-    if (found) return found;
-    path = page.data["@odata.nextLink"];
-  }
-  return undefined;
-}
-
-async function setScope(graph: RestClient, grant: GraphGrant, claims: readonly string[]): Promise<GraphGrant> {
-  if (JSON.stringify(claimsOf(grant)) === JSON.stringify(claims)) return grant;
-  await graph.request({
-    operation: `update the delegated permission grant ${grant.id}`,
-    method: "PATCH",
-    path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grant.id)}`,
-    body: { scope: claims.join(" ") },
-    idempotent: true,
-  });
-  return { ...grant, scope: claims.join(" ") };
-}
 
 function outputsOf(grant: GraphGrant, inputs: AdminConsentGrantInputs, adopted: boolean): AdminConsentGrantOutputs {
   return { ...inputs, grantId: grant.id, grantedClaimValues: claimsOf(grant), adopted };
@@ -142,29 +93,17 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
     try {
       const graph = await graphClient(inputs);
       const claims = wantedClaims(inputs);
-      const existing = await findGrant(graph, inputs);
+      const clientId = inputs.servicePrincipalObjectId;
+      const resourceId = inputs.resourceServicePrincipalObjectId;
+      const existing = await findGrant(graph, clientId, resourceId);
       if (existing) return { id: existing.id, outs: outputsOf(await setScope(graph, existing, claims), inputs, true) };
       let created: GraphGrant;
       try {
-        created = (
-          await graph.request<GraphGrant>({
-            operation,
-            method: "POST",
-            path: "v1.0/oauth2PermissionGrants",
-            body: {
-              clientId: inputs.servicePrincipalObjectId,
-              resourceId: inputs.resourceServicePrincipalObjectId,
-              consentType: "AllPrincipals",
-              scope: claims.join(" "),
-            },
-            // Sent again when the answer is lost: the 409 it then gets is handled below.
-            idempotent: true,
-          })
-        ).data;
+        created = await createGrant(graph, operation, clientId, resourceId, claims);
       } catch (error) {
         // Made by a first attempt whose answer was lost (or by a run at the same time): adopt it.
         if (!(error instanceof RestApiError && error.status === 409)) throw error;
-        const found = await findGrant(graph, inputs);
+        const found = await findGrant(graph, clientId, resourceId);
         if (!found) throw error;
         return { id: found.id, outs: outputsOf(await setScope(graph, found, claims), inputs, true) };
       }
@@ -178,14 +117,9 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
     const props = stateOf(state, id);
     try {
       const graph = await graphClient(props);
-      const found = await graph.request<GraphGrant>({
-        operation: `read the delegated permission grant ${grantIdOf(id)}`,
-        method: "GET",
-        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantIdOf(id))}`,
-        acceptStatus: [404],
-      });
-      if (found.status === 404) return gone<AdminConsentGrantOutputs>();
-      return { id, props: outputsOf(found.data, props, props.adopted ?? false) };
+      const found = await getGrant(graph, grantIdOf(id));
+      if (!found) return gone<AdminConsentGrantOutputs>();
+      return { id, props: outputsOf(found, props, props.adopted ?? false) };
     } catch (error) {
       throw describeFailure(error, `read the delegated permission grant ${id}`);
     }
@@ -214,13 +148,7 @@ export const provider: pulumi.dynamic.ResourceProvider<AdminConsentGrantInputs, 
   async delete(id: string, props: AdminConsentGrantOutputs) {
     try {
       const graph = await graphClient(props);
-      await graph.request({
-        operation: `delete the delegated permission grant ${grantIdOf(id)}`,
-        method: "DELETE",
-        path: `v1.0/oauth2PermissionGrants/${encodeURIComponent(grantIdOf(id))}`,
-        // Gone already (by hand, or with its service principal): done.
-        acceptStatus: [404],
-      });
+      await deleteGrant(graph, grantIdOf(id));
     } catch (error) {
       throw describeFailure(error, `delete the delegated permission grant ${id}`);
     }
