@@ -17,15 +17,15 @@
  * recorded it, left it valid and unknown. It was never published, so it is removed at once.
  *   delete  -> removePassword for every retired key
  *
- * "Now" is DATAVERSE_S2S_NOW when set (see lib/clock.ts), else the wall clock.
+ * "Now" is DATAVERSE_S2S_NOW when set (see lib/clock.ts), else the wall clock. The Graph calls are in web-api.ts.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { graphClient } from "../../lib/graph-client";
-import type { RestClient } from "../../lib/rest-client";
 import { currentTime } from "../../lib/clock";
 import { managedSecretDisplayName } from "../../lib/defaults";
 import { hasPassed, isOverlapDays, overlapEnd } from "../../lib/secret-lifecycle";
 import { computeDiff, describeFailure, gone, stateOf } from "../shared/provider-support";
+import { PasswordCredential, readSecrets, removeSecret } from "./web-api";
 
 export interface RetiredSecretsInputs {
   applicationObjectId: string;
@@ -48,36 +48,10 @@ export interface RetiredSecretsOutputs extends RetiredSecretsInputs {
   strays?: string[];
 }
 
-interface PasswordCredential {
-  keyId: string;
-  displayName?: string | null;
-}
-
 async function removeKeys(inputs: RetiredSecretsInputs, keys: readonly RetiredKey[]): Promise<void> {
   if (keys.length === 0) return;
   const graph = await graphClient(inputs);
-  for (const key of keys) {
-    await graph.request({
-      operation: `remove the client secret ${key.keyId} retired at ${key.retiredAt}`,
-      method: "POST",
-      path: `v1.0/applications/${inputs.applicationObjectId}/removePassword`,
-      body: { keyId: key.keyId },
-      // Removing a key that is already gone (by hand, or with its application) is done.
-      acceptStatus: [400, 404],
-      idempotent: true,
-    });
-  }
-}
-
-/** The application's secrets, or undefined when the application is gone. */
-async function readSecrets(graph: RestClient, applicationObjectId: string): Promise<PasswordCredential[] | undefined> {
-  const response = await graph.request<{ passwordCredentials?: PasswordCredential[] }>({
-    operation: "read the application's secrets",
-    method: "GET",
-    path: `v1.0/applications/${applicationObjectId}`,
-    acceptStatus: [404],
-  });
-  return response.status === 404 ? undefined : (response.data.passwordCredentials ?? []);
+  for (const key of keys) await removeSecret(graph, inputs.applicationObjectId, key.keyId, `retired at ${key.retiredAt}`);
 }
 
 function strayKeys(secrets: readonly PasswordCredential[], currentKeyId: string, retired: readonly RetiredKey[]): string[] {
