@@ -2,9 +2,9 @@
  * The Entra ID side of an integration: a single-tenant app registration with the Dynamics CRM
  * `user_impersonation` delegated permission, its service principal, and its credential:
  * - a client secret (default), whose validity window is fixed in state (dynamic-providers/
- *   secret-schedule.ts) and which rotates without downtime: inside the rotation window a run makes
+ *   secret-schedule/) and which rotates without downtime: inside the rotation window a run makes
  *   a new secret and publishes it, while the previous one stays valid for `overlapDays`
- *   (dynamic-providers/retired-secrets.ts); or
+ *   (dynamic-providers/retired-secrets/); or
  * - an uploaded certificate, or a federated identity credential (components/alternative-credentials.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -259,7 +259,7 @@ export class AppRegistration extends pulumi.ComponentResource {
       { parent: this },
     );
     // Judges the secret against the tenant's credential policy once the application exists, so that
-    // a refusal comes with guidance rather than as Graph's code (see dynamic-providers/credential-policy-gate.ts).
+    // a refusal comes with guidance rather than as Graph's code (see dynamic-providers/credential-policy-gate/).
     const policyGate = new CredentialPolicyGate(
       `${name}-secret-policy`,
       {
@@ -327,7 +327,7 @@ export class AppRegistration extends pulumi.ComponentResource {
 /**
  * A Pulumi warning (shown by preview and up, visible in CI logs) when the run rotates a secret that
  * is inside its rotation window or already expired. The schedule's dates are inputs (see
- * dynamic-providers/secret-schedule.ts), so they are known while a preview plans the rotation.
+ * dynamic-providers/secret-schedule/), so they are known while a preview plans the rotation.
  */
 function warnNearExpiry(displayName: pulumi.Input<string>, expiringEndDate: pulumi.Output<string>, resource: pulumi.Resource) {
   pulumi.all([displayName, expiringEndDate]).apply(([appName, expiring]) => {

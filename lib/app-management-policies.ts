@@ -8,7 +8,7 @@
  *   GET /v1.0/applications/{id}/appManagementPolicies, which replaces the default for that application.
  *   Both need Policy.Read.All (or Policy.ReadWrite.ApplicationConfiguration); without it they are 403
  *   and the policy is "unknown" (the apply-time gate then asks Graph by trying, see
- *   dynamic-providers/credential-policy-gate.ts).
+ *   dynamic-providers/credential-policy-gate/).
  * - passwordCredentials restrictions: `passwordAddition` (no new secrets) and `passwordLifetime`
  *   (`maxLifetime`, an ISO 8601 duration), each `enabled` or `disabled`, each for applications created
  *   on or after `restrictForAppsCreatedAfterDateTime` (null: all).

@@ -216,7 +216,7 @@ function checkTargets(figures: readonly PhaseFigures[]): TargetCheck[] {
   for (const figure of figures) {
     // Process and audience pairs that ask for a token: the provider host (Dataverse and Graph) and the
     // azuread plugin (Graph); in a preview also the program, which checks for a Dataverse credential
-    // (dynamic-providers/environment-check.ts). The counters cannot tell processes apart: this is the bound.
+    // (dynamic-providers/environment-check/). The counters cannot tell processes apart: this is the bound.
     const pairs = figure.phase === "preview-refresh" ? 4 : 3;
     checks.push({
       target: `${figure.integrations}/${figure.phase}: token requests <= 1 per process and audience (${pairs} pairs)`,
