@@ -4,9 +4,9 @@
 #     otherwise it is built from the Go module proxy);
 #   - our own Node.js language host `pulumi-language-nodejs` (offline-plugins/language-nodejs/);
 #   - next to them, a wrapper running the dynamic-provider launcher offline-plugins/bin/pulumi-resource-pulumi-nodejs;
-#   - the offline azuread plugin (offline-plugins/bin/pulumi-resource-azuread) installed into
-#     $PULUMI_HOME at the version of node_modules/@pulumi/azuread, and its stand-in compiled to
-#     JavaScript in this checkout (.offline-build/azuread/).
+#   - the offline stand-in plugins (STAND_INS: offline-plugins/bin/pulumi-resource-<name>) installed
+#     into $PULUMI_HOME at the version of their npm package (node_modules/@pulumi/<name>), each
+#     compiled to JavaScript in this checkout (.offline-build/<name>/).
 # Binaries are cached by version under ${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain/ and
 # reused. Idempotent; concurrent runs serialize on a lock file. Prints the bin dir on its last line.
 # Afterwards: `source scripts/toolchain-env.sh`.
@@ -30,8 +30,6 @@ command -v node >/dev/null || die "node is not on PATH: run 'npm ci' first"
 
 pkg_version() { node -p 'require(process.argv[1]).version' "$ROOT/node_modules/$1/package.json"; }
 PULUMI_VERSION="$(pkg_version @pulumi/pulumi)"
-AZUREAD_VERSION=""
-[ -f "$ROOT/node_modules/@pulumi/azuread/package.json" ] && AZUREAD_VERSION="$(pkg_version @pulumi/azuread)"
 
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/dataverse-s2s/toolchain"
 VERSION_DIR="$CACHE_ROOT/pulumi-v$PULUMI_VERSION"
@@ -186,55 +184,75 @@ setup_dynamic_provider_plugin() {
   fi
 }
 
-# --- 4. the offline azuread plugin, installed into $PULUMI_HOME -----------------------------------
-# `pulumi plugin install --file` copies the file into $PULUMI_HOME/plugins/resource-azuread-v<ver>/,
-# away from the repo, so what we install is a small wrapper that finds the launcher through the
-# environment (write_wrapper).
-setup_azuread_plugin() {
-  [ -n "$AZUREAD_VERSION" ] || { log "no @pulumi/azuread in node_modules: skipping the azuread plugin"; return; }
-  local start=$SECONDS launcher="$ROOT/offline-plugins/bin/pulumi-resource-azuread"
+# The offline stand-in plugins: <plugin package name>:<npm package whose version it answers for>.
+# Each is offline-plugins/<name>/, launched by offline-plugins/bin/pulumi-resource-<name>.
+STAND_INS=(azuread:@pulumi/azuread)
+
+# --- 4. an offline stand-in plugin, installed into $PULUMI_HOME -------------------------------------
+# setup_stand_in_plugin <name> <version>: `pulumi plugin install --file` copies the file into
+# $PULUMI_HOME/plugins/resource-<name>-v<ver>/, away from the repo, so what we install is a small
+# wrapper that finds the launcher through the environment (write_wrapper).
+setup_stand_in_plugin() {
+  local name="$1" version="$2" start=$SECONDS
+  local launcher="$ROOT/offline-plugins/bin/pulumi-resource-$name"
   local home="${PULUMI_HOME:-$HOME/.pulumi}"
-  local installed="$home/plugins/resource-azuread-v$AZUREAD_VERSION/pulumi-resource-azuread"
+  local installed="$home/plugins/resource-$name-v$version/pulumi-resource-$name"
   [ -x "$launcher" ] || die "$launcher is missing or not executable"
   local tmp wrapper
   new_tmp tmp
-  wrapper="$tmp/pulumi-resource-azuread"
-  write_wrapper "$wrapper" pulumi-resource-azuread
+  wrapper="$tmp/pulumi-resource-$name"
+  write_wrapper "$wrapper" "pulumi-resource-$name"
   if [ -f "$installed" ] && cmp -s "$wrapper" "$installed"; then
-    log "azuread plugin v$AZUREAD_VERSION: installed ($installed)"
+    log "$name plugin v$version: installed ($installed)"
     return
   fi
-  PULUMI_DISABLE_REGISTRY_RESOLVE=true "$BIN/pulumi" plugin install resource azuread "$AZUREAD_VERSION" \
+  PULUMI_DISABLE_REGISTRY_RESOLVE=true "$BIN/pulumi" plugin install resource "$name" "$version" \
     --file "$wrapper" --reinstall >&2
-  cmp -s "$wrapper" "$installed" || die "pulumi plugin install did not put the azuread wrapper at $installed"
-  step_done "$start" "installed the azuread plugin v$AZUREAD_VERSION into $home/plugins"
+  cmp -s "$wrapper" "$installed" || die "pulumi plugin install did not put the $name wrapper at $installed"
+  step_done "$start" "installed the $name plugin v$version into $home/plugins"
 }
 
-# --- 5. the azuread stand-in compiled to JavaScript, in this checkout ------------------------------
-# The launcher runs it instead of transpiling the TypeScript at every plugin start (about 3 s each,
-# twice per engine run). It is built from this checkout's sources, so it lives in the checkout
-# (.offline-build/, git-ignored), where Node finds node_modules, stamped with stand-in-source-hash.
+# --- 5. a stand-in compiled to JavaScript, in this checkout -----------------------------------------
+# setup_compiled_stand_in <name>: the launcher runs the build instead of transpiling the TypeScript at
+# every plugin start (about 3 s each, twice per engine run). It is built from this checkout's sources,
+# so it lives in the checkout (.offline-build/<name>/, git-ignored), where Node finds node_modules,
+# stamped with stand-in-source-hash.
 setup_compiled_stand_in() {
-  local start=$SECONDS out="$ROOT/.offline-build/azuread" hash tmp
-  hash="$("$ROOT/offline-plugins/bin/stand-in-source-hash")"
-  if "$ROOT/offline-plugins/bin/stand-in-source-hash" --current "$out"; then
-    log "azuread stand-in: compiled (source $hash)"
+  local name="$1" start=$SECONDS out="$ROOT/.offline-build/$1" hash tmp
+  hash="$("$ROOT/offline-plugins/bin/stand-in-source-hash" "$name")"
+  if "$ROOT/offline-plugins/bin/stand-in-source-hash" "$name" --current "$out"; then
+    log "$name stand-in: compiled (source $hash)"
     return
   fi
   mkdir -p "$ROOT/.offline-build"
-  tmp="$(mktemp -d "$ROOT/.offline-build/.azuread.XXXXXX")"
+  tmp="$(mktemp -d "$ROOT/.offline-build/.$name.XXXXXX")"
   TMP_DIRS+=("$tmp")
-  "$ROOT/node_modules/.bin/tsc" -p "$ROOT/offline-plugins/azuread/tsconfig.build.json" --outDir "$tmp" >&2 ||
-    die "compiling the azuread stand-in failed (tsc -p offline-plugins/azuread/tsconfig.build.json)"
+  "$ROOT/node_modules/.bin/tsc" -p "$ROOT/offline-plugins/$name/tsconfig.build.json" --outDir "$tmp" >&2 ||
+    die "compiling the $name stand-in failed (tsc -p offline-plugins/$name/tsconfig.build.json)"
   printf '%s\n' "$hash" >"$tmp/.source-hash"
   rm -rf "$out" && mv "$tmp" "$out"
-  step_done "$start" "compiled the azuread stand-in (source $hash) into .offline-build/azuread"
+  step_done "$start" "compiled the $name stand-in (source $hash) into .offline-build/$name"
+}
+
+# Every stand-in whose npm package is installed: compiled, then installed at that package's version.
+setup_stand_ins() {
+  local entry name package version
+  for entry in "${STAND_INS[@]}"; do
+    name="${entry%%:*}"
+    package="${entry#*:}"
+    if [ ! -f "$ROOT/node_modules/$package/package.json" ]; then
+      log "no $package in node_modules: skipping the $name plugin"
+      continue
+    fi
+    version="$(pkg_version "$package")"
+    setup_compiled_stand_in "$name"
+    setup_stand_in_plugin "$name" "$version"
+  done
 }
 
 setup_pulumi
 setup_language_host
-setup_compiled_stand_in
 setup_dynamic_provider_plugin
-setup_azuread_plugin
+setup_stand_ins
 step_done "$TOTAL_START" "toolchain ready"
 printf '%s\n' "$BIN"

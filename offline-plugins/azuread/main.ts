@@ -8,12 +8,12 @@
  */
 import { main } from "@pulumi/pulumi/provider";
 import { installConfigureCapture } from "./config";
-import { installImportReadSupport } from "./import-read";
+import { installImportReadSupport } from "../shared/import-read";
 import { installProviderPreview } from "./preview";
 import { createAzureadProvider } from "./provider";
 
 // Before main() creates its gRPC server, so that the Configure handler it registers is wrapped.
-installConfigureCapture();
+installConfigureCapture(undefined, "azuread (offline stand-in)");
 // Reads by id alone (an import) would fail in the SDK's server without it.
 installImportReadSupport();
 // Previews of updates keep what an update cannot change known, as the bridged provider's do.

@@ -17,7 +17,7 @@
  * - a Create with `preview` answers its inputs as the outputs, without calling Graph, which is what
  *   the engine itself answered before (`CreateResponse{Properties: req.Properties}`).
  */
-import { GrpcCallback, sdkGrpcModule, sdkModule, wrapServerHandlers } from "./sdk-server";
+import { GrpcCallback, sdkGrpcModule, sdkModule, wrapServerHandlers } from "../shared/sdk-server";
 import { typeOfUrn } from "./provider";
 import { applicationToken } from "./resources/application";
 import { servicePrincipalToken } from "./resources/servicePrincipal";

@@ -2,8 +2,8 @@
 // configuration that the SDK's provider server drops, check failures, and field-by-field diffs.
 import * as grpc from "@grpc/grpc-js";
 import { capturedConfig, installConfigureCapture, resetCapturedConfigure, resolveConfig } from "../../offline-plugins/azuread/config";
-import { sdkGrpcModule } from "../../offline-plugins/azuread/sdk-server";
-import { installImportReadSupport } from "../../offline-plugins/azuread/import-read";
+import { sdkGrpcModule } from "../../offline-plugins/shared/sdk-server";
+import { installImportReadSupport } from "../../offline-plugins/shared/import-read";
 import { installProviderPreview, previewUpdateOutputs } from "../../offline-plugins/azuread/preview";
 import { createAzureadProvider, providerVersion, typeOfUrn } from "../../offline-plugins/azuread/provider";
 import { goRfc3339, passwordCredentialBody } from "../../offline-plugins/azuread/resources/applicationPassword";

@@ -1,8 +1,9 @@
 /**
- * The one way the stand-in changes how @pulumi/pulumi's generic provider server (provider/server.js)
+ * The one way the stand-ins change how @pulumi/pulumi's generic provider server (provider/server.js)
  * answers: before the server starts, `wrapServerHandlers` wraps `addService` of the @grpc/grpc-js
  * Server that the SDK loads, so that chosen gRPC handlers of the provider service run through our
- * code (Configure capture in config.ts, reads by id alone in import-read.ts, previews in preview.ts).
+ * code (Configure capture in configure.ts, reads by id alone in import-read.ts, each stand-in's previews
+ * in its preview.ts).
  * The SDK's own handler object is left as it is: a derived object carries the wrapped handlers.
  */
 import * as path from "path";

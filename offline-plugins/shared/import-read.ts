@@ -1,7 +1,7 @@
 /**
  * `pulumi import` and the `import` resource option: the engine reads the object by id alone, with no
- * properties (a ReadRequest whose `properties` is unset), as the real azuread provider supports
- * ("/applications/<object id>", "/servicePrincipals/<object id>"). The generic provider server in
+ * properties (a ReadRequest whose `properties` is unset), as the real providers support (azuread:
+ * "/applications/<object id>"; azure-native: the ARM resource id). The generic provider server in
  * @pulumi/pulumi (provider/server.js) calls `getProperties().toJavaScript()` unconditionally and fails
  * on such a request. Before the server starts, `installImportReadSupport` wraps the SDK's Read handler
  * (sdk-server.ts), so that a Read without properties gets an empty Struct, then runs
@@ -9,7 +9,7 @@
  */
 import { sdkGrpcModule, sdkModule, wrapServerHandlers } from "./sdk-server";
 
-const importMarker = Symbol.for("dataverse-s2s.azuread.importRead");
+const importMarker = Symbol.for("dataverse-s2s.stand-in.importRead");
 
 interface ReadRequestLike {
   getProperties(): unknown;
