@@ -20,6 +20,11 @@ export interface RetryPolicy {
   readonly jitter?: boolean;
   /** Caps a Retry-After wait at `maxDelayMs` (default true). */
   readonly capRetryAfter?: boolean;
+  /**
+   * Replaces the doubling back-off (and its jitter) for a client that must follow another client's
+   * rule (the offline azure-native stand-in follows azcore's); `attempt` counts from 1.
+   */
+  readonly backoffMs?: (attempt: number) => number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
@@ -67,6 +72,7 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, retryAfterS
   if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0) {
     return policy.capRetryAfter === false ? retryAfterSeconds * 1000 : Math.min(retryAfterSeconds * 1000, policy.maxDelayMs);
   }
+  if (policy.backoffMs) return policy.backoffMs(attempt);
   const exponential = policy.baseDelayMs * 2 ** (attempt - 1);
   // Jitter spreads concurrent clients that were throttled together.
   const jitter = policy.jitter === false ? 0 : Math.random() * policy.baseDelayMs;

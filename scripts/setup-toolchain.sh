@@ -186,7 +186,7 @@ setup_dynamic_provider_plugin() {
 
 # The offline stand-in plugins: <plugin package name>:<npm package whose version it answers for>.
 # Each is offline-plugins/<name>/, launched by offline-plugins/bin/pulumi-resource-<name>.
-STAND_INS=(azuread:@pulumi/azuread)
+STAND_INS=(azuread:@pulumi/azuread azure-native:@pulumi/azure-native)
 
 # --- 4. an offline stand-in plugin, installed into $PULUMI_HOME -------------------------------------
 # setup_stand_in_plugin <name> <version>: `pulumi plugin install --file` copies the file into
