@@ -19,8 +19,18 @@ import { CredentialPolicyGate } from "../dynamic-providers/credential-policy-gat
 import { certificateCredential, federatedCredential } from "./alternative-credentials";
 import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
 import { hasPassed } from "../lib/secret-lifecycle";
+import { EntraCloud, readEntraCloud } from "../config/stack-config";
 
 const userImpersonationScope = "user_impersonation";
+
+/**
+ * The cloud inputs of a dynamic provider that calls Graph: `entraCloud`, else the azuread provider's
+ * configuration (a component used in a program of its own has no stack config to take it from).
+ */
+export function graphCloud(entraCloud: EntraCloud | undefined): { metadataHost: string; cloudEnvironment: string } {
+  const cloud = entraCloud ?? readEntraCloud();
+  return { metadataHost: cloud.metadataHost ?? "", cloudEnvironment: cloud.environment ?? "" };
+}
 
 /** How the app authenticates: a client secret, an uploaded public certificate, or a federated identity credential. */
 export type AppCredential =
@@ -76,8 +86,11 @@ export interface AppRegistrationArgs {
   readonly secretOverlapDays?: pulumi.Input<number>;
   /** The credential; a client secret when absent. */
   readonly credential?: AppCredential;
-  /** The azuread provider's cloud (metadataHost, environment), for removing rotated-out secrets. */
-  readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
+  /**
+   * The azuread provider's cloud (metadataHost, environment), for the Graph calls of the dynamic
+   * providers (rotated-out secrets, leftovers, policies); default: the azuread provider's config.
+   */
+  readonly entraCloud?: EntraCloud;
   /** Grant tenant-wide admin consent to user_impersonation (not needed for server-to-server calls). */
   readonly adminConsent?: boolean;
   /**
@@ -154,8 +167,7 @@ export class AppRegistration extends pulumi.ComponentResource {
           servicePrincipalObjectId: this.servicePrincipal.objectId,
           resourceServicePrincipalObjectId: dynamicsCrm.objectId,
           claimValues: [userImpersonationScope],
-          metadataHost: args.entraCloud?.metadataHost ?? "",
-          cloudEnvironment: args.entraCloud?.environment ?? "",
+          ...graphCloud(args.entraCloud),
         },
         // Earlier versions declared the grant with azuread's resource, which never adopts a grant a
         // killed run made (Graph then answers 409 to every later run). The alias carries such a grant's
@@ -231,8 +243,7 @@ export class AppRegistration extends pulumi.ComponentResource {
         applicationObjectId: application.objectId,
         servicePrincipalObjectId: servicePrincipal.objectId,
         markerTags: [marker.integration, ...(marker.formerNames ?? [])].map((integration) => appMarkerTag(marker.stack, integration)),
-        metadataHost: args.entraCloud?.metadataHost ?? "",
-        cloudEnvironment: args.entraCloud?.environment ?? "",
+        ...graphCloud(args.entraCloud),
       },
       { parent: this },
     );
@@ -246,7 +257,7 @@ export class AppRegistration extends pulumi.ComponentResource {
       lifetimeSetting: `secret.lifetimeDays of integration '${integration}'`,
       credentialSetting: `credential.type of integration '${integration}'`,
     };
-    const cloud = { metadataHost: args.entraCloud?.metadataHost ?? "", cloudEnvironment: args.entraCloud?.environment ?? "" };
+    const cloud = graphCloud(args.entraCloud);
     const schedule = new SecretSchedule(
       `${name}-secret-schedule`,
       {

@@ -4,7 +4,7 @@
  * the app to the role in Dataverse. Its outputs are the fields a connection dialog asks for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AdoptedEntraObjects, AppCredential, AppMarker, AppRegistration, AppRegistrationArgs } from "./app-registration";
+import { AdoptedEntraObjects, AppCredential, AppMarker, AppRegistration, AppRegistrationArgs, graphCloud } from "./app-registration";
 import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { EnvironmentCheck } from "../dynamic-providers/environment-check";
@@ -44,8 +44,8 @@ export interface DataverseIntegrationArgs {
   readonly credential?: AppCredential;
   /** Write the connection values to this Key Vault (azure-native; off when absent). */
   readonly keyVault?: IntegrationKeyVault;
-  /** The azuread provider's cloud (metadataHost, environment). */
-  readonly entraCloud?: { readonly metadataHost?: string; readonly environment?: string };
+  /** The azuread provider's cloud (metadataHost, environment); default: the azuread provider's config. */
+  readonly entraCloud?: AppRegistrationArgs["entraCloud"];
   readonly adminConsent?: boolean;
   /** Remove roles given to the application user outside the stack (default true). */
   readonly removeUnmanagedRoles?: pulumi.Input<boolean>;
@@ -179,8 +179,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
                 name: privilege,
               }))
             : [],
-        metadataHost: args.entraCloud?.metadataHost ?? "",
-        cloudEnvironment: args.entraCloud?.environment ?? "",
+        ...graphCloud(args.entraCloud),
       },
       { parent: this },
     );

@@ -125,7 +125,13 @@ export interface StackConfig {
   readonly businessUnit?: string;
   readonly integrations: readonly IntegrationConfig[];
   /** The cloud of the azuread provider (azuread:metadataHost / azuread:environment). */
-  readonly entraCloud: { readonly metadataHost?: string; readonly environment?: string };
+  readonly entraCloud: EntraCloud;
+}
+
+/** A cloud of Entra ID as the azuread provider names it; both absent: the public cloud. */
+export interface EntraCloud {
+  readonly metadataHost?: string;
+  readonly environment?: string;
 }
 
 export class StackConfigError extends Error {
@@ -622,14 +628,26 @@ function checkSharedRoles(integrations: IntegrationConfig[], problems: string[])
   });
 }
 
+/**
+ * The cloud the azuread provider is configured for (azuread:metadataHost, azuread:environment): the
+ * stack's, and that of a component given no `entraCloud`, so that the Graph calls of the dynamic
+ * providers go where the azuread resources go.
+ */
+export function readEntraCloud(): EntraCloud {
+  const azuread = new pulumi.Config("azuread");
+  const setting = (key: string) => azuread.get(key) || undefined;
+  return { metadataHost: setting("metadataHost"), environment: setting("environment") };
+}
+
 /** Reads and validates the current stack's configuration. */
 export function readStackConfig(config: pulumi.Config = new pulumi.Config("dataverse-s2s")): StackConfig {
+  const entraCloud = readEntraCloud();
   return parseStackConfig({
     environmentUrl: config.get("environmentUrl"),
     businessUnit: config.get("businessUnit"),
     // Declared once in Pulumi.yaml; a stack may override fields per integration (config/overrides.ts).
     integrations: applyIntegrationOverrides(config.getObject<unknown>("integrations"), config.getObject<unknown>("integrationOverrides")),
-    entraMetadataHost: new pulumi.Config("azuread").get("metadataHost"),
-    entraEnvironment: new pulumi.Config("azuread").get("environment"),
+    entraMetadataHost: entraCloud.metadataHost,
+    entraEnvironment: entraCloud.environment,
   });
 }
