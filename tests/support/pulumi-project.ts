@@ -7,8 +7,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { ConfigMap, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { emulatorRunEnvironment, repoRoot } from "../../scripts/emulator-environment";
+import type { StateBackend } from "../../scripts/state-backend";
 import type { RunningEmulator } from "./emulator";
 import { defaultTestBackend, TestBackend } from "./state-backends";
 
@@ -37,27 +38,51 @@ export async function createTestProject(
   const state = backend ?? ownBackend!;
   for (const entry of linkedEntries) fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
   fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
-  const env = {
-    ...emulatorRunEnvironment(emulator),
-    ...state.env,
-    PULUMI_CONFIG_PASSPHRASE: "end-to-end-tests",
-  };
-  const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { envVars: env });
-  const config: Record<string, { value: string; secret?: boolean }> = {
-    "azuread:metadataHost": { value: emulator.metadataHost },
-    "azuread:tenantId": { value: emulator.tenantId },
-    "azuread:clientId": { value: emulator.deployer.clientId },
-    "dataverse-s2s:environmentUrl": { value: emulator.environmentUrl },
-  };
+  const config: ConfigMap = { "dataverse-s2s:environmentUrl": { value: emulator.environmentUrl } };
   integrations.forEach((integration, index) => {
     for (const [key, value] of flatten(integration)) config[`dataverse-s2s:integrations[${index}]${key}`] = { value: String(value) };
   });
-  await stack.setAllConfig(config, true);
+  const { stack, env } = await emulatorStack({ emulator, stackName, workDir, backend: state, config });
   const cleanUp = () => {
     fs.rmSync(workDir, { recursive: true, force: true });
     void ownBackend?.cleanUp();
   };
   return { workDir, backend: state, stack, env, cleanUp };
+}
+
+/**
+ * A stack of the Pulumi project in `workDir` whose runs reach the emulator, for this repository's
+ * program and for any other project (tests/e2e/consumer.test.ts): the emulator's run environment
+ * (scripts/emulator-environment.ts), the backend's variables, the passphrase and `env`; the azuread
+ * provider's config (the emulator's metadata host and tenant, the deployer's client id; its secret
+ * travels in ARM_CLIENT_SECRET) and the project's own `config`.
+ */
+export async function emulatorStack(options: {
+  readonly emulator: RunningEmulator;
+  readonly stackName: string;
+  readonly workDir: string;
+  readonly backend: StateBackend;
+  readonly config: ConfigMap;
+  readonly env?: Record<string, string>;
+}): Promise<{ stack: Stack; env: Record<string, string> }> {
+  const { emulator } = options;
+  const env = {
+    ...emulatorRunEnvironment(emulator),
+    ...options.backend.env,
+    PULUMI_CONFIG_PASSPHRASE: "end-to-end-tests",
+    ...options.env,
+  };
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: options.stackName, workDir: options.workDir }, { envVars: env });
+  await stack.setAllConfig(
+    {
+      "azuread:metadataHost": { value: emulator.metadataHost },
+      "azuread:tenantId": { value: emulator.tenantId },
+      "azuread:clientId": { value: emulator.deployer.clientId },
+      ...options.config,
+    },
+    true,
+  );
+  return { stack, env };
 }
 
 /** Replaces the stack's list of integrations (a config edit between runs: a rename, a removal). */
