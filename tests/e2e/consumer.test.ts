@@ -233,8 +233,8 @@ test("destroy leaves no app registration, application user or role of the stack"
  * The launchers the toolchain's wrappers run for this project (DATAVERSE_S2S_OFFLINE_PLUGINS): the
  * dynamic-provider host is Pulumi's own launcher shipped in the project's @pulumi/pulumi (it runs node
  * on the cmd/dynamic-provider that `require.resolve` finds from the project folder), after a line in
- * the log saying where it ran and what it resolved; azuread is the offline stand-in, as for every
- * offline run (it is no part of the package).
+ * the log saying where it ran and what it resolved. The providers (azuread, azure-native) are the
+ * offline stand-ins, as in every offline run: they are no part of the package.
  */
 function writeLaunchers(): string {
   const dir = path.join(tempDir, "launchers");
@@ -250,6 +250,9 @@ function writeLaunchers(): string {
     "",
   ].join("\n");
   fs.writeFileSync(path.join(dir, "pulumi-resource-pulumi-nodejs"), launcher, { mode: 0o755 });
-  fs.symlinkSync(path.join(repoRoot, "offline-plugins", "bin", "pulumi-resource-azuread"), path.join(dir, "pulumi-resource-azuread"));
+  const offlinePlugins = path.join(repoRoot, "offline-plugins", "bin");
+  for (const plugin of fs.readdirSync(offlinePlugins).filter((name) => /^pulumi-resource-/.test(name))) {
+    if (plugin !== "pulumi-resource-pulumi-nodejs") fs.symlinkSync(path.join(offlinePlugins, plugin), path.join(dir, plugin));
+  }
   return dir;
 }
