@@ -9,6 +9,7 @@ import { KeyVaultExport } from "./key-vault-export";
 import { ApplicationUser } from "../dynamic-providers/application-user";
 import { EnvironmentCheck } from "../dynamic-providers/environment-check";
 import { roleDefaults, secretDefaults } from "../lib/defaults";
+import { stackIdentity } from "../lib/stack-identity";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
 
 export type { IntegrationRole };
@@ -68,11 +69,6 @@ export interface DataverseIntegrationArgs {
 /** The role of an integration that names none. */
 const defaultRole: IntegrationRole = { clone: { name: roleDefaults.name, cloneFrom: roleDefaults.cloneFrom } };
 
-/** "<organization>/<project>/<stack>": names the stack in the markers of the objects it makes. */
-export function stackIdentity(): string {
-  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-}
-
 /** The component's type token (stack.ts builds aliases of earlier layouts with it). */
 export const dataverseIntegrationType = "dataverse-s2s:index:DataverseIntegration";
 
@@ -116,7 +112,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     const roleId = declareSecurityRole(
       `${name}-role`,
       role,
-      { environmentUrl: args.environmentUrl, businessUnit: args.businessUnit, ...("roleId" in role ? {} : { stack: stackIdentity() }) },
+      { environmentUrl: args.environmentUrl, businessUnit: args.businessUnit },
       { parent: this, dependsOn: checked },
     );
 

@@ -19,7 +19,8 @@ import { graphClient } from "../lib/graph-client";
 import { currentTime } from "../lib/clock";
 import { isMissingCredential } from "../lib/environment-checks";
 import type { AdoptedEntraObjects, AppCredential } from "./app-registration";
-import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole, stackIdentity } from "./integration";
+import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole } from "./integration";
+import { stackIdentity } from "../lib/stack-identity";
 import { environmentCheck, secretSettings } from "./environment-check";
 import { declareSecurityRole, integrationRole } from "./security-role";
 

@@ -7,7 +7,7 @@ bash scripts/setup-toolchain.sh
 # The package's compiled build (dist/, linked as node_modules/dataverse-s2s), which the stack program
 # and the dynamic-provider host load: rebuilt here so no run uses a build older than the sources
 # (incremental: about a second when nothing changed).
-node_modules/.bin/tsc -p tsconfig.build.json
+npm run --silent build
 node scripts/link-package.js >/dev/null
 source scripts/toolchain-env.sh
 NODE_EXTRA_CA_CERTS="$(ts-node --transpile-only emulator/cli.ts --ensure-ca)"

@@ -18,6 +18,7 @@
  * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { stackIdentity } from "../../lib/stack-identity";
 import type { ClonedSecurityRoleInputs, ClonedSecurityRoleOutputs } from "./provider";
 import { providerShell } from "../provider-shell";
 
@@ -37,7 +38,7 @@ export interface ClonedSecurityRoleArgs {
   /** Privileges of the source not to copy, by name (e.g. prvAssignRole); default none. */
   readonly excludePrivileges?: pulumi.Input<string[]>;
   /**
-   * The owning stack, "<organization>/<project>/<stack>", written into the role's marker: a create
+   * The owning stack, "<organization>/<project>/<stack>" (default: the running stack), written into the role's marker: a create
    * adopts only a role this stack made under this name, and a delete leaves a role that another
    * resource of the stack has taken over.
    */
@@ -72,6 +73,7 @@ export class ClonedSecurityRole extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        stack: args.stack ?? stackIdentity(),
         roleId: undefined,
         businessUnitId: undefined,
         sourceRoleId: undefined,

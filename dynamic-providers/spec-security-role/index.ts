@@ -17,6 +17,7 @@
  * The provider is a thin shell (see ../provider-shell.ts); its implementation is provider.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { stackIdentity } from "../../lib/stack-identity";
 import type { SpecSecurityRoleInputs, SpecSecurityRoleOutputs } from "./provider";
 import { providerShell } from "../provider-shell";
 
@@ -34,7 +35,7 @@ export interface SpecSecurityRoleArgs {
   /** Privileges by name that belong to no table, granted at Global. */
   readonly miscPrivileges?: pulumi.Input<string[]>;
   /**
-   * The owning stack, "<organization>/<project>/<stack>", written into the role's marker (as for a
+   * The owning stack, "<organization>/<project>/<stack>" (default: the running stack), written into the role's marker (as for a
    * cloned role): a create takes over only a role this stack made under this name.
    */
   readonly stack?: pulumi.Input<string>;
@@ -64,6 +65,7 @@ export class SpecSecurityRole extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        stack: args.stack ?? stackIdentity(),
         roleId: undefined,
         businessUnitId: undefined,
         grantedPrivileges: undefined,
