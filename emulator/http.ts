@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmulatorConfig } from "./config";
 import type { Service } from "./errors";
 import type { DirectoryStore } from "./directory-store";
+import type { AzureStore } from "./arm/azure-store";
 import type { EmulatorStore } from "./store";
 
 /** One Dataverse environment's address: its own port on localhost, so its own URL and token audience. */
@@ -31,6 +32,12 @@ export interface EmulatorUrls {
   graphUrl: string;
   /** https://127.0.0.1:<port>: the audience of Graph tokens (scope without /.default). */
   graphAudience: string;
+  /** https://127.0.0.1:<port>: Azure Resource Manager's endpoint (ARM paths /subscriptions/... on the one server). */
+  resourceManagerUrl: string;
+  /** https://127.0.0.1:<port>/keyvault: a vault's URI is <this>/<vault name>/ (the Key Vault data plane). */
+  keyVaultBaseUrl: string;
+  /** https://127.0.0.1:<port>/msi/token: the managed identity endpoint (IDENTITY_ENDPOINT, App Service protocol). */
+  identityEndpoint: string;
 }
 
 /** What every handler may use. */
@@ -38,6 +45,8 @@ export interface EmulatorCore {
   readonly store: EmulatorStore;
   /** The Entra objects, through the interface the Graph and Entra handlers use. */
   readonly directory: DirectoryStore;
+  /** Subscriptions, vaults, managed identities and role assignments (arm/). */
+  readonly azure: AzureStore;
   config: EmulatorConfig;
   readonly urls: EmulatorUrls;
   /** The emulator clock: real time plus the stored offset. */
