@@ -332,9 +332,11 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
   const core = ctx.core;
   if (!tenantMatches(core, tenant)) throw unknownTenant(core, tenant);
   const request = await readTokenRequest(ctx);
-  const { app, sp } = tokenClient(core, request.clientId);
+  const { app, sp, managedIdentityResourceId } = tokenClient(core, request.clientId);
   authenticateClient(core, app, request, tenant);
-  const subject: TokenSubject = { appId: String(app.doc.appId), objectId: sp.doc.id, appidacr: "1" };
+  const subject: TokenSubject = managedIdentityResourceId
+    ? { appId: String(app.doc.appId), objectId: sp.doc.id, appidacr: "2", managedIdentityResourceId }
+    : { appId: String(app.doc.appId), objectId: sp.doc.id, appidacr: "1" };
   const accessToken = issueAccessToken(core, subject, tokenAudience(core, request.scope)).token;
   ctx.send(
     200,
@@ -349,12 +351,43 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
 }
 
 /**
- * The application and service principal a token is asked for. No application: AADSTS700016; an
- * application without a service principal in the tenant: AADSTS7000229 (V: Entra's error code list).
+ * A user-assigned managed identity as a token endpoint client: it has no app registration, only its
+ * federated identity credentials (workload identity federation to a managed identity: V,
+ * learn.microsoft.com/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity),
+ * so it authenticates with a federated assertion alone (a secret or certificate finds nothing).
  */
-function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRecord; sp: ServicePrincipalRecord } {
+function managedIdentityClient(
+  core: EmulatorCore,
+  clientId: string,
+): { app: ApplicationRecord; managedIdentityResourceId: string } | undefined {
+  const identity = core.azure.identityBy("clientId", clientId);
+  if (!identity) return undefined;
+  const principalId = String((identity.doc.properties as Record<string, unknown>).principalId);
+  const app: ApplicationRecord = {
+    doc: { id: principalId, appId: clientId, displayName: identity.doc.name },
+    owners: [],
+    secretHashes: {},
+    federatedIdentityCredentials: Object.values(identity.federatedCredentials).map((credential) => ({
+      id: credential.name,
+      name: credential.name,
+      ...(credential.properties as Record<string, unknown>),
+    })),
+  };
+  return { app, managedIdentityResourceId: identity.doc.id };
+}
+
+/**
+ * The application (or managed identity) and service principal a token is asked for. Neither:
+ * AADSTS700016; an application without a service principal in the tenant: AADSTS7000229 (V: Entra's
+ * error code list).
+ */
+function tokenClient(
+  core: EmulatorCore,
+  clientId: string,
+): { app: ApplicationRecord; sp: ServicePrincipalRecord; managedIdentityResourceId?: string } {
   const tenant = core.store.state.tenant;
-  const app = core.directory.application(clientId);
+  const identity = core.directory.application(clientId) ? undefined : managedIdentityClient(core, clientId);
+  const app = core.directory.application(clientId) ?? identity?.app;
   if (!app) {
     throw entraError(
       400,
@@ -380,7 +413,7 @@ function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRe
       `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`,
     );
   }
-  return { app, sp };
+  return { app, sp, managedIdentityResourceId: identity?.managedIdentityResourceId };
 }
 
 /** Graph application permissions in an app-only Graph token: the deployer's configured set (G: no other app has app roles granted). */

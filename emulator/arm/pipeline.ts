@@ -2,12 +2,14 @@
 // authentication (a bearer token for ARM's audience), the api-version (required, and one the
 // resource type's provider has), the subscription, then the handler of the resource type, which
 // authorizes the caller's action at the resource's scope (RBAC, roles.ts) and answers in ARM's shapes.
-// Sources (V): learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-invalid-api-version?
-// (MissingApiVersionParameter, InvalidApiVersionParameter, NoRegisteredProviderFound),
-// .../troubleshooting/error-not-found (ResourceNotFound, ParentResourceNotFound, ResourceGroupNotFound),
-// .../troubleshooting/error-register-resource-provider, learn.microsoft.com/azure/role-based-access-control/
-// troubleshooting (AuthorizationFailed), azure-rest-api-specs specification/common-types ErrorResponse
-// ({"error":{"code","message"}}). Anything else marked G in emulator/README.md ("ARM").
+// Sources (V): learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors
+// (the codes), .../error-register-resource-provider (NoRegisteredProviderFound and its message;
+// AuthorizationFailed "The client '<id>' with object id '<id>' does not have authorization to perform
+// action ... over scope ..."), .../error-parent-resource (ParentResourceNotFound "Can not perform
+// requested operation on nested resource. Parent resource '<name>' not found."), .../error-not-found
+// (ResourceNotFound, ResourceGroupNotFound); InvalidApiVersionParameter's text as ARM answers it
+// (Azure/azure-cli#27109); azure-rest-api-specs specification/common-types ErrorResponse
+// ({"error":{"code","message"}}). Anything else marked G in emulator/README.md ("Azure").
 import { armError } from "../errors";
 import { ARM_AUDIENCES, bearer, verifyToken, type TokenClaims } from "../entra";
 import { RequestContext, sameId } from "../http";

@@ -81,7 +81,7 @@ describe("the cloud's metadata points ARM at the emulator", () => {
 });
 
 describe("ARM's request rules", () => {
-  // V: learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-invalid-api-version? and error-not-found
+  // V: learn.microsoft.com/azure/azure-resource-manager/troubleshooting/ common-deployment-errors, error-register-resource-provider, error-not-found, error-parent-resource
   test("api-version: missing, malformed, not the provider's, not ARM's own", async () => {
     expectArmError(await c.arm("GET", vaultPath()), 400, "MissingApiVersionParameter");
     expectArmError(await c.arm("GET", `${vaultPath()}?api-version=latest`), 400, "InvalidApiVersionParameter");
@@ -357,6 +357,38 @@ describe("user-assigned managed identities", () => {
     expect((await c.arm("DELETE", `${identity.id}?${MI}`)).status).toBe(200);
     expectArmError(await c.arm("GET", `${identity.id}?${MI}`), 404, "ResourceNotFound");
     expect((await c.graph("GET", `/servicePrincipals/${identity.principalId}`)).status).toBe(404);
+  });
+
+  test("workload identity federation to the identity: a federated assertion gets a token as the identity", async () => {
+    const identity = await createIdentity();
+    const { token: assertion, issuer } = emu.federatedToken("system:serviceaccount:etl:runner");
+    const asIdentity = (clientAssertion: string) =>
+      c.request(
+        "POST",
+        `${emu.authorityHost}/${emu.tenantId}/oauth2/v2.0/token`,
+        new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: identity.clientId,
+          client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          client_assertion: clientAssertion,
+          scope: "https://vault.azure.net/.default",
+        }).toString(),
+        { "Content-Type": "application/x-www-form-urlencoded" },
+      );
+    expect((await asIdentity(assertion)).data.error_codes).toEqual([700211]);
+    const properties = { issuer, subject: "system:serviceaccount:etl:runner", audiences: ["api://AzureADTokenExchange"] };
+    expect((await c.arm("PUT", `${identity.id}/federatedIdentityCredentials/etl?${MI}`, { properties })).status).toBe(201);
+    const granted = await asIdentity(assertion);
+    expect(granted.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(granted.data.access_token.split(".")[1], "base64url").toString());
+    expect(claims).toMatchObject({
+      aud: "https://vault.azure.net",
+      appid: identity.clientId,
+      oid: identity.principalId,
+      xms_mirid: identity.id,
+    });
+    const secret = await c.token(c.keyVaultScope, identity.clientId, "not-a-secret");
+    expect(secret.status).toBe(401);
   });
 
   test("the location is required; an unsupported api-version is refused", async () => {
