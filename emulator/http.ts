@@ -34,10 +34,22 @@ export interface EmulatorUrls {
   graphAudience: string;
   /** https://127.0.0.1:<port>: Azure Resource Manager's endpoint (ARM paths /subscriptions/... on the one server). */
   resourceManagerUrl: string;
-  /** https://127.0.0.1:<port>/keyvault: a vault's URI is <this>/<vault name>/ (the Key Vault data plane). */
-  keyVaultBaseUrl: string;
   /** https://127.0.0.1:<port>/msi/token: the managed identity endpoint (IDENTITY_ENDPOINT, App Service protocol). */
   identityEndpoint: string;
+}
+
+/**
+ * Where each Key Vault answers: a port of its own on 127.0.0.1 (in Azure a vault is a host name,
+ * https://<vault>.vault.azure.net/, and clients such as @azure/keyvault-secrets take the URI's origin
+ * as the vault: a path prefix would not do). Ports are not stored: they are new at each start.
+ */
+export interface VaultAddresses {
+  /** https://127.0.0.1:<vault port>/ (the vault's vaultUri); throws for a vault without a port. */
+  uri(vaultName: string): string;
+  /** Listens on a port for the vault unless it has one. */
+  open(vaultName: string): Promise<void>;
+  /** The vault whose port this is, if any. */
+  vaultAt(port: number | undefined): string | undefined;
 }
 
 /** What every handler may use. */
@@ -47,6 +59,7 @@ export interface EmulatorCore {
   readonly directory: DirectoryStore;
   /** Subscriptions, vaults, managed identities and role assignments (arm/). */
   readonly azure: AzureStore;
+  readonly vaultAddresses: VaultAddresses;
   config: EmulatorConfig;
   readonly urls: EmulatorUrls;
   /** The emulator clock: real time plus the stored offset. */

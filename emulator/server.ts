@@ -35,7 +35,7 @@ import { handleEntra } from "./entra";
 import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
 import { AppManagementStore } from "./app-management-policies";
-import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
+import { RequestContext, type EmulatorCore, type EmulatorUrls, type VaultAddresses } from "./http";
 import { DEFAULT_ENVIRONMENT_NAME, SEEDED_IDS, seedState } from "./seed";
 import { DirectoryStore } from "./directory-store";
 import { environmentsOf, JsonFileStore } from "./store";
@@ -59,7 +59,7 @@ export interface AzureAddresses {
   subscriptionId: string;
   resourceGroup: string;
   location: string;
-  /** The seeded RBAC vault: its name, resource id and URI (https://127.0.0.1:<port>/keyvault/<name>/). */
+  /** The seeded RBAC vault: its name, resource id and URI (https://127.0.0.1:<its own port>/). */
   vaultName: string;
   vaultId: string;
   vaultUri: string;
@@ -79,6 +79,8 @@ export interface RunningEmulator extends EmulatorUrls {
   tenantId: string;
   deployer: DeployerCredentials;
   azure: AzureAddresses;
+  /** A vault's URI (https://127.0.0.1:<its port>/), as its properties.vaultUri says. */
+  vaultUri(vaultName: string): string;
   managedIdentity: ManagedIdentityEndpoint;
   /** Absolute path of the CA certificate to trust (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). */
   caFile: string;
@@ -120,11 +122,12 @@ function loggablePath(rawUrl: string | undefined): string {
   return parts.length ? `${url.pathname}?${parts.join("&")}` : url.pathname;
 }
 
-function classify(path: string): Service | "unknown" {
+/** The service of a request: every request on a vault's port is Key Vault's; on the others, by path. */
+function classify(path: string, vaultPort: boolean): Service | "unknown" {
+  if (vaultPort) return "keyvault";
   if (path === "/_emulator" || path.startsWith("/_emulator/")) return "admin";
   if (path.startsWith("/api/data/")) return "dataverse";
   if (/^\/(subscriptions|providers)(\/|$)/i.test(path)) return "arm";
-  if (path.startsWith("/keyvault/")) return "keyvault";
   if (/^\/msi\/token\/?$/i.test(path)) return "identity";
   if (/^\/(v1\.0|beta)(\/|$)/.test(path)) return "graph";
   if (path.startsWith("/metadata/") || /^\/[^/]+\/(oauth2|v2\.0|discovery|\.well-known)(\/|$)/.test(path)) return "entra";
@@ -341,7 +344,7 @@ function requestHandler(parts: RequestHandlerParts) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const path = new URL(req.url ?? "/", "https://emulator.invalid").pathname;
-    const service = classify(path);
+    const service = classify(path, core.vaultAddresses.vaultAt(req.socket.localPort) !== undefined);
     const delay = () =>
       core.config.latencyMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, core.config.latencyMs)) : Promise.resolve();
     const ctx = new RequestContext(req, res, core, service, delay);
@@ -385,6 +388,50 @@ function requestHandler(parts: RequestHandlerParts) {
       ctx.send(serviceError.status, serviceError.body(core.now()), serviceError.headers);
     }
   };
+}
+
+/**
+ * Each Key Vault's own port (a vault is a host name in Azure: see VaultAddresses in http.ts), opened
+ * at start for the vaults in the state and when a vault is created; kept by name until stop.
+ */
+class VaultPorts implements VaultAddresses {
+  private readonly ports = new Map<string, Promise<number>>();
+  private readonly names = new Map<number, string>();
+  private listeners: Listeners | undefined;
+
+  attach(listeners: Listeners): void {
+    this.listeners = listeners;
+  }
+
+  async openAll(vaultNames: string[]): Promise<void> {
+    await Promise.all(vaultNames.map((name) => this.open(name)));
+  }
+
+  open(vaultName: string): Promise<void> {
+    const key = vaultName.toLowerCase();
+    let port = this.ports.get(key);
+    if (!port) {
+      const listeners = this.listeners;
+      if (!listeners) throw new Error("the vault ports are opened after the server listens");
+      port = listeners.listenOnLoopback(0).then((bound) => {
+        this.names.set(bound, vaultName);
+        return bound;
+      });
+      this.ports.set(key, port);
+    }
+    return port.then(() => undefined);
+  }
+
+  uri(vaultName: string): string {
+    const key = vaultName.toLowerCase();
+    const port = [...this.names.entries()].find(([, name]) => name.toLowerCase() === key)?.[0];
+    if (port === undefined) throw new Error(`the vault '${vaultName}' has no port yet`);
+    return `https://127.0.0.1:${port}/`;
+  }
+
+  vaultAt(port: number | undefined): string | undefined {
+    return port === undefined ? undefined : this.names.get(port);
+  }
 }
 
 /** The HTTPS servers of all environments and their open sockets (to close them at stop). */
@@ -473,7 +520,6 @@ function fillUrls(urls: EmulatorUrls, environments: EmulatorUrls["environments"]
   urls.graphUrl = `https://127.0.0.1:${port}/v1.0`;
   urls.graphAudience = `https://127.0.0.1:${port}`;
   urls.resourceManagerUrl = `https://127.0.0.1:${port}`;
-  urls.keyVaultBaseUrl = `https://127.0.0.1:${port}/keyvault`;
   urls.identityEndpoint = `https://127.0.0.1:${port}/msi/token`;
 }
 
@@ -494,15 +540,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     graphUrl: "",
     graphAudience: "",
     resourceManagerUrl: "",
-    keyVaultBaseUrl: "",
     identityEndpoint: "",
   };
   const directory = new DirectoryStore(store);
+  const vaultPorts = new VaultPorts();
   const tokenKey = createHash("sha256").update(`dataverse-s2s emulator token key:${store.state.tenant.tenantId}`).digest();
   const core: EmulatorCore = {
     store,
     directory,
     azure: new AzureStore(store, directory, tokenKey),
+    vaultAddresses: vaultPorts,
     config: applyConfigPatch(defaultConfig(), configPatchOf(options)),
     urls,
     now: () => new Date(Date.now() + store.state.clockOffsetMs),
@@ -514,6 +561,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const resetAll = () => {
     faultDice.reseed(core.config.faults.seed);
     store.reset();
+    // The seeded vault keeps the port it had; a port for a vault that is gone keeps listening (VaultNotFound).
+    void vaultPorts.openAll(core.azure.vaults().map((vault) => vault.doc.name));
     requests.reset();
     resetProtection(core);
   };
@@ -529,7 +578,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     deployerClientId: SEEDED_IDS.deployer.clientId,
     caFile: tls.caFile,
     resourceManagerUrl: urls.resourceManagerUrl,
-    keyVaultBaseUrl: urls.keyVaultBaseUrl,
     identityEndpoint: urls.identityEndpoint,
     subscriptionId: SEEDED_IDS.azure.subscriptionId,
     resourceGroup: SEEDED_IDS.azure.resourceGroup,
@@ -540,6 +588,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     requestHandler({ core, requests, faultDice, resetAll, info }),
   );
   fillUrls(urls, await listeners.listenForEnvironments(names, options.port ?? 0));
+  vaultPorts.attach(listeners);
+  await vaultPorts.openAll(core.azure.vaults().map((vault) => vault.doc.name));
   return runningEmulator({ core, requests, resetAll, listeners, caFile: tls.caFile, logLines: logger.lines });
 }
 
@@ -567,8 +617,9 @@ function runningEmulator(parts: {
       location: seeded.location,
       vaultName: seeded.vaultName,
       vaultId,
-      vaultUri: `${core.urls.keyVaultBaseUrl}/${seeded.vaultName}/`,
+      vaultUri: core.vaultAddresses.uri(seeded.vaultName),
     },
+    vaultUri: (vaultName) => core.vaultAddresses.uri(vaultName),
     managedIdentity: {
       endpoint: core.urls.identityEndpoint,
       header,

@@ -1,8 +1,9 @@
 // The Key Vault data plane for secrets, as an integration (or @azure/keyvault-secrets, or
 // pulumi-azure-native deleting a Secret) calls it: GET a secret (current or a version) with its
 // value, PUT (SetSecret), DELETE (soft delete), GET the list, and the deleted secrets (GET, purge,
-// recover). Offline a vault is https://127.0.0.1:<port>/keyvault/<vault>/ (its properties.vaultUri),
-// not https://<vault>.vault.azure.net: per-vault host names cannot resolve offline.
+// recover). Offline a vault is https://127.0.0.1:<its own port>/ (its properties.vaultUri), not
+// https://<vault>.vault.azure.net: per-vault host names cannot resolve offline, and clients take the
+// URI's origin as the vault (so no path prefix either).
 // Authentication: a token for https://vault.azure.net, else 401 with the challenge clients follow
 // (WWW-Authenticate: Bearer authorization="<authority>/<tenant>", resource="https://vault.azure.net").
 // Authorization: RBAC data actions (roles.ts) when the vault has enableRbacAuthorization, else its
@@ -18,11 +19,14 @@ import { keyVaultError } from "../errors";
 import { bearer, KEY_VAULT_AUDIENCE, verifyToken, type TokenClaims } from "../entra";
 import { RequestContext, sameId } from "../http";
 import type { DeletedSecretRecord, SecretRecord, SecretVersion, VaultRecord } from "./model";
-import { readSecretAttributes, vaultUri } from "./keyvault";
+import { readSecretAttributes } from "./keyvault";
 import { grantingAssignment } from "./roles";
 
-/** Data plane api-versions answered (7.4 and 7.5 are what @azure/keyvault-secrets 4.8-4.9 and azsecrets send; 7.6 the newest). */
-export const KEY_VAULT_DATA_API_VERSIONS = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6"] as const;
+/**
+ * Data plane api-versions answered, oldest first: 7.4 and 7.5 are what @azure/keyvault-secrets 4.8-4.9
+ * and Go azsecrets send, 2025-07-01 what @azure/keyvault-secrets 4.11 sends (its LATEST_API_VERSION).
+ */
+export const KEY_VAULT_DATA_API_VERSIONS = ["7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01"] as const;
 
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
@@ -30,7 +34,7 @@ interface DataCall {
   ctx: RequestContext;
   vault: VaultRecord;
   claims: TokenClaims;
-  /** https://127.0.0.1:<port>/keyvault/<vault>/ */
+  /** The vault's URI, https://127.0.0.1:<vault port>/ */
   base: string;
 }
 
@@ -54,25 +58,24 @@ const notFound = (what: string) =>
   );
 const badParameter = (message: string) => keyVaultError(400, "BadParameter", message);
 
-/** Routes /keyvault/<vault>/...; false for paths it does not serve (the server answers 501). */
+/** Routes a request that arrived on a vault's port; false for paths it does not serve (the server answers 501). */
 export async function handleKeyVault(ctx: RequestContext): Promise<boolean> {
   const parts = ctx.path
     .split("/")
     .filter((segment) => segment.length > 0)
     .map(decodeURIComponent);
-  const [, vaultName, collection, name, tail, ...extra] = parts;
+  const [collection, name, tail, ...extra] = parts;
+  const vaultName = ctx.core.vaultAddresses.vaultAt(ctx.req.socket.localPort);
   if (!vaultName || extra.length > 0) return false;
-  ctx.op(
-    `${ctx.method} /keyvault/{vault}/${collection ?? ""}${name ? "/{name}" : ""}${tail ? (collection === "secrets" ? "/{version}" : `/${tail}`) : ""}`,
-  );
+  ctx.op(`${ctx.method} /${collection ?? ""}${name ? "/{name}" : ""}${tail ? (collection === "secrets" ? "/{version}" : `/${tail}`) : ""}`);
   const vault = ctx.core.azure.vaultByName(vaultName);
   if (!vault) {
-    // G: a real client fails to resolve <vault>.vault.azure.net; offline the path answers 404.
-    throw keyVaultError(404, "VaultNotFound", `The vault '${vaultName}' does not exist (offline: no DNS name resolves for it).`);
+    // G: a deleted vault's port still listens (until stop); in Azure its host name would stop resolving.
+    throw keyVaultError(404, "VaultNotFound", `The vault '${vaultName}' no longer exists (in Azure its host name would not resolve).`);
   }
   checkApiVersion(ctx);
   const claims = authenticate(ctx);
-  const call: DataCall = { ctx, vault, claims, base: vaultUri(ctx.core.urls, vault.doc.name) };
+  const call: DataCall = { ctx, vault, claims, base: ctx.core.vaultAddresses.uri(vault.doc.name) };
   if (collection === "secrets") return secrets(call, name, tail);
   if (collection === "deletedsecrets") return deletedSecrets(call, name, tail);
   return false;

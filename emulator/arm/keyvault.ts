@@ -11,7 +11,7 @@
 import { armBody, armErrors, authorize, resourceIdOf, type ArmCall } from "./pipeline";
 import { readLocation, readTags, requireResourceGroup } from "./resources";
 import type { ArmDoc, SecretRecord, SecretVersion, VaultRecord } from "./model";
-import type { EmulatorUrls } from "../http";
+import type { VaultAddresses } from "../http";
 
 /** api-versions of Microsoft.KeyVault/vaults and vaults/secrets: those @pulumi/azure-native 3.28.0 lists (default 2024-11-01). */
 export const KEY_VAULT_API_VERSIONS = [
@@ -28,21 +28,16 @@ export const KEY_VAULT_API_VERSIONS = [
 const VAULT_NAME = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
 const SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
-/** A vault's URI offline: https://127.0.0.1:<port>/keyvault/<name>/ (a path, as host names per vault cannot resolve offline). */
-export function vaultUri(urls: EmulatorUrls, vaultName: string): string {
-  return `${urls.keyVaultBaseUrl}/${vaultName}/`;
-}
-
-export function vaultAnswer(urls: EmulatorUrls, vault: VaultRecord): ArmDoc {
+export function vaultAnswer(addresses: VaultAddresses, vault: VaultRecord): ArmDoc {
   const doc = structuredClone(vault.doc);
-  doc.properties = { ...(doc.properties as Record<string, unknown>), vaultUri: vaultUri(urls, vault.doc.name) };
+  doc.properties = { ...(doc.properties as Record<string, unknown>), vaultUri: addresses.uri(vault.doc.name) };
   return doc;
 }
 
 /** The secret as the management plane answers it: never its value. */
-export function secretAnswer(urls: EmulatorUrls, vault: VaultRecord, secret: SecretRecord): ArmDoc {
+export function secretAnswer(addresses: VaultAddresses, vault: VaultRecord, secret: SecretRecord): ArmDoc {
   const current = secret.versions[secret.versions.length - 1];
-  const base = `${vaultUri(urls, vault.doc.name)}secrets/${secret.name}`;
+  const base = `${addresses.uri(vault.doc.name)}secrets/${secret.name}`;
   return {
     id: `${vault.doc.id}/secrets/${secret.name}`,
     name: secret.name,
@@ -75,7 +70,7 @@ function listVaults(call: ArmCall): boolean {
   const groupId = resourceIdOf(call.target, 0);
   authorize(call, "Microsoft.KeyVault/vaults/read", groupId);
   const inGroup = call.azure.vaults().filter((vault) => vault.doc.id.toLowerCase().startsWith(`${groupId.toLowerCase()}/`));
-  call.ctx.send(200, { value: inGroup.map((vault) => vaultAnswer(call.ctx.core.urls, vault)) });
+  call.ctx.send(200, { value: inGroup.map((vault) => vaultAnswer(call.ctx.core.vaultAddresses, vault)) });
   return true;
 }
 
@@ -88,13 +83,14 @@ async function vaultRequest(call: ArmCall): Promise<boolean> {
     case "GET":
       authorize(call, "Microsoft.KeyVault/vaults/read", id);
       if (!existing) throw armErrors.resourceNotFound("Microsoft.KeyVault/vaults", name, target.resourceGroup ?? "");
-      ctx.send(200, vaultAnswer(ctx.core.urls, existing));
+      ctx.send(200, vaultAnswer(ctx.core.vaultAddresses, existing));
       return true;
     case "PUT": {
       authorize(call, "Microsoft.KeyVault/vaults/write", id);
       const doc = await vaultDocument(call, id, name, existing);
+      await ctx.core.vaultAddresses.open(doc.name);
       const record = azure.putVault(doc);
-      ctx.send(existing ? 200 : 201, vaultAnswer(ctx.core.urls, record));
+      ctx.send(existing ? 200 : 201, vaultAnswer(ctx.core.vaultAddresses, record));
       return true;
     }
     case "DELETE":
@@ -179,7 +175,7 @@ async function secretRequest(call: ArmCall): Promise<boolean> {
     if (ctx.method !== "GET") return false;
     authorize(call, "Microsoft.KeyVault/vaults/secrets/read", resourceIdOf(target, 1));
     if (!vault) throw armErrors.parentNotFound(target.names[0]);
-    ctx.send(200, { value: Object.values(vault.secrets).map((secret) => secretAnswer(ctx.core.urls, vault, secret)) });
+    ctx.send(200, { value: Object.values(vault.secrets).map((secret) => secretAnswer(ctx.core.vaultAddresses, vault, secret)) });
     return true;
   }
   const id = resourceIdOf(target);
@@ -191,7 +187,7 @@ async function secretRequest(call: ArmCall): Promise<boolean> {
       const secret = azure.secret(vault, name);
       if (!secret)
         throw armErrors.resourceNotFound(`Microsoft.KeyVault/vaults/${vault.doc.name}/secrets`, name, target.resourceGroup ?? "");
-      ctx.send(200, secretAnswer(ctx.core.urls, vault, secret));
+      ctx.send(200, secretAnswer(ctx.core.vaultAddresses, vault, secret));
       return true;
     }
     case "PUT": {
@@ -262,7 +258,7 @@ async function putSecret(call: ArmCall, vault: VaultRecord, name: string): Promi
   if (properties.value !== undefined) {
     if (typeof properties.value !== "string") throw invalid("The parameter properties.value must be a string.");
     const { secret, created } = azure.addSecretVersion(vault, name, properties.value, { contentType, tags, attributes }, now);
-    ctx.send(created ? 201 : 200, secretAnswer(ctx.core.urls, vault, secret));
+    ctx.send(created ? 201 : 200, secretAnswer(ctx.core.vaultAddresses, vault, secret));
     return;
   }
   if (!existing) throw invalid("The parameter properties.value is required to create a secret.");
@@ -275,5 +271,5 @@ async function putSecret(call: ArmCall, vault: VaultRecord, name: string): Promi
     },
     now,
   );
-  ctx.send(200, secretAnswer(ctx.core.urls, vault, existing));
+  ctx.send(200, secretAnswer(ctx.core.vaultAddresses, vault, existing));
 }

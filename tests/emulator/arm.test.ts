@@ -4,7 +4,8 @@
 // credentials; role assignments; the App Service managed identity endpoint as @azure/identity's
 // ManagedIdentityCredential uses it; the state file. Each expected code is Azure's own (the sources
 // are named where the emulator implements the rule: emulator/arm/*.ts and emulator/README.md "ARM").
-import { ManagedIdentityCredential } from "@azure/identity";
+import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import { SecretClient } from "@azure/keyvault-secrets";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -222,6 +223,29 @@ describe("Key Vault secrets, management plane and data plane", () => {
     expect((await c.arm("PUT", `${vaultPath()}/secrets/${name}?${KV}`, { properties: { value: "v2" } })).status).toBe(201);
   });
 
+  test("@azure/keyvault-secrets against a vault URI: set, get, list, delete (soft), purge", async () => {
+    const credential = new ClientSecretCredential(emu.tenantId, emu.deployer.clientId, emu.deployer.clientSecret, {
+      authorityHost: emu.authorityHost,
+      disableInstanceDiscovery: true,
+    });
+    // Offline the vault's host is 127.0.0.1, not *.vault.azure.net: the SDK's check of the challenge's resource is off.
+    const client = new SecretClient(emu.azure.vaultUri, credential, { disableChallengeResourceVerification: true });
+    const name = unique("sdk");
+    const expiresOn = new Date(Math.floor(Date.now() / 1000 + 3600) * 1000);
+    const set = await client.setSecret(name, "through-the-sdk", { expiresOn, contentType: "text/plain" });
+    expect(set.properties.vaultUrl).toBe(emu.azure.vaultUri.replace(/\/$/, ""));
+    const got = await client.getSecret(name);
+    expect({ value: got.value, expiresOn: got.properties.expiresOn }).toEqual({ value: "through-the-sdk", expiresOn });
+    const names: string[] = [];
+    for await (const properties of client.listPropertiesOfSecrets()) names.push(properties.name);
+    expect(names).toContain(name);
+    const arm = await c.arm("GET", `${vaultPath()}/secrets/${name}?${KV}`);
+    expect(arm.data.properties.attributes.exp).toBe(expiresOn.getTime() / 1000);
+    await (await client.beginDeleteSecret(name)).pollUntilDone();
+    await client.purgeDeletedSecret(name);
+    await expect(client.getSecret(name)).rejects.toMatchObject({ statusCode: 404, code: "SecretNotFound" });
+  });
+
   test("a vault is creatable; names are checked and global", async () => {
     const name = `kv${Date.now().toString(36)}`;
     const body = {
@@ -230,7 +254,16 @@ describe("Key Vault secrets, management plane and data plane", () => {
     };
     const created = await c.arm("PUT", `${vaultPath(name)}?${KV}`, body);
     expect(created.status).toBe(201);
-    expect(created.data.properties.vaultUri).toBe(`${emu.keyVaultBaseUrl}/${name}/`);
+    // A vault is a host in Azure: offline it has a port of its own, and its URI is that origin.
+    expect(created.data.properties.vaultUri).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(created.data.properties.vaultUri).not.toBe(emu.azure.vaultUri);
+    expect(created.data.properties.vaultUri).toBe(emu.vaultUri(name));
+    await c.arm("PUT", `${vaultPath(name)}/secrets/on-its-own-port?${KV}`, { properties: { value: "here" } });
+    const secretUrl = `${created.data.properties.vaultUri}secrets/on-its-own-port?${DATA}`;
+    // Owner manages the vault but has no data action: reading needs a Key Vault role, as in Azure.
+    expect((await c.keyVault("GET", secretUrl)).data.error.innererror.code).toBe("ForbiddenByRbac");
+    expect((await assignRole(created.data.id, ROLE.secretsOfficer, emu.deployer.objectId)).status).toBe(201);
+    expect((await c.keyVault("GET", secretUrl)).data.value).toBe("here");
     expect((await c.arm("PUT", `${vaultPath(name)}?${KV}`, body)).status).toBe(200);
     expectArmError(await c.arm("PUT", `${vaultPath("a--b")}?${KV}`, body), 400, "VaultNameNotValid");
     expectArmError(await c.arm("PUT", `${vaultPath(`${name}x`)}?${KV}`, { properties: body.properties }), 400, "LocationRequired");
@@ -488,6 +521,9 @@ describe("the managed identity endpoint (App Service protocol)", () => {
     expect((await c.keyVault("GET", `${emu.azure.vaultUri}secrets/${name}?${DATA}`, undefined, vaultToken)).data.value).toBe(
       "mi-reads-this",
     );
+    // As a connector reads it: @azure/keyvault-secrets with the identity (the challenge, then the token).
+    const client = new SecretClient(emu.azure.vaultUri, credential, { disableChallengeResourceVerification: true });
+    expect((await client.getSecret(name)).value).toBe("mi-reads-this");
 
     const graphToken = (await credential.getToken(c.graphScope)).token;
     const graph = await c.graph("GET", `/servicePrincipals/${identity.principalId}`, undefined, graphToken);
