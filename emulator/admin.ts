@@ -97,10 +97,41 @@ export function dumpState(state: StateData, now: Date): Record<string, unknown> 
       deletedDateTime: deleted.deletedDateTime,
       displayName: deleted.record.doc.displayName ?? null,
     })),
+    azure: dumpAzure(state),
     /** The first environment (the only one by default). */
     environment: dumpEnvironment(state.environment),
     /** Every environment, the first one first. */
     environments: environmentsOf(state).map(dumpEnvironment),
+  };
+}
+
+/** Subscriptions, vaults (secrets without values), identities and role assignments. */
+function dumpAzure(state: StateData): Record<string, unknown> | null {
+  const azure = state.azure;
+  if (!azure) return null;
+  return {
+    subscriptions: Object.values(azure.subscriptions).map((subscription) => ({
+      subscriptionId: subscription.subscriptionId,
+      displayName: subscription.displayName,
+      resourceGroups: Object.values(subscription.resourceGroups),
+    })),
+    vaults: Object.values(azure.vaults).map((vault) => ({
+      ...vault.doc,
+      secrets: Object.values(vault.secrets).map((secret) => ({
+        name: secret.name,
+        versions: secret.versions.map(({ sealedValue: _sealed, ...version }) => version),
+      })),
+      deletedSecrets: Object.values(vault.deletedSecrets).map((deleted) => ({
+        name: deleted.secret.name,
+        deletedDate: deleted.deletedDate,
+        scheduledPurgeDate: deleted.scheduledPurgeDate,
+      })),
+    })),
+    identities: Object.values(azure.identities).map((identity) => ({
+      ...identity.doc,
+      federatedIdentityCredentials: Object.values(identity.federatedCredentials),
+    })),
+    roleAssignments: Object.values(azure.roleAssignments),
   };
 }
 

@@ -160,6 +160,9 @@ function connectionDetails(emulator: RunningEmulator): Record<string, unknown> {
     caFile: emulator.caFile,
     port: emulator.port,
     adminUrl: `${emulator.url}/_emulator/`,
+    resourceManagerUrl: emulator.resourceManagerUrl,
+    azure: emulator.azure,
+    managedIdentity: emulator.managedIdentity,
     env: emulator.env,
   };
 }
@@ -179,6 +182,9 @@ function connectionText(emulator: RunningEmulator): string {
     `  deployer secret   ${emulator.deployer.clientSecret}   (an emulator credential)`,
     `  CA file           ${emulator.caFile}`,
     `  admin API         ${emulator.url}/_emulator/`,
+    `  ARM               ${emulator.resourceManagerUrl}/subscriptions/${emulator.azure.subscriptionId}   (token scope https://management.azure.com/.default)`,
+    `  Key Vault         ${emulator.azure.vaultUri}   (vault ${emulator.azure.vaultName}; token scope https://vault.azure.net/.default)`,
+    `  identity endpoint ${emulator.managedIdentity.endpoint}   (IDENTITY_HEADER=${emulator.managedIdentity.header})`,
     "",
     "Export in the shell that runs clients:",
     ...Object.entries(emulator.env).map(([name, value]) => `  export ${name}='${value}'`),

@@ -30,6 +30,27 @@ export interface TokenClaims {
   roles: string[];
   uti: string;
   ver: string;
+  /** A managed identity's resource id (tokens of user-assigned identities carry it). */
+  xms_mirid?: string;
+}
+
+/**
+ * Azure's resource ids, which are token audiences whatever the URL the service answers on (offline
+ * the emulator's own): ARM accepts both of its ids with or without the trailing slash, Key Vault
+ * its one id. A token's aud is the id as Entra registers it (V: tokens for
+ * https://management.azure.com/ carry it with the slash, for https://vault.azure.net without).
+ */
+export const ARM_AUDIENCES = ["https://management.core.windows.net/", "https://management.azure.com/"] as const;
+export const KEY_VAULT_AUDIENCE = "https://vault.azure.net";
+
+/** The principal a token is issued to: an app registration's or a managed identity's service principal. */
+export interface TokenSubject {
+  appId: string;
+  /** The service principal's object id (the token's oid and sub). */
+  objectId: string;
+  /** "1": a client secret or certificate; "2": a managed identity (V: access token claims reference, appidacr). */
+  appidacr: "1" | "2";
+  managedIdentityResourceId?: string;
 }
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
@@ -127,12 +148,15 @@ function serveDiscovery(ctx: RequestContext, segments: string[]): boolean {
     ctx.op("GET /metadata/endpoints");
     // Exactly the shape the azuread provider parses: loginEndpoint without a trailing slash,
     // microsoftGraphResourceId with one (it is both the Graph base URL and the token scope).
+    // resourceManager is where ARM answers (the emulator); its token audiences are Azure's own ids,
+    // as in the real document (arm/README: ARM and Key Vault). No suffixes.keyVaultDns: vault host
+    // names (<vault>.vault.azure.net) cannot resolve offline, a vault's URI is its properties.vaultUri.
     const base = core.urls.authorityHost;
     ctx.send(200, {
       name: "LocalEntra",
-      resourceManager: base,
+      resourceManager: `${core.urls.resourceManagerUrl}/`,
       microsoftGraphResourceId: `${base}/`,
-      authentication: { loginEndpoint: base, audiences: [base], tenant: "common", identityProvider: "AAD" },
+      authentication: { loginEndpoint: base, audiences: [...ARM_AUDIENCES], tenant: "common", identityProvider: "AAD" },
     });
     return true;
   }
@@ -248,9 +272,8 @@ function tokenAudience(core: EmulatorCore, scope: string): string {
       `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
     );
   }
-  const requested = scopes[0].replace(/\/\.default$/i, "").replace(/\/+$/, "");
-  const known = [core.urls.graphAudience, ...core.urls.environments.map((environment) => environment.url)];
-  const audience = known.find((candidate) => candidate.toLowerCase() === requested.toLowerCase());
+  const requested = scopes[0].replace(/\/\.default$/i, "");
+  const audience = resourceAudience(core, requested);
   if (!audience) {
     throw entraError(
       400,
@@ -262,43 +285,59 @@ function tokenAudience(core: EmulatorCore, scope: string): string {
   return audience;
 }
 
-/** A v1 app-only access token, as Entra issues for client credentials. */
-function appOnlyAccessToken(
-  core: EmulatorCore,
-  app: ApplicationRecord,
-  servicePrincipal: ServicePrincipalRecord,
-  audience: string,
-): string {
+/**
+ * The audience of a token for a resource (a scope without "/.default", or a managed identity
+ * endpoint's `resource`): Graph, one of the environments, ARM or Key Vault; undefined when unknown.
+ */
+export function resourceAudience(core: EmulatorCore, resource: string): string | undefined {
+  const requested = resource.replace(/\/+$/, "").toLowerCase();
+  const known = [
+    core.urls.graphAudience,
+    ...core.urls.environments.map((environment) => environment.url),
+    ...ARM_AUDIENCES,
+    KEY_VAULT_AUDIENCE,
+  ];
+  return known.find((candidate) => candidate.replace(/\/+$/, "").toLowerCase() === requested);
+}
+
+/** A v1 app-only access token, as Entra issues for client credentials and managed identities. */
+export function issueAccessToken(core: EmulatorCore, subject: TokenSubject, audience: string): { token: string; expiresOn: number } {
   const now = Math.floor(core.now().getTime() / 1000);
   const tenantId = core.store.state.tenant.tenantId;
   const issuer = `${core.urls.authorityHost}/${tenantId}/`;
-  return signToken(core, {
+  const expiresOn = now + TOKEN_LIFETIME_S;
+  const token = signToken(core, {
     aud: audience,
     iss: issuer,
     iat: now,
     nbf: now,
-    exp: now + TOKEN_LIFETIME_S,
-    appid: String(app.doc.appId),
-    azp: String(app.doc.appId),
-    appidacr: "1",
+    exp: expiresOn,
+    appid: subject.appId,
+    azp: subject.appId,
+    appidacr: subject.appidacr,
     idp: issuer,
     idtyp: "app",
-    oid: servicePrincipal.doc.id,
-    sub: servicePrincipal.doc.id,
+    oid: subject.objectId,
+    sub: subject.objectId,
     tid: tenantId,
-    roles: tokenRoles(core, String(app.doc.appId), audience),
+    roles: tokenRoles(core, subject.appId, audience),
     uti: randomUUID().replace(/-/g, ""),
     ver: "1.0",
+    ...(subject.managedIdentityResourceId ? { xms_mirid: subject.managedIdentityResourceId } : {}),
   });
+  return { token, expiresOn };
 }
 
 async function token(ctx: RequestContext, tenant: string): Promise<void> {
   const core = ctx.core;
   if (!tenantMatches(core, tenant)) throw unknownTenant(core, tenant);
   const request = await readTokenRequest(ctx);
-  const { app, sp } = tokenClient(core, request.clientId);
+  const { app, sp, managedIdentityResourceId } = tokenClient(core, request.clientId);
   authenticateClient(core, app, request, tenant);
-  const accessToken = appOnlyAccessToken(core, app, sp, tokenAudience(core, request.scope));
+  const subject: TokenSubject = managedIdentityResourceId
+    ? { appId: String(app.doc.appId), objectId: sp.doc.id, appidacr: "2", managedIdentityResourceId }
+    : { appId: String(app.doc.appId), objectId: sp.doc.id, appidacr: "1" };
+  const accessToken = issueAccessToken(core, subject, tokenAudience(core, request.scope)).token;
   ctx.send(
     200,
     {
@@ -312,12 +351,43 @@ async function token(ctx: RequestContext, tenant: string): Promise<void> {
 }
 
 /**
- * The application and service principal a token is asked for. No application: AADSTS700016; an
- * application without a service principal in the tenant: AADSTS7000229 (V: Entra's error code list).
+ * A user-assigned managed identity as a token endpoint client: it has no app registration, only its
+ * federated identity credentials (workload identity federation to a managed identity: V,
+ * learn.microsoft.com/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity),
+ * so it authenticates with a federated assertion alone (a secret or certificate finds nothing).
  */
-function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRecord; sp: ServicePrincipalRecord } {
+function managedIdentityClient(
+  core: EmulatorCore,
+  clientId: string,
+): { app: ApplicationRecord; managedIdentityResourceId: string } | undefined {
+  const identity = core.azure.identityBy("clientId", clientId);
+  if (!identity) return undefined;
+  const principalId = String((identity.doc.properties as Record<string, unknown>).principalId);
+  const app: ApplicationRecord = {
+    doc: { id: principalId, appId: clientId, displayName: identity.doc.name },
+    owners: [],
+    secretHashes: {},
+    federatedIdentityCredentials: Object.values(identity.federatedCredentials).map((credential) => ({
+      id: credential.name,
+      name: credential.name,
+      ...(credential.properties as Record<string, unknown>),
+    })),
+  };
+  return { app, managedIdentityResourceId: identity.doc.id };
+}
+
+/**
+ * The application (or managed identity) and service principal a token is asked for. Neither:
+ * AADSTS700016; an application without a service principal in the tenant: AADSTS7000229 (V: Entra's
+ * error code list).
+ */
+function tokenClient(
+  core: EmulatorCore,
+  clientId: string,
+): { app: ApplicationRecord; sp: ServicePrincipalRecord; managedIdentityResourceId?: string } {
   const tenant = core.store.state.tenant;
-  const app = core.directory.application(clientId);
+  const identity = core.directory.application(clientId) ? undefined : managedIdentityClient(core, clientId);
+  const app = core.directory.application(clientId) ?? identity?.app;
   if (!app) {
     throw entraError(
       400,
@@ -343,7 +413,7 @@ function tokenClient(core: EmulatorCore, clientId: string): { app: ApplicationRe
       `Application '${String(app.doc.appId)}'(${String(app.doc.displayName)}) is disabled.`,
     );
   }
-  return { app, sp };
+  return { app, sp, managedIdentityResourceId: identity?.managedIdentityResourceId };
 }
 
 /** Graph application permissions in an app-only Graph token: the deployer's configured set (G: no other app has app roles granted). */

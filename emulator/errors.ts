@@ -2,7 +2,7 @@
 // ServiceError; the server renders it with the emulator clock (bodies carry timestamps).
 import { randomUUID } from "node:crypto";
 
-export type Service = "entra" | "graph" | "dataverse" | "admin";
+export type Service = "entra" | "graph" | "dataverse" | "admin" | "arm" | "keyvault" | "identity";
 
 export class ServiceError extends Error {
   constructor(
@@ -78,6 +78,38 @@ export function graphError(status: number, code: string, message: string, header
 /** Dataverse Web API error: {error:{code:"0x8004....", message}}. */
 export function dataverseError(status: number, code: string, message: string, headers: Record<string, string> = {}): ServiceError {
   return new ServiceError("dataverse", status, code, message, () => ({ error: { code, message } }), headers);
+}
+
+/** Azure Resource Manager error: {error:{code, message}} (ARM's common error shape, also used by the resource providers). */
+export function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): ServiceError {
+  return new ServiceError("arm", status, code, message, () => ({ error: { code, message } }), headers);
+}
+
+/** Key Vault data plane error: {error:{code, message, innererror?:{code}}}. */
+export function keyVaultError(
+  status: number,
+  code: string,
+  message: string,
+  innerCode?: string,
+  headers: Record<string, string> = {},
+): ServiceError {
+  return new ServiceError(
+    "keyvault",
+    status,
+    code,
+    message,
+    () => ({ error: { code, message, ...(innerCode ? { innererror: { code: innerCode } } : {}) } }),
+    headers,
+  );
+}
+
+/** App Service managed identity endpoint error: {statusCode, message, correlationId}. */
+export function identityEndpointError(status: number, message: string): ServiceError {
+  return new ServiceError("identity", status, String(status), message, () => ({
+    statusCode: status,
+    message,
+    correlationId: randomUUID(),
+  }));
 }
 
 /** Admin API error: {error:{code, message}} (emulator-specific, never seen by real clients). */

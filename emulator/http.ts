@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmulatorConfig } from "./config";
 import type { Service } from "./errors";
 import type { DirectoryStore } from "./directory-store";
+import type { AzureStore } from "./arm/azure-store";
 import type { EmulatorStore } from "./store";
 
 /** One Dataverse environment's address: its own port on localhost, so its own URL and token audience. */
@@ -31,6 +32,24 @@ export interface EmulatorUrls {
   graphUrl: string;
   /** https://127.0.0.1:<port>: the audience of Graph tokens (scope without /.default). */
   graphAudience: string;
+  /** https://127.0.0.1:<port>: Azure Resource Manager's endpoint (ARM paths /subscriptions/... on the one server). */
+  resourceManagerUrl: string;
+  /** https://127.0.0.1:<port>/msi/token: the managed identity endpoint (IDENTITY_ENDPOINT, App Service protocol). */
+  identityEndpoint: string;
+}
+
+/**
+ * Where each Key Vault answers: a port of its own on 127.0.0.1 (in Azure a vault is a host name,
+ * https://<vault>.vault.azure.net/, and clients such as @azure/keyvault-secrets take the URI's origin
+ * as the vault: a path prefix would not do). Ports are not stored: they are new at each start.
+ */
+export interface VaultAddresses {
+  /** https://127.0.0.1:<vault port>/ (the vault's vaultUri); throws for a vault without a port. */
+  uri(vaultName: string): string;
+  /** Listens on a port for the vault unless it has one. */
+  open(vaultName: string): Promise<void>;
+  /** The vault whose port this is, if any. */
+  vaultAt(port: number | undefined): string | undefined;
 }
 
 /** What every handler may use. */
@@ -38,6 +57,9 @@ export interface EmulatorCore {
   readonly store: EmulatorStore;
   /** The Entra objects, through the interface the Graph and Entra handlers use. */
   readonly directory: DirectoryStore;
+  /** Subscriptions, vaults, managed identities and role assignments (arm/). */
+  readonly azure: AzureStore;
+  readonly vaultAddresses: VaultAddresses;
   config: EmulatorConfig;
   readonly urls: EmulatorUrls;
   /** The emulator clock: real time plus the stored offset. */

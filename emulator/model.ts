@@ -154,3 +154,32 @@ export function newApplicationUserRow(args: {
     roles: [],
   };
 }
+
+/**
+ * The service principal Azure creates for a user-assigned managed identity: servicePrincipalType
+ * ManagedIdentity, appId = the identity's clientId, owned by Microsoft's tenant, no app registration.
+ * V: learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-view-managed-identity-service-principal
+ * (listed as an enterprise application of type Managed Identity); alternativeNames (isExplicit, the
+ * resource id) as Graph shows them; the second servicePrincipalNames entry G.
+ */
+export function newManagedIdentityServicePrincipalDoc(args: {
+  id: string;
+  appId: string;
+  displayName: string;
+  resourceId: string;
+  createdDateTime: string;
+}): GraphDoc {
+  const doc = newServicePrincipalDoc(
+    args.id,
+    newApplicationDoc("00000000-0000-0000-0000-000000000000", args.appId, args.createdDateTime, "microsoft.com"),
+    "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+  );
+  doc.displayName = args.displayName;
+  doc.appDisplayName = null;
+  doc.servicePrincipalType = "ManagedIdentity";
+  doc.servicePrincipalNames = [args.appId, `https://identity.azure.net/${args.appId}`];
+  doc.alternativeNames = ["isExplicit=True", args.resourceId];
+  doc.signInAudience = null;
+  doc.createdDateTime = args.createdDateTime;
+  return doc;
+}

@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { hashSecret, newApplicationDoc, newApplicationUserRow, newServicePrincipalDoc } from "./model";
 import { PRIVILEGES, privilegeByName } from "./privileges";
 import type { ApplicationRecord, EnvironmentState, GraphDoc, RoleRow, ServicePrincipalRecord, StateData } from "./store";
+import type { AzureState } from "./arm/model";
+import { ROLE_IDS, roleAssignmentDoc } from "./arm/roles";
 
 export const SEEDED_IDS = {
   tenantId: "3f8a2c1e-5b7d-4e9a-8c6f-0a1b2c3d4e5f",
@@ -44,6 +46,17 @@ export const SEEDED_IDS = {
     childRoleId: "5a5a5a5a-0000-4000-8000-000000000012",
   },
   createdOn: "2024-01-01T00:00:00Z",
+  /** The Azure side: one subscription, one resource group, one RBAC vault (see arm/). */
+  azure: {
+    subscriptionId: "6d1f3b2a-8c4e-4f5a-9b7d-2e0c1a3f4b5c",
+    subscriptionName: "Emulated subscription",
+    resourceGroup: "dataverse-s2s",
+    location: "westeurope",
+    vaultName: "emulator-kv",
+    /** Role assignment names (GUIDs) of the deployer's seeded roles. */
+    deployerOwnerAssignment: "0a0b0c0d-1111-4222-8333-000000000001",
+    deployerSecretsOfficerAssignment: "0a0b0c0d-1111-4222-8333-000000000002",
+  },
 } as const;
 
 /** Privileges of the seeded "Basic User" role (a small, ordinary role). */
@@ -115,6 +128,7 @@ export function seedState(names: readonly string[] = [DEFAULT_ENVIRONMENT_NAME])
     },
     oauth2PermissionGrants: {},
     deletedItems: {},
+    azure: seedAzure(),
     environment: seedEnvironment(names[0], environmentIds(names[0], 0), deployerApp, deployerSp),
     ...(names.length > 1
       ? {
@@ -322,5 +336,77 @@ function seedEnvironment(
     },
     roles,
     systemUsers: { [ids.deployerSystemUserId]: deployerUser },
+  };
+}
+
+/**
+ * The Azure side as a deployment finds it: a subscription and a resource group holding an RBAC Key
+ * Vault, the deployer Owner of the subscription (it creates identities and assigns roles) and Key
+ * Vault Secrets Officer on the vault (azure-native deletes a secret through the data plane).
+ */
+export function seedAzure(): AzureState {
+  const azure = SEEDED_IDS.azure;
+  const t = SEEDED_IDS.createdOn;
+  const subscriptionScope = `/subscriptions/${azure.subscriptionId}`;
+  const groupId = `${subscriptionScope}/resourceGroups/${azure.resourceGroup}`;
+  const vaultId = `${groupId}/providers/Microsoft.KeyVault/vaults/${azure.vaultName}`;
+  const assignment = (scope: string, name: string, roleId: string) =>
+    roleAssignmentDoc({
+      scope,
+      name,
+      subscriptionId: azure.subscriptionId,
+      roleId,
+      principalId: SEEDED_IDS.deployer.objectId,
+      principalType: "ServicePrincipal",
+      createdBy: null,
+      now: t,
+    });
+  const owner = assignment(subscriptionScope, azure.deployerOwnerAssignment, ROLE_IDS.owner);
+  const officer = assignment(vaultId, azure.deployerSecretsOfficerAssignment, ROLE_IDS.keyVaultSecretsOfficer);
+  return {
+    subscriptions: {
+      [azure.subscriptionId]: {
+        subscriptionId: azure.subscriptionId,
+        displayName: azure.subscriptionName,
+        resourceGroups: {
+          [azure.resourceGroup.toLowerCase()]: {
+            id: groupId,
+            name: azure.resourceGroup,
+            type: "Microsoft.Resources/resourceGroups",
+            location: azure.location,
+            tags: {},
+            properties: { provisioningState: "Succeeded" },
+          },
+        },
+      },
+    },
+    vaults: {
+      [vaultId.toLowerCase()]: {
+        doc: {
+          id: vaultId,
+          name: azure.vaultName,
+          type: "Microsoft.KeyVault/vaults",
+          location: azure.location,
+          tags: {},
+          properties: {
+            tenantId: SEEDED_IDS.tenantId,
+            sku: { family: "A", name: "standard" },
+            accessPolicies: [],
+            enabledForDeployment: false,
+            enabledForDiskEncryption: false,
+            enabledForTemplateDeployment: false,
+            enableSoftDelete: true,
+            softDeleteRetentionInDays: 90,
+            enableRbacAuthorization: true,
+            provisioningState: "Succeeded",
+            publicNetworkAccess: "Enabled",
+          },
+        },
+        secrets: {},
+        deletedSecrets: {},
+      },
+    },
+    identities: {},
+    roleAssignments: { [owner.id.toLowerCase()]: owner, [officer.id.toLowerCase()]: officer },
   };
 }

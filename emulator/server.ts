@@ -18,12 +18,24 @@ import {
   type EmulatorOptions,
 } from "./config";
 import { handleDataverse, resetProtection } from "./dataverse";
-import { adminError, dataverseError, DataverseErrorCode, entraError, graphError, ServiceError, type Service } from "./errors";
+import {
+  adminError,
+  armError,
+  dataverseError,
+  DataverseErrorCode,
+  entraError,
+  graphError,
+  identityEndpointError,
+  keyVaultError,
+  ServiceError,
+  type Service,
+} from "./errors";
+import { AzureStore, handleArm, handleIdentityEndpoint, handleKeyVault, identityHeader } from "./arm";
 import { handleEntra } from "./entra";
 import { issueFederatedToken } from "./entra-assertions";
 import { handleGraph } from "./graph";
 import { AppManagementStore } from "./app-management-policies";
-import { RequestContext, type EmulatorCore, type EmulatorUrls } from "./http";
+import { RequestContext, type EmulatorCore, type EmulatorUrls, type VaultAddresses } from "./http";
 import { DEFAULT_ENVIRONMENT_NAME, SEEDED_IDS, seedState } from "./seed";
 import { DirectoryStore } from "./directory-store";
 import { environmentsOf, JsonFileStore } from "./store";
@@ -42,9 +54,34 @@ export interface DeployerCredentials {
   systemUserId: string;
 }
 
+/** The seeded Azure side (arm/) and where its endpoints are. */
+export interface AzureAddresses {
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  /** The seeded RBAC vault: its name, resource id and URI (https://127.0.0.1:<its own port>/). */
+  vaultName: string;
+  vaultId: string;
+  vaultUri: string;
+}
+
+/** The managed identity endpoint (App Service protocol) as a process running "in Azure" sees it. */
+export interface ManagedIdentityEndpoint {
+  /** IDENTITY_ENDPOINT: https://127.0.0.1:<port>/msi/token */
+  endpoint: string;
+  /** IDENTITY_HEADER (fixed per tenant). */
+  header: string;
+  /** { IDENTITY_ENDPOINT, IDENTITY_HEADER }: set them (with the CA) and ManagedIdentityCredential({ clientId }) gets tokens. */
+  env: Record<string, string>;
+}
+
 export interface RunningEmulator extends EmulatorUrls {
   tenantId: string;
   deployer: DeployerCredentials;
+  azure: AzureAddresses;
+  /** A vault's URI (https://127.0.0.1:<its port>/), as its properties.vaultUri says. */
+  vaultUri(vaultName: string): string;
+  managedIdentity: ManagedIdentityEndpoint;
   /** Absolute path of the CA certificate to trust (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS). */
   caFile: string;
   /** The environment variables a client needs (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, AZURE_*). */
@@ -85,9 +122,13 @@ function loggablePath(rawUrl: string | undefined): string {
   return parts.length ? `${url.pathname}?${parts.join("&")}` : url.pathname;
 }
 
-function classify(path: string): Service | "unknown" {
+/** The service of a request: every request on a vault's port is Key Vault's; on the others, by path. */
+function classify(path: string, vaultPort: boolean): Service | "unknown" {
+  if (vaultPort) return "keyvault";
   if (path === "/_emulator" || path.startsWith("/_emulator/")) return "admin";
   if (path.startsWith("/api/data/")) return "dataverse";
+  if (/^\/(subscriptions|providers)(\/|$)/i.test(path)) return "arm";
+  if (/^\/msi\/token\/?$/i.test(path)) return "identity";
   if (/^\/(v1\.0|beta)(\/|$)/.test(path)) return "graph";
   if (path.startsWith("/metadata/") || /^\/[^/]+\/(oauth2|v2\.0|discovery|\.well-known)(\/|$)/.test(path)) return "entra";
   return "unknown";
@@ -120,6 +161,26 @@ function faultError(service: Service | "unknown", status: 429 | 503, retryAfter:
         )
       : graphError(503, "serviceNotAvailable", "The service is temporarily unavailable (emulated fault).", retryAfterHeader);
   }
+  if (service === "arm") {
+    // V: ARM throttling answers 429 with Retry-After (azure-resource-manager/management/request-limits-and-throttling).
+    return status === 429
+      ? armError(429, "TooManyRequests", "The request is being throttled (emulated fault).", retryAfterHeader)
+      : armError(503, "ServiceUnavailable", "The service is temporarily unavailable (emulated fault).", retryAfterHeader);
+  }
+  if (service === "keyvault") {
+    // V: Key Vault throttling answers 429 "Throttled" (key-vault/general/overview-throttling).
+    return status === 429
+      ? keyVaultError(
+          429,
+          "Throttled",
+          "Request was not processed because too many requests were received (emulated fault).",
+          undefined,
+          retryAfterHeader,
+        )
+      : keyVaultError(503, "ServiceUnavailable", "The service is temporarily unavailable (emulated fault).", undefined, retryAfterHeader);
+  }
+  if (service === "identity")
+    return identityEndpointError(status, "The managed identity endpoint is temporarily unavailable (emulated fault).");
   return status === 429
     ? entraError(
         429,
@@ -146,6 +207,12 @@ function unsupportedError(service: Service | "unknown", method: string, path: st
       return graphError(501, "NotImplemented", msg);
     case "admin":
       return adminError(404, msg);
+    case "arm":
+      return armError(501, "NotImplemented", msg);
+    case "keyvault":
+      return keyVaultError(501, "NotImplemented", msg);
+    case "identity":
+      return identityEndpointError(501, msg);
     default:
       return entraError(501, "invalid_request", 900561, msg);
   }
@@ -159,6 +226,12 @@ function internalError(service: Service | "unknown", message: string): ServiceEr
       return graphError(500, "generalException", `An unexpected error occurred: ${message}`);
     case "admin":
       return adminError(500, message);
+    case "arm":
+      return armError(500, "InternalServerError", `An unexpected error occurred: ${message}`);
+    case "keyvault":
+      return keyVaultError(500, "InternalError", `An unexpected error occurred: ${message}`);
+    case "identity":
+      return identityEndpointError(500, `An unexpected error occurred: ${message}`);
     default:
       return entraError(500, "server_error", 90000, `An unexpected error occurred: ${message}`);
   }
@@ -251,6 +324,15 @@ async function routeToService(ctx: RequestContext, service: Service | "unknown",
     case "entra":
       await ctx.delay();
       return handleEntra(ctx);
+    case "arm":
+      await ctx.delay();
+      return handleArm(ctx);
+    case "keyvault":
+      await ctx.delay();
+      return handleKeyVault(ctx);
+    case "identity":
+      await ctx.delay();
+      return handleIdentityEndpoint(ctx);
     default:
       return false;
   }
@@ -262,7 +344,7 @@ function requestHandler(parts: RequestHandlerParts) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const path = new URL(req.url ?? "/", "https://emulator.invalid").pathname;
-    const service = classify(path);
+    const service = classify(path, core.vaultAddresses.vaultAt(req.socket.localPort) !== undefined);
     const delay = () =>
       core.config.latencyMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, core.config.latencyMs)) : Promise.resolve();
     const ctx = new RequestContext(req, res, core, service, delay);
@@ -306,6 +388,50 @@ function requestHandler(parts: RequestHandlerParts) {
       ctx.send(serviceError.status, serviceError.body(core.now()), serviceError.headers);
     }
   };
+}
+
+/**
+ * Each Key Vault's own port (a vault is a host name in Azure: see VaultAddresses in http.ts), opened
+ * at start for the vaults in the state and when a vault is created; kept by name until stop.
+ */
+class VaultPorts implements VaultAddresses {
+  private readonly ports = new Map<string, Promise<number>>();
+  private readonly names = new Map<number, string>();
+  private listeners: Listeners | undefined;
+
+  attach(listeners: Listeners): void {
+    this.listeners = listeners;
+  }
+
+  async openAll(vaultNames: string[]): Promise<void> {
+    await Promise.all(vaultNames.map((name) => this.open(name)));
+  }
+
+  open(vaultName: string): Promise<void> {
+    const key = vaultName.toLowerCase();
+    let port = this.ports.get(key);
+    if (!port) {
+      const listeners = this.listeners;
+      if (!listeners) throw new Error("the vault ports are opened after the server listens");
+      port = listeners.listenOnLoopback(0).then((bound) => {
+        this.names.set(bound, vaultName);
+        return bound;
+      });
+      this.ports.set(key, port);
+    }
+    return port.then(() => undefined);
+  }
+
+  uri(vaultName: string): string {
+    const key = vaultName.toLowerCase();
+    const port = [...this.names.entries()].find(([, name]) => name.toLowerCase() === key)?.[0];
+    if (port === undefined) throw new Error(`the vault '${vaultName}' has no port yet`);
+    return `https://127.0.0.1:${port}/`;
+  }
+
+  vaultAt(port: number | undefined): string | undefined {
+    return port === undefined ? undefined : this.names.get(port);
+  }
 }
 
 /** The HTTPS servers of all environments and their open sockets (to close them at stop). */
@@ -393,6 +519,8 @@ function fillUrls(urls: EmulatorUrls, environments: EmulatorUrls["environments"]
   urls.metadataHost = `127.0.0.1:${port}`;
   urls.graphUrl = `https://127.0.0.1:${port}/v1.0`;
   urls.graphAudience = `https://127.0.0.1:${port}`;
+  urls.resourceManagerUrl = `https://127.0.0.1:${port}`;
+  urls.identityEndpoint = `https://127.0.0.1:${port}/msi/token`;
 }
 
 /** Starts the emulator. Port 0 (the default) picks a free port; the real one is in the result. */
@@ -411,14 +539,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     metadataHost: "",
     graphUrl: "",
     graphAudience: "",
+    resourceManagerUrl: "",
+    identityEndpoint: "",
   };
+  const directory = new DirectoryStore(store);
+  const vaultPorts = new VaultPorts();
+  const tokenKey = createHash("sha256").update(`dataverse-s2s emulator token key:${store.state.tenant.tenantId}`).digest();
   const core: EmulatorCore = {
     store,
-    directory: new DirectoryStore(store),
+    directory,
+    azure: new AzureStore(store, directory, tokenKey),
+    vaultAddresses: vaultPorts,
     config: applyConfigPatch(defaultConfig(), configPatchOf(options)),
     urls,
     now: () => new Date(Date.now() + store.state.clockOffsetMs),
-    tokenKey: createHash("sha256").update(`dataverse-s2s emulator token key:${store.state.tenant.tenantId}`).digest(),
+    tokenKey,
     log: logger.log,
   };
   const requests = new RequestLog();
@@ -426,6 +561,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const resetAll = () => {
     faultDice.reseed(core.config.faults.seed);
     store.reset();
+    // The seeded vault keeps the port it had; a port for a vault that is gone keeps listening (VaultNotFound).
+    void vaultPorts.openAll(core.azure.vaults().map((vault) => vault.doc.name));
     requests.reset();
     resetProtection(core);
   };
@@ -440,12 +577,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     tenantId: store.state.tenant.tenantId,
     deployerClientId: SEEDED_IDS.deployer.clientId,
     caFile: tls.caFile,
+    resourceManagerUrl: urls.resourceManagerUrl,
+    identityEndpoint: urls.identityEndpoint,
+    subscriptionId: SEEDED_IDS.azure.subscriptionId,
+    resourceGroup: SEEDED_IDS.azure.resourceGroup,
+    vaultName: SEEDED_IDS.azure.vaultName,
   });
   const listeners = new Listeners(
     { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) },
     requestHandler({ core, requests, faultDice, resetAll, info }),
   );
   fillUrls(urls, await listeners.listenForEnvironments(names, options.port ?? 0));
+  vaultPorts.attach(listeners);
+  await vaultPorts.openAll(core.azure.vaults().map((vault) => vault.doc.name));
   return runningEmulator({ core, requests, resetAll, listeners, caFile: tls.caFile, logLines: logger.lines });
 }
 
@@ -461,9 +605,26 @@ function runningEmulator(parts: {
   const { core, requests, listeners, caFile } = parts;
   const store = core.store;
   let stopped = false;
+  const seeded = SEEDED_IDS.azure;
+  const vaultId = `/subscriptions/${seeded.subscriptionId}/resourceGroups/${seeded.resourceGroup}/providers/Microsoft.KeyVault/vaults/${seeded.vaultName}`;
+  const header = identityHeader(core);
   return {
     ...core.urls,
     tenantId: store.state.tenant.tenantId,
+    azure: {
+      subscriptionId: seeded.subscriptionId,
+      resourceGroup: seeded.resourceGroup,
+      location: seeded.location,
+      vaultName: seeded.vaultName,
+      vaultId,
+      vaultUri: core.vaultAddresses.uri(seeded.vaultName),
+    },
+    vaultUri: (vaultName) => core.vaultAddresses.uri(vaultName),
+    managedIdentity: {
+      endpoint: core.urls.identityEndpoint,
+      header,
+      env: { IDENTITY_ENDPOINT: core.urls.identityEndpoint, IDENTITY_HEADER: header },
+    },
     deployer: {
       clientId: SEEDED_IDS.deployer.clientId,
       clientSecret: SEEDED_IDS.deployer.clientSecret,

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { AppManagementState } from "./app-management-policies";
+import type { AzureState } from "./arm/model";
 
 /** A Graph object as JSON (fields are Graph's own names). */
 export type GraphDoc = Record<string, unknown> & { id: string };
@@ -129,6 +130,8 @@ export interface StateData {
   environment: EnvironmentState;
   /** The second and later environments of the tenant (start option `environments`), in order. */
   moreEnvironments?: EnvironmentState[];
+  /** Subscriptions, vaults, managed identities and role assignments (emulator/arm/); absent in older state files until first used. */
+  azure?: AzureState;
   /** App management policies (emulator/app-management-policies.ts); absent until first used. */
   appManagement?: AppManagementState;
 }

@@ -21,9 +21,16 @@ export interface EmulatorClient {
   graph<T = any>(method: Method, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<Answer<T>>;
   dataverse<T = any>(method: Method, path: string, body?: unknown, token?: string, headers?: Record<string, string>): Promise<Answer<T>>;
   admin<T = any>(method: Method, path: string, body?: unknown): Promise<Answer<T>>;
+  /** An ARM request: `path` starts with /subscriptions/...; the api-version is the caller's to add. */
+  arm<T = any>(method: Method, path: string, body?: unknown, token?: string): Promise<Answer<T>>;
+  /** A Key Vault data plane request to a URL under a vault URI (the deployer's token unless one is given). */
+  keyVault<T = any>(method: Method, url: string, body?: unknown, token?: string): Promise<Answer<T>>;
   /** Graph and Dataverse scopes of this emulator. */
   readonly graphScope: string;
   readonly dataverseScope: string;
+  /** https://management.azure.com/.default and https://vault.azure.net/.default (Azure's own ids, also offline). */
+  readonly armScope: string;
+  readonly keyVaultScope: string;
 }
 
 export function emulatorClient(emu: RunningEmulator): EmulatorClient {
@@ -83,6 +90,16 @@ export function emulatorClient(emu: RunningEmulator): EmulatorClient {
     },
     admin(method, path, body) {
       return request(method, `${emu.url}/_emulator/${path.replace(/^\//, "")}`, body);
+    },
+    armScope: "https://management.azure.com/.default",
+    keyVaultScope: "https://vault.azure.net/.default",
+    async arm(method, path, body, token) {
+      const accessToken = token ?? (await client.accessToken(client.armScope));
+      return request(method, `${emu.resourceManagerUrl}${path}`, body, { Authorization: `Bearer ${accessToken}` });
+    },
+    async keyVault(method, url, body, token) {
+      const accessToken = token ?? (await client.accessToken(client.keyVaultScope));
+      return request(method, url, body, { Authorization: `Bearer ${accessToken}` });
     },
   };
   return client;

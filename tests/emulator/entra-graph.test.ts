@@ -42,11 +42,17 @@ describe("Entra metadata and discovery", () => {
     const r = await c.request("GET", `${emu.url}/metadata/endpoints?api-version=2022-09-01`);
     expect(r.status).toBe(200);
     expect(r.headers["content-type"]).toMatch(/^application\/json/);
+    // resourceManager and the audiences (ARM's own ids, the first one clients take as ARM's) are for ARM clients: tests/emulator/arm.test.ts.
     expect(r.data).toEqual({
       name: "LocalEntra",
-      resourceManager: emu.authorityHost,
+      resourceManager: `${emu.resourceManagerUrl}/`,
       microsoftGraphResourceId: `${emu.authorityHost}/`,
-      authentication: { loginEndpoint: emu.authorityHost, audiences: [emu.authorityHost], tenant: "common", identityProvider: "AAD" },
+      authentication: {
+        loginEndpoint: emu.authorityHost,
+        audiences: ["https://management.core.windows.net/", "https://management.azure.com/"],
+        tenant: "common",
+        identityProvider: "AAD",
+      },
     });
     expect(emu.metadataHost).toBe(`127.0.0.1:${emu.port}`);
   });
