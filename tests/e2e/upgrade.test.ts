@@ -1,6 +1,7 @@
 // Upgrades lose nothing (issue 23, item 5). A stack deployed by an earlier version of the code
 // (tests/fixtures/upgrade-from-<commit>/: its exported state, config and the emulator's state, made
-// by scripts/make-upgrade-fixture.ts) is imported and upgraded by this checkout's code: a refreshed
+// by scripts/make-upgrade-fixture.ts) is imported and upgraded by this checkout's code, in a project
+// that is the whole checkout (where such a stack lives, see linkCheckout): a refreshed
 // preview and one `pulumi up` create, replace and delete nothing (a dynamic resource may be updated,
 // its provider shell being new), the client ids, the role and the application users stay, the
 // secrets the integrations hold still sign in, and a refreshed preview afterwards is clean.
@@ -15,6 +16,7 @@ import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { StateData } from "../../emulator/store";
 import { dayMs } from "../../lib/clock";
+import { repoRoot } from "../../scripts/emulator-environment";
 import { expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import { createTestProject, TestProject } from "../support/pulumi-project";
 import { emulatorHosts, readManifest, upgradeFixtureDirs, upgradeFixtureFiles, withEmulatorHosts } from "../support/upgrade-fixture";
@@ -75,6 +77,20 @@ function cloudObjects(state: StateData) {
   };
 }
 
+/**
+ * Makes the project the whole checkout. A stack deployed before the package lives in a clone of this
+ * repository (its program was the repository's index.ts), and its stored provider shells load
+ * dynamic-providers/implementation/<name>.ts from the project folder with ts-node: upgrading it is
+ * pulling the new code into that clone. createTestProject links only what a project that installs
+ * the package has; the rest of the checkout is linked here (stack files aside: the stack's own is the fixture's).
+ */
+function linkCheckout(workDir: string): void {
+  for (const entry of fs.readdirSync(repoRoot)) {
+    if (entry.startsWith(".") || /^Pulumi(\..+)?\.yaml$/.test(entry) || fs.existsSync(path.join(workDir, entry))) continue;
+    fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
+  }
+}
+
 interface StoredResource {
   urn: string;
   type: string;
@@ -97,6 +113,8 @@ describe.each(upgradeFixtureDirs().map((dir) => [path.basename(dir), dir]))("%s"
   const heldSecrets: Record<string, string> = {};
   /** What the upgrade did, printed at the end for the record (which resources it updated, the writes). */
   const record: Record<string, unknown> = {};
+  /** Whether the upgrade's `pulumi up` succeeded: only then does the state hold what this code wrote. */
+  let upgraded = false;
 
   beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-upgrade-"));
@@ -106,6 +124,7 @@ describe.each(upgradeFixtureDirs().map((dir) => [path.basename(dir), dir]))("%s"
     const upgradeDay = new Date(Date.parse(manifest.deployedAt) + dayMs).toISOString();
     test_.emulator.setClock(upgradeDay);
     project = await createTestProject(test_.emulator, manifest.stackName, manifest.integrations);
+    linkCheckout(project.workDir);
     project.stack.workspace.envVars.DATAVERSE_S2S_NOW = upgradeDay;
     project.stack.workspace.envVars.PULUMI_CONFIG_PASSPHRASE = manifest.passphrase;
     // The fixture's config file replaces the one just made: its encryption salt goes with the passphrase.
@@ -170,6 +189,7 @@ describe.each(upgradeFixtureDirs().map((dir) => [path.basename(dir), dir]))("%s"
     record.upWrites = writesCounted(test_.emulator);
     expect(recorder.refreshedDynamic.size).toBe(dynamicResources);
     expect(result.summary.result).toBe("succeeded");
+    upgraded = true;
     expect(beyondShellUpdates(recorder.steps)).toEqual([]);
     expect(Object.keys(result.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "update")).toEqual([]);
 
@@ -189,8 +209,11 @@ describe.each(upgradeFixtureDirs().map((dir) => [path.basename(dir), dir]))("%s"
   });
 
   // Refresh and destroy run a dynamic resource's read and delete with the shell in its outputs; a
-  // resource the upgrade did not update keeps the shell of the version that last wrote it.
+  // resource the upgrade did not update keeps the shell of the version that last wrote it. The
+  // process.cwd() shell loads only where the project folder holds dynamic-providers/implementation,
+  // ts-node and tsconfig.json: in a project that installs the package, every later refresh fails.
   test("after the upgrade every dynamic resource's state holds this code's provider shell, none an earlier one (such as the process.cwd() shell)", async () => {
+    if (!upgraded) throw new Error("the upgrade's pulumi up did not succeed: the state still holds the fixture's shells");
     const resources = (await project.stack.exportStack()).deployment.resources as StoredResource[];
     const dynamic = resources.filter((resource) => dynamicResourceType.test(resource.type));
     const name = (resource: StoredResource) => resource.urn.split("::").pop();
