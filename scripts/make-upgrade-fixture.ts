@@ -39,7 +39,17 @@ import { repoRoot } from "./emulator-environment";
 import { whoAmIAs } from "./verify-connection";
 
 /** What a user deploys: the fixture names the last commit that changed it. */
-const productPaths = ["index.ts", "components", "config", "dynamic-providers", "lib", "package.json", "package-lock.json", "Pulumi.yaml"];
+const productPaths = [
+  "index.ts",
+  "library.ts",
+  "components",
+  "config",
+  "dynamic-providers",
+  "lib",
+  "package.json",
+  "package-lock.json",
+  "Pulumi.yaml",
+];
 
 /** Two integrations sharing one cloned role ("API User", copied from System Administrator), each with a client secret. */
 const integrations = [
