@@ -47,10 +47,11 @@ function loadImplementation<Inputs, Outputs>(moduleName: string): Required<pulum
  * The serialized form of a provider: each listed method loads the implementation and calls it.
  * Only create and the listed methods exist, so the host's defaults apply to the others as they would.
  *
- * Pulumi keeps each resource's shell in its state and uses that stored one for read and delete. A diff
- * of a resource whose stored shell is another one (an earlier form, e.g. the ts-node loader of
- * releases before the package) reports a change where the resource can be updated, so the next `up`
- * stores this shell; the update sends what the resource already has.
+ * Pulumi keeps each resource's shell in its state and uses that stored one for read and delete. A
+ * resource whose stored shell is another one (an earlier form, e.g. the ts-node loader of releases
+ * before the package) is moved to this one by the next `up`: its diff reports a change, and the
+ * update, when the implementation's diff finds nothing else to do, only keeps the outputs it has (no
+ * call to any service), so that the engine stores them with this shell.
  */
 export function providerShell<Inputs, Outputs>(
   moduleName: string,
@@ -60,18 +61,30 @@ export function providerShell<Inputs, Outputs>(
   const shell: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = { create: (inputs) => load().create(inputs) };
   if (methods.includes("check")) shell.check = (olds, news) => load().check(olds, news);
   if (methods.includes("diff")) {
-    const updatable = methods.includes("update");
+    const implementationUpdates = methods.includes("update");
+    const shellMoveOnly = async (id: string, olds: Outputs, news: Inputs) => {
+      const result = await load().diff(id, olds, news);
+      return result.changes === false && !(result.replaces ?? []).length ? result : undefined;
+    };
     shell.diff = async (id, olds, news) => {
       const result = await load().diff(id, olds, news);
       const storedShell = (olds as { __provider?: unknown }).__provider;
       const newShell = (news as { __provider?: unknown }).__provider;
       const otherShell = typeof storedShell === "string" && typeof newShell === "string" && storedShell !== newShell;
-      if (updatable && otherShell && !result.changes && !(result.replaces ?? []).length) return { ...result, changes: true };
-      return result;
+      return otherShell && result.changes === false && !(result.replaces ?? []).length ? { ...result, changes: true } : result;
     };
+    shell.update = async (id, olds, news) => {
+      if (await shellMoveOnly(id, olds, news)) {
+        const { __provider: _storedShell, ...outputs } = olds as Outputs & { __provider?: unknown };
+        return { outs: outputs as Outputs };
+      }
+      if (!implementationUpdates) throw new Error(`dataverse-s2s: ${moduleName} changes only by replacement.`);
+      return load().update(id, olds, news);
+    };
+  } else if (methods.includes("update")) {
+    shell.update = (id, olds, news) => load().update(id, olds, news);
   }
   if (methods.includes("read")) shell.read = (id, props) => load().read(id, props);
-  if (methods.includes("update")) shell.update = (id, olds, news) => load().update(id, olds, news);
   if (methods.includes("delete")) shell.delete = (id, props) => load().delete(id, props);
   return shell;
 }

@@ -192,6 +192,8 @@ describe.each(upgradeFixtureDirs().map((dir) => [path.basename(dir), dir]))("%s"
     upgraded = true;
     expect(beyondShellUpdates(recorder.steps)).toEqual([]);
     expect(Object.keys(result.summary.resourceChanges ?? {}).filter((op) => op !== "same" && op !== "update")).toEqual([]);
+    // The updates only move each resource to this code's provider shell: not one write to Entra or Dataverse.
+    expect(record.upWrites).toEqual({});
 
     const outputs = result.outputs.integrations.value as Record<
       string,
