@@ -17,7 +17,10 @@ export interface ArmCloud {
   readonly resourceManager: string;
   /** ARM's token audience; the scope is the audience + "/.default", as azcore's ARM bearer policy makes it. */
   readonly audience: string;
-  /** Key Vault host suffix with its leading dot, e.g. ".vault.azure.net". */
+  /**
+   * Key Vault host suffix with its leading dot, e.g. ".vault.azure.net"; empty when the cloud's
+   * metadata names none (only the offline emulator's does that: see keyvault-data-plane.ts).
+   */
   readonly keyVaultDnsSuffix: string;
 }
 
@@ -80,8 +83,8 @@ export function cloudFromMetadata(body: Record<string, unknown>, metadataHost: s
     loginEndpoint,
     resourceManager,
     audience: audiences[0],
-    // Without one, custom_keyvault.go's getKeyVaultSuffix default (vault.azure.net).
-    keyVaultDnsSuffix: keyVaultDns === "" ? ".vault.azure.net" : keyVaultDns.startsWith(".") ? keyVaultDns : `.${keyVaultDns}`,
+    // FromMetadataEndpoint keeps the document's suffix as it is, an empty one included.
+    keyVaultDnsSuffix: keyVaultDns === "" || keyVaultDns.startsWith(".") ? keyVaultDns : `.${keyVaultDns}`,
   };
 }
 

@@ -10,6 +10,12 @@
  * the authority (its tenant) and the resource (or scope); the resource's host must be a parent
  * domain of the vault's host ("challenge resource ... doesn't match the requested domain"); then the
  * request is sent again with a token for `<resource>/.default`.
+ *
+ * Departure, offline only (vaultAddress): a cloud whose metadata names no Key Vault DNS suffix (no
+ * real cloud's does; the offline emulator's does not, its vaults answering on
+ * https://127.0.0.1:<port>/) has no vault host to build. There the vault's address is its
+ * `properties.vaultUri` from ARM, and the challenge's host check, which no address outside a Key
+ * Vault domain can pass, is skipped (as `DisableChallengeResourceVerification` would).
  */
 import type { TokenCredential } from "@azure/identity";
 import { RestApiError, RestClient } from "../../lib/rest-client";
@@ -61,16 +67,38 @@ export function parseChallenge(header: string | undefined, vaultHost: string, ve
   return { scope, tenantId };
 }
 
+/** Where a vault's data plane answers, and whether the challenge's resource must be a parent domain of it. */
+export interface VaultAddress {
+  /** The vault's base URL, without a trailing slash. */
+  readonly url: string;
+  readonly verifyChallengeResource: boolean;
+}
+
+/**
+ * custom_keyvault.go's vault URL, https://<vault><Key Vault DNS suffix>, with the challenge checked.
+ * Departure, offline only: with no suffix, the vault's `properties.vaultUri` (`vaultUriFromArm`,
+ * called only then) and no host check; undefined when ARM has no such vault.
+ */
+export async function vaultAddress(
+  keyVaultDnsSuffix: string,
+  vaultName: string,
+  vaultUriFromArm: () => Promise<string | undefined>,
+): Promise<VaultAddress | undefined> {
+  if (keyVaultDnsSuffix) return { url: `https://${vaultName}${keyVaultDnsSuffix}`, verifyChallengeResource: true };
+  const vaultUri = await vaultUriFromArm();
+  return vaultUri === undefined ? undefined : { url: vaultUri.replace(/\/+$/, ""), verifyChallengeResource: false };
+}
+
 export interface KeyVaultDataPlaneOptions {
   readonly credential: TokenCredential;
-  readonly keyVaultDnsSuffix: string;
+  readonly vault: VaultAddress;
   readonly log?: (message: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** keyVaultSecret's Delete: DELETE the secret through the data plane; a 404 is done. */
 export async function deleteKeyVaultSecret(options: KeyVaultDataPlaneOptions, vaultName: string, secretName: string): Promise<void> {
-  const vaultUrl = `https://${vaultName}${options.keyVaultDnsSuffix}`;
+  const vaultUrl = options.vault.url;
   const vaultHost = new URL(vaultUrl).host;
   const operation = `delete Key Vault secret '${secretName}' of vault '${vaultName}'`;
   const path = `secrets/${encodeURIComponent(secretName)}?api-version=${keyVaultDataPlaneApiVersion}`;
@@ -92,7 +120,7 @@ export async function deleteKeyVaultSecret(options: KeyVaultDataPlaneOptions, va
   // The challenge: the first request carries no token.
   const first = await client().request<Plain>({ operation, method: "DELETE", path, acceptStatus: [401, 404] });
   if (first.status !== 401) return;
-  const challenge = parseChallenge(first.headers["www-authenticate"], vaultHost);
+  const challenge = parseChallenge(first.headers["www-authenticate"], vaultHost, options.vault.verifyChallengeResource);
   const token = await options.credential.getToken(challenge.scope, challenge.tenantId ? { tenantId: challenge.tenantId } : undefined);
   if (!token) throw new Error(`azure-native (offline stand-in): ${operation}: no token for ${challenge.scope}`);
   try {

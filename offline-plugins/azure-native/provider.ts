@@ -31,7 +31,7 @@ import { isMicrosoftAuthorityHost } from "../../lib/credentials";
 import { ArmClient, ArmTiming, goPathEscape, isNotFound } from "./arm";
 import { ArmCloud, resolveCloud } from "./cloud";
 import { AzureNativeConfig, capturedConfig } from "./config";
-import { deleteKeyVaultSecret } from "./keyvault-data-plane";
+import { deleteKeyVaultSecret, vaultAddress } from "./keyvault-data-plane";
 import { requestExtras } from "./request-extras";
 import { parseResourceId, resourceId, ResourceSpec, resourceSpecs } from "./resources";
 import { containsUnknown, Plain, unknownValue, unwrapSecrets } from "../shared/values";
@@ -390,11 +390,24 @@ export function createAzureNativeProvider(options: AzureNativeProviderOptions = 
         const inputs = unwrapSecrets<Plain>(requestExtras().oldInputs ?? {});
         if (typeof inputs.vaultName !== "string") throw new Error("vaultName not found in resource state");
         if (typeof inputs.secretName !== "string") throw new Error("secretName not found in resource state");
-        await deleteKeyVaultSecret(
-          { credential, keyVaultDnsSuffix: cloud.keyVaultDnsSuffix, log, sleep: options.sleep },
-          inputs.vaultName,
-          inputs.secretName,
-        );
+        const vaultName = inputs.vaultName;
+        // Offline only (no Key Vault suffix): the vault's address from ARM; the vault is the secret id's parent.
+        const vault = await vaultAddress(cloud.keyVaultDnsSuffix, vaultName, async () => {
+          const vaultId = id.replace(/\/secrets\/[^/]+$/i, "");
+          try {
+            const response = await arm.get(vaultId, spec.apiVersion, `look up the address of vault ${vaultName}`);
+            const properties = (response.properties ?? {}) as Plain;
+            if (typeof properties.vaultUri !== "string")
+              throw new Error(`azure-native (offline stand-in): ${vaultId} has no properties.vaultUri`);
+            return properties.vaultUri;
+          } catch (error) {
+            // No vault, no secret: already gone.
+            if (isNotFound(error)) return undefined;
+            throw error;
+          }
+        });
+        if (vault === undefined) return;
+        await deleteKeyVaultSecret({ credential, vault, log, sleep: options.sleep }, vaultName, inputs.secretName);
         return;
       }
       await arm.delete(id, spec.apiVersion);

@@ -2,15 +2,14 @@
 // JavaScript build the toolchain setup made, a process that prints its gRPC port. Over gRPC, as the
 // engine calls it: Configure (refused without old inputs, as v3 refuses an old CLI; supportsPreview),
 // Check with the random seed, Diff and Delete with the old inputs, previews that call nothing, and a
-// create/read/delete against a fake ARM. Sign-in is the emulator's Entra; the fake cloud's metadata
-// (a metadata host, as azure-native:metadataHost) points ARM at a small HTTP fake in this test and
-// names the emulator's Graph audience as ARM's, because the emulator issues no ARM tokens yet.
+// create/read/delete against the emulator's ARM (azure-native:metadataHost = the emulator's, whose
+// document has no Key Vault suffix): an identity, and a Secret deleted through its vault's data plane
+// at the vaultUri ARM gives (the stand-in's offline-only departure, its README).
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
 import { ChildProcess, spawn } from "child_process";
-import * as http from "http";
-import { AddressInfo } from "net";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
+import { emulatorClient } from "../../emulator/testkit";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
 
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -21,14 +20,11 @@ const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 const repo = path.resolve(__dirname, "../..");
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const identityUrn = "urn:pulumi:dev::dataverse-s2s::azure-native:managedidentity:UserAssignedIdentity::etl";
+const secretUrn = "urn:pulumi:dev::dataverse-s2s::azure-native:keyvault:Secret::etl-client-id";
 let test_: TestEmulator;
 let plugin: ChildProcess;
 let client: any;
 let stderr = "";
-let fake: http.Server;
-let fakeBase = "";
-const armRequests: string[] = [];
-const store = new Map<string, object>();
 
 function call<T>(method: string, request: unknown): Promise<T> {
   return new Promise((resolve, reject) =>
@@ -36,59 +32,16 @@ function call<T>(method: string, request: unknown): Promise<T> {
   );
 }
 
+/** ARM and Key Vault requests the emulator served since `from` (its request log): "<service> <method> <path> <status>". */
+function azureRequests(from: number): string[] {
+  return test_.emulator.logLines
+    .slice(from)
+    .map((line) => line.split(" ").slice(1, 5).join(" "))
+    .filter((line) => /^(arm|keyvault) /.test(line));
+}
+
 beforeAll(async () => {
   test_ = await startTestEmulator();
-  const emulatorMetadata = (await (
-    await fetch(`https://${test_.emulator.metadataHost}/metadata/endpoints?api-version=2022-09-01`)
-  ).json()) as {
-    authentication: { loginEndpoint: string };
-    microsoftGraphResourceId: string;
-  };
-  fake = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (chunk) => (text += chunk));
-    req.on("end", () => {
-      if (req.url!.startsWith("/metadata/endpoints")) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            name: "FakeArm",
-            resourceManager: fakeBase,
-            authentication: {
-              loginEndpoint: emulatorMetadata.authentication.loginEndpoint,
-              audiences: [emulatorMetadata.microsoftGraphResourceId],
-            },
-          }),
-        );
-        return;
-      }
-      armRequests.push(`${req.method} ${req.url} ${req.headers.authorization ? "with token" : "no token"}`);
-      const id = req.url!.split("?")[0].toLowerCase();
-      const send = (status: number, body?: object) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(body ? JSON.stringify(body) : "");
-      };
-      if (req.method === "GET")
-        return store.has(id) ? send(200, store.get(id)) : send(404, { error: { code: "ResourceNotFound", message: "not found" } });
-      if (req.method === "PUT") {
-        const body = JSON.parse(text);
-        const resource = {
-          ...body,
-          id: req.url!.split("?")[0],
-          name: "etl",
-          type: "Microsoft.ManagedIdentity/userAssignedIdentities",
-          properties: { clientId: "c-1", principalId: "p-1", tenantId: "t-1" },
-        };
-        store.set(id, resource);
-        return send(201, resource);
-      }
-      if (req.method === "DELETE") return send(store.delete(id) ? 200 : 204);
-      send(405);
-    });
-  });
-  await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-  fakeBase = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-
   const env = { ...process.env };
   for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
   plugin = spawn(path.join(repo, "offline-plugins/bin/pulumi-resource-azure-native"), [], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -109,7 +62,6 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   plugin?.kill();
-  await new Promise<void>((resolve) => (fake ? fake.close(() => resolve()) : resolve()));
   await test_?.stop();
 });
 
@@ -117,8 +69,8 @@ function configureRequest(sendsOldInputs = true) {
   const emulator = test_.emulator;
   const configure = new provproto.ConfigureRequest();
   const variables = configure.getVariablesMap();
-  variables.set("azure-native:config:metadataHost", fakeBase);
-  variables.set("azure-native:config:subscriptionId", "00000000-0000-4000-8000-00000000000a");
+  variables.set("azure-native:config:metadataHost", emulator.metadataHost);
+  variables.set("azure-native:config:subscriptionId", emulator.azure.subscriptionId);
   variables.set("azure-native:config:clientId", emulator.deployer.clientId);
   variables.set("azure-native:config:clientSecret", emulator.deployer.clientSecret);
   variables.set("azure-native:config:tenantId", emulator.tenantId);
@@ -170,27 +122,34 @@ test("Check auto-names from the random seed and defaults location and azureApiVe
 
 test("previews call no ARM; create, read and delete over gRPC make the ARM calls", async () => {
   await call("configure", configureRequest());
-  const inputs = { resourceGroupName: "rg", resourceName: "etl", location: "westeurope", azureApiVersion: "2023-01-31" };
+  const { subscriptionId, resourceGroup } = test_.emulator.azure;
+  const inputs = { resourceGroupName: resourceGroup, resourceName: "etl", location: "westeurope", azureApiVersion: "2023-01-31" };
+  const from = test_.emulator.logLines.length;
   const preview = new provproto.CreateRequest();
   preview.setUrn(identityUrn);
   preview.setPreview(true);
   preview.setProperties(Struct.fromJavaScript(inputs));
   const previewed = await call<any>("create", preview);
   expect(previewed.getProperties().toJavaScript()).toMatchObject({ location: "westeurope", clientId: unknown, id: unknown });
-  expect(armRequests).toEqual([]);
+  expect(azureRequests(from)).toEqual([]);
 
   const create = new provproto.CreateRequest();
   create.setUrn(identityUrn);
   create.setProperties(Struct.fromJavaScript(inputs));
   const created = await call<any>("create", create);
-  const id =
-    "/subscriptions/00000000-0000-4000-8000-00000000000a/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/etl";
+  const id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/etl`;
   expect(created.getId()).toBe(id);
-  expect(created.getProperties().toJavaScript()).toMatchObject({ clientId: "c-1", principalId: "p-1", azureApiVersion: "2023-01-31" });
-  expect(armRequests).toEqual([
-    `GET ${id}?api-version=2023-01-31 with token`,
-    `PUT ${id}?api-version=2023-01-31 with token`,
-    `GET ${id}?api-version=2023-01-31 with token`,
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  expect(created.getProperties().toJavaScript()).toMatchObject({
+    clientId: expect.stringMatching(guid),
+    principalId: expect.stringMatching(guid),
+    tenantId: test_.emulator.tenantId,
+    azureApiVersion: "2023-01-31",
+  });
+  expect(azureRequests(from)).toEqual([
+    `arm GET ${id}?api-version=2023-01-31 404`,
+    `arm PUT ${id}?api-version=2023-01-31 201`,
+    `arm GET ${id}?api-version=2023-01-31 200`,
   ]);
 
   const read = new provproto.ReadRequest();
@@ -210,5 +169,46 @@ test("previews call no ARM; create, read and delete over gRPC make the ARM calls
   await call("delete", remove);
   const gone = await call<any>("read", read);
   expect(gone.getId()).toBe("");
+  expect(stderr).not.toContain(test_.emulator.deployer.clientSecret);
+}, 60_000);
+
+test("a Secret: written through ARM, deleted through its vault's data plane at the vaultUri ARM gives (offline only)", async () => {
+  await call("configure", configureRequest());
+  const { resourceGroup, vaultName, vaultId, vaultUri } = test_.emulator.azure;
+  const inputs = {
+    resourceGroupName: resourceGroup,
+    vaultName,
+    secretName: "etl-client-id",
+    properties: { value: "client-1", contentType: "text/plain", attributes: { enabled: true } },
+    azureApiVersion: "2024-11-01",
+  };
+  const create = new provproto.CreateRequest();
+  create.setUrn(secretUrn);
+  create.setProperties(Struct.fromJavaScript(inputs));
+  const created = await call<any>("create", create);
+  const id = `${vaultId}/secrets/etl-client-id`;
+  expect(created.getId()).toBe(id);
+  const emu = emulatorClient(test_.emulator);
+  const written = await emu.keyVault("GET", `${vaultUri}secrets/etl-client-id?api-version=7.6`);
+  expect(written.status).toBe(200);
+  expect(written.data.value).toBe("client-1");
+
+  const from = test_.emulator.logLines.length;
+  const remove = new provproto.DeleteRequest();
+  remove.setUrn(secretUrn);
+  remove.setId(id);
+  remove.setProperties(created.getProperties());
+  remove.setOldInputs(Struct.fromJavaScript(inputs));
+  await call("delete", remove);
+  expect(azureRequests(from)).toEqual([
+    `arm GET ${vaultId}?api-version=2024-11-01 200`,
+    "keyvault DELETE /secrets/etl-client-id?api-version=7.6 401",
+    "keyvault DELETE /secrets/etl-client-id?api-version=7.6 200",
+  ]);
+  // Soft-deleted, as Key Vault does: gone from the secrets, kept among the deleted ones.
+  expect((await emu.keyVault("GET", `${vaultUri}secrets/etl-client-id?api-version=7.6`)).status).toBe(404);
+  expect((await emu.keyVault("GET", `${vaultUri}deletedsecrets/etl-client-id?api-version=7.6`)).status).toBe(200);
+  // Deleting it again is done at once: the data plane answers 404.
+  await call("delete", remove);
   expect(stderr).not.toContain(test_.emulator.deployer.clientSecret);
 }, 60_000);

@@ -28,14 +28,15 @@ beforeAll(async () => {
     req.on("data", (chunk) => (text += chunk));
     req.on("end", () => {
       const request: Seen = { method: req.method!, url: req.url!, headers: req.headers, body: text ? JSON.parse(text) : undefined };
-      if (req.url!.startsWith("/metadata/endpoints")) {
+      if (req.url!.includes("/metadata/endpoints")) {
+        // Metadata host `${base}/no-key-vault-suffix`: a cloud without a Key Vault suffix, as the emulator's.
         res.writeHead(200, { "content-type": "application/json" });
         res.end(
           JSON.stringify({
             name: "Fake",
             resourceManager: base,
             authentication: { loginEndpoint: base, audiences: ["https://management.azure.com/"] },
-            suffixes: { keyVaultDns: ".vault.fake" },
+            ...(req.url!.startsWith("/no-key-vault-suffix/") ? {} : { suffixes: { keyVaultDns: ".vault.fake" } }),
           }),
         );
         return;
@@ -257,6 +258,38 @@ test("a Secret is PUT with its value and the attributes' wire names; its delete 
   await expect(withRequestExtras({ oldInputs: {} }, () => provider().delete!(result.id, secretUrn, result.outs))).rejects.toThrow(
     "vaultName not found in resource state",
   );
+});
+
+test("offline, a cloud without a Key Vault suffix: a Secret is deleted at its vault's vaultUri from ARM, the challenge's host not checked", async () => {
+  const vaultId = "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1";
+  const secretId = `${vaultId}/secrets/app-client-id`;
+  const inputs = { resourceGroupName: "rg", vaultName: "kv1", secretName: "app-client-id", properties: { value: "v" } };
+  store.set(vaultId.toLowerCase(), { id: vaultId, name: "kv1", properties: { vaultUri: `${base}/` } });
+  handler = (request) => {
+    if (request.method !== "DELETE" || !request.url.startsWith("/secrets/")) return undefined;
+    return request.headers.authorization
+      ? { status: 200, body: { recoveryId: "r" } }
+      : {
+          status: 401,
+          headers: { "www-authenticate": `Bearer authorization="${base}/tenant-1", resource="https://vault.azure.net"` },
+          body: { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." } },
+        };
+  };
+  const offline = provider({ metadataHost: `${base}/no-key-vault-suffix` });
+  await withRequestExtras({ oldInputs: inputs }, () => offline.delete!(secretId, secretUrn, {}));
+  expect(
+    seen.map((request) => `${requestLine(request)}${request.headers.authorization ? ` ${request.headers.authorization}` : ""}`),
+  ).toEqual([
+    `GET ${vaultId}?api-version=2024-11-01 Bearer token-for-https://management.azure.com//.default`,
+    "DELETE /secrets/app-client-id?api-version=7.6",
+    "DELETE /secrets/app-client-id?api-version=7.6 Bearer token-for-https://vault.azure.net/.default",
+  ]);
+
+  // The vault gone from ARM: its secrets are too.
+  seen = [];
+  store.clear();
+  await withRequestExtras({ oldInputs: inputs }, () => offline.delete!(secretId, secretUrn, {}));
+  expect(seen.map(requestLine)).toEqual([`GET ${vaultId}?api-version=2024-11-01`]);
 });
 
 test("client-secret sign-in needs the subscription id, in the real provider's words", async () => {

@@ -4,7 +4,7 @@ import { RestApiError } from "../../lib/rest-client";
 import { ArmClient, azcoreBackoffMs, azcoreRetryAfter, azcoreRetryRule, goPathEscape } from "../../offline-plugins/azure-native/arm";
 import { cloudByName, cloudFromMetadata } from "../../offline-plugins/azure-native/cloud";
 import { resolveConfig } from "../../offline-plugins/azure-native/config";
-import { parseChallenge } from "../../offline-plugins/azure-native/keyvault-data-plane";
+import { parseChallenge, vaultAddress } from "../../offline-plugins/azure-native/keyvault-data-plane";
 import {
   checkFailures,
   createAzureNativeProvider,
@@ -291,6 +291,12 @@ describe("configuration and cloud (auth_azidentity.go readAuthConfig/getCloud; a
       keyVaultDnsSuffix: ".vault.localhost",
     });
     expect(() => cloudFromMetadata({}, "h")).toThrow(/no authentication.loginEndpoint/);
+    // A document without a Key Vault suffix (the offline emulator's) keeps none.
+    const bare = cloudFromMetadata(
+      { resourceManager: "https://r/", authentication: { loginEndpoint: "https://l/", audiences: ["a"] } },
+      "h",
+    );
+    expect(bare.keyVaultDnsSuffix).toBe("");
   });
 });
 
@@ -304,5 +310,33 @@ describe("Key Vault's challenge (security/keyvault/internal challenge_policy.go)
     });
     expect(() => parseChallenge(header, "kv1.vault.example")).toThrow(/doesn't match the requested domain/);
     expect(() => parseChallenge(undefined, "kv1.vault.azure.net")).toThrow(/no WWW-Authenticate/);
+  });
+});
+
+describe("where a vault's data plane is (custom_keyvault.go; departure, offline only, without a Key Vault suffix)", () => {
+  test("with a Key Vault suffix: https://<vault><suffix>, the challenge checked, ARM not asked", async () => {
+    const lookups: string[] = [];
+    const address = await vaultAddress(".vault.azure.net", "kv1", async () => {
+      lookups.push("kv1");
+      return "https://elsewhere/";
+    });
+    expect(address).toEqual({ url: "https://kv1.vault.azure.net", verifyChallengeResource: true });
+    expect(lookups).toEqual([]);
+    expect(await vaultAddress(cloudByName("china").keyVaultDnsSuffix, "kv1", async () => undefined)).toEqual({
+      url: "https://kv1.vault.azure.cn",
+      verifyChallengeResource: true,
+    });
+  });
+
+  test("without one: the vault's vaultUri from ARM, the challenge's host not checked; no vault in ARM, nothing to delete", async () => {
+    const address = await vaultAddress("", "emulator-kv", async () => "https://127.0.0.1:40123/");
+    expect(address).toEqual({ url: "https://127.0.0.1:40123", verifyChallengeResource: false });
+    const header = 'Bearer authorization="https://127.0.0.1:8443/tenant-1", resource="https://vault.azure.net"';
+    expect(() => parseChallenge(header, "127.0.0.1:40123")).toThrow(/doesn't match the requested domain/);
+    expect(parseChallenge(header, "127.0.0.1:40123", address!.verifyChallengeResource)).toEqual({
+      scope: "https://vault.azure.net/.default",
+      tenantId: "tenant-1",
+    });
+    expect(await vaultAddress("", "gone-kv", async () => undefined)).toBeUndefined();
   });
 });
