@@ -6,9 +6,12 @@ import * as path from "path";
 
 export interface EmulatorConnection {
   readonly authorityHost: string;
+  /** host:port of the cloud metadata document (Entra, Graph and ARM endpoints). */
+  readonly metadataHost: string;
   readonly tenantId: string;
   readonly caFile: string;
   readonly deployer: { readonly clientId: string; readonly clientSecret: string };
+  readonly azure: { readonly subscriptionId: string };
 }
 
 export const repoRoot = path.resolve(__dirname, "..");
@@ -26,6 +29,12 @@ export function emulatorRunEnvironment(emulator: EmulatorConnection): Record<str
     AZURE_CLIENT_SECRET: emulator.deployer.clientSecret,
     // The azuread provider's secret (its tenant, client id and metadata host are stack config).
     ARM_CLIENT_SECRET: emulator.deployer.clientSecret,
+    // The azure-native provider (Key Vault export) as a CI job configures it: the deployer in the
+    // seeded subscription, ARM found through the emulator's metadata (provider config would win).
+    ARM_SUBSCRIPTION_ID: emulator.azure.subscriptionId,
+    ARM_TENANT_ID: emulator.tenantId,
+    ARM_CLIENT_ID: emulator.deployer.clientId,
+    ARM_METADATA_HOSTNAME: emulator.metadataHost,
     // Trust the emulator's private CA: Node (plugins, dynamic providers) and Go (the engine).
     NODE_EXTRA_CA_CERTS: emulator.caFile,
     SSL_CERT_FILE: emulator.caFile,
