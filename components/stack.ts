@@ -45,6 +45,7 @@ export async function stackFromConfig() {
     secretExpiresAt: only?.secretExpiresAt,
     applicationUserId: only?.applicationUserId,
     securityRoleId: only?.securityRoleId,
+    keyVaultSecretUris: only?.keyVaultSecretUris,
     // Present only while a client secret made before adoption is kept (README, "Adopting a manual setup").
     secretNote: only?.secretNote,
   };
