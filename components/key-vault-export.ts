@@ -5,11 +5,13 @@
  * expiry, so the vault's near-expiry events and the portal show the same date as Entra.
  *
  * Writes through the ARM control plane (`Microsoft.KeyVault/vaults/secrets`): the deploying identity
- * needs `Microsoft.KeyVault/vaults/secrets/write` on the vault (e.g. Contributor), not data-plane
- * access. A rotated client secret is
- * written as a new version of the same secret: a consumer that reads the versionless URI picks it
- * up on its next read. ARM never returns a secret's value, so a value changed outside the stack is
- * not seen as drift; the expiry, content type, tags and enabled flag are.
+ * needs `Microsoft.KeyVault/vaults/secrets/write` on the vault (e.g. Key Vault Contributor). azure-native
+ * deletes a secret (destroy, replacement) through the vault's data plane, where Key Vault soft-deletes
+ * it: that needs `Microsoft.KeyVault/vaults/secrets/delete` (Key Vault Secrets Officer; README, "Key
+ * Vault export"). A rotated client secret is written as a new version of the same secret: a
+ * consumer that reads the versionless URI picks it up on its next read. ARM never returns a secret's
+ * value, so a value changed outside the stack is not seen as drift; the expiry, content type, tags
+ * and enabled flag are.
  */
 import * as pulumi from "@pulumi/pulumi";
 // Only the Key Vault module: loading the package root would load every Azure service's SDK.
