@@ -14,6 +14,7 @@
 export {
   DataverseIntegration,
   type DataverseIntegrationArgs,
+  type IntegrationCredential,
   type IntegrationKeyVault,
   type IntegrationRole,
 } from "./components/integration";
@@ -34,6 +35,7 @@ export {
   type FederatedIdentityPreset,
   type AksWorkloadIdentityFederationArgs,
 } from "./components/alternative-credentials";
+export { type IntegrationManagedIdentity, type ManagedIdentityCreateArgs } from "./components/managed-identity";
 export { KeyVaultExport, type KeyVaultExportArgs } from "./components/key-vault-export";
 export { declareSecurityRole, type SecurityRoleArgs } from "./components/security-role";
 export { ClonedSecurityRole, type ClonedSecurityRoleArgs } from "./dynamic-providers/cloned-security-role";

@@ -4,8 +4,10 @@
  */
 import { integrationSetting, StackConfig } from "../config/stack-config";
 import { EnvironmentCheck } from "../dynamic-providers/environment-check";
+import type { ResolvedIdentity } from "../lib/managed-identities";
 
-export function environmentCheck(config: StackConfig): EnvironmentCheck {
+/** `identities`: the managed identities named by resource id, as the program read them (by integration name). */
+export function environmentCheck(config: StackConfig, identities: ReadonlyMap<string, ResolvedIdentity> = new Map()): EnvironmentCheck {
   const setting = (index: number, field: string) => integrationSetting(index, `role.${field}`);
   const rolesToClone = config.integrations.flatMap((integration, index) =>
     integration.role.kind === "clone" ? [{ setting: setting(index, "cloneFrom"), name: integration.role.cloneFrom }] : [],
@@ -41,6 +43,26 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
       ? integration.role.excludePrivileges.map((name, position) => ({ setting: setting(index, `excludePrivileges[${position}]`), name }))
       : [],
   );
+  // Existing managed identities: the service principal of each client id (given, or read from the resource id).
+  const managedIdentities = config.integrations.flatMap((integration, index) => {
+    const credential = integration.credential;
+    if (credential.kind !== "managedIdentity" || "create" in credential) return [];
+    if ("clientId" in credential) return [{ setting: integrationSetting(index, "credential.clientId"), clientId: credential.clientId }];
+    const resolved = identities.get(integration.name);
+    return resolved ? [{ setting: integrationSetting(index, "credential.resourceId"), clientId: resolved.clientId }] : [];
+  });
+  // Identities the stack makes: their resource groups, in the azure-native provider's subscription.
+  const identityResourceGroups = config.integrations.flatMap((integration, index) => {
+    const credential = integration.credential;
+    if (credential.kind !== "managedIdentity" || !("create" in credential)) return [];
+    return [
+      {
+        setting: integrationSetting(index, "credential.create.resourceGroup"),
+        subscriptionId: config.azure.subscriptionId ?? "",
+        resourceGroup: credential.create.resourceGroup,
+      },
+    ];
+  });
   return new EnvironmentCheck("environment-check", {
     environmentUrl: config.environmentUrl,
     businessUnit: config.businessUnit ?? "",
@@ -66,6 +88,11 @@ export function environmentCheck(config: StackConfig): EnvironmentCheck {
           ]
         : [],
     ),
+    // Only when used: the state of a stack without managed identities stays as it was.
+    ...(managedIdentities.length > 0 ? { managedIdentities } : {}),
+    ...(identityResourceGroups.length > 0
+      ? { identityResourceGroups, armMetadataHost: config.azure.metadataHost ?? "", armEnvironment: config.azure.environment ?? "" }
+      : {}),
   });
 }
 

@@ -11,8 +11,16 @@ import { EnvironmentCheck } from "../dynamic-providers/environment-check";
 import { roleDefaults, secretDefaults } from "../lib/defaults";
 import { stackIdentity } from "../lib/stack-identity";
 import { declareSecurityRole, IntegrationRole } from "./security-role";
+import { integrationIdentity, IntegrationManagedIdentity } from "./managed-identity";
+import { readAzureConfig } from "../config/stack-config";
 
-export type { IntegrationRole };
+export type { IntegrationRole, IntegrationManagedIdentity };
+
+/**
+ * How the integration signs in: an app registration's credential (a client secret, a certificate, a
+ * federated identity credential), or a user-assigned managed identity instead of any app registration.
+ */
+export type IntegrationCredential = AppCredential | IntegrationManagedIdentity;
 
 /** The vault the connection values are written to. */
 export interface IntegrationKeyVault {
@@ -41,8 +49,13 @@ export interface DataverseIntegrationArgs {
   readonly secretRotateBeforeDays?: pulumi.Input<number>;
   /** Days the previous secret stays valid after a rotation (default 7). */
   readonly secretOverlapDays?: pulumi.Input<number>;
-  /** A client secret when absent; or a certificate or a federated identity credential. */
-  readonly credential?: AppCredential;
+  /**
+   * A client secret when absent; or a certificate or a federated identity credential (of the app
+   * registration); or `{ kind: "managedIdentity", clientId }` / `{ kind: "managedIdentity", create:
+   * { resourceGroupName, location } }`: a user-assigned managed identity, with no app registration
+   * at all (the secret, admin consent, adopt and entraCloud settings then do not apply).
+   */
+  readonly credential?: IntegrationCredential;
   /** Write the connection values to this Key Vault (azure-native; off when absent). */
   readonly keyVault?: IntegrationKeyVault;
   /** The azuread provider's cloud (metadataHost, environment); default: the azuread provider's config. */
@@ -75,8 +88,9 @@ export const dataverseIntegrationType = "dataverse-s2s:index:DataverseIntegratio
 export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly environmentUrl: pulumi.Output<string>;
   public readonly tenantId: pulumi.Output<string>;
+  /** The app registration's client id, or the managed identity's. */
   public readonly clientId: pulumi.Output<string>;
-  /** A Pulumi secret; undefined with a certificate or federated credential. */
+  /** A Pulumi secret; undefined with a certificate, federated credential or managed identity. */
   public readonly clientSecret: pulumi.Output<string | undefined>;
   public readonly secretExpiresAt: pulumi.Output<string | undefined>;
   /** Versionless Key Vault secret URIs of the exported values, when exported. */
@@ -87,27 +101,28 @@ export class DataverseIntegration extends pulumi.ComponentResource {
   public readonly secretNote: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DataverseIntegrationArgs, opts?: pulumi.ComponentResourceOptions) {
+    if (args.credential?.kind === "managedIdentity") {
+      // Checked before anything is declared: there is no app registration to consent for or to adopt.
+      const notApplicable = [args.adminConsent ? "adminConsent" : undefined, args.adopt ? "adopt" : undefined].filter(
+        (setting): setting is string => setting !== undefined,
+      );
+      if (notApplicable.length > 0)
+        throw new pulumi.ResourceError(
+          `DataverseIntegration '${name}': ${notApplicable.join(" and ")} do not apply to a managed identity (there is no app registration).`,
+          opts?.parent,
+        );
+    }
     super(dataverseIntegrationType, name, {}, opts);
     const role = args.role ?? defaultRole;
     // Every write waits for the environment's lookups: a failed one writes nothing.
     const checked = args.checkedBy ? [] : [this.environmentCheck(name, args, role)];
 
-    const app = new AppRegistration(
-      `${name}-entra`,
-      {
-        displayName: args.displayName,
-        secretLifetimeDays: args.secretLifetimeDays ?? secretDefaults.lifetimeDays,
-        secretRotateBeforeDays: args.secretRotateBeforeDays ?? secretDefaults.rotateBeforeDays,
-        secretOverlapDays: args.secretOverlapDays,
-        credential: args.credential,
-        entraCloud: args.entraCloud,
-        adminConsent: args.adminConsent,
-        marker: args.marker ?? { stack: stackIdentity(), integration: name },
-        secretSettings: args.secretSettings,
-        adopt: args.adopt,
-      },
-      { parent: this, dependsOn: checked },
-    );
+    const marker = args.marker ?? { stack: stackIdentity(), integration: name };
+    const credential = args.credential;
+    const identity =
+      credential?.kind === "managedIdentity"
+        ? this.managedIdentity(name, args, credential, marker, checked)
+        : this.appRegistration(name, args, credential, marker, checked);
 
     const roleId = declareSecurityRole(
       `${name}-role`,
@@ -120,27 +135,27 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       `${name}-user`,
       {
         environmentUrl: args.environmentUrl,
-        applicationId: app.clientId,
+        applicationId: identity.clientId,
         businessUnit: args.businessUnit,
         roleIds: [roleId],
         removeUnmanagedRoles: args.removeUnmanagedRoles,
         keepDisabledOnDelete: args.keepUserOnDestroy,
       },
       // Dataverse makes an application user only for an app whose service principal exists.
-      { parent: this, dependsOn: [app.servicePrincipal, ...checked] },
+      { parent: this, dependsOn: [...identity.principal, ...checked] },
     );
 
-    const keyVaultSecretUris = args.keyVault ? this.keyVaultExport(name, args, args.keyVault, app) : pulumi.output(undefined);
+    const keyVaultSecretUris = args.keyVault ? this.keyVaultExport(name, args, args.keyVault, identity) : pulumi.output(undefined);
 
     this.environmentUrl = pulumi.output(args.environmentUrl);
-    this.tenantId = app.tenantId;
-    this.clientId = app.clientId;
-    this.clientSecret = app.clientSecret;
-    this.secretExpiresAt = app.secretExpiresAt;
+    this.tenantId = identity.tenantId;
+    this.clientId = identity.clientId;
+    this.clientSecret = identity.clientSecret;
+    this.secretExpiresAt = identity.secretExpiresAt;
     this.applicationUserId = user.id;
     this.securityRoleId = pulumi.output(roleId);
     this.keyVaultSecretUris = keyVaultSecretUris;
-    this.secretNote = app.secretNote;
+    this.secretNote = identity.secretNote;
     this.registerOutputs({
       secretNote: this.secretNote,
       environmentUrl: this.environmentUrl,
@@ -152,6 +167,61 @@ export class DataverseIntegration extends pulumi.ComponentResource {
       securityRoleId: this.securityRoleId,
       keyVaultSecretUris: this.keyVaultSecretUris,
     });
+  }
+
+  /** The app registration, its service principal and its credential (components/app-registration.ts). */
+  private appRegistration(
+    name: string,
+    args: DataverseIntegrationArgs,
+    credential: AppCredential | undefined,
+    marker: AppMarker,
+    checked: pulumi.Resource[],
+  ): IntegrationIdentity {
+    const app = new AppRegistration(
+      `${name}-entra`,
+      {
+        displayName: args.displayName,
+        secretLifetimeDays: args.secretLifetimeDays ?? secretDefaults.lifetimeDays,
+        secretRotateBeforeDays: args.secretRotateBeforeDays ?? secretDefaults.rotateBeforeDays,
+        secretOverlapDays: args.secretOverlapDays,
+        credential,
+        entraCloud: args.entraCloud,
+        adminConsent: args.adminConsent,
+        marker,
+        secretSettings: args.secretSettings,
+        adopt: args.adopt,
+      },
+      { parent: this, dependsOn: checked },
+    );
+    return {
+      clientId: app.clientId,
+      tenantId: app.tenantId,
+      principal: [app.servicePrincipal],
+      clientSecret: app.clientSecret,
+      secretExpiresAt: app.secretExpiresAt,
+      secretNote: app.secretNote,
+    };
+  }
+
+  /** A user-assigned managed identity instead of an app registration: nothing to store or rotate. */
+  private managedIdentity(
+    name: string,
+    args: DataverseIntegrationArgs,
+    credential: IntegrationManagedIdentity,
+    marker: AppMarker,
+    checked: pulumi.Resource[],
+  ): IntegrationIdentity {
+    const identity = integrationIdentity(name, credential, marker, this, checked);
+    const none = pulumi.output<string | undefined>(undefined);
+    return {
+      clientId: identity.clientId,
+      tenantId: identity.tenantId,
+      // A made identity's service principal exists once ARM has answered its create.
+      principal: identity.resource ? [identity.resource] : [],
+      clientSecret: none,
+      secretExpiresAt: none,
+      secretNote: none,
+    };
   }
 
   /** The integration's own check of its environment, its settings named as this component's arguments. */
@@ -176,6 +246,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
               }))
             : [],
         ...graphCloud(args.entraCloud),
+        ...identityChecks(args.credential, setting),
       },
       { parent: this },
     );
@@ -186,7 +257,7 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     name: string,
     args: DataverseIntegrationArgs,
     keyVault: NonNullable<DataverseIntegrationArgs["keyVault"]>,
-    app: AppRegistration,
+    app: IntegrationIdentity,
   ): pulumi.Output<Record<string, string> | undefined> {
     const hasSecret = (args.credential ?? { kind: "secret" }).kind === "secret";
     const exported = new KeyVaultExport(
@@ -205,4 +276,33 @@ export class DataverseIntegration extends pulumi.ComponentResource {
     );
     return exported.secretUris.apply((uris) => ({ ...uris }) as Record<string, string>);
   }
+}
+
+/** What the integration's user and outputs need of its identity, an app registration or a managed identity. */
+interface IntegrationIdentity {
+  readonly clientId: pulumi.Output<string>;
+  readonly tenantId: pulumi.Output<string>;
+  /** What must exist before Dataverse can make the application user: the service principal (or the identity that has one). */
+  readonly principal: pulumi.Resource[];
+  readonly clientSecret: pulumi.Output<string | undefined>;
+  readonly secretExpiresAt: pulumi.Output<string | undefined>;
+  readonly secretNote: pulumi.Output<string | undefined>;
+}
+
+/** The environment check's managed identity lookups for a component's own check, its settings named as the component's arguments. */
+function identityChecks(credential: IntegrationCredential | undefined, setting: (field: string) => string) {
+  if (credential?.kind !== "managedIdentity") return {};
+  if ("clientId" in credential) return { managedIdentities: [{ setting: setting("credential.clientId"), clientId: credential.clientId }] };
+  const azure = readAzureConfig();
+  return {
+    identityResourceGroups: [
+      {
+        setting: setting("credential.create.resourceGroupName"),
+        subscriptionId: azure.subscriptionId ?? "",
+        resourceGroup: credential.create.resourceGroupName,
+      },
+    ],
+    armMetadataHost: azure.metadataHost ?? "",
+    armEnvironment: azure.environment ?? "",
+  };
 }

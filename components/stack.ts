@@ -13,13 +13,21 @@
  *   the component's as prefix), so a rename keeps the app registration, client id, secret and user.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { adoptedRoleName, CredentialConfig, IntegrationConfig, KeyVaultConfig, readStackConfig, StackConfig } from "../config/stack-config";
+import {
+  adoptedRoleName,
+  integrationSetting,
+  IntegrationConfig,
+  KeyVaultConfig,
+  readStackConfig,
+  StackConfig,
+} from "../config/stack-config";
 import { AdoptedApp, AdoptionError, keptSecret, lookUpAdoptedApp } from "../lib/adoption";
 import { graphClient } from "../lib/graph-client";
 import { currentTime } from "../lib/clock";
 import { isMissingCredential } from "../lib/environment-checks";
-import type { AdoptedEntraObjects, AppCredential } from "./app-registration";
-import { DataverseIntegration, dataverseIntegrationType, IntegrationKeyVault, IntegrationRole } from "./integration";
+import type { AdoptedEntraObjects } from "./app-registration";
+import { DataverseIntegration, dataverseIntegrationType, IntegrationCredential, IntegrationKeyVault, IntegrationRole } from "./integration";
+import { armClient, lookUpIdentityByResourceId, ManagedIdentityLookupError, ResolvedIdentity } from "../lib/managed-identities";
 import { stackIdentity } from "../lib/stack-identity";
 import { environmentCheck, secretSettings } from "./environment-check";
 import { declareSecurityRole, integrationRole } from "./security-role";
@@ -31,7 +39,7 @@ import { declareSecurityRole, integrationRole } from "./security-role";
  */
 export async function stackFromConfig() {
   const config = readStackConfig();
-  const declared = declareStack(config, await lookUpAdoptions(config));
+  const declared = declareStack(config, await lookUpAdoptions(config), await lookUpManagedIdentities(config));
   const declaredIntegrations = Object.values(declared);
   // With one integration its values are top-level outputs too; with several only `integrations` is,
   // so that no top-level output silently means "the first one".
@@ -86,10 +94,59 @@ export async function lookUpAdoptions(config: StackConfig): Promise<Adoptions> {
   return found;
 }
 
-export function declareStack(config: StackConfig, adoptions: Adoptions = new Map()) {
+/** The existing managed identities named by resource id, as read from ARM, by integration name (see lookUpManagedIdentities). */
+export type ManagedIdentities = ReadonlyMap<string, ResolvedIdentity>;
+
+/**
+ * Reads every existing managed identity named by its resource id (`credential.resourceId`) from ARM,
+ * before anything is declared: the application user is declared with the identity's client id, a
+ * plain value a preview shows (and a change of identity shows as the user's replacement). Every
+ * identity that is not there, or that the deployer may not read, is reported at once, naming its
+ * setting; nothing is written. Identities named by client id need no lookup here: the environment
+ * check finds their service principals. Without any credential, a preview warns and plans with the
+ * client id unknown; an up fails.
+ */
+export async function lookUpManagedIdentities(config: StackConfig): Promise<ManagedIdentities> {
+  const named = config.integrations
+    .map((integration, index) => ({ integration, index, credential: integration.credential }))
+    .filter(
+      (entry): entry is typeof entry & { credential: { kind: "managedIdentity"; resourceId: string } } =>
+        entry.credential.kind === "managedIdentity" && "resourceId" in entry.credential,
+    );
+  const found = new Map<string, ResolvedIdentity>();
+  if (named.length === 0) return found;
+  const problems: string[] = [];
+  const arm = await armClient(config.azure);
+  for (const { integration, index, credential } of named) {
+    const setting = integrationSetting(index, "credential.resourceId");
+    try {
+      found.set(integration.name, await lookUpIdentityByResourceId(arm, credential.resourceId, setting));
+    } catch (error) {
+      if (isMissingCredential(error) && pulumi.runtime.isDryRun()) {
+        void pulumi.log.warn(
+          `${setting}: no credential to read the managed identity; this preview shows its client id as unknown. ` +
+            `With AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or 'az login') the preview reads it.`,
+        );
+        continue;
+      }
+      problems.push(
+        error instanceof ManagedIdentityLookupError
+          ? error.message
+          : `${setting}: could not read the managed identity: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (problems.length > 0)
+    throw new pulumi.RunError(
+      `Nothing was written; ${problems.length === 1 ? "a managed identity" : "managed identities"} could not be read:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
+  return found;
+}
+
+export function declareStack(config: StackConfig, adoptions: Adoptions = new Map(), identities: ManagedIdentities = new Map()) {
   const integrations: Record<string, ReturnType<typeof connectionValues>> = {};
-  // Every Entra and Dataverse resource waits for the environment's lookups: a failed one writes nothing.
-  const checked = environmentCheck(config);
+  // Every Entra, Azure and Dataverse resource waits for the environment's lookups: a failed one writes nothing.
+  const checked = environmentCheck(config, identities);
   const stackRoles = declareStackRoles(config, checked);
 
   for (const [index, integration] of config.integrations.entries()) {
@@ -106,7 +163,7 @@ export function declareStack(config: StackConfig, adoptions: Adoptions = new Map
         secretLifetimeDays: integration.secret.lifetimeDays,
         secretRotateBeforeDays: integration.secret.rotateBeforeDays,
         secretOverlapDays: integration.secret.overlapDays,
-        credential: appCredential(integration.credential),
+        credential: integrationCredential(integration, identities.get(integration.name)),
         keyVault: integration.keyVault && integrationKeyVault(integration.keyVault),
         entraCloud: config.entraCloud,
         adminConsent: integration.adminConsent,
@@ -208,9 +265,28 @@ function connectionValues(component: DataverseIntegration) {
   };
 }
 
-/** The configured credential as the app registration takes it (already validated by the config reader). */
-function appCredential(credential: CredentialConfig): AppCredential {
+/**
+ * The configured credential as the integration takes it (already validated by the config reader): a
+ * managed identity named by resource id has been read by lookUpManagedIdentities (absent: a preview
+ * without credential, which plans with its client id unknown).
+ */
+function integrationCredential(integration: IntegrationConfig, resolved: ResolvedIdentity | undefined): IntegrationCredential {
+  const credential = integration.credential;
   switch (credential.kind) {
+    case "managedIdentity":
+      if ("create" in credential)
+        return {
+          kind: "managedIdentity",
+          create: {
+            resourceGroupName: credential.create.resourceGroup,
+            location: credential.create.location,
+            ...(credential.create.name === undefined ? {} : { name: credential.create.name }),
+          },
+        };
+      if ("clientId" in credential) return { kind: "managedIdentity", clientId: credential.clientId };
+      return resolved
+        ? { kind: "managedIdentity", clientId: resolved.clientId, tenantId: resolved.tenantId }
+        : { kind: "managedIdentity", clientId: pulumi.unknown as unknown as string };
     case "secret":
       return { kind: "secret" };
     case "certificate":

@@ -25,6 +25,12 @@ import {
 import { applicationUserDefaults, integrationDefaults, roleDefaults, secretDefaults } from "../lib/defaults";
 import { defaultOverlapDays, defaultRotateBeforeDays, isOverlapDays, isRotateBeforeDays, isSecretLifetime } from "../lib/secret-lifecycle";
 import { keyVaultIdProblem, secretNamePrefixProblem } from "../lib/key-vault-names";
+import {
+  locationProblem,
+  managedIdentityIdProblem,
+  managedIdentityNameProblem,
+  resourceGroupNameProblem,
+} from "../lib/managed-identity-rules";
 import { parsePrivilegeSpec, PrivilegeSpec, privilegeNameProblem } from "../lib/privilege-spec";
 import { environmentUrlProblem, isGuid, isRecord } from "../lib/validators";
 import { applyIntegrationOverrides } from "./overrides";
@@ -76,7 +82,26 @@ export type CredentialConfig =
       readonly subject: string;
       readonly audiences: string[];
       readonly displayName?: string;
-    };
+    }
+  /** A user-assigned managed identity: no app registration and no credential at all (README, "Managed identities"). */
+  | ManagedIdentityConfig;
+
+/** Which managed identity: an existing one (by client id or resource id) or one the stack makes. */
+export type ManagedIdentityConfig =
+  /** An existing identity, by its client id (the application id of its service principal). */
+  | { readonly kind: "managedIdentity"; readonly clientId: string }
+  /** An existing identity, by its ARM resource id: the program reads its client id before declaring anything. */
+  | { readonly kind: "managedIdentity"; readonly resourceId: string }
+  /** An identity the stack makes (azure-native), in the azure-native provider's subscription. */
+  | { readonly kind: "managedIdentity"; readonly create: ManagedIdentityCreateConfig };
+
+export interface ManagedIdentityCreateConfig {
+  /** An existing resource group of the azure-native provider's subscription. */
+  readonly resourceGroup: string;
+  readonly location: string;
+  /** The identity's name; absent: `<integration>-identity` and 8 random hex characters (Pulumi's auto-naming). */
+  readonly name?: string;
+}
 
 export interface KeyVaultConfig {
   /** ARM id of the vault the connection values are written to. */
@@ -126,6 +151,18 @@ export interface StackConfig {
   readonly integrations: readonly IntegrationConfig[];
   /** The cloud of the azuread provider (azuread:metadataHost / azuread:environment). */
   readonly entraCloud: EntraCloud;
+  /**
+   * Azure Resource Manager as the azure-native provider is configured (azure-native:subscriptionId,
+   * metadataHost, environment, else ARM_SUBSCRIPTION_ID, ...): where managed identities are made and read.
+   */
+  readonly azure: AzureConfig;
+}
+
+/** The azure-native provider's subscription and cloud (absent values: unset). */
+export interface AzureConfig {
+  readonly subscriptionId?: string;
+  readonly metadataHost?: string;
+  readonly environment?: string;
 }
 
 /** A cloud of Entra ID as the azuread provider names it; both absent: the public cloud. */
@@ -301,14 +338,15 @@ function parseSecret(raw: unknown, key: string, problems: string[]): SecretConfi
 
 function parseCredential(raw: unknown, key: string, problems: string[]): CredentialConfig {
   if (raw === undefined) return { kind: "secret" };
-  if (!isRecord(raw) || !["secret", "certificate", "federated"].includes(String(raw.type))) {
-    problems.push(`${key}.type must be secret, certificate or federated.`);
+  if (!isRecord(raw) || !["secret", "certificate", "federated", "managedIdentity"].includes(String(raw.type))) {
+    problems.push(`${key}.type must be secret, certificate, federated or managedIdentity.`);
     return { kind: "secret" };
   }
   const allowed: Record<string, string[]> = {
     secret: ["type"],
     certificate: ["type", "certificatePem", "endDate"],
     federated: ["type", "federated", "github", "aks"],
+    managedIdentity: ["type", "clientId", "resourceId", "create"],
   };
   for (const field of Object.keys(raw)) {
     if (!allowed[String(raw.type)].includes(field))
@@ -316,7 +354,59 @@ function parseCredential(raw: unknown, key: string, problems: string[]): Credent
   }
   if (raw.type === "secret") return { kind: "secret" };
   if (raw.type === "certificate") return parseCertificateCredential(raw, key, problems);
+  if (raw.type === "managedIdentity") return parseManagedIdentity(raw, key, problems);
   return parseFederatedCredential(raw, key, problems);
+}
+
+/** Exactly one of clientId, resourceId (an existing identity) or create { resourceGroup, location, name? }. */
+function parseManagedIdentity(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
+  const given = (["clientId", "resourceId", "create"] as const).filter((field) => raw[field] !== undefined);
+  if (given.length !== 1) {
+    problems.push(
+      `${key}: a managed identity needs exactly one of clientId (an existing identity's client id), resourceId (its ARM resource id) ` +
+        `or create { resourceGroup, location, name? } (the stack makes one)${given.length > 1 ? `; drop all but one of ${given.join(", ")}` : ""}.`,
+    );
+    return { kind: "secret" };
+  }
+  if (given[0] === "clientId") {
+    const clientId = typeof raw.clientId === "string" ? raw.clientId.trim().toLowerCase() : "";
+    if (!isGuid(clientId))
+      problems.push(
+        `${key}.clientId must be the managed identity's client id, a GUID (Azure portal > Managed Identities > the identity > Overview > Client ID, ` +
+          `or 'az identity show -g <group> -n <name> --query clientId -o tsv'), not '${String(raw.clientId)}'.`,
+      );
+    return { kind: "managedIdentity", clientId };
+  }
+  if (given[0] === "resourceId") {
+    const problem = managedIdentityIdProblem(raw.resourceId);
+    if (problem) problems.push(`${key}.resourceId: ${problem}`);
+    return { kind: "managedIdentity", resourceId: String(raw.resourceId ?? "").trim() };
+  }
+  const create = raw.create;
+  if (!isRecord(create)) {
+    problems.push(`${key}.create must be an object: { resourceGroup, location, name? }.`);
+    return { kind: "secret" };
+  }
+  for (const field of Object.keys(create))
+    if (!["resourceGroup", "location", "name"].includes(field))
+      problems.push(`${key}.create.${field} is not a known setting (use resourceGroup, location and name).`);
+  const checks: [string, (value: unknown) => string | undefined][] = [
+    ["resourceGroup", resourceGroupNameProblem],
+    ["location", locationProblem],
+    ...(create.name === undefined ? [] : ([["name", managedIdentityNameProblem]] as [string, (value: unknown) => string | undefined][])),
+  ];
+  for (const [field, rule] of checks) {
+    const problem = rule(create[field]);
+    if (problem) problems.push(`${key}.create.${field} ${problem}.`);
+  }
+  return {
+    kind: "managedIdentity",
+    create: {
+      resourceGroup: String(create.resourceGroup ?? "").trim(),
+      location: String(create.location ?? "").trim(),
+      ...(typeof create.name === "string" ? { name: create.name.trim() } : {}),
+    },
+  };
 }
 
 function parseCertificateCredential(raw: Record<string, unknown>, key: string, problems: string[]): CredentialConfig {
@@ -447,6 +537,8 @@ export function parseStackConfig(raw: {
   integrations?: unknown;
   entraMetadataHost?: unknown;
   entraEnvironment?: unknown;
+  /** The azure-native provider's settings (azure-native:subscriptionId, metadataHost, environment, or their ARM_* variables). */
+  azure?: { subscriptionId?: unknown; metadataHost?: unknown; environment?: unknown };
 }): StackConfig {
   const problems: string[] = [];
   const urlProblem = environmentUrlProblem(raw.environmentUrl);
@@ -457,6 +549,17 @@ export function parseStackConfig(raw: {
   }
 
   const integrations = parseIntegrations(raw.integrations, problems);
+  const azure = parseAzure(raw.azure);
+  const making = integrations.findIndex(
+    (integration) => integration.credential.kind === "managedIdentity" && "create" in integration.credential,
+  );
+  if (making >= 0 && azure.subscriptionId === undefined)
+    problems.push(
+      `dataverse-s2s:integrations[${making}].credential.create makes a managed identity, in the azure-native provider's subscription: ` +
+        `set azure-native:subscriptionId (or ARM_SUBSCRIPTION_ID) to the subscription of the resource group.`,
+    );
+  else if (azure.subscriptionId !== undefined && !isGuid(azure.subscriptionId) && making >= 0)
+    problems.push(`azure-native:subscriptionId must be a subscription id (a GUID), not '${azure.subscriptionId}'.`);
 
   if (problems.length > 0) throw new StackConfigError(problems);
   return {
@@ -467,6 +570,19 @@ export function parseStackConfig(raw: {
       metadataHost: typeof raw.entraMetadataHost === "string" && raw.entraMetadataHost !== "" ? raw.entraMetadataHost : undefined,
       environment: typeof raw.entraEnvironment === "string" && raw.entraEnvironment !== "" ? raw.entraEnvironment : undefined,
     },
+    azure,
+  };
+}
+
+function parseAzure(raw: { subscriptionId?: unknown; metadataHost?: unknown; environment?: unknown } | undefined): AzureConfig {
+  const text = (value: unknown) => (typeof value === "string" && value.trim() !== "" ? value.trim() : undefined);
+  const subscriptionId = text(raw?.subscriptionId)?.toLowerCase();
+  const metadataHost = text(raw?.metadataHost);
+  const environment = text(raw?.environment);
+  return {
+    ...(subscriptionId ? { subscriptionId } : {}),
+    ...(metadataHost ? { metadataHost } : {}),
+    ...(environment ? { environment } : {}),
   };
 }
 
@@ -486,6 +602,7 @@ function parseIntegrations(raw: unknown, problems: string[]): IntegrationConfig[
     if (integration) integrations.push(integration);
   });
   checkAdoptions(integrations, problems);
+  checkManagedIdentities(integrations, problems);
   checkFormerNames(integrations, problems);
   checkSharedRoles(integrations, problems);
   return integrations;
@@ -529,13 +646,26 @@ function parseIntegration(entry: unknown, key: string, seenNames: Set<string>, p
     );
   }
   const role = parseRole(entry.role, `${key}.role`, problems);
+  const credential = parseCredential(entry.credential, `${key}.credential`, problems);
+  if (credential.kind === "managedIdentity") {
+    // No app registration: nothing to adopt, and no permission to consent to.
+    if (entry.adopt !== undefined)
+      problems.push(
+        `${key}.adopt does not apply with credential.type managedIdentity (there is no app registration to take over): ` +
+          `drop adopt, or give the hand-made app's credential type.`,
+      );
+    if (entry.adminConsent === true)
+      problems.push(
+        `${key}.adminConsent does not apply with credential.type managedIdentity (a managed identity has no app registration to consent for).`,
+      );
+  }
   return {
     name: String(name),
     formerNames: parseFormerNames(entry.formerNames, `${key}.formerNames`, problems),
     displayName: String(displayName).trim(),
     role,
     secret: parseSecret(entry.secret, `${key}.secret`, problems),
-    credential: parseCredential(entry.credential, `${key}.credential`, problems),
+    credential,
     keyVault: parseKeyVault(entry.keyVault, `${key}.keyVault`, String(name), problems),
     adminConsent: optionalBoolean(entry.adminConsent, `${key}.adminConsent`, integrationDefaults.adminConsent, problems),
     removeUnmanagedRoles: optionalBoolean(
@@ -578,6 +708,24 @@ function checkAdoptions(integrations: IntegrationConfig[], problems: string[]): 
           `but integrations[${earlier.index}] adopts '${earlier.roleName}' for it; a role takes over one existing role: make them agree.`,
       );
     else if (!earlier) adoptedRoles.set(integration.role.name.toLowerCase(), { roleName, index });
+  });
+}
+
+/** Dataverse keeps one application user per application id: an existing identity is one integration's. */
+function checkManagedIdentities(integrations: IntegrationConfig[], problems: string[]): void {
+  const owners = new Map<string, number>();
+  integrations.forEach((integration, index) => {
+    const credential = integration.credential;
+    if (credential.kind !== "managedIdentity" || "create" in credential) return;
+    const [field, value] = "clientId" in credential ? ["clientId", credential.clientId] : ["resourceId", credential.resourceId];
+    if (value === "") return;
+    const earlier = owners.get(value.toLowerCase());
+    if (earlier !== undefined)
+      problems.push(
+        `dataverse-s2s:integrations[${index}].credential.${field} '${value}' is the identity of integrations[${earlier}] too; ` +
+          `Dataverse has one application user per identity: give each integration its own identity, or merge them.`,
+      );
+    else owners.set(value.toLowerCase(), index);
   });
 }
 
@@ -639,6 +787,21 @@ export function readEntraCloud(): EntraCloud {
   return { metadataHost: setting("metadataHost"), environment: setting("environment") };
 }
 
+/**
+ * The azure-native provider's subscription and cloud as that provider reads them: its config first,
+ * then its variable (ARM_SUBSCRIPTION_ID, ARM_METADATA_HOSTNAME, ARM_ENVIRONMENT), as
+ * pulumi-azure-native's getConfig does. The cloud falls back to the azuread provider's.
+ */
+export function readAzureConfig(entraCloud: EntraCloud = readEntraCloud()): AzureConfig {
+  const azureNative = new pulumi.Config("azure-native");
+  const setting = (key: string, variable: string) => azureNative.get(key) || process.env[variable] || undefined;
+  return parseAzure({
+    subscriptionId: setting("subscriptionId", "ARM_SUBSCRIPTION_ID"),
+    metadataHost: setting("metadataHost", "ARM_METADATA_HOSTNAME") ?? entraCloud.metadataHost,
+    environment: setting("environment", "ARM_ENVIRONMENT") ?? entraCloud.environment,
+  });
+}
+
 /** Reads and validates the current stack's configuration. */
 export function readStackConfig(config: pulumi.Config = new pulumi.Config("dataverse-s2s")): StackConfig {
   const entraCloud = readEntraCloud();
@@ -649,5 +812,6 @@ export function readStackConfig(config: pulumi.Config = new pulumi.Config("datav
     integrations: applyIntegrationOverrides(config.getObject<unknown>("integrations"), config.getObject<unknown>("integrationOverrides")),
     entraMetadataHost: entraCloud.metadataHost,
     entraEnvironment: entraCloud.environment,
+    azure: readAzureConfig(entraCloud),
   });
 }

@@ -74,3 +74,59 @@ async function fetchEndpoints(metadataHost: string, log?: (message: string) => v
   }
   return { loginEndpoint, graphResource: withSlash(graphResource) };
 }
+
+/** Azure Resource Manager for a cloud: its base URL and the resource id its tokens are for. */
+export interface ArmEndpoints {
+  /** e.g. https://management.azure.com/ (always ends in a slash here). */
+  readonly resourceManager: string;
+  /** ARM's resource id, the token audience: `authentication.audiences[0]` of the metadata, as azure-native takes it. */
+  readonly audience: string;
+}
+
+const wellKnownArm: Record<string, ArmEndpoints> = {
+  public: { resourceManager: "https://management.azure.com/", audience: "https://management.core.windows.net/" },
+  usgovernment: { resourceManager: "https://management.usgovcloudapi.net/", audience: "https://management.core.usgovcloudapi.net/" },
+  china: { resourceManager: "https://management.chinacloudapi.cn/", audience: "https://management.core.chinacloudapi.cn/" },
+};
+
+const discoveredArm: Record<string, Promise<ArmEndpoints>> = {};
+
+/**
+ * Where ARM is, found as pulumi-azure-native finds it (provider/pkg/azure/cloud): with `metadataHost`,
+ * the metadata document's `resourceManager` and `authentication.audiences[0]`; otherwise the cloud
+ * named by `environment` (public, usgovernment, china; azuread's `global` is public). Once per process.
+ */
+export async function discoverArmEndpoints(config: CloudSelection): Promise<ArmEndpoints> {
+  if (!config.metadataHost) {
+    const name = (config.environment ?? "public").toLowerCase();
+    const known = wellKnownArm[name === "global" ? "public" : name];
+    if (!known)
+      throw new Error(
+        `azure-native: unknown environment '${config.environment}'; use public, usgovernment or china, or set a metadata host`,
+      );
+    return known;
+  }
+  const key = config.metadataHost.toLowerCase();
+  discoveredArm[key] ??= fetchArmEndpoints(config.metadataHost).catch((error: unknown) => {
+    delete discoveredArm[key];
+    throw error;
+  });
+  return discoveredArm[key];
+}
+
+async function fetchArmEndpoints(metadataHost: string): Promise<ArmEndpoints> {
+  const base = metadataHost.includes("://") ? withSlash(metadataHost) : `https://${metadataHost}/`;
+  const metadata = new RestClient({ service: "Azure metadata", baseUrl: base });
+  const response = await metadata.request<Record<string, unknown>>({
+    operation: "discover the cloud endpoints",
+    method: "GET",
+    path: "metadata/endpoints?api-version=2022-09-01",
+  });
+  const body = response.data ?? {};
+  const audiences = ((body.authentication ?? {}) as Record<string, unknown>).audiences;
+  const audience = Array.isArray(audiences) ? audiences[0] : undefined;
+  if (typeof body.resourceManager !== "string" || typeof audience !== "string") {
+    throw new Error(`the metadata of ${base} has no resourceManager or authentication.audiences; check azure-native:metadataHost`);
+  }
+  return { resourceManager: withSlash(body.resourceManager), audience };
+}

@@ -28,6 +28,7 @@ import { PrivilegeSpec, resolvePrivilegeSpec, unknownPrivilegeNames } from "./pr
 import { RestApiError, type RestResponse } from "./rest-client";
 import { currentTime } from "./clock";
 import { passwordPolicyProblem, readPasswordPolicy, type SecretSettings } from "./app-management-policies";
+import { armClient, identityPrincipalProblem, resourceGroupProblem } from "./managed-identities";
 
 /** A value read from the stack's configuration, with the setting it came from. */
 export interface ConfiguredName {
@@ -58,6 +59,26 @@ interface EnvironmentLookups {
   readonly cloudEnvironment: string;
   /** Integrations with a client secret, checked against the tenant's app management policy. */
   readonly secretCredentials?: readonly SecretCredentialCheck[];
+  /** Existing managed identities by client id (given, or read from a resource id by the program): each must have its service principal. */
+  readonly managedIdentities?: readonly ManagedIdentityCheck[];
+  /** Resource groups the stack makes managed identities in: each must exist and be readable by the deployer. */
+  readonly identityResourceGroups?: readonly IdentityResourceGroupCheck[];
+  /** The azure-native provider's cloud (empty: the azuread provider's, then the public cloud). */
+  readonly armMetadataHost?: string;
+  readonly armEnvironment?: string;
+}
+
+/** An existing managed identity, with the setting that named it. */
+export interface ManagedIdentityCheck {
+  readonly setting: string;
+  readonly clientId: string;
+}
+
+/** A resource group a managed identity is made in, with its setting. */
+export interface IdentityResourceGroupCheck {
+  readonly setting: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
 }
 
 /** One integration's client secret settings, with the config keys that set them. */
@@ -147,6 +168,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
   problems.push(...(await dynamicsCrmProblems(lookups)));
   problems.push(...(await credentialPolicyProblems(lookups)));
+  problems.push(...(await managedIdentityProblems(lookups)));
   if (!whoAmI) return { problems };
 
   // Two round trips ($batch) instead of one request per lookup: the business units and the
@@ -463,6 +485,53 @@ async function credentialPolicyProblems(lookups: EnvironmentLookups): Promise<En
       },
     ];
   }
+}
+
+/**
+ * Managed identities: each existing one's service principal in Graph (an unknown client id, or one
+ * that is an app registration's), each resource group an identity is made in (missing, or not
+ * readable by the deployer) through ARM.
+ */
+async function managedIdentityProblems(lookups: EnvironmentLookups): Promise<EnvironmentProblem[]> {
+  const problems: EnvironmentProblem[] = [];
+  const identities = lookups.managedIdentities ?? [];
+  if (identities.length > 0) {
+    try {
+      const graph = await graphClient(lookups);
+      for (const identity of identities) {
+        const problem = await identityPrincipalProblem(graph, identity.setting, identity.clientId);
+        if (problem) problems.push(problem);
+      }
+    } catch (error) {
+      problems.push({
+        setting: identities[0].setting,
+        problem: `Microsoft Graph could not be asked for the managed identity's service principal (${reason(error)})`,
+        check:
+          "the azuread provider's tenant and cloud settings, and that the deploying identity may read service principals (Application.Read.All)",
+      });
+    }
+  }
+  const groups = lookups.identityResourceGroups ?? [];
+  if (groups.length > 0) {
+    try {
+      const arm = await armClient({
+        metadataHost: lookups.armMetadataHost || lookups.metadataHost,
+        environment: lookups.armEnvironment || lookups.cloudEnvironment,
+      });
+      for (const group of groups) {
+        const problem = await resourceGroupProblem(arm, group.setting, group.subscriptionId, group.resourceGroup);
+        if (problem) problems.push(problem);
+      }
+    } catch (error) {
+      problems.push({
+        setting: groups[0].setting,
+        problem: `Azure Resource Manager could not be asked for the resource group (${reason(error)})`,
+        check:
+          "azure-native:subscriptionId, azure-native:metadataHost or environment, and the deploying identity's access to the subscription",
+      });
+    }
+  }
+  return problems;
 }
 
 /** One message for every problem, each with its setting and what to check. */

@@ -34,6 +34,17 @@ export interface EnvironmentCheckArgs {
   readonly cloudEnvironment?: pulumi.Input<string>;
   /** Integrations with a client secret: checked against the tenant's app management policy. */
   readonly secretCredentials?: readonly SecretCredentialSettings[];
+  /** Existing managed identities by client id, each with its setting: their service principals must exist. */
+  readonly managedIdentities?: readonly { readonly setting: string; readonly clientId: pulumi.Input<string> }[];
+  /** Resource groups managed identities are made in, each with its setting: they must exist and be readable. */
+  readonly identityResourceGroups?: readonly {
+    readonly setting: string;
+    readonly subscriptionId: string;
+    readonly resourceGroup: pulumi.Input<string>;
+  }[];
+  /** The azure-native provider's cloud (default: the azuread provider's, above). */
+  readonly armMetadataHost?: pulumi.Input<string>;
+  readonly armEnvironment?: pulumi.Input<string>;
 }
 
 const environmentCheckProvider = providerShell<EnvironmentCheckInputs, EnvironmentCheckInputs>("environment-check", [

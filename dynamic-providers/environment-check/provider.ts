@@ -6,6 +6,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import {
   ConfiguredName,
   describeEnvironmentProblems,
+  type IdentityResourceGroupCheck,
+  type ManagedIdentityCheck,
   lookUpEnvironment,
   type SecretCredentialSettings,
 } from "../../lib/environment-checks";
@@ -31,6 +33,12 @@ export interface EnvironmentCheckInputs {
    * config keys too, for the guidance.
    */
   secretCredentials: (Pick<SecretCredentialSettings, "integration" | "lifetimeDays"> & Partial<SecretCredentialSettings>)[];
+  /** Existing managed identities (by client id) and resource groups identities are made in; absent in states of earlier versions. */
+  managedIdentities?: ManagedIdentityCheck[];
+  identityResourceGroups?: IdentityResourceGroupCheck[];
+  /** The azure-native provider's cloud, for the resource groups; absent in states of earlier versions. */
+  armMetadataHost?: string;
+  armEnvironment?: string;
 }
 
 const secretCredentials = (value: unknown): SecretCredentialSettings[] =>
@@ -50,6 +58,29 @@ const names = (value: unknown): ConfiguredName[] =>
         name: String(entry?.name ?? ""),
       }))
     : [];
+
+/** The managed identity checks, only when there are any (a stack without them keeps the state it had). */
+function managedIdentityInputs(news: Partial<EnvironmentCheckInputs>): Partial<EnvironmentCheckInputs> {
+  const identities = Array.isArray(news.managedIdentities)
+    ? news.managedIdentities
+        .map((entry) => ({ setting: String(entry?.setting ?? ""), clientId: String(entry?.clientId ?? "").toLowerCase() }))
+        // A client id a preview without credential could not read: nothing to look up.
+        .filter((entry) => !isUnknown(entry.clientId))
+    : [];
+  const groups = Array.isArray(news.identityResourceGroups)
+    ? news.identityResourceGroups.map((entry) => ({
+        setting: String(entry?.setting ?? ""),
+        subscriptionId: String(entry?.subscriptionId ?? ""),
+        resourceGroup: String(entry?.resourceGroup ?? ""),
+      }))
+    : [];
+  return {
+    ...(identities.length > 0 ? { managedIdentities: identities } : {}),
+    ...(groups.length > 0 ? { identityResourceGroups: groups } : {}),
+    ...(news.armMetadataHost ? { armMetadataHost: String(news.armMetadataHost) } : {}),
+    ...(news.armEnvironment ? { armEnvironment: String(news.armEnvironment) } : {}),
+  };
+}
 
 const recorded = (inputs: EnvironmentCheckInputs) => ({ ...inputs, previewWithoutCredential: "" });
 
@@ -74,6 +105,7 @@ export const provider: pulumi.dynamic.ResourceProvider<EnvironmentCheckInputs, E
       cloudEnvironment: String(news.cloudEnvironment ?? ""),
       previewWithoutCredential: String(news.previewWithoutCredential ?? ""),
       secretCredentials: secretCredentials(news.secretCredentials),
+      ...managedIdentityInputs(news),
     };
     const unknown = [
       inputs.environmentUrl,
