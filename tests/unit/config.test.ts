@@ -184,7 +184,7 @@ describe("secret rotation, credentials and Key Vault export", () => {
       expect.stringMatching(/needs exactly one of federated/),
     ]);
     expect(problemsOf(withIntegration({ credential: { type: "password" } }))).toEqual([
-      expect.stringMatching(/type must be secret, certificate or federated/),
+      expect.stringMatching(/type must be secret, certificate, federated or managedIdentity/),
     ]);
   });
 
