@@ -46,7 +46,7 @@ export class ManagedIdentityLookupError extends Error {
 }
 
 const permissionAdvice =
-  "give the deploying identity Reader (or Managed Identity Operator) on the identity or its resource group, " +
+  "give the deploying identity Reader on the identity or its resource group, " +
   "or name the identity by its client id (credential.clientId), which needs no Azure access";
 
 /** Reads an identity by its ARM resource id; a 404 or 403 becomes a ManagedIdentityLookupError naming `setting`. */
