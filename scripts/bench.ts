@@ -20,6 +20,7 @@ import { Command } from "commander";
 import { privilegeEntries } from "../dynamic-providers/shared/privileges";
 import { startTestEmulator, TestEmulator } from "../tests/support/emulator";
 import { createTestProject, TestProject } from "../tests/support/pulumi-project";
+import { printTable, printTargets, TargetCheck } from "./bench-support";
 
 interface PhaseFigures {
   readonly phase: string;
@@ -139,7 +140,7 @@ async function runScale(integrations: number): Promise<PhaseFigures[]> {
   }
 }
 
-function printTable(figures: readonly PhaseFigures[]): void {
+function printFigures(figures: readonly PhaseFigures[]): void {
   const header = [
     "integrations",
     "phase",
@@ -168,11 +169,7 @@ function printTable(figures: readonly PhaseFigures[]): void {
       largestBytes === 0 ? "-" : `${(largestBytes / 1024).toFixed(1)} ${largestType.split(":").pop()}`,
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+  printTable(header, rows);
 }
 
 /** Requests (alone or inside a $batch) whose operation matches, e.g. the role's privilege writes. */
@@ -180,12 +177,6 @@ function countOperations(figure: PhaseFigures, pattern: RegExp): number {
   return [...Object.entries(figure.requestsPerOperation), ...Object.entries(figure.batchOperations)]
     .filter(([operation]) => pattern.test(operation))
     .reduce((sum, [, count]) => sum + count, 0);
-}
-
-interface TargetCheck {
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean;
 }
 
 /** The issue's targets, each a count or a ratio from this run. */
@@ -266,11 +257,6 @@ function applicationUserRequests(figure: PhaseFigures): number {
   return creates + userBatches;
 }
 
-function printTargets(checks: readonly TargetCheck[]): void {
-  console.log("");
-  for (const check of checks) console.log(`${check.met ? "met    " : "NOT MET"}  ${check.target}: ${check.measured}`);
-}
-
 async function main(): Promise<void> {
   const scales = options.scales.split(",").map((value) => Number(value.trim()));
   if (scales.some((scale) => !Number.isInteger(scale) || scale < 1 || scale > 50)) {
@@ -278,7 +264,7 @@ async function main(): Promise<void> {
   }
   const figures: PhaseFigures[] = [];
   for (const scale of scales) figures.push(...(await runScale(scale)));
-  printTable(figures);
+  printFigures(figures);
   const targets = checkTargets(figures);
   printTargets(targets);
   console.log(JSON.stringify({ latencyMs: options.latencyMs, phases: figures, targets }));
