@@ -68,6 +68,8 @@ interface Sample {
   readonly run: number;
   readonly phase: Phase;
   readonly seconds: number;
+  /** HTTP requests the emulator answered during the phase (up and preview-refresh): the same work on both sides. */
+  readonly requests?: number;
 }
 
 const log = (line: string) => process.stderr.write(`[bench compare] ${line}\n`);
@@ -153,12 +155,6 @@ function checkSamePulumi(checkouts: readonly Checkout[]): void {
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await run();
-  return secondsSince(started);
-}
-
 /** Host launches per run: a plugin start is short, so a few per run steady its median at little cost. */
 const pluginStartsPerRun = 3;
 
@@ -167,14 +163,26 @@ async function sampleCheckout(checkout: Checkout, runNumber: number, options: Co
   const test = await startTestEmulator({ latencyMs: options.latencyMs });
   const project = await createTestProject(test.emulator, "bench-compare", [...options.integrations], undefined, checkout.root);
   const say = (line: string) => log(`run ${runNumber}/${options.runs} ${checkout.role} ${checkout.label}: ${line}`);
-  const sample = (phase: Phase, seconds: number): Sample => ({ checkout: checkout.role, run: runNumber, phase, seconds });
+  const sample = (phase: Phase, seconds: number, requests?: number): Sample => ({
+    checkout: checkout.role,
+    run: runNumber,
+    phase,
+    seconds,
+    ...(requests === undefined ? {} : { requests }),
+  });
+  const engineRun = async (phase: Phase, run: () => Promise<unknown>): Promise<Sample> => {
+    test.emulator.resetRequests();
+    const started = process.hrtime.bigint();
+    await run();
+    const seconds = secondsSince(started);
+    const requests = Object.values(test.emulator.requests().services).reduce((sum, count) => sum + count, 0);
+    say(`${phase} ${seconds.toFixed(1)} s, ${requests} requests`);
+    return sample(phase, seconds, requests);
+  };
   try {
     const samples: Sample[] = [];
-    const up = await timed(() => project.stack.up());
-    say(`up ${up.toFixed(1)} s`);
-    const preview = await timed(() => project.stack.preview({ refresh: true, expectNoChanges: true }));
-    say(`preview --refresh ${preview.toFixed(1)} s`);
-    samples.push(sample("up", up), sample("preview-refresh", preview));
+    samples.push(await engineRun("up", () => project.stack.up()));
+    samples.push(await engineRun("preview-refresh", () => project.stack.preview({ refresh: true, expectNoChanges: true })));
     for (let launch = 1; launch <= pluginStartsPerRun; launch++) {
       const plugin = await measurePluginStart(checkout.root, project);
       say(
@@ -212,12 +220,23 @@ export async function runComparison(options: ComparisonOptions): Promise<void> {
   }
   const wallMinutes = (Date.now() - started) / 60_000;
 
-  const medianOf = (role: Role, phase: Phase) =>
-    median(samples.filter((sample) => sample.checkout === role && sample.phase === phase).map((sample) => sample.seconds));
+  const of = (role: Role, phase: Phase) => samples.filter((sample) => sample.checkout === role && sample.phase === phase);
+  const medianRequests = (role: Role, phase: Phase) => {
+    const counts = of(role, phase).flatMap((sample) => (sample.requests === undefined ? [] : [sample.requests]));
+    return counts.length ? median(counts) : undefined;
+  };
   const figures = phases.map((phase) => {
-    const baseSeconds = medianOf("base", phase);
-    const currentSeconds = medianOf("current", phase);
-    return { phase, baseSeconds, currentSeconds, ratio: currentSeconds / baseSeconds, targeted: targetPhases.includes(phase) };
+    const baseSeconds = median(of("base", phase).map((sample) => sample.seconds));
+    const currentSeconds = median(of("current", phase).map((sample) => sample.seconds));
+    return {
+      phase,
+      baseSeconds,
+      currentSeconds,
+      ratio: currentSeconds / baseSeconds,
+      targeted: targetPhases.includes(phase),
+      baseRequests: medianRequests("base", phase),
+      currentRequests: medianRequests("current", phase),
+    };
   });
 
   console.log(`base     ${base.label}  ${base.root}`);
@@ -229,7 +248,7 @@ export async function runComparison(options: ComparisonOptions): Promise<void> {
   for (const phase of phases) console.log(`  ${phase.padEnd(20)} ${phaseMeanings[phase]}`);
   console.log("");
   printTable(
-    ["phase", `base ${base.label} s`, `current ${current.label} s`, "current / base", "target", "result"],
+    ["phase", `base ${base.label} s`, `current ${current.label} s`, "current / base", "target", "result", "requests base / current"],
     figures.map((figure) => [
       figure.phase,
       figure.baseSeconds.toFixed(2),
@@ -237,6 +256,7 @@ export async function runComparison(options: ComparisonOptions): Promise<void> {
       figure.ratio.toFixed(2),
       figure.targeted ? `<= ${targetRatio.toFixed(2)}` : "-",
       figure.targeted ? (figure.ratio <= targetRatio ? "met" : "NOT MET") : "",
+      figure.baseRequests === undefined ? "-" : `${figure.baseRequests} / ${figure.currentRequests}`,
     ]),
   );
   const targets: TargetCheck[] = figures
