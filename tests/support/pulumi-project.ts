@@ -65,12 +65,13 @@ export async function createTestProject(
 }
 
 /**
- * What to link of another checkout: its top-level entries but hidden ones and its Pulumi files (the
- * project file is copied; a stack file would take the test's config writes). An earlier revision may
- * need more than this one's list: before the package, the providers were found through the project
- * directory (dynamic-providers/, tsconfig.json).
+ * What a project that is a whole checkout links: its top-level entries but hidden ones and its Pulumi
+ * files (the project file is copied; a stack file would take the test's config writes). Before the
+ * package, a stack lived in a clone of this repository and its providers were found through the
+ * project directory (dynamic-providers/, tsconfig.json): the upgrade suite's project and the
+ * benchmark's base need that, not only what a project that installs the package has (linkedEntries).
  */
-function checkoutEntries(checkout: string): string[] {
+export function checkoutEntries(checkout: string): string[] {
   return fs.readdirSync(checkout).filter((entry) => !entry.startsWith(".") && !/^Pulumi(\..+)?\.yaml$/.test(entry));
 }
 
