@@ -2,14 +2,15 @@
  * `npm run bench -- --compare-with [revision]`: this checkout's code beside an earlier revision's, in
  * one run on the same machine, for what the dynamic providers' loading costs (issue 23, item 7):
  *   plugin-start       the dynamic-provider host launched until it answered its first call
- *                      (scripts/bench-plugin-start.ts, three launches per run; shown with
- *                      plugin-listen and plugin-all-providers, which have no target)
+ *                      (scripts/bench-plugin-start.ts, on the deployed stack; shown with
+ *                      plugin-listen, plugin-load and plugin-all-providers, which have no target)
  *   up                 a fresh `pulumi up` of one integration against the emulator
  *   preview-refresh    a no-change `pulumi preview --refresh` right after it
  * Each checkout runs its own program, node_modules, dynamic-provider host and azuread stand-in
  * (createTestProject's `checkout`), against a fresh emulator of this checkout with the same latency.
- * Runs alternate (base, current, then current, base, ...) so that the machine's load drifts over both
- * alike; the table gives medians, their ratio (current / base) and the target (at most 0.60).
+ * Runs alternate (base, current, then current, base, ...), and within a run the host launches
+ * alternate between the two stacks, so that the machine's load drifts over both alike; the table
+ * gives medians, their ratio (current / base) and the target (at most 0.60).
  *
  * The base is the revision's files (`git archive`, no worktree), installed once with its own
  * `npm ci` (which runs its `prepare`: since the package, the build and the node_modules/dataverse-s2s
@@ -25,8 +26,8 @@ import * as path from "path";
 import { repoRoot } from "./emulator-environment";
 import { measurePluginStart } from "./bench-plugin-start";
 import { printTable, printTargets, TargetCheck } from "./bench-support";
-import { startTestEmulator } from "../tests/support/emulator";
-import { createTestProject } from "../tests/support/pulumi-project";
+import { startTestEmulator, TestEmulator } from "../tests/support/emulator";
+import { createTestProject, TestProject } from "../tests/support/pulumi-project";
 
 /** The code before issue 23's package change: dynamic providers transpiled by ts-node at every host start. */
 export const defaultBaseRevision = "10b88f9";
@@ -34,14 +35,15 @@ export const defaultBaseRevision = "10b88f9";
 /** The issue's target: each timed phase of the current code at most this share of the base's. */
 const targetRatio = 0.6;
 
-const phases = ["plugin-listen", "plugin-start", "plugin-all-providers", "up", "preview-refresh"] as const;
+const phases = ["plugin-listen", "plugin-start", "plugin-load", "plugin-all-providers", "up", "preview-refresh"] as const;
 type Phase = (typeof phases)[number];
 const targetPhases: readonly Phase[] = ["plugin-start", "up", "preview-refresh"];
 
 const phaseMeanings: Record<Phase, string> = {
-  "plugin-listen": "dynamic-provider host launched until it printed its port (none of the project's code loaded yet)",
-  "plugin-start": "... until it answered its first Diff (a provider deserialized and its implementation loaded)",
-  "plugin-all-providers": "... until one Diff per distinct provider of the stack was answered",
+  "plugin-listen": "dynamic-provider host launched until it printed its port (Node and @pulumi/pulumi, no project code yet)",
+  "plugin-start": "host launched until it answered its first Diff (a provider deserialized, its implementation loaded)",
+  "plugin-load": "plugin-start minus plugin-listen, per launch: the project's part of the plugin start",
+  "plugin-all-providers": "host launched until one Diff per distinct provider of the stack was answered",
   up: "fresh `pulumi up` of one integration",
   "preview-refresh": "no-change `pulumi preview --refresh` right after it",
 };
@@ -155,50 +157,91 @@ function checkSamePulumi(checkouts: readonly Checkout[]): void {
 
 const secondsSince = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-/** Host launches per run: a plugin start is short, so a few per run steady its median at little cost. */
-const pluginStartsPerRun = 3;
+/** Host launches per checkout and run: a plugin start is short, so several steady its median at little cost. */
+const pluginStartsPerRun = 4;
 
-/** One run of a checkout: a fresh emulator and stack, up, preview --refresh, then the plugin starts. */
-async function sampleCheckout(checkout: Checkout, runNumber: number, options: ComparisonOptions): Promise<Sample[]> {
+/** A checkout's stack of one run, deployed on its own emulator; the caller cleans it up. */
+interface Deployed {
+  readonly checkout: Checkout;
+  readonly test: TestEmulator;
+  readonly project: TestProject;
+  readonly say: (line: string) => void;
+  readonly sample: (phase: Phase, seconds: number, requests?: number) => Sample;
+}
+
+/** A fresh emulator and stack of the checkout: `up` and `preview --refresh` timed into `samples`. */
+async function deploy(checkout: Checkout, runNumber: number, options: ComparisonOptions, samples: Sample[]): Promise<Deployed> {
   const test = await startTestEmulator({ latencyMs: options.latencyMs });
-  const project = await createTestProject(test.emulator, "bench-compare", [...options.integrations], undefined, checkout.root);
-  const say = (line: string) => log(`run ${runNumber}/${options.runs} ${checkout.role} ${checkout.label}: ${line}`);
-  const sample = (phase: Phase, seconds: number, requests?: number): Sample => ({
-    checkout: checkout.role,
-    run: runNumber,
-    phase,
-    seconds,
-    ...(requests === undefined ? {} : { requests }),
-  });
-  const engineRun = async (phase: Phase, run: () => Promise<unknown>): Promise<Sample> => {
-    test.emulator.resetRequests();
-    const started = process.hrtime.bigint();
-    await run();
-    const seconds = secondsSince(started);
-    const requests = Object.values(test.emulator.requests().services).reduce((sum, count) => sum + count, 0);
-    say(`${phase} ${seconds.toFixed(1)} s, ${requests} requests`);
-    return sample(phase, seconds, requests);
-  };
+  let project: TestProject | undefined;
   try {
-    const samples: Sample[] = [];
-    samples.push(await engineRun("up", () => project.stack.up()));
-    samples.push(await engineRun("preview-refresh", () => project.stack.preview({ refresh: true, expectNoChanges: true })));
+    project = await createTestProject(test.emulator, "bench-compare", [...options.integrations], undefined, checkout.root);
+    const deployed: Deployed = {
+      checkout,
+      test,
+      project,
+      say: (line) => log(`run ${runNumber}/${options.runs} ${checkout.role} ${checkout.label}: ${line}`),
+      sample: (phase, seconds, requests) => ({
+        checkout: checkout.role,
+        run: runNumber,
+        phase,
+        seconds,
+        ...(requests === undefined ? {} : { requests }),
+      }),
+    };
+    for (const [phase, run] of [
+      ["up", () => project!.stack.up()],
+      ["preview-refresh", () => project!.stack.preview({ refresh: true, expectNoChanges: true })],
+    ] as const) {
+      test.emulator.resetRequests();
+      const started = process.hrtime.bigint();
+      await run();
+      const seconds = secondsSince(started);
+      const requests = Object.values(test.emulator.requests().services).reduce((sum, count) => sum + count, 0);
+      deployed.say(`${phase} ${seconds.toFixed(1)} s, ${requests} requests`);
+      samples.push(deployed.sample(phase, seconds, requests));
+    }
+    return deployed;
+  } catch (error) {
+    project?.cleanUp();
+    await test.stop();
+    throw error;
+  }
+}
+
+async function pluginStart(deployed: Deployed, launch: number): Promise<Sample[]> {
+  const plugin = await measurePluginStart(deployed.checkout.root, deployed.project);
+  deployed.say(
+    `plugin start ${launch}/${pluginStartsPerRun}: listening ${plugin.listenSeconds.toFixed(2)} s, ` +
+      `first answer ${plugin.firstAnswerSeconds.toFixed(2)} s, ${plugin.providers} providers ${plugin.allProvidersSeconds.toFixed(2)} s`,
+  );
+  return [
+    deployed.sample("plugin-listen", plugin.listenSeconds),
+    deployed.sample("plugin-start", plugin.firstAnswerSeconds),
+    deployed.sample("plugin-load", plugin.firstAnswerSeconds - plugin.listenSeconds),
+    deployed.sample("plugin-all-providers", plugin.allProvidersSeconds),
+  ];
+}
+
+/**
+ * One run: each checkout's stack deployed (up, preview --refresh), in `order`; then the host launches,
+ * alternating between the two a second or so apart, so that a change in the machine's load falls on
+ * both alike.
+ */
+async function sampleRun(order: readonly Checkout[], runNumber: number, options: ComparisonOptions): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const deployed: Deployed[] = [];
+  try {
+    for (const checkout of order) deployed.push(await deploy(checkout, runNumber, options, samples));
     for (let launch = 1; launch <= pluginStartsPerRun; launch++) {
-      const plugin = await measurePluginStart(checkout.root, project);
-      say(
-        `plugin start ${launch}/${pluginStartsPerRun}: listening ${plugin.listenSeconds.toFixed(2)} s, ` +
-          `first answer ${plugin.firstAnswerSeconds.toFixed(2)} s, ${plugin.providers} providers ${plugin.allProvidersSeconds.toFixed(2)} s`,
-      );
-      samples.push(
-        sample("plugin-listen", plugin.listenSeconds),
-        sample("plugin-start", plugin.firstAnswerSeconds),
-        sample("plugin-all-providers", plugin.allProvidersSeconds),
-      );
+      for (const stack of deployed) samples.push(...(await pluginStart(stack, launch)));
     }
     return samples;
   } finally {
-    project.cleanUp();
-    await test.stop();
+    // Last made, first stopped: each emulator restores the environment it found.
+    for (const stack of [...deployed].reverse()) {
+      stack.project.cleanUp();
+      await stack.test.stop();
+    }
   }
 }
 
@@ -216,7 +259,7 @@ export async function runComparison(options: ComparisonOptions): Promise<void> {
   const samples: Sample[] = [];
   for (let runNumber = 1; runNumber <= options.runs; runNumber++) {
     const order = runNumber % 2 === 1 ? [base, current] : [current, base];
-    for (const checkout of order) samples.push(...(await sampleCheckout(checkout, runNumber, options)));
+    samples.push(...(await sampleRun(order, runNumber, options)));
   }
   const wallMinutes = (Date.now() - started) / 60_000;
 
@@ -242,7 +285,8 @@ export async function runComparison(options: ComparisonOptions): Promise<void> {
   console.log(`base     ${base.label}  ${base.root}`);
   console.log(`current  ${current.label}  ${current.root}${current.label.endsWith("+") ? " (with uncommitted changes)" : ""}`);
   console.log(
-    `${options.runs} runs of each, alternating (${pluginStartsPerRun} host launches per run); ${options.integrations.length} integration; ` +
+    `${options.runs} runs of each, alternating (in each, ${pluginStartsPerRun} host launches per checkout, alternating); ` +
+      `${options.integrations.length} integration; ` +
       `${options.latencyMs} ms added to every emulator request; medians in seconds; ${wallMinutes.toFixed(1)} min of runs`,
   );
   for (const phase of phases) console.log(`  ${phase.padEnd(20)} ${phaseMeanings[phase]}`);
