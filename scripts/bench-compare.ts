@@ -121,21 +121,21 @@ function baseCheckout(revision: string): Checkout {
     fs.mkdirSync(cache, { recursive: true });
     // Made aside and renamed into place whole: an interrupted preparation leaves no half-made base.
     const staging = fs.mkdtempSync(path.join(cache, `.${commit.slice(0, 12)}-`));
+    const archive = `${staging}.tar`;
     try {
-      const archive = `${staging}.tar`;
       execFileSync("git", ["-C", repoRoot, "archive", "--format=tar", "-o", archive, commit]);
       execFileSync("tar", ["-xf", archive, "-C", staging]);
-      fs.rmSync(archive);
       run("npm", ["ci", "--no-audit", "--no-fund"], staging);
       build(staging);
       fs.writeFileSync(path.join(staging, readyStamp), `${JSON.stringify({ commit, prepared: new Date().toISOString() })}\n`);
       if (fs.existsSync(root)) fs.rmSync(root, { recursive: true, force: true });
       fs.renameSync(staging, root);
     } finally {
+      fs.rmSync(archive, { force: true });
       fs.rmSync(staging, { recursive: true, force: true });
     }
   }
-  // Its own launchers' needs (the azuread stand-in compiled in the checkout); quick once done.
+  // What its own launchers need (its stand-in plugins compiled in the checkout); quick once done.
   run("bash", ["scripts/setup-toolchain.sh"], root);
   return { role: "base", root, commit, label: commit.slice(0, 7) };
 }
