@@ -15,11 +15,16 @@
  * Prints a table, the issue's targets checked against the figures, then, last, one JSON line with
  * every figure. Timings are from one run on this machine: compare ratios within a run, not numbers
  * across machines.
+ *
+ * `--compare-with [revision]` runs instead this checkout beside an earlier revision, for plugin
+ * start, up and preview --refresh of one integration (scripts/bench-compare.ts).
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { privilegeEntries } from "../dynamic-providers/shared/privileges";
 import { startTestEmulator, TestEmulator } from "../tests/support/emulator";
 import { createTestProject, TestProject } from "../tests/support/pulumi-project";
+import { defaultBaseRevision, runComparison } from "./bench-compare";
+import { printTable, printTargets, TargetCheck } from "./bench-support";
 
 interface PhaseFigures {
   readonly phase: string;
@@ -42,8 +47,15 @@ const program = new Command()
   .description("Measure up, preview --refresh, drift repair and destroy against the emulator with latency")
   .option("--latency-ms <ms>", "latency the emulator adds to every request", (value) => Number(value), 80)
   .option("--scales <list>", "numbers of integrations to run, comma separated", "1,20")
+  .addOption(
+    new Option(
+      "--compare-with [revision]",
+      "instead: plugin start, up and preview --refresh of 1 integration, this checkout beside that revision's code",
+    ).preset(defaultBaseRevision),
+  )
+  .option("--runs <n>", "with --compare-with: runs of each checkout, alternating (medians)", (value) => Number(value), 3)
   .parse();
-const options = program.opts<{ latencyMs: number; scales: string }>();
+const options = program.opts<{ latencyMs: number; scales: string; compareWith?: string; runs: number }>();
 
 function integrationsConfig(count: number): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, index) => ({ name: `bench-${String(index + 1).padStart(2, "0")}` }));
@@ -139,7 +151,7 @@ async function runScale(integrations: number): Promise<PhaseFigures[]> {
   }
 }
 
-function printTable(figures: readonly PhaseFigures[]): void {
+function printFigures(figures: readonly PhaseFigures[]): void {
   const header = [
     "integrations",
     "phase",
@@ -168,11 +180,7 @@ function printTable(figures: readonly PhaseFigures[]): void {
       largestBytes === 0 ? "-" : `${(largestBytes / 1024).toFixed(1)} ${largestType.split(":").pop()}`,
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+  printTable(header, rows);
 }
 
 /** Requests (alone or inside a $batch) whose operation matches, e.g. the role's privilege writes. */
@@ -180,12 +188,6 @@ function countOperations(figure: PhaseFigures, pattern: RegExp): number {
   return [...Object.entries(figure.requestsPerOperation), ...Object.entries(figure.batchOperations)]
     .filter(([operation]) => pattern.test(operation))
     .reduce((sum, [, count]) => sum + count, 0);
-}
-
-interface TargetCheck {
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean;
 }
 
 /** The issue's targets, each a count or a ratio from this run. */
@@ -266,19 +268,31 @@ function applicationUserRequests(figure: PhaseFigures): number {
   return creates + userBatches;
 }
 
-function printTargets(checks: readonly TargetCheck[]): void {
-  console.log("");
-  for (const check of checks) console.log(`${check.met ? "met    " : "NOT MET"}  ${check.target}: ${check.measured}`);
-}
-
 async function main(): Promise<void> {
+  if (!Number.isFinite(options.latencyMs) || options.latencyMs < 0) {
+    throw new Error(`--latency-ms must be 0 or more, got ${options.latencyMs}`);
+  }
+  if (options.compareWith !== undefined) {
+    if (program.getOptionValueSource("scales") === "cli") throw new Error("--scales does not apply to --compare-with (one integration)");
+    if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 20) {
+      throw new Error(`--runs must be an integer from 1 to 20, got ${options.runs}`);
+    }
+    await runComparison({
+      baseRevision: options.compareWith,
+      runs: options.runs,
+      latencyMs: options.latencyMs,
+      integrations: integrationsConfig(1),
+    });
+    return;
+  }
+  if (program.getOptionValueSource("runs") === "cli") throw new Error("--runs applies only to --compare-with");
   const scales = options.scales.split(",").map((value) => Number(value.trim()));
   if (scales.some((scale) => !Number.isInteger(scale) || scale < 1 || scale > 50)) {
     throw new Error(`--scales must be integers from 1 to 50, got '${options.scales}'`);
   }
   const figures: PhaseFigures[] = [];
   for (const scale of scales) figures.push(...(await runScale(scale)));
-  printTable(figures);
+  printFigures(figures);
   const targets = checkTargets(figures);
   printTargets(targets);
   console.log(JSON.stringify({ latencyMs: options.latencyMs, phases: figures, targets }));

@@ -18,7 +18,7 @@ import type { StateData } from "../../emulator/store";
 import { dayMs } from "../../lib/clock";
 import { repoRoot } from "../../scripts/emulator-environment";
 import { expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
-import { createTestProject, TestProject } from "../support/pulumi-project";
+import { checkoutEntries, createTestProject, TestProject } from "../support/pulumi-project";
 import { emulatorHosts, readManifest, upgradeFixtureDirs, upgradeFixtureFiles, withEmulatorHosts } from "../support/upgrade-fixture";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -85,9 +85,8 @@ function cloudObjects(state: StateData) {
  * the package has; the rest of the checkout is linked here (stack files aside: the stack's own is the fixture's).
  */
 function linkCheckout(workDir: string): void {
-  for (const entry of fs.readdirSync(repoRoot)) {
-    if (entry.startsWith(".") || /^Pulumi(\..+)?\.yaml$/.test(entry) || fs.existsSync(path.join(workDir, entry))) continue;
-    fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
+  for (const entry of checkoutEntries(repoRoot)) {
+    if (!fs.existsSync(path.join(workDir, entry))) fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
   }
 }
 

@@ -26,28 +26,66 @@ export interface TestProject {
   cleanUp(): void;
 }
 
-/** `backend`: where the state goes; when absent, the project makes (and cleans up) the default one. */
+/**
+ * `backend`: where the state goes; when absent, the project makes (and cleans up) the default one.
+ * `checkout`: the checkout whose program, node_modules and plugin launchers the project runs: this
+ * one by default, or another revision's files (the benchmark's base, scripts/bench-compare.ts).
+ */
 export async function createTestProject(
   emulator: RunningEmulator,
   stackName: string,
   integrations: Record<string, unknown>[],
   backend?: TestBackend,
+  checkout: string = repoRoot,
 ): Promise<TestProject> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dataverse-s2s-e2e-"));
   const ownBackend = backend ? undefined : defaultTestBackend();
   const state = backend ?? ownBackend!;
-  for (const entry of linkedEntries) fs.symlinkSync(path.join(repoRoot, entry), path.join(workDir, entry));
-  fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
+  for (const entry of checkout === repoRoot ? linkedEntries : checkoutEntries(checkout)) {
+    fs.symlinkSync(path.join(checkout, entry), path.join(workDir, entry));
+  }
+  fs.copyFileSync(path.join(checkout, "Pulumi.yaml"), path.join(workDir, "Pulumi.yaml"));
   const config: ConfigMap = { "dataverse-s2s:environmentUrl": { value: emulator.environmentUrl } };
   integrations.forEach((integration, index) => {
     for (const [key, value] of flatten(integration)) config[`dataverse-s2s:integrations[${index}]${key}`] = { value: String(value) };
   });
-  const { stack, env } = await emulatorStack({ emulator, stackName, workDir, backend: state, config });
+  const { stack, env } = await emulatorStack({
+    emulator,
+    stackName,
+    workDir,
+    backend: state,
+    config,
+    env: checkout === repoRoot ? undefined : checkoutEnvironment(checkout),
+  });
   const cleanUp = () => {
     fs.rmSync(workDir, { recursive: true, force: true });
     void ownBackend?.cleanUp();
   };
   return { workDir, backend: state, stack, env, cleanUp };
+}
+
+/**
+ * What a project that is a whole checkout links: its top-level entries but hidden ones and its Pulumi
+ * files (the project file is copied; a stack file would take the test's config writes). Before the
+ * package, a stack lived in a clone of this repository and its providers were found through the
+ * project directory (dynamic-providers/, tsconfig.json): the upgrade suite's project and the
+ * benchmark's base need that, not only what a project that installs the package has (linkedEntries).
+ */
+export function checkoutEntries(checkout: string): string[] {
+  return fs.readdirSync(checkout).filter((entry) => !entry.startsWith(".") && !/^Pulumi(\..+)?\.yaml$/.test(entry));
+}
+
+/**
+ * What scripts/toolchain-env.sh sets for a checkout, for another checkout than the one this process
+ * runs from: its Node.js and launchers first on PATH, and the shared plugin wrappers pointed at its
+ * launchers (the dynamic-provider host and the azuread stand-in of that checkout run).
+ */
+function checkoutEnvironment(checkout: string): Record<string, string> {
+  const launchers = path.join(checkout, "offline-plugins", "bin");
+  return {
+    PATH: [path.join(checkout, "node_modules", ".bin"), launchers, process.env.PATH ?? ""].join(path.delimiter),
+    DATAVERSE_S2S_OFFLINE_PLUGINS: launchers,
+  };
 }
 
 /**
