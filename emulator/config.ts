@@ -102,6 +102,11 @@ export interface EmulatorOptions extends EmulatorConfigPatch {
   stateFile?: string;
   /** Receives one line per request (and notices). Default: lines are kept in memory only (see RunningEmulator.logLines). */
   log?: (line: string) => void;
+  /**
+   * Called synchronously just before an answer leaves, with the line the log will carry for it (its
+   * status known, its write done): a test that kills the client here knows the client never got it.
+   */
+  onAnswer?: (line: string) => void;
   /** Initial clock offset in milliseconds (the emulator clock is real time plus this offset). */
   clockOffsetMs?: number;
   /**

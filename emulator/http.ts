@@ -67,6 +67,8 @@ export interface EmulatorCore {
   /** HMAC key of the emulator's tokens (derived from the tenant: tokens survive a restart with a state file). */
   readonly tokenKey: Buffer;
   log(line: string): void;
+  /** EmulatorOptions.onAnswer: called just before each answer leaves. */
+  onAnswer?: (line: string) => void;
 }
 
 const MAX_BODY = 16 * 1024 * 1024;

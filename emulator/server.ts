@@ -350,17 +350,28 @@ function requestHandler(parts: RequestHandlerParts) {
     const ctx = new RequestContext(req, res, core, service, delay);
     let note = "";
     let finished = false;
+    const logLine = (status: string) => {
+      const elapsedMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      // A $batch names the requests it carried, so that a reader of the log sees the writes inside.
+      const parts = ctx.batchOperations.length > 0 ? ` parts=[${ctx.batchOperations.join("; ")}]` : "";
+      return `${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}${parts}`;
+    };
     const done = (status: string) => {
       if (finished) return;
       finished = true;
-      const elapsedMs = Number((process.hrtime.bigint() - started) / 1_000_000n);
       // The reset itself is not counted: after DELETE /_emulator/requests the counters are zero.
       if (ctx.operation !== "admin DELETE /_emulator/requests") requests.record(service, ctx.operation, status, ctx.environmentName);
       requests.batchParts(ctx.batchOperations);
-      // A $batch names the requests it carried, so that a reader of the log sees the writes inside.
-      const parts = ctx.batchOperations.length > 0 ? ` parts=[${ctx.batchOperations.join("; ")}]` : "";
-      core.log(`${new Date().toISOString()} ${service} ${ctx.method} ${loggablePath(req.url)} ${status} ${elapsedMs}ms${note}${parts}`);
+      core.log(logLine(status));
     };
+    const onAnswer = core.onAnswer;
+    if (onAnswer) {
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        onAnswer(logLine(String(res.statusCode)));
+        return end(...args);
+      }) as typeof res.end;
+    }
     res.on("finish", () => done(String(res.statusCode)));
     res.on("close", () => done(res.writableFinished ? String(res.statusCode) : "dropped"));
 
@@ -555,6 +566,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     now: () => new Date(Date.now() + store.state.clockOffsetMs),
     tokenKey,
     log: logger.log,
+    onAnswer: options.onAnswer,
   };
   const requests = new RequestLog();
   const faultDice = new FaultDice();

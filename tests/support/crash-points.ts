@@ -1,6 +1,7 @@
 /**
  * Test support for crash recovery (issue 8): `pulumi up` killed, engine and every plugin at once,
- * right after the emulator answered one of the writes a first run makes, then the documented
+ * the moment the emulator answers one of the writes a first run makes (the write made, the answer
+ * never received), then the documented
  * recovery (`pulumi cancel`, then `pulumi up`), then the emulator's objects of that stack counted.
  *
  * Each kill point runs on its own emulator and stack; the stack's app is found by the tag that names
@@ -106,7 +107,7 @@ export interface StackObjects {
 
 /**
  * One kill point, self-contained so that the points of a file run at once (test.concurrent): its own
- * emulator (whose request log tells when the write was answered, and by whom), its own stack and
+ * emulator (whose answer hook tells when the write is answered, and by whom), its own stack and
  * state. Clients are given the deployer's credential explicitly, never the process environment,
  * which concurrent emulators would overwrite.
  */
@@ -115,7 +116,9 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
   const armed: { seen: number; killedAfter?: string } = { seen: 0 };
   const test_ = await startE2eEmulator({
     ...laggingTenant,
-    log: (line: string) => {
+    // Killed before the answer leaves (the emulator has made the write): the engine never learns of it,
+    // and cannot finish the run in the moment a kill after the answer would leave it.
+    onAnswer: (line: string) => {
       if (armed.killedAfter || !engine?.pid) return;
       const [, service, method, path, status] = line.split(" ");
       if (service !== point.service || method !== point.method || !/^2\d\d$/.test(status)) return;
