@@ -11,6 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 // Only the managed identity module: loading the package root would load every Azure service's SDK.
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type { AppMarker } from "./app-registration";
+import { readAzureConfig } from "../config/stack-config";
+import { IdentityLeftovers } from "../dynamic-providers/identity-leftovers";
 
 /** An integration's managed identity: an existing one, or one the stack makes. */
 export type IntegrationManagedIdentity =
@@ -69,6 +71,20 @@ export function integrationIdentity(
       },
       // Every write waits for the environment check: a failed one writes nothing.
       { parent, dependsOn },
+    );
+    // A run killed after ARM made the identity and before Pulumi recorded it leaves one no state
+    // knows (the next run auto-names another): removed right after, by its tags.
+    const azure = readAzureConfig();
+    new IdentityLeftovers(
+      `${name}-identity-leftovers`,
+      {
+        identityId: made.id,
+        stack: marker.stack,
+        integrations: [marker.integration, ...(marker.formerNames ?? [])],
+        metadataHost: azure.metadataHost ?? "",
+        environment: azure.environment ?? "",
+      },
+      { parent },
     );
     return { clientId: made.clientId, tenantId: made.tenantId, resource: made };
   }

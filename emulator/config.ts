@@ -72,6 +72,8 @@ export interface EmulatorConfig {
   replicationLagMs: number;
   /** Items per Graph list page before @odata.nextLink (Graph's default for directory objects is 100). */
   graphPageSize: number;
+  /** Items per ARM list page before `nextLink` (the lists of user-assigned identities; ARM's page is larger). */
+  armPageSize: number;
   strict: StrictnessConfig;
   /** Microsoft Graph application permissions granted to the seeded deployer (its token `roles`). */
   deployerGraphPermissions: string[];
@@ -87,6 +89,7 @@ export interface EmulatorConfigPatch {
   quirks?: Partial<QuirksConfig>;
   replicationLagMs?: number;
   graphPageSize?: number;
+  armPageSize?: number;
   strict?: Partial<StrictnessConfig>;
   deployerGraphPermissions?: string[];
   federatedIssuers?: FederatedIssuerConfig[];
@@ -170,6 +173,7 @@ export function defaultConfig(): EmulatorConfig {
     quirks: { newRoleSelfPrivileges: true, addPrivilegesKeepsExistingDepth: true },
     replicationLagMs: 0,
     graphPageSize: DEFAULT_GRAPH_PAGE_SIZE,
+    armPageSize: 100,
     strict: { graphRequests: true, dataverseActions: true, graphPermissions: true },
     deployerGraphPermissions: [...DEFAULT_DEPLOYER_GRAPH_PERMISSIONS],
     federatedIssuers: [],
@@ -212,6 +216,7 @@ function patchTopLevel(next: EmulatorConfig, fields: Record<string, unknown>): v
   if (fields.latencyMs !== undefined) next.latencyMs = num(fields.latencyMs, "latencyMs", 0, 600_000);
   if (fields.replicationLagMs !== undefined) next.replicationLagMs = num(fields.replicationLagMs, "replicationLagMs", 0, 600_000);
   if (fields.graphPageSize !== undefined) next.graphPageSize = num(fields.graphPageSize, "graphPageSize", 1, 999);
+  if (fields.armPageSize !== undefined) next.armPageSize = num(fields.armPageSize, "armPageSize", 1, 1000);
   if (fields.deployerGraphPermissions !== undefined)
     next.deployerGraphPermissions = stringList(fields.deployerGraphPermissions, "deployerGraphPermissions");
   if (fields.federatedIssuers !== undefined) next.federatedIssuers = federatedIssuers(fields.federatedIssuers);
@@ -293,6 +298,7 @@ const CONFIG_FIELDS = [
   "quirks",
   "replicationLagMs",
   "graphPageSize",
+  "armPageSize",
   "strict",
   "deployerGraphPermissions",
   "federatedIssuers",

@@ -1,10 +1,11 @@
-// Microsoft.ManagedIdentity: user-assigned identities (PUT, GET, DELETE) and their federated
+// Microsoft.ManagedIdentity: user-assigned identities (PUT, GET, GET a group's list, DELETE) and their federated
 // identity credentials (PUT, GET, GET the list, DELETE). Creating an identity creates its service
 // principal in the directory (servicePrincipalType ManagedIdentity, appId = the identity's clientId,
 // id = its principalId), which Graph lists and Dataverse can make an application user of; deleting
 // it deletes the principal.
 // V: azure-rest-api-specs specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31
-// (ManagedIdentity.json: UserAssignedIdentities_CreateOrUpdate 200/201, _Get, _Delete 200/204;
+// (ManagedIdentity.json: UserAssignedIdentities_CreateOrUpdate 200/201, _Get, _Delete 200/204,
+// _ListByResourceGroup: { value, nextLink } (the page size and the nextLink's $skiptoken are G);
 // FederatedIdentityCredentials_CreateOrUpdate 200/201, _Get, _List, _Delete 200/204; properties
 // tenantId, principalId, clientId read-only; issuer, subject, audiences), learn.microsoft.com/entra/
 // identity/managed-identities-azure-resources/how-manage-user-assigned-managed-identities (the
@@ -38,8 +39,35 @@ const CREDENTIAL_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities/federa
 export async function managedIdentityRequest(call: ArmCall): Promise<boolean> {
   const group = requireResourceGroup(call, call.target.resourceGroup ?? "");
   call.target.resourceGroup = group.name;
-  if (call.target.types.length === 1) return call.target.names.length === 1 ? identityRequest(call) : false;
+  if (call.target.types.length === 1) return call.target.names.length === 1 ? identityRequest(call) : listIdentities(call);
   return credentialRequest(call);
+}
+
+/** GET {group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities: the group's identities, `armPageSize` a page. */
+function listIdentities(call: ArmCall): boolean {
+  const { ctx, azure, target } = call;
+  if (ctx.method !== "GET") return false;
+  const groupId = resourceIdOf(target, 0);
+  authorize(call, `${IDENTITY_TYPE}/read`, groupId);
+  const inGroup = azure
+    .identities()
+    .filter((identity) => identity.doc.id.toLowerCase().startsWith(`${groupId.toLowerCase()}/`))
+    .sort((a, b) => a.doc.id.localeCompare(b.doc.id));
+  const token = ctx.query.get("$skipToken") ?? ctx.query.get("$skiptoken");
+  const offset = token === null ? 0 : Number(token);
+  if (!Number.isInteger(offset) || offset < 0) throw armErrors.badRequest("InvalidSkipToken", `The skip token '${token}' is not valid.`);
+  const pageSize = ctx.core.config.armPageSize;
+  const answer: { value: ArmDoc[]; nextLink?: string } = {
+    value: inGroup.slice(offset, offset + pageSize).map((identity) => identity.doc),
+  };
+  if (offset + pageSize < inGroup.length) {
+    const next = new URL(`${ctx.core.urls.resourceManagerUrl}${ctx.path}`);
+    next.searchParams.set("api-version", call.apiVersion);
+    next.searchParams.set("$skipToken", String(offset + pageSize));
+    answer.nextLink = next.toString();
+  }
+  ctx.send(200, answer);
+  return true;
 }
 
 async function identityRequest(call: ArmCall): Promise<boolean> {

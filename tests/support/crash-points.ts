@@ -5,12 +5,14 @@
  * recovery (`pulumi cancel`, then `pulumi up`), then the emulator's objects of that stack counted.
  *
  * Each kill point runs on its own emulator and stack; the stack's app is found by the tag that names
- * the stack and the integration, as the stack's own AppLeftovers finds it.
+ * the stack and the integration, as the stack's own AppLeftovers finds it, and a managed identity the
+ * stack makes by its tags, as IdentityLeftovers finds it.
  */
 import { spawn, ChildProcess } from "child_process";
-import { ClientSecretCredential } from "@azure/identity";
+import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { appMarkerTag } from "../../components/app-registration";
+import { RestClient } from "../../lib/rest-client";
 import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "./emulator";
 import { killProcessTree } from "./process-tree";
 import { createTestProject, TestProject } from "./pulumi-project";
@@ -18,7 +20,7 @@ import { createTestProject, TestProject } from "./pulumi-project";
 /** A write of the first run, as the emulator logs it: "<service> <METHOD> <path> <status>". */
 export interface KillPoint {
   readonly name: string;
-  readonly service: "graph" | "dataverse";
+  readonly service: "graph" | "dataverse" | "arm";
   readonly method: string;
   readonly path: RegExp;
   /** Kill after the n-th successful matching write (default 1). */
@@ -27,6 +29,13 @@ export interface KillPoint {
   readonly inBatch?: RegExp;
   /** The integration's settings besides name, displayName and role (for writes only some settings make). */
   readonly settings?: Record<string, unknown>;
+  /**
+   * The integration's credential is a managed identity the stack makes in the emulator's seeded
+   * resource group: the stack's identities are counted instead of its apps, and WhoAmI signs in as the
+   * identity (ManagedIdentityCredential, through the emulator's managed identity endpoint, which it
+   * finds in the process environment: run such a point alone in its file).
+   */
+  readonly madeIdentity?: boolean;
 }
 
 const guid = "[0-9a-f-]{36}";
@@ -85,6 +94,17 @@ export const killPoints: Record<string, KillPoint> = {
     path: /^\/v1\.0\/oauth2PermissionGrants$/,
     settings: { adminConsent: true },
   },
+  // Only with a managed identity the stack makes (azure-native's UserAssignedIdentity, auto-named).
+  identityCreate: {
+    name: "managed identity create",
+    service: "arm",
+    method: "PUT",
+    path: new RegExp(
+      `^/subscriptions/${guid}/resourceGroups/[^/]+/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[^/]+$`,
+      "i",
+    ),
+    madeIdentity: true,
+  },
   userCreate: { name: "application user create", service: "dataverse", method: "POST", path: /^\/api\/data\/v9\.2\/systemusers$/ },
   roleAssociation: {
     name: "role association",
@@ -97,6 +117,8 @@ export const killPoints: Record<string, KillPoint> = {
 
 /** What is left of one stack's integration in the emulator. */
 export interface StackObjects {
+  /** The user-assigned identities in the seeded group tagged with the stack and the integration. */
+  identities: { id: string; properties: { clientId: string } }[];
   apps: { id: string; appId: string; passwordCredentials: { keyId: string; displayName?: string }[] }[];
   servicePrincipals: number;
   /** The delegated permission grants of the apps' service principals. */
@@ -135,7 +157,20 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
   let project: TestProject | undefined;
   try {
     project = await createTestProject(test_.emulator, stackName, [
-      { name: "etl", displayName: `Crash ${stackName}`, role: { name: roleName }, ...point.settings },
+      {
+        name: "etl",
+        displayName: `Crash ${stackName}`,
+        role: { name: roleName },
+        ...point.settings,
+        ...(point.madeIdentity
+          ? {
+              credential: {
+                type: "managedIdentity",
+                create: { resourceGroup: test_.emulator.azure.resourceGroup, location: "westeurope" },
+              },
+            }
+          : {}),
+      },
     ]);
     const workDir = project.workDir;
     const env = project.env;
@@ -163,9 +198,17 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
     const outputs = result.outputs;
 
     const after = await stackObjects(test_, stackName, roleName);
-    expect(after.apps.map((app) => app.appId)).toEqual([outputs.clientId.value]);
-    expect(after.servicePrincipals).toBe(1);
-    expect(after.apps[0].passwordCredentials).toHaveLength(1);
+    if (point.madeIdentity) {
+      // One identity of the stack, the one in state; no app registration, no secret.
+      expect(after.identities.map((identity) => identity.properties.clientId)).toEqual([outputs.clientId.value]);
+      expect(after.apps).toEqual([]);
+      expect(outputs.clientSecret?.value).toBeUndefined();
+    } else {
+      expect(after.identities).toEqual([]);
+      expect(after.apps.map((app) => app.appId)).toEqual([outputs.clientId.value]);
+      expect(after.servicePrincipals).toBe(1);
+      expect(after.apps[0].passwordCredentials).toHaveLength(1);
+    }
     // With admin consent: exactly one grant, to Dynamics CRM for all users.
     expect(after.consentGrants).toEqual(
       point.settings?.adminConsent ? [{ consentType: "AllPrincipals", scope: "user_impersonation" }] : [],
@@ -176,7 +219,15 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
     expect((after.users[0].systemuserroles_association ?? []).map((role) => role.roleid.toLowerCase())).toEqual([
       String(outputs.securityRoleId.value).toLowerCase(),
     ]);
-    await expectWhoAmI(test_.emulator, { ...connectionOutputs(outputs), environmentUrl: test_.emulator.environmentUrl });
+    if (point.madeIdentity) {
+      test_.useEnvironment(test_.emulator.managedIdentity.env);
+      const asIdentity = new DataverseClient(test_.emulator.environmentUrl, {
+        credential: new ManagedIdentityCredential({ clientId: String(outputs.clientId.value) }),
+      });
+      expect((await asIdentity.whoAmI()).UserId.toLowerCase()).toBe(String(outputs.applicationUserId.value).toLowerCase());
+    } else {
+      await expectWhoAmI(test_.emulator, { ...connectionOutputs(outputs), environmentUrl: test_.emulator.environmentUrl });
+    }
     // Converged: nothing left for the next run to do.
     await project.stack.preview({ refresh: true, expectNoChanges: true });
   } finally {
@@ -188,6 +239,7 @@ export async function killAndRecover(stackName: string, point: KillPoint) {
 
 async function stackObjects(test_: TestEmulator, stackName: string, roleName: string): Promise<StackObjects> {
   const graph = test_.graph();
+  const identities = await stackIdentities(test_, stackName);
   const tag = appMarkerTag(`organization/dataverse-s2s/${stackName}`, "etl");
   const apps: StackObjects["apps"] = [];
   let path: string | undefined =
@@ -228,6 +280,40 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
     }),
   });
   const roles = await client.findRoleByName(roleName, await client.businessUnitId());
-  const users = (await Promise.all(apps.map((app) => client.findApplicationUsers(app.appId)))).flat().filter((user) => !user.deletedstate);
-  return { apps, servicePrincipals, consentGrants, roles, users };
+  const clientIds = [...apps.map((app) => app.appId), ...identities.map((identity) => identity.properties.clientId)];
+  const users = (await Promise.all(clientIds.map((clientId) => client.findApplicationUsers(clientId))))
+    .flat()
+    .filter((user) => !user.deletedstate);
+  return { identities, apps, servicePrincipals, consentGrants, roles, users };
+}
+
+/** The seeded group's user-assigned identities with the stack's and the integration's tags (components/managed-identity.ts). */
+async function stackIdentities(test_: TestEmulator, stackName: string): Promise<StackObjects["identities"]> {
+  const { emulator } = test_;
+  const arm = new RestClient({
+    service: "Azure Resource Manager",
+    baseUrl: `${emulator.resourceManagerUrl}/`,
+    tokenResource: "https://management.azure.com/",
+    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
+      authorityHost: emulator.authorityHost,
+      disableInstanceDiscovery: true,
+    }),
+  });
+  const found: (StackObjects["identities"][number] & { tags?: Record<string, string> })[] = [];
+  let path: string | undefined =
+    `subscriptions/${emulator.azure.subscriptionId}/resourceGroups/${emulator.azure.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31`;
+  while (path) {
+    const page: { data: { value: typeof found; nextLink?: string } } = await arm.request({
+      operation: "list the group's identities",
+      method: "GET",
+      path,
+    });
+    found.push(...page.data.value);
+    path = page.data.nextLink;
+  }
+  return found.filter(
+    (identity) =>
+      identity.tags?.["dataverse-s2s-stack"] === `organization/dataverse-s2s/${stackName}` &&
+      identity.tags?.["dataverse-s2s-integration"] === "etl",
+  );
 }

@@ -193,6 +193,18 @@ describe("the stack with managed identities", () => {
     });
   });
 
+  test("an identity the stack makes has its IdentityLeftovers: the identity in state, the stack's and the integration's marker, azure-native's cloud", () => {
+    const leftovers = byType("IdentityLeftovers");
+    expect(leftovers.map((resource) => resource.name)).toEqual(["made-identity-leftovers"]);
+    expect(leftovers[0].inputs).toMatchObject({
+      identityId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/made-identity",
+      stack: "organization/dataverse-s2s/unit",
+      integrations: ["made"],
+      metadataHost: "",
+      environment: "",
+    });
+  });
+
   test("outputs: the identity's client id and tenant, the user and role, no secret", async () => {
     expect(await valueOf(outputs["by-client"].tenantId)).toBe("tenant-of-azuread");
     expect(await valueOf(outputs["by-id"].clientId)).toBe("99999999-2222-4333-8444-555555555555");
