@@ -29,20 +29,43 @@ const wellKnownEnvironments: Record<string, GraphEndpoints> = {
 const withSlash = (url: string) => (url.endsWith("/") ? url : `${url}/`);
 
 /**
- * Discovered endpoints by metadata host, once per process: every resource that reads Graph (the
- * environment check, each RetiredSecrets) asks for the same document, which does not change during
- * a run. A failed discovery is not kept.
+ * The metadata document of each metadata host, fetched once per process: the environment check, each
+ * RetiredSecrets and the ARM lookups all read the same document, which does not change during a
+ * run. A failed fetch is not kept.
  */
-const discovered: Record<string, Promise<GraphEndpoints>> = {};
+const metadataDocuments: Record<string, Promise<Record<string, unknown>>> = {};
+
+/** GET <base>metadata/endpoints?api-version=2022-09-01 (no token), once per base URL. */
+function metadataDocument(baseUrl: string, log?: (message: string) => void): Promise<Record<string, unknown>> {
+  const key = baseUrl.toLowerCase();
+  metadataDocuments[key] ??= new RestClient({ service: "Azure metadata", baseUrl, log })
+    .request<Record<string, unknown>>({
+      operation: "discover the cloud endpoints",
+      method: "GET",
+      path: "metadata/endpoints?api-version=2022-09-01",
+    })
+    .then((response) => response.data ?? {})
+    .catch((error: unknown) => {
+      delete metadataDocuments[key];
+      throw error;
+    });
+  return metadataDocuments[key];
+}
 
 export async function discoverEndpoints(config: CloudSelection, log?: (message: string) => void): Promise<GraphEndpoints> {
   if (!config.metadataHost) return wellKnownEndpoints(config);
-  const key = config.metadataHost.toLowerCase();
-  discovered[key] ??= fetchEndpoints(config.metadataHost, log).catch((error: unknown) => {
-    delete discovered[key];
-    throw error;
-  });
-  return discovered[key];
+  // https is forced for this call, as in the real provider; the host carries its port if any.
+  const body = await metadataDocument(`https://${config.metadataHost}/`, log);
+  const authentication = (body.authentication ?? {}) as Record<string, unknown>;
+  const loginEndpoint = authentication.loginEndpoint;
+  const graphResource = body.microsoftGraphResourceId;
+  if (typeof loginEndpoint !== "string" || typeof graphResource !== "string" || !loginEndpoint || !graphResource) {
+    throw new Error(
+      `azuread: the metadata of https://${config.metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
+        `check azuread:metadataHost`,
+    );
+  }
+  return { loginEndpoint, graphResource: withSlash(graphResource) };
 }
 
 function wellKnownEndpoints(config: CloudSelection): GraphEndpoints {
@@ -52,27 +75,6 @@ function wellKnownEndpoints(config: CloudSelection): GraphEndpoints {
     throw new Error(`azuread: unknown environment '${config.environment}'; use global, usgovernment or china, or set azuread:metadataHost`);
   }
   return known;
-}
-
-async function fetchEndpoints(metadataHost: string, log?: (message: string) => void): Promise<GraphEndpoints> {
-  // https is forced for this call, as in the real provider; the host carries its port if any.
-  const metadata = new RestClient({ service: "Azure metadata", baseUrl: `https://${metadataHost}/`, log });
-  const response = await metadata.request<Record<string, unknown>>({
-    operation: "discover the cloud endpoints",
-    method: "GET",
-    path: "metadata/endpoints?api-version=2022-09-01",
-  });
-  const body = response.data ?? {};
-  const authentication = (body.authentication ?? {}) as Record<string, unknown>;
-  const loginEndpoint = authentication.loginEndpoint;
-  const graphResource = body.microsoftGraphResourceId;
-  if (typeof loginEndpoint !== "string" || typeof graphResource !== "string" || !loginEndpoint || !graphResource) {
-    throw new Error(
-      `azuread: the metadata of https://${metadataHost} has no authentication.loginEndpoint or microsoftGraphResourceId; ` +
-        `check azuread:metadataHost`,
-    );
-  }
-  return { loginEndpoint, graphResource: withSlash(graphResource) };
 }
 
 /** Azure Resource Manager for a cloud: its base URL and the resource id its tokens are for. */
@@ -89,12 +91,10 @@ const wellKnownArm: Record<string, ArmEndpoints> = {
   china: { resourceManager: "https://management.chinacloudapi.cn/", audience: "https://management.core.chinacloudapi.cn/" },
 };
 
-const discoveredArm: Record<string, Promise<ArmEndpoints>> = {};
-
 /**
  * Where ARM is, found as pulumi-azure-native finds it (provider/pkg/azure/cloud): with `metadataHost`,
  * the metadata document's `resourceManager` and `authentication.audiences[0]`; otherwise the cloud
- * named by `environment` (public, usgovernment, china; azuread's `global` is public). Once per process.
+ * named by `environment` (public, usgovernment, china; azuread's `global` is public).
  */
 export async function discoverArmEndpoints(config: CloudSelection): Promise<ArmEndpoints> {
   if (!config.metadataHost) {
@@ -106,23 +106,8 @@ export async function discoverArmEndpoints(config: CloudSelection): Promise<ArmE
       );
     return known;
   }
-  const key = config.metadataHost.toLowerCase();
-  discoveredArm[key] ??= fetchArmEndpoints(config.metadataHost).catch((error: unknown) => {
-    delete discoveredArm[key];
-    throw error;
-  });
-  return discoveredArm[key];
-}
-
-async function fetchArmEndpoints(metadataHost: string): Promise<ArmEndpoints> {
-  const base = metadataHost.includes("://") ? withSlash(metadataHost) : `https://${metadataHost}/`;
-  const metadata = new RestClient({ service: "Azure metadata", baseUrl: base });
-  const response = await metadata.request<Record<string, unknown>>({
-    operation: "discover the cloud endpoints",
-    method: "GET",
-    path: "metadata/endpoints?api-version=2022-09-01",
-  });
-  const body = response.data ?? {};
+  const base = config.metadataHost.includes("://") ? withSlash(config.metadataHost) : `https://${config.metadataHost}/`;
+  const body = await metadataDocument(base);
   const audiences = ((body.authentication ?? {}) as Record<string, unknown>).audiences;
   const audience = Array.isArray(audiences) ? audiences[0] : undefined;
   if (typeof body.resourceManager !== "string" || typeof audience !== "string") {

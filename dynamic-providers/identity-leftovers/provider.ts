@@ -17,6 +17,7 @@
  * application user for it: that waits for the identity's create to be recorded).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { listAll } from "../../lib/graph-client";
 import { armApiVersions, armClient } from "../../lib/managed-identities";
 import { RestApiError, type RestClient } from "../../lib/rest-client";
 import { computeDiff, isUnknown, stateOf } from "../shared/provider-support";
@@ -52,23 +53,19 @@ function groupOf(identityId: string): string {
 
 async function findLeftovers(arm: RestClient, inputs: IdentityLeftoversInputs): Promise<string[]> {
   const integrations = new Set(inputs.integrations.map((name) => name.toLowerCase()));
-  const found: string[] = [];
-  let next: string | undefined =
-    `${groupOf(inputs.identityId).replace(/^\//, "")}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=${armApiVersions.userAssignedIdentities}`;
-  while (next) {
-    const page: { data: { value?: IdentityDoc[]; nextLink?: string | null } } = await arm.request({
-      operation: "list the user-assigned managed identities of the resource group",
-      method: "GET",
-      path: next,
-    });
-    for (const identity of page.data.value ?? []) {
+  const identities = await listAll<IdentityDoc>(
+    arm,
+    "list the user-assigned managed identities of the resource group",
+    `${groupOf(inputs.identityId).replace(/^\//, "")}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=${armApiVersions.userAssignedIdentities}`,
+    "nextLink",
+  );
+  const found = identities
+    .filter((identity) => {
       const tags = identity.tags ?? {};
-      const ours =
-        tags["dataverse-s2s-stack"] === inputs.stack && integrations.has(String(tags["dataverse-s2s-integration"]).toLowerCase());
-      if (ours && identity.id.toLowerCase() !== inputs.identityId.toLowerCase()) found.push(identity.id);
-    }
-    next = page.data.nextLink ?? undefined;
-  }
+      return tags["dataverse-s2s-stack"] === inputs.stack && integrations.has(String(tags["dataverse-s2s-integration"]).toLowerCase());
+    })
+    .filter((identity) => identity.id.toLowerCase() !== inputs.identityId.toLowerCase())
+    .map((identity) => identity.id);
   return found.sort();
 }
 
