@@ -6,31 +6,20 @@
 // document has no Key Vault suffix): an identity, and a Secret deleted through its vault's data plane
 // at the vaultUri ARM gives (the stand-in's offline-only departure, its README).
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
-import * as grpc from "@grpc/grpc-js";
 import { emulatorClient } from "../../emulator/testkit";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { RunningStandIn, startStandInPlugin } from "../support/stand-in-plugin";
 
-const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 
-const repo = path.resolve(__dirname, "../..");
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const identityUrn = "urn:pulumi:dev::dataverse-s2s::azure-native:managedidentity:UserAssignedIdentity::etl";
 const secretUrn = "urn:pulumi:dev::dataverse-s2s::azure-native:keyvault:Secret::etl-client-id";
 let test_: TestEmulator;
-let plugin: ChildProcess;
-let client: any;
-let stderr = "";
-
-function call<T>(method: string, request: unknown): Promise<T> {
-  return new Promise((resolve, reject) =>
-    client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))),
-  );
-}
+let plugin: RunningStandIn;
+const call = <T>(method: string, request: unknown) => plugin.call<T>(method, request);
 
 /** ARM and Key Vault requests the emulator served since `from` (its request log): "<service> <method> <path> <status>". */
 function azureRequests(from: number): string[] {
@@ -42,26 +31,11 @@ function azureRequests(from: number): string[] {
 
 beforeAll(async () => {
   test_ = await startTestEmulator();
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
-  plugin = spawn(path.join(repo, "offline-plugins/bin/pulumi-resource-azure-native"), [], { env, stdio: ["ignore", "pipe", "pipe"] });
-  plugin.stderr!.on("data", (chunk) => (stderr += chunk));
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    plugin.stdout!.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
-    });
-    plugin.once("exit", (code) => reject(new Error(`plugin exited with ${code}: ${stderr}`)));
-  });
-  expect(port).toMatch(/^\d+$/);
-  expect(stderr).not.toContain("no current JavaScript build");
-  client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  plugin = await startStandInPlugin("azure-native");
 }, 60_000);
 
 afterAll(async () => {
-  client?.close();
-  plugin?.kill();
+  plugin?.stop();
   await test_?.stop();
 });
 
@@ -169,7 +143,7 @@ test("previews call no ARM; create, read and delete over gRPC make the ARM calls
   await call("delete", remove);
   const gone = await call<any>("read", read);
   expect(gone.getId()).toBe("");
-  expect(stderr).not.toContain(test_.emulator.deployer.clientSecret);
+  expect(plugin.stderr()).not.toContain(test_.emulator.deployer.clientSecret);
 }, 60_000);
 
 test("a Secret: written through ARM, deleted through its vault's data plane at the vaultUri ARM gives (offline only)", async () => {
@@ -210,5 +184,5 @@ test("a Secret: written through ARM, deleted through its vault's data plane at t
   expect((await emu.keyVault("GET", `${vaultUri}deletedsecrets/etl-client-id?api-version=7.6`)).status).toBe(200);
   // Deleting it again is done at once: the data plane answers 404.
   await call("delete", remove);
-  expect(stderr).not.toContain(test_.emulator.deployer.clientSecret);
+  expect(plugin.stderr()).not.toContain(test_.emulator.deployer.clientSecret);
 }, 60_000);

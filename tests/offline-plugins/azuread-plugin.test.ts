@@ -3,54 +3,26 @@
 // configuration from Configure (which the SDK's provider server would otherwise drop), and answers
 // Invoke and Create/Delete over gRPC with encodable outputs and a secret-wrapped password value.
 // Needs NODE_EXTRA_CA_CERTS=$(ts-node --transpile-only emulator/cli.ts --ensure-ca) before jest starts.
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
-import * as grpc from "@grpc/grpc-js";
 import { SEEDED_IDS } from "../../emulator";
 import { isSecretEnvelope } from "../../offline-plugins/azuread/values";
 import { startTestEmulator, TestEmulator } from "../support/emulator";
+import { RunningStandIn, startStandInPlugin } from "../support/stand-in-plugin";
 
-const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 
-const repo = path.resolve(__dirname, "../..");
 let test_: TestEmulator;
-let plugin: ChildProcess;
-let client: any;
-let stderr = "";
-
-function call<T>(method: string, request: unknown): Promise<T> {
-  return new Promise((resolve, reject) =>
-    client[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))),
-  );
-}
+let plugin: RunningStandIn;
+const call = <T>(method: string, request: unknown) => plugin.call<T>(method, request);
 
 beforeAll(async () => {
   test_ = await startTestEmulator();
-  // No ARM_* or AZURE_* credentials: the configuration must come from Configure.
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (/^(ARM|AZURE)_/.test(name)) delete env[name];
-  plugin = spawn(path.join(repo, "offline-plugins/bin/pulumi-resource-azuread"), [], { env, stdio: ["ignore", "pipe", "pipe"] });
-  plugin.stderr!.on("data", (chunk) => (stderr += chunk));
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    plugin.stdout!.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
-    });
-    plugin.once("exit", (code) => reject(new Error(`plugin exited with ${code}: ${stderr}`)));
-  });
-  expect(port).toMatch(/^\d+$/);
-  // The build is current (npm test runs the toolchain setup first): no fallback to ts-node.
-  expect(stderr).not.toContain("no current JavaScript build");
-  client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  plugin = await startStandInPlugin("azuread");
 }, 60_000);
 
 afterAll(async () => {
-  client?.close();
-  plugin?.kill();
+  plugin?.stop();
   await test_?.stop();
 });
 
@@ -106,7 +78,7 @@ test("Configure, Invoke, Create and Delete over gRPC", async () => {
   await remove("azuread:index/applicationPassword:ApplicationPassword", password.id, password.outs);
   await remove("azuread:index/application:Application", app.id, app.outs);
   // Nothing secret reaches the plugin's log.
-  expect(stderr).not.toContain(emulator.deployer.clientSecret);
+  expect(plugin.stderr()).not.toContain(emulator.deployer.clientSecret);
 }, 60_000);
 
 // The bridged provider (pulumi-terraform-bridge over terraform-provider-azuread v3.8.0) previews an
