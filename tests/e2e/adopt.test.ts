@@ -7,6 +7,7 @@
 // clean, removing `adopt` replaces nothing, and destroy deletes the adopted objects as README says.
 // An adopt of an app registration that does not exist fails the preview naming the key, writing nothing.
 import { dynamicsCrmAppId } from "../../lib/defaults";
+import { listAll } from "../../lib/graph-client";
 import { RestClient } from "../../lib/rest-client";
 import { expectWhoAmI, failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
@@ -101,29 +102,16 @@ async function makeByHand(graph: RestClient, displayName: string, roleName: stri
   };
 }
 
-async function listAll<T>(graph: RestClient, path: string): Promise<T[]> {
-  const all: T[] = [];
-  let next: string | undefined = path;
-  while (next) {
-    const page: { data: { value: T[]; "@odata.nextLink"?: string } } = await graph.request({
-      operation: `list ${path}`,
-      method: "GET",
-      path: next,
-    });
-    all.push(...page.data.value);
-    next = page.data["@odata.nextLink"];
-  }
-  return all;
-}
-
 /** What the tenant and the environment hold for the hand-made app: every count must stay one. */
 async function objectsOf(graph: RestClient, clientId: string, roleNames: string[]) {
   const apps = await listAll<{ id: string; passwordCredentials?: { keyId: string }[] }>(
     graph,
+    "list the app registrations",
     `v1.0/applications?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`,
   );
   const servicePrincipals = await listAll<{ id: string }>(
     graph,
+    "list the service principals",
     `v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${clientId}'`)}`,
   );
   const dataverse = test_.dataverse();

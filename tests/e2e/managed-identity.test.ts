@@ -5,12 +5,12 @@
 // user; an unknown identity and a missing resource group stop the preview naming their settings with
 // nothing written; drift on the user is shown and repaired; and an integration switched from a client
 // secret to a managed identity keeps its role and leaves no app registration, secret or user behind.
-import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import { ManagedIdentityCredential } from "@azure/identity";
 import { appMarkerTag } from "../../components/app-registration";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { RestClient } from "../../lib/rest-client";
 import { changeRecorder, createTestProject, setIntegrations, TestProject } from "../support/pulumi-project";
-import { failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
+import { deployerCredential, failureOf, laggingTenant, startE2eEmulator, TestEmulator, writesCounted } from "../support/emulator";
 
 jest.setTimeout(10 * 60 * 1000);
 
@@ -52,10 +52,7 @@ function deployerDataverse(): DataverseClient {
   const { emulator } = test_;
   return new DataverseClient(emulator.environmentUrl, {
     sleep: async () => undefined,
-    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
-      authorityHost: emulator.authorityHost,
-      disableInstanceDiscovery: true,
-    }),
+    credential: deployerCredential(emulator),
   });
 }
 
@@ -73,15 +70,7 @@ beforeAll(async () => {
   // The workload's side: the App Service managed identity endpoint, as an Azure Function has it.
   test_.useEnvironment(test_.emulator.managedIdentity.env);
   const { emulator } = test_;
-  arm = new RestClient({
-    service: "Azure Resource Manager",
-    baseUrl: `${emulator.resourceManagerUrl}/`,
-    tokenResource: "https://management.azure.com/",
-    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
-      authorityHost: emulator.authorityHost,
-      disableInstanceDiscovery: true,
-    }),
-  });
+  arm = test_.arm();
   existing = await handMadeIdentity("orders-function");
   byId = await handMadeIdentity("invoices-function");
   project = await createTestProject(emulator, stackName, [

@@ -9,11 +9,11 @@
  * stack makes by its tags, as IdentityLeftovers finds it.
  */
 import { spawn, ChildProcess } from "child_process";
-import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import { ManagedIdentityCredential } from "@azure/identity";
 import { DataverseClient } from "../../lib/dataverse-client";
 import { appMarkerTag } from "../../components/app-registration";
-import { RestClient } from "../../lib/rest-client";
-import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "./emulator";
+import { listAll } from "../../lib/graph-client";
+import { connectionOutputs, deployerCredential, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "./emulator";
 import { killProcessTree } from "./process-tree";
 import { createTestProject, TestProject } from "./pulumi-project";
 
@@ -241,18 +241,11 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
   const graph = test_.graph();
   const identities = await stackIdentities(test_, stackName);
   const tag = appMarkerTag(`organization/dataverse-s2s/${stackName}`, "etl");
-  const apps: StackObjects["apps"] = [];
-  let path: string | undefined =
-    `v1.0/applications?$filter=${encodeURIComponent(`tags/any(t:t eq '${tag}')`)}&$select=id,appId,passwordCredentials`;
-  while (path) {
-    const page: { data: { value: StackObjects["apps"]; "@odata.nextLink"?: string } } = await graph.request({
-      operation: "list the stack's apps",
-      method: "GET",
-      path,
-    });
-    apps.push(...page.data.value);
-    path = page.data["@odata.nextLink"];
-  }
+  const apps = await listAll<StackObjects["apps"][number]>(
+    graph,
+    "list the stack's apps",
+    `v1.0/applications?$filter=${encodeURIComponent(`tags/any(t:t eq '${tag}')`)}&$select=id,appId,passwordCredentials`,
+  );
   let servicePrincipals = 0;
   const consentGrants: StackObjects["consentGrants"] = [];
   for (const app of apps) {
@@ -274,10 +267,7 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
   const { emulator } = test_;
   const client = new DataverseClient(emulator.environmentUrl, {
     sleep: async () => undefined,
-    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
-      authorityHost: emulator.authorityHost,
-      disableInstanceDiscovery: true,
-    }),
+    credential: deployerCredential(emulator),
   });
   const roles = await client.findRoleByName(roleName, await client.businessUnitId());
   const clientIds = [...apps.map((app) => app.appId), ...identities.map((identity) => identity.properties.clientId)];
@@ -290,27 +280,12 @@ async function stackObjects(test_: TestEmulator, stackName: string, roleName: st
 /** The seeded group's user-assigned identities with the stack's and the integration's tags (components/managed-identity.ts). */
 async function stackIdentities(test_: TestEmulator, stackName: string): Promise<StackObjects["identities"]> {
   const { emulator } = test_;
-  const arm = new RestClient({
-    service: "Azure Resource Manager",
-    baseUrl: `${emulator.resourceManagerUrl}/`,
-    tokenResource: "https://management.azure.com/",
-    credential: new ClientSecretCredential(emulator.tenantId, emulator.deployer.clientId, emulator.deployer.clientSecret, {
-      authorityHost: emulator.authorityHost,
-      disableInstanceDiscovery: true,
-    }),
-  });
-  const found: (StackObjects["identities"][number] & { tags?: Record<string, string> })[] = [];
-  let path: string | undefined =
-    `subscriptions/${emulator.azure.subscriptionId}/resourceGroups/${emulator.azure.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31`;
-  while (path) {
-    const page: { data: { value: typeof found; nextLink?: string } } = await arm.request({
-      operation: "list the group's identities",
-      method: "GET",
-      path,
-    });
-    found.push(...page.data.value);
-    path = page.data.nextLink;
-  }
+  const found = await listAll<StackObjects["identities"][number] & { tags?: Record<string, string> }>(
+    test_.arm(),
+    "list the group's identities",
+    `subscriptions/${emulator.azure.subscriptionId}/resourceGroups/${emulator.azure.resourceGroup}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version=2023-01-31`,
+    "nextLink",
+  );
   return found.filter(
     (identity) =>
       identity.tags?.["dataverse-s2s-stack"] === `organization/dataverse-s2s/${stackName}` &&

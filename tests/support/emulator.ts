@@ -18,6 +18,18 @@ export const deployerEnvironment = (emulator: RunningEmulator): Record<string, s
 });
 
 /** Starts an emulator and points the process's credentials at it; stop() restores the environment. */
+/** A client credential signing in to the emulator's Entra ID (the deployer's by default). */
+export function deployerCredential(
+  emulator: RunningEmulator,
+  clientId = emulator.deployer.clientId,
+  clientSecret = emulator.deployer.clientSecret,
+) {
+  return new ClientSecretCredential(emulator.tenantId, clientId, clientSecret, {
+    authorityHost: emulator.authorityHost,
+    disableInstanceDiscovery: true,
+  });
+}
+
 export async function startTestEmulator(options: Parameters<typeof startEmulator>[0] = {}) {
   const emulator = await startEmulator({ port: 0, ...options });
   const saved: Record<string, string | undefined> = {};
@@ -40,10 +52,15 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
         service: "Microsoft Graph",
         baseUrl: `${emulator.url}/`,
         tokenResource: emulator.url,
-        credential: new ClientSecretCredential(emulator.tenantId, clientId, clientSecret, {
-          authorityHost: emulator.authorityHost,
-          disableInstanceDiscovery: true,
-        }),
+        credential: deployerCredential(emulator, clientId, clientSecret),
+      }),
+    /** Azure Resource Manager as the deployer (its token audience: ARM's own id, as in Azure). */
+    arm: () =>
+      new RestClient({
+        service: "Azure Resource Manager",
+        baseUrl: `${emulator.resourceManagerUrl}/`,
+        tokenResource: "https://management.azure.com/",
+        credential: deployerCredential(emulator),
       }),
     /** Changes a role's privileges as an admin would in the UI (deployer credentials). */
     async removePrivilege(roleId: string, privilegeId: string) {
