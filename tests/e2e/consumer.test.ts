@@ -12,6 +12,7 @@ import * as path from "path";
 import { promisify } from "util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { repoRoot } from "../../scripts/emulator-environment";
+import { connectionOutputNames } from "../../scripts/verify-connection";
 import { connectionOutputs, expectWhoAmI, laggingTenant, startE2eEmulator, TestEmulator } from "../support/emulator";
 import { emulatorStack } from "../support/pulumi-project";
 import { fileTestBackend, TestBackend } from "../support/state-backends";
@@ -166,17 +167,7 @@ test("pulumi up with Pulumi's dynamic-provider host of the project: the outputs 
   const result = await stack.up();
   expect(result.summary.result).toBe("succeeded");
   outputs = result.outputs;
-  expect(Object.keys(outputs)).toEqual(
-    expect.arrayContaining([
-      "environmentUrl",
-      "tenantId",
-      "clientId",
-      "clientSecret",
-      "secretExpiresAt",
-      "applicationUserId",
-      "securityRoleId",
-    ]),
-  );
+  expect(Object.keys(outputs)).toEqual(expect.arrayContaining([...connectionOutputNames]));
   expect(outputs.clientSecret.secret).toBe(true);
   await expectWhoAmI(test_.emulator, connectionOutputs(outputs));
 

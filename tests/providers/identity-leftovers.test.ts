@@ -112,17 +112,7 @@ test("check: the stack marker, an integration name and an ARM id are required; u
 test("a deployer without access to the group: 403 AuthorizationFailed, naming the group and the role to give", async () => {
   const current = await marked("locked-identity00001", "locked");
   await marked("locked-identity00002", "locked");
-  const assignments = await arm.request<{ value: { id: string }[] }>({
-    operation: "list the deployer's role assignments",
-    method: "GET",
-    path: `subscriptions/${test_.emulator.azure.subscriptionId}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${test_.emulator.deployer.objectId}'`)}`,
-  });
-  // The subscription's (Owner): the vault's assignments below it the deployer may no longer remove.
-  const atSubscription = assignments.data.value.filter((assignment) =>
-    assignment.id.toLowerCase().startsWith(`/subscriptions/${test_.emulator.azure.subscriptionId}/providers/`.toLowerCase()),
-  );
-  for (const assignment of atSubscription)
-    await arm.request({ operation: "remove an assignment", method: "DELETE", path: `${assignment.id.slice(1)}?api-version=2022-04-01` });
+  await test_.revokeDeployerSubscriptionRoles();
 
   await expect(provider.create(inputs(current.id, ["locked"]))).rejects.toThrow(
     new RegExp(`AuthorizationFailed.*Managed Identity Contributor \\(or Contributor\\) on the resource group /${group()}`, "s"),

@@ -71,17 +71,7 @@ test("a missing identity and a missing resource group: 404, named", async () => 
 
 test("without any role in the subscription: 403 AuthorizationFailed, with the role to give", async () => {
   // The deployer gives up its own Owner assignment, as a deployer without Azure access would be.
-  const assignments = await arm.request<{ value: { id: string }[] }>({
-    operation: "list the deployer's role assignments",
-    method: "GET",
-    path: `subscriptions/${test_.emulator.azure.subscriptionId}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${test_.emulator.deployer.objectId}'`)}`,
-  });
-  const atSubscription = assignments.data.value.filter((assignment) =>
-    assignment.id.toLowerCase().startsWith(`/subscriptions/${test_.emulator.azure.subscriptionId}/providers/`.toLowerCase()),
-  );
-  expect(atSubscription.length).toBeGreaterThan(0);
-  for (const assignment of atSubscription)
-    await arm.request({ operation: "remove an assignment", method: "DELETE", path: `${assignment.id.slice(1)}?api-version=2022-04-01` });
+  expect(await test_.revokeDeployerSubscriptionRoles()).toBeGreaterThan(0);
 
   expect(await resourceGroupProblem(arm, "rg-key", test_.emulator.azure.subscriptionId, test_.emulator.azure.resourceGroup)).toMatchObject({
     problem: expect.stringMatching(/may not read the resource group .*AuthorizationFailed/),

@@ -41,6 +41,14 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
   };
   useEnvironment(deployerEnvironment(emulator));
   const admin = new RestClient({ service: "Emulator admin", baseUrl: `${emulator.url}/_emulator/` });
+  /** Azure Resource Manager as the deployer (its token audience: ARM's own id, as in Azure). */
+  const arm = () =>
+    new RestClient({
+      service: "Azure Resource Manager",
+      baseUrl: `${emulator.resourceManagerUrl}/`,
+      tokenResource: "https://management.azure.com/",
+      credential: deployerCredential(emulator),
+    });
   return {
     emulator,
     admin,
@@ -54,14 +62,7 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
         tokenResource: emulator.url,
         credential: deployerCredential(emulator, clientId, clientSecret),
       }),
-    /** Azure Resource Manager as the deployer (its token audience: ARM's own id, as in Azure). */
-    arm: () =>
-      new RestClient({
-        service: "Azure Resource Manager",
-        baseUrl: `${emulator.resourceManagerUrl}/`,
-        tokenResource: "https://management.azure.com/",
-        credential: deployerCredential(emulator),
-      }),
+    arm,
     /** Changes a role's privileges as an admin would in the UI (deployer credentials). */
     async removePrivilege(roleId: string, privilegeId: string) {
       await roleAction(emulator, roleId, "RemovePrivilegeRole", {
@@ -72,6 +73,29 @@ export async function startTestEmulator(options: Parameters<typeof startEmulator
       await roleAction(emulator, roleId, "AddPrivilegesRole", {
         Privileges: [{ PrivilegeId: privilegeId, Depth: depth, BusinessUnitId: businessUnitId }],
       });
+    },
+    /**
+     * Takes the deployer's Azure access away: deletes its role assignments at the subscription (its
+     * Owner), the ones below it (the vault's) left. Returns how many it deleted.
+     */
+    async revokeDeployerSubscriptionRoles(): Promise<number> {
+      const deployerArm = arm();
+      const { subscriptionId } = emulator.azure;
+      const assignments = await deployerArm.request<{ value: { id: string }[] }>({
+        operation: "list the deployer's role assignments",
+        method: "GET",
+        path: `subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${emulator.deployer.objectId}'`)}`,
+      });
+      const atSubscription = assignments.data.value.filter((assignment) =>
+        assignment.id.toLowerCase().startsWith(`/subscriptions/${subscriptionId}/providers/`.toLowerCase()),
+      );
+      for (const assignment of atSubscription)
+        await deployerArm.request({
+          operation: "remove an assignment",
+          method: "DELETE",
+          path: `${assignment.id.slice(1)}?api-version=2022-04-01`,
+        });
+      return atSubscription.length;
     },
     /** Zeroes the emulator's request counters (writesCounted then counts from here). */
     async resetCounters() {
