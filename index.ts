@@ -4,6 +4,10 @@
  * other Pulumi program would be: it resolves `dataverse-s2s` to this repository's compiled build
  * (`npm ci` builds it and links it into node_modules).
  */
-import { stackFromConfig } from "dataverse-s2s";
+import { startProviderPlugins } from "dataverse-s2s/provider-plugins";
 
-export = stackFromConfig;
+// First, before the package loads: the engine starts the provider plugins meanwhile (README, "Using it
+// as a package").
+startProviderPlugins();
+
+export = async () => (await import("dataverse-s2s")).stackFromConfig();

@@ -46,5 +46,6 @@ export { AdminConsentGrant, type AdminConsentGrantArgs } from "./dynamic-provide
 export { EnvironmentCheck, type EnvironmentCheckArgs } from "./dynamic-providers/environment-check";
 export { secretDefaults, roleDefaults, applicationUserDefaults, integrationDefaults } from "./lib/defaults";
 export { stackFromConfig } from "./components/stack";
+export { startProviderPlugins } from "./lib/provider-plugins";
 export { stackIdentity } from "./lib/stack-identity";
 export { readStackConfig, parseStackConfig, StackConfigError, type StackConfig } from "./config/stack-config";

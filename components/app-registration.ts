@@ -20,6 +20,7 @@ import { certificateCredential, federatedCredential } from "./alternative-creden
 import { AdoptedSecret, keptSecretNote } from "../lib/adoption";
 import { hasPassed } from "../lib/secret-lifecycle";
 import { EntraCloud, readEntraCloud } from "../config/stack-config";
+import { dynamicsCrmServicePrincipal, DynamicsCrmServicePrincipal, getServicePrincipalToken } from "../lib/provider-plugins";
 
 const userImpersonationScope = "user_impersonation";
 
@@ -126,7 +127,11 @@ export class AppRegistration extends pulumi.ComponentResource {
   constructor(name: string, args: AppRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dataverse-s2s:entra:AppRegistration", name, {}, opts);
 
-    const dynamicsCrm = azuread.getServicePrincipalOutput({ clientId: dynamicsCrmAppId }, { parent: this });
+    // One lookup per program through the default provider (lib/provider-plugins.ts); a component given
+    // its own azuread provider asks that one.
+    const dynamicsCrm: pulumi.Output<DynamicsCrmServicePrincipal> = this.getProvider(getServicePrincipalToken)
+      ? azuread.getServicePrincipalOutput({ clientId: dynamicsCrmAppId }, { parent: this })
+      : pulumi.output(dynamicsCrmServicePrincipal());
     const application = this.registerApplication(name, args, this.userImpersonationId(dynamicsCrm));
 
     this.servicePrincipal = new azuread.ServicePrincipal(
@@ -197,7 +202,7 @@ export class AppRegistration extends pulumi.ComponentResource {
   }
 
   /** The id of Dynamics CRM's user_impersonation scope: looked up in the tenant rather than hard-coded. */
-  private userImpersonationId(dynamicsCrm: pulumi.Output<azuread.GetServicePrincipalResult>): pulumi.Output<string> {
+  private userImpersonationId(dynamicsCrm: pulumi.Output<DynamicsCrmServicePrincipal>): pulumi.Output<string> {
     return dynamicsCrm.oauth2PermissionScopeIds.apply((ids) => {
       const id = ids[userImpersonationScope];
       if (!id) {

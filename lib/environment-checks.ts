@@ -149,28 +149,38 @@ function reason(error: unknown): string {
   return typeof message === "string" && message !== "" ? message.split("\n")[0] : `unexpected failure: ${String(error)}`;
 }
 
-/** Looks up everything; never throws for what the environment lacks, only lists it. */
+/**
+ * Looks up everything; never throws for what the environment lacks, only lists it. Once a credential
+ * is there, the Entra and Azure lookups run beside the Dataverse round trips (they need nothing from
+ * Dataverse), so a check costs the longer of the two chains, not their sum. The problems keep one
+ * order whatever answers first.
+ */
 export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<EnvironmentReport> {
-  const problems: EnvironmentProblem[] = [];
   const credentialProblem = await dataverseCredentialProblem(lookups.environmentUrl);
   if (credentialProblem) {
-    problems.push({
+    const problem = {
       setting: environmentUrlSetting,
       problem: `no credential for Dataverse: ${credentialProblem}`,
       check:
         "set AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or workload identity, or 'az login') for the deploying identity",
-    });
-    return { problems, noCredential: credentialProblem };
+    };
+    return { problems: [problem], noCredential: credentialProblem };
   }
+  const whoAmIProblems: EnvironmentProblem[] = [];
+  const [tenant, dataverse] = await Promise.all([
+    // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
+    Promise.all([dynamicsCrmProblems(lookups), credentialPolicyProblems(lookups), managedIdentityProblems(lookups)]),
+    dataverseProblems(lookups, whoAmIProblems),
+  ]);
+  return { problems: [...whoAmIProblems, ...tenant.flat(), ...dataverse] };
+}
 
+/** The Dataverse lookups after WhoAmI (whose problem goes to `whoAmIProblems`, listed first); none when WhoAmI failed. */
+async function dataverseProblems(lookups: EnvironmentLookups, whoAmIProblems: EnvironmentProblem[]): Promise<EnvironmentProblem[]> {
   const dataverse = new DataverseClient(lookups.environmentUrl);
-  const whoAmI = await answeredWhoAmI(dataverse, lookups, problems);
-  // Entra: Dataverse makes application users only for tenants where Dynamics CRM is present.
-  problems.push(...(await dynamicsCrmProblems(lookups)));
-  problems.push(...(await credentialPolicyProblems(lookups)));
-  problems.push(...(await managedIdentityProblems(lookups)));
-  if (!whoAmI) return { problems };
-
+  const whoAmI = await answeredWhoAmI(dataverse, lookups, whoAmIProblems);
+  if (!whoAmI) return [];
+  const problems: EnvironmentProblem[] = [];
   // Two round trips ($batch) instead of one request per lookup: the business units and the
   // deployer's user, then the roles and the deployer's privileges. What is found fills the
   // per-process lookups of lib/dataverse-client.ts, so the role and the users do not ask again.
@@ -186,7 +196,7 @@ export async function lookUpEnvironment(lookups: EnvironmentLookups): Promise<En
   problems.push(...(await privilegeSpecProblems(dataverse, lookups)));
   const makesRoles = lookups.rolesToClone.length > 0 || (lookups.specRoles ?? []).length > 0;
   problems.push(...privilegeProblems(deployer, answers.slice(roleRequests.length), makesRoles));
-  return { problems };
+  return problems;
 }
 
 /** The deployer's WhoAmI, or undefined with the problem listed (a wrong URL, host or credential). */
