@@ -10,5 +10,16 @@ bash scripts/setup-toolchain.sh
 npm run --silent build
 node scripts/link-package.js >/dev/null
 source scripts/toolchain-env.sh
-NODE_EXTRA_CA_CERTS="$(ts-node --transpile-only emulator/cli.ts --ensure-ca)"
+emulator_ca="$(ts-node --transpile-only emulator/cli.ts --ensure-ca)"
+# The CAs the machine already trusts this way stay trusted (a TLS-inspecting proxy's, say): without
+# them npm, which the consumer suite runs, could no longer reach the registry.
+machine_ca_bundle="$(dirname "$emulator_ca")/emulator-and-machine-ca.pem"
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ] &&
+  [ "$NODE_EXTRA_CA_CERTS" != "$emulator_ca" ] && [ "$NODE_EXTRA_CA_CERTS" != "$machine_ca_bundle" ]; then
+  cat "$NODE_EXTRA_CA_CERTS" "$emulator_ca" >"$machine_ca_bundle.$$"
+  mv "$machine_ca_bundle.$$" "$machine_ca_bundle"
+  NODE_EXTRA_CA_CERTS="$machine_ca_bundle"
+elif [ "${NODE_EXTRA_CA_CERTS:-}" != "$machine_ca_bundle" ]; then
+  NODE_EXTRA_CA_CERTS="$emulator_ca"
+fi
 export NODE_EXTRA_CA_CERTS
