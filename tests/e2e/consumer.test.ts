@@ -123,6 +123,7 @@ test("the tarball installs without ts-node or typescript, loads in plain Node, a
   // implementation by its package name, with no TypeScript loader in the process.
   const probe = `
     const library = require("dataverse-s2s");
+    if (typeof require("dataverse-s2s/provider-plugins").startProviderPlugins !== "function") throw new Error("no startProviderPlugins");
     const names = JSON.parse(process.argv[1]);
     const providers = names.filter((name) => typeof require("dataverse-s2s/providers/" + name).provider.create === "function");
     console.log(JSON.stringify({
@@ -146,7 +147,17 @@ test("the tarball installs without ts-node or typescript, loads in plain Node, a
   manifest.devDependencies = devDependencies;
   fs.writeFileSync(path.join(workDir, "package.json"), JSON.stringify(manifest, null, 2));
   await npm(workDir, ["install", "--prefer-offline", "--no-audit", "--no-fund"]);
-  await run("node", [path.join(workDir, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", workDir], { cwd: workDir });
+  const tsc = path.join(workDir, "node_modules", "typescript", "bin", "tsc");
+  await run("node", [tsc, "--noEmit", "-p", workDir], { cwd: workDir });
+  // The early start of the provider plugins (README, "Using it as a package") is a subpath export:
+  // its declarations must resolve with the classic "node" resolution too, which reads no `exports`.
+  fs.writeFileSync(
+    path.join(workDir, "early-start.ts"),
+    'import { startProviderPlugins } from "dataverse-s2s/provider-plugins";\nstartProviderPlugins();\n',
+  );
+  const options = ["--strict", "--module", "commonjs", "--moduleResolution", "node", "--target", "ES2022", "--types", "node"];
+  await run("node", [tsc, "--noEmit", ...options, "early-start.ts"], { cwd: workDir });
+  fs.rmSync(path.join(workDir, "early-start.ts"));
 });
 
 test("pulumi up with Pulumi's dynamic-provider host of the project: the outputs sign in (WhoAmI)", async () => {
