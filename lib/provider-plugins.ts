@@ -14,6 +14,7 @@
 import { invoke } from "@pulumi/pulumi/runtime/invoke";
 import { version as azureadVersion } from "@pulumi/azuread/package.json";
 import { dynamicsCrmAppId } from "./defaults";
+import { cachedLookup } from "./process-lookups";
 
 /** What the app registrations read of the Dynamics CRM service principal: its object id (admin consent) and its delegated scopes' ids by value. */
 export interface DynamicsCrmServicePrincipal {
@@ -24,28 +25,17 @@ export interface DynamicsCrmServicePrincipal {
 /** The azuread function the lookup calls (a component with its own azuread provider is asked for it by this token). */
 export const getServicePrincipalToken = "azuread:index/getServicePrincipal:getServicePrincipal";
 
-let dynamicsCrmLookup: Promise<DynamicsCrmServicePrincipal> | undefined;
-
 /**
  * The Dynamics CRM service principal as the default azuread provider reads it, looked up once per
- * program: it is the same for every integration of the tenant (twenty integrations make one call,
- * not twenty). An integration given its own azuread provider looks it up through that provider.
+ * program (lib/process-lookups.ts: a failure is not kept, whoever asks next asks again): it is the
+ * same for every integration of the tenant (twenty integrations make one call, not twenty). An
+ * integration given its own azuread provider looks it up through that provider.
  */
 export function dynamicsCrmServicePrincipal(): Promise<DynamicsCrmServicePrincipal> {
-  if (!dynamicsCrmLookup) {
-    // The version @pulumi/azuread passes itself, so that this is the same default provider its resources use.
-    const lookup: Promise<DynamicsCrmServicePrincipal> = invoke(
-      getServicePrincipalToken,
-      { clientId: dynamicsCrmAppId },
-      { version: azureadVersion },
-    );
-    // A failure is not kept: whoever asks next asks the provider again (and reports what it answers).
-    lookup.catch(() => {
-      if (dynamicsCrmLookup === lookup) dynamicsCrmLookup = undefined;
-    });
-    dynamicsCrmLookup = lookup;
-  }
-  return dynamicsCrmLookup;
+  // The version @pulumi/azuread passes itself, so that this is the same default provider its resources use.
+  return cachedLookup("azuread-default-provider/dynamics-crm-service-principal", () =>
+    invoke(getServicePrincipalToken, { clientId: dynamicsCrmAppId }, { version: azureadVersion }),
+  );
 }
 
 /**
